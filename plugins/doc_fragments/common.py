@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options shared by every module of openbanking.content_trust.
+    DOCUMENTATION = r'''
+options:
+  docker_cli:
+    description:
+      - Name or path of the docker CLI to run.
+      - Its C(docker trust) command is detected at start (built in up to CLI 28, the C(docker-trust)
+        plugin from CLI 29); signing never relies on C(DOCKER_CONTENT_TRUST=1 docker push).
+    type: str
+    default: docker
+  notary_cli:
+    description:
+      - Name or path of the notary CLI (Debian package C(notary)), used where C(docker trust) falls short.
+    type: str
+    default: notary
+  docker_host:
+    description:
+      - Docker daemon socket to use, as C(DOCKER_HOST). Only pushing needs a daemon.
+    type: str
+  docker_config:
+    description:
+      - The docker configuration directory (C(DOCKER_CONFIG)) holding registry credentials.
+      - The trust directory is C(<docker_config>/trust); the CA of the Notary server is read from
+        C(<docker_config>/tls/<host:port>/ca.crt).
+    type: path
+    default: ~/.docker
+  server:
+    description:
+      - URL of the Notary server, as C(DOCKER_CONTENT_TRUST_SERVER). Must be C(https://).
+      - When not set, docker's default applies - C(https://notary.docker.io) for docker.io (shut down on
+        2026-12-08), otherwise C(https://<registry host>). Set it to your own Notary server.
+    type: str
+  root_passphrase:
+    description:
+      - Passphrase of the root key; needed to initialise a repository's trust data.
+      - Never passed on a command line; given to docker or notary on a pty when they ask.
+    type: str
+  repository_passphrase:
+    description:
+      - Passphrase of the repository (targets) key; needed to change who may sign a repository.
+      - Docker also falls back to it for signer keys when no signer passphrase is given.
+    type: str
+  timeout:
+    description:
+      - Seconds each docker or notary call may take before it is stopped and the task fails.
+    type: int
+    default: 120
+requirements:
+  - docker CLI with C(docker trust) (CLI 28 or older, or CLI 29 with the docker-trust plugin)
+  - notary CLI (for signer removal and daemonless signing)
+  - Python libraries C(cryptography), C(pexpect) and C(jmespath) on the signing host
+notes:
+  - Passphrases are never put in argv, results or logs.
+'''

@@ -1,0 +1,414 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: running docker and notary safely.
+
+Not a public API; it may change without notice.
+
+Every call has a timeout.  Passphrases never go into argv or the environment: commands
+that may ask for one run on a pty (pexpect) and each prompt is answered from the secret
+that belongs to it, matched on docker's and notary's prompt text.  The first
+``Passphrase incorrect`` ends the call with an error naming the key.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+try:
+    import pexpect
+    HAS_PEXPECT = True
+    PEXPECT_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the modules
+    HAS_PEXPECT = False
+    PEXPECT_IMPORT_ERROR = exc
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    check_server_url, notary_server_for,
+)
+
+
+class TrustError(Exception):
+    """A failure with a message fit for the user; ``output`` is the scrubbed CLI output."""
+
+    def __init__(self, msg, output=None, rc=None, cmd=None):
+        super(TrustError, self).__init__(msg)
+        self.msg = msg
+        self.output = output
+        self.rc = rc
+        self.cmd = cmd
+
+
+# docker: "Enter passphrase for new root key with ID 1628b4d: ", "Repeat passphrase for ...",
+# "Enter passphrase for jeff key with ID 961144a: "; notary: the same shape, with roles
+# such as "targets" or "snapshot".
+PROMPT_RE = re.compile(r'(?P<verb>Enter|Repeat) passphrase for (?P<new>new )?(?P<label>[\w./-]+) key '
+                       r'with ID (?P<id>[0-9a-f]+):\s*')
+ENCRYPTED_PROMPT_RE = re.compile(r'Enter passphrase for encrypted key:\s*')
+INCORRECT_RE = re.compile(r'Passphrase incorrect\. Please retry\.')
+MISMATCH_RE = re.compile(r'Passphrases do not match\. Please retry\.')
+USERNAME_RE = re.compile(r'Enter username:\s*')
+CONFIRM_RE = re.compile(r'\[y/N\]\s*\??\s*')
+REPOSITORY_LABELS = ('repository', 'targets', 'snapshot')
+
+_INSPECT_FAIL_RE = re.compile(r'^no signatures or cannot access (\S+)\s*$', re.I | re.M)
+
+
+def _label_kind(label):
+    if label == 'root':
+        return 'root'
+    if label in REPOSITORY_LABELS:
+        return 'repository'
+    return 'signer'
+
+
+class Secrets(object):
+    """The passphrases a call may need, by the kind of key docker asks for."""
+
+    def __init__(self, root=None, repository=None, signers=None, signer_fallback=None):
+        self.root = root
+        self.repository = repository
+        self.signers = dict(signers or {})
+        # docker falls back to the repository passphrase for delegation keys; so do we
+        # unless a signer passphrase is given.
+        self.signer_fallback = signer_fallback
+
+    def values(self):
+        vals = [self.root, self.repository, self.signer_fallback] + list(self.signers.values())
+        return [v for v in vals if v]
+
+    def for_label(self, label):
+        kind = _label_kind(label)
+        if kind == 'root':
+            return self.root, 'root_passphrase'
+        if kind == 'repository':
+            return self.repository, 'repository_passphrase'
+        name = label[len('targets/'):] if label.startswith('targets/') else label
+        if name in self.signers:
+            return self.signers[name], 'the passphrase of signer %s' % name
+        if self.signer_fallback:
+            return self.signer_fallback, 'signer_passphrase'
+        return self.repository, 'repository_passphrase'
+
+
+def describe_key(label, key_id):
+    kind = _label_kind(label)
+    if kind == 'root':
+        return 'root key %s' % key_id
+    if kind == 'repository':
+        return 'repository (%s) key %s' % (label, key_id)
+    return 'signer key "%s" %s' % (label, key_id)
+
+
+def scrub(text, secrets):
+    if not text:
+        return text
+    for value in sorted(secrets, key=len, reverse=True):
+        if value:
+            text = text.replace(value, '********')
+    return text
+
+
+class TrustCLI(object):
+    """docker and notary for one module run, configured from the common options."""
+
+    _capabilities = {}
+
+    def __init__(self, module):
+        self.module = module
+        p = module.params
+        self.docker_cli = p['docker_cli']
+        self.notary_cli = p['notary_cli']
+        self.docker_host = p['docker_host']
+        self.docker_config = os.path.abspath(os.path.expanduser(p['docker_config']))
+        self.trust_dir = os.path.join(self.docker_config, 'trust')
+        try:
+            self.server = check_server_url(p['server'])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        self.timeout = p['timeout']
+        if self.timeout is None or self.timeout <= 0:
+            module.fail_json(msg='timeout must be a positive number of seconds, got %r' % self.timeout)
+        self.root_passphrase = p['root_passphrase']
+        self.repository_passphrase = p['repository_passphrase']
+        self._tmpdirs = []
+
+    # --- binaries and environment ------------------------------------------------------
+
+    def _binary(self, name, what):
+        path = name if os.path.sep in name else shutil.which(name)
+        if not path or not os.access(path, os.X_OK):
+            raise TrustError('%s %r was not found or is not executable; install it or set the %s option'
+                             % (what, name, what))
+        return path
+
+    def docker_path(self):
+        return self._binary(self.docker_cli, 'docker_cli')
+
+    def notary_path(self):
+        return self._binary(self.notary_cli, 'notary_cli')
+
+    def env(self, docker_config=None):
+        env = dict(os.environ)
+        # Passphrases from the caller's environment would bypass the prompts we answer,
+        # with the wrong secret or docker's misleading error on a mismatch.
+        for var in list(env):
+            if var.startswith(('DOCKER_CONTENT_TRUST', 'NOTARY_')) and var != 'DOCKER_CONTENT_TRUST_SERVER':
+                del env[var]
+        env['DOCKER_CONFIG'] = docker_config or self.docker_config
+        if self.docker_host:
+            env['DOCKER_HOST'] = self.docker_host
+        if self.server:
+            env['DOCKER_CONTENT_TRUST_SERVER'] = self.server
+        env['LC_ALL'] = 'C'
+        env['LANG'] = 'C'
+        env['NO_COLOR'] = '1'
+        return env
+
+    def server_for(self, reference):
+        return notary_server_for(reference, self.server or os.environ.get('DOCKER_CONTENT_TRUST_SERVER'))
+
+    def ca_file_for(self, server):
+        hostport = re.sub(r'^https?://', '', server).rstrip('/')
+        path = os.path.join(self.docker_config, 'tls', hostport, 'ca.crt')
+        return path if os.path.isfile(path) else None
+
+    def tempdir(self):
+        d = tempfile.mkdtemp(prefix='content-trust-')
+        os.chmod(d, 0o700)
+        self._tmpdirs.append(d)
+        return d
+
+    def cleanup(self):
+        while self._tmpdirs:
+            shutil.rmtree(self._tmpdirs.pop(), ignore_errors=True)
+
+    # --- capabilities --------------------------------------------------------------------
+
+    def docker_capabilities(self):
+        """What the docker CLI can do: version and whether ``docker trust`` exists."""
+        docker = self.docker_path()
+        if docker in self._capabilities:
+            return self._capabilities[docker]
+        rc, out = self.run([docker, '--version'], timeout=min(self.timeout, 30))
+        m = re.search(r'version (\d+)\.(\d+)', out)
+        version = (int(m.group(1)), int(m.group(2))) if m else None
+        rc_trust, dummy = self.run([docker, 'trust', '--help'], timeout=min(self.timeout, 30))
+        caps = {
+            'version': '%d.%d' % version if version else None,
+            'trust': rc_trust == 0,
+            # CLI 29 stopped signing on push; we never rely on it anyway.
+            'push_signs': bool(version and version < (29, 0)),
+        }
+        self._capabilities[docker] = caps
+        return caps
+
+    def require_docker_trust(self):
+        caps = self.docker_capabilities()
+        if not caps['trust']:
+            raise TrustError('the docker CLI %s (version %s) has no "docker trust" command: docker CLI 29 and '
+                             'later ship it as the docker-trust CLI plugin (/usr/libexec/docker/cli-plugins/); '
+                             'install it, or point docker_cli at a CLI that has it'
+                             % (self.docker_path(), caps['version'] or 'unknown'))
+        return caps
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self, argv, env=None, timeout=None, check=False, what=None, secrets=()):
+        """Run a command that needs no passphrase; stdin is closed."""
+        timeout = timeout or self.timeout
+        try:
+            proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TrustError('%s did not finish within the timeout of %s seconds'
+                             % (what or ' '.join(argv[:3]), timeout), cmd=argv[:3])
+        except OSError as exc:
+            raise TrustError('could not run %s: %s' % (argv[0], exc))
+        out = scrub(proc.stdout.decode('utf-8', 'replace'), secrets)
+        if check and proc.returncode != 0:
+            raise TrustError(explain(out, what or ' '.join(argv[:3])), output=out, rc=proc.returncode, cmd=argv[:3])
+        return proc.returncode, out
+
+    def run_split(self, argv, env=None, timeout=None):
+        """Run with stdout and stderr apart (for JSON output); returns rc, stdout, stderr."""
+        timeout = timeout or self.timeout
+        try:
+            proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TrustError('%s did not finish within the timeout of %s seconds' % (' '.join(argv[:3]), timeout))
+        except OSError as exc:
+            raise TrustError('could not run %s: %s' % (argv[0], exc))
+        return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
+
+    def run_pty(self, argv, secrets, env=None, timeout=None, what=None, confirm=None):
+        """Run on a pty, answering passphrase prompts from ``secrets``.
+
+        ``confirm``: answer to ``[y/N]`` questions ('y' or 'n'); None fails on such a question.
+        Returns the scrubbed output; raises TrustError on failure.
+        """
+        if not HAS_PEXPECT:
+            raise TrustError('the Python library pexpect is required on the signing host: %s' % PEXPECT_IMPORT_ERROR)
+        timeout = timeout or self.timeout
+        what = what or ' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(argv[:3]))
+        deadline = time.time() + timeout
+        known = secrets.values()
+        # echo=False: the pty never echoes what we type, even before the program turns
+        # echo off for its password prompt.
+        child = pexpect.spawn(argv[0], argv[1:], env=env or self.env(), encoding='utf-8',
+                              codec_errors='replace', echo=False, timeout=timeout, dimensions=(24, 500))
+        output = []
+        last_key = None
+        patterns = [PROMPT_RE, ENCRYPTED_PROMPT_RE, INCORRECT_RE, MISMATCH_RE, USERNAME_RE, CONFIRM_RE,
+                    pexpect.EOF, pexpect.TIMEOUT]
+        try:
+            while True:
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    raise pexpect.TIMEOUT('deadline')
+                idx = child.expect(patterns, timeout=remaining)
+                output.append(child.before or '')
+                if idx == 0:
+                    m = child.match
+                    label, key_id = m.group('label'), m.group('id')
+                    last_key = (label, key_id)
+                    secret, option = secrets.for_label(label)
+                    if not secret:
+                        raise TrustError('%s needs the passphrase of the %s%s and none was given (set %s)'
+                                         % (what, 'new ' if m.group('new') else '', describe_key(label, key_id), option))
+                    if m.group('new') and len(secret) < 8:
+                        raise TrustError('%s must be at least 8 characters to protect the new %s'
+                                         % (option, describe_key(label, key_id)))
+                    output.append(child.after.replace(':', ':').rstrip() + '\n')
+                    child.sendline(secret)
+                elif idx == 1:
+                    raise TrustError('%s asked for the passphrase of an encrypted key it was given' % what)
+                elif idx == 2:
+                    if last_key:
+                        raise TrustError('passphrase incorrect for the %s (%s stopped at its first retry prompt)'
+                                         % (describe_key(*last_key), what))
+                    raise TrustError('passphrase incorrect (%s)' % what)
+                elif idx == 3:
+                    raise TrustError('%s: the passphrases given for the new %s do not match' % (what, describe_key(*last_key) if last_key else 'key'))
+                elif idx == 4:
+                    raise TrustError('%s asked for registry credentials; log in first with "docker login" '
+                                     'using the same docker_config' % what)
+                elif idx == 5:
+                    if confirm is None:
+                        raise TrustError('%s asked an unexpected question: %s' % (what, (child.before or '').strip()[-200:]))
+                    child.sendline(confirm)
+                elif idx == 6:
+                    break
+                else:
+                    raise pexpect.TIMEOUT('deadline')
+        except pexpect.TIMEOUT:
+            child.close(force=True)
+            raise TrustError('%s did not finish within the timeout of %s seconds; output so far: %s'
+                             % (what, timeout, scrub(''.join(output), known).strip()[-500:]))
+        except TrustError as exc:
+            child.close(force=True)
+            exc.output = scrub(''.join(output), known)
+            raise
+        child.close()
+        out = scrub(''.join(output), known)
+        rc = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+        if rc != 0:
+            raise TrustError(explain(out, what), output=out, rc=rc, cmd=argv[:3])
+        return out
+
+    # --- notary --------------------------------------------------------------------------
+
+    def notary_argv(self, reference, trust_dir=None):
+        """argv prefix for the notary CLI on this repository's server, with docker's TLS rules."""
+        server = self.server_for(reference)
+        config = {'trust_dir': trust_dir or self.trust_dir, 'remote_server': {'url': server}}
+        ca = self.ca_file_for(server)
+        if ca:
+            config['remote_server']['root_ca'] = ca
+        elif reference.is_loopback():
+            # docker skips verification of the Notary for loopback registries; match it.
+            config['remote_server']['skipTLSVerify'] = True
+        path = os.path.join(self.tempdir(), 'notary-config.json')
+        with open(path, 'w') as f:
+            json.dump(config, f)
+        return [self.notary_path(), '-c', path, '-s', server, '-d', trust_dir or self.trust_dir]
+
+    # --- docker trust inspect ------------------------------------------------------------
+
+    def inspect(self, references):
+        """``docker trust inspect`` of many references in one call.
+
+        Returns ``{str(reference): raw entry or None}``; None means the server has no trust
+        data for it.  An unreachable server or a TLS problem raises TrustError naming it.
+        """
+        self.require_docker_trust()
+        docker = self.docker_path()
+        names = [str(r) for r in references]
+        result = {}
+        if not names:
+            return result
+        rc, out, err = self.run_split([docker, 'trust', 'inspect'] + names)
+        entries = []
+        if out.strip():
+            try:
+                entries = json.loads(out)
+            except ValueError:
+                raise TrustError('docker trust inspect printed output that is not JSON: %s' % out[:300])
+        for entry in entries or []:
+            result[entry.get('Name')] = entry
+        failed = [n for n in names if n not in result]
+        if rc != 0 and not failed:
+            raise TrustError(explain(err, 'docker trust inspect'), output=err, rc=rc)
+        if failed:
+            self._classify_inspect_failures([r for r in references if str(r) in failed], result)
+        return result
+
+    def _classify_inspect_failures(self, references, result):
+        # "no signatures or cannot access R" is the same for a repository that has no trust
+        # data and for a server that cannot be reached; docker -D tells them apart.
+        docker = self.docker_path()
+        rc, out, err = self.run_split([docker, '-D', 'trust', 'inspect'] + [str(r) for r in references])
+        text = out + err
+        for ref in references:
+            if re.search(r'does not have trust data for %s\b' % re.escape(ref.gun), text) or \
+                    re.search(r'remote trust data does not exist for %s\b' % re.escape(ref.gun), text):
+                result[str(ref)] = None
+                continue
+            raise TrustError(explain(text, 'docker trust inspect %s' % ref, server=self.server_for(ref),
+                                     reference=ref, docker_config=self.docker_config), output=text)
+
+
+def explain(output, what, server=None, reference=None, docker_config=None):
+    """Turn the CLIs' misleading errors into messages that say what is wrong."""
+    text = output or ''
+    m = re.search(r'error contacting notary server: ([^"\n]+)', text)
+    if m or 'connection refused' in text or 'no such host' in text:
+        detail = m.group(1) if m else text.strip().splitlines()[-1] if text.strip() else ''
+        return ('%s: the Notary server %s cannot be reached (%s)' % (what, server or '(from the docker configuration)',
+                                                                    detail.strip()))
+    if 'x509:' in text or 'certificate signed by unknown authority' in text:
+        hint = ''
+        if server and docker_config:
+            hint = '; install its CA as %s/tls/%s/ca.crt' % (docker_config, re.sub(r'^https?://', '', server))
+        return '%s: the TLS certificate of the Notary server %s is not trusted%s' % (what, server or '', hint)
+    m = re.search(r'could not find necessary signing keys, at least one of these keys must be available: (\S+)', text)
+    if m:
+        return ('%s: no usable local private key for the role being signed (needed one of: %s); the key is '
+                'missing from the trust directory or its passphrase was wrong' % (what, m.group(1)))
+    if re.search(r'does not have trust data for|remote trust data does not exist', text):
+        return '%s: the Notary server has no trust data for this repository' % what
+    if 'you are not authorized' in text.lower() or 'unauthorized' in text.lower():
+        return '%s: the registry or Notary server refused the credentials; run "docker login" with this docker_config' % what
+    if 'No such image' in text or 'No such image' in text or 'does not exist locally' in text:
+        return '%s: the image does not exist locally' % what
+    last = [l for l in text.strip().splitlines() if l.strip()]
+    return '%s failed: %s' % (what, last[-1].strip() if last else 'no output')

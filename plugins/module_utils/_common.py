@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: common options and repository references.
+
+Not a public API; it may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ipaddress
+import re
+
+# The options every module of the collection accepts; documented once in the
+# openbanking.content_trust.common doc fragment.
+COMMON_ARGUMENT_SPEC = dict(
+    docker_cli=dict(type='str', default='docker'),
+    notary_cli=dict(type='str', default='notary'),
+    docker_host=dict(type='str'),
+    docker_config=dict(type='path', default='~/.docker'),
+    server=dict(type='str'),
+    root_passphrase=dict(type='str', no_log=True),
+    repository_passphrase=dict(type='str', no_log=True),
+    timeout=dict(type='int', default=120),
+)
+
+SIGNER_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
+DEFAULT_REGISTRY = 'docker.io'
+DOCKER_HUB_NOTARY = 'https://notary.docker.io'
+
+# Docker's reference grammar (distribution/reference), without digests.
+_COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*'
+_DOMAIN_COMPONENT = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+_DOMAIN = r'(?:%s(?:\.%s)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?' % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)
+_PATH_RE = re.compile(r'^%s(?:/%s)*$' % (_COMPONENT, _COMPONENT))
+_DOMAIN_RE = re.compile(r'^%s$' % _DOMAIN)
+TAG_RE = re.compile(r'^[\w][\w.-]{0,127}$')
+
+
+class ReferenceError(ValueError):
+    pass
+
+
+class Reference(object):
+    """A repository (GUN) and an optional tag, normalised as docker reads them."""
+
+    def __init__(self, registry, path, tag=None, original=None):
+        self.registry = registry
+        self.path = path
+        self.tag = tag
+        self.original = original
+
+    @property
+    def gun(self):
+        return '%s/%s' % (self.registry, self.path)
+
+    def __str__(self):
+        return self.gun + (':%s' % self.tag if self.tag else '')
+
+    def with_tag(self, tag):
+        return Reference(self.registry, self.path, tag)
+
+    @property
+    def registry_host(self):
+        host = self.registry
+        if host.startswith('['):
+            return host[1:host.index(']')]
+        return host.rsplit(':', 1)[0] if ':' in host else host
+
+    def is_loopback(self):
+        """Docker skips TLS verification of the Notary for loopback registries."""
+        host = self.registry_host
+        if host == 'localhost':
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_tag(tag, what='tag'):
+    if not isinstance(tag, str) or not TAG_RE.match(tag):
+        raise ReferenceError('%s %r is not a valid tag: expected 1 to 128 characters of '
+                             'letters, digits, "_", "." and "-", not starting with "." or "-"' % (what, tag))
+    return tag
+
+
+def parse_reference(text, allow_tag=True, what='repository'):
+    """Parse ``registry/path[:tag]`` the way docker does (short names mean docker.io)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ReferenceError('%s must be a non-empty repository reference such as '
+                             '"docker.io/openbanking/conformance-suite"' % what)
+    original = text
+    if '@' in text:
+        raise ReferenceError('%s %r: digest references are not supported here; give a repository '
+                             'and, where allowed, a tag' % (what, original))
+    tag = None
+    name = text
+    last = text.rsplit('/', 1)[-1]
+    if ':' in last:
+        name, tag = text.rsplit(':', 1)
+        if not allow_tag:
+            raise ReferenceError('%s %r must not contain a tag; expected a repository such as '
+                                 '"127.0.0.1:5000/acme/app"' % (what, original))
+        parse_tag(tag, '%s %r: tag' % (what, original))
+    parts = name.split('/', 1)
+    if len(parts) == 2 and ('.' in parts[0] or ':' in parts[0] or parts[0] == 'localhost'
+                            or parts[0] != parts[0].lower()):
+        registry, path = parts
+        if not _DOMAIN_RE.match(registry):
+            raise ReferenceError('%s %r: %r is not a valid registry host[:port]' % (what, original, registry))
+    else:
+        registry, path = DEFAULT_REGISTRY, name
+    if registry in ('index.docker.io', 'registry-1.docker.io'):
+        registry = DEFAULT_REGISTRY
+    if registry == DEFAULT_REGISTRY and '/' not in path:
+        path = 'library/' + path
+    if not _PATH_RE.match(path):
+        raise ReferenceError('%s %r is not a valid repository name: expected lowercase path components '
+                             'of letters, digits and separators (".", "_", "-") joined by "/"'
+                             % (what, original))
+    if len(registry) + 1 + len(path) > 255:
+        raise ReferenceError('%s %r is longer than 255 characters' % (what, original))
+    return Reference(registry, path, tag, original)
+
+
+def validate_signer_name(name, what='name'):
+    if not isinstance(name, str) or not SIGNER_NAME_RE.match(name):
+        raise ValueError('%s %r is not a valid signer name: expected lowercase letters, digits, "_" '
+                         'and "-", starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)' % (what, name))
+    if name == 'releases':
+        raise ValueError('%s "releases" is reserved by docker for the releases role; choose another '
+                         'signer name' % what)
+    return name
+
+
+def notary_server_for(reference, server=None):
+    """The Notary URL docker uses for a repository: option, else docker.io's, else the registry."""
+    if server:
+        return server.rstrip('/')
+    if reference.registry == DEFAULT_REGISTRY:
+        return DOCKER_HUB_NOTARY
+    return 'https://' + reference.registry
+
+
+def check_server_url(server):
+    if server is None:
+        return None
+    if not re.match(r'^https://[^/\s]+/?$', server):
+        raise ValueError('server %r is not a Notary URL docker accepts: expected '
+                         'https://host[:port] (docker refuses http:// for content trust)' % server)
+    return server.rstrip('/')

@@ -1,0 +1,415 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: keys as docker and notary store them.
+
+Not a public API; it may change without notice.
+
+* key IDs are computed the way notary does (sha256 of the canonical JSON of the public key),
+  so they equal the private key's file name and the IDs ``docker trust inspect`` lists;
+* private keys are written in notary's format: PKCS#8 encrypted with PBES2
+  (PBKDF2-HMAC-SHA1, AES-256-CBC), because notary's decoder reads nothing else, with the
+  ``role:`` (and ``gun:``) PEM headers that tell notary what the key is for.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import os
+import re
+import tempfile
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+    from cryptography.hazmat.primitives import padding
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the modules
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+
+PBKDF2_ITERATIONS = 10000
+_PEM_RE = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----', re.S)
+
+
+class KeyError_(ValueError):
+    """A key or PEM that cannot be used; the message names what was expected."""
+
+
+# --- PEM -----------------------------------------------------------------------------------
+
+def split_pem(text):
+    """Return ``(type, headers, der)`` of the first PEM block in ``text``."""
+    if isinstance(text, bytes):
+        text = text.decode('ascii', 'replace')
+    m = _PEM_RE.search(text or '')
+    if not m:
+        raise KeyError_('no PEM block found')
+    body = m.group(2)
+    headers = {}
+    lines = []
+    for line in body.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if ':' in line:
+            k, v = line.split(':', 1)
+            headers[k.strip()] = v.strip()
+        else:
+            lines.append(line)
+    try:
+        der = base64.b64decode(''.join(lines), validate=True)
+    except (ValueError, TypeError):
+        raise KeyError_('PEM block %s has invalid base64 content' % m.group(1))
+    return m.group(1), headers, der
+
+
+def encode_pem(pem_type, der, headers=None):
+    out = ['-----BEGIN %s-----' % pem_type]
+    if headers:
+        for k in sorted(headers):
+            out.append('%s: %s' % (k, headers[k]))
+        out.append('')
+    b64 = base64.b64encode(der).decode('ascii')
+    out.extend(b64[i:i + 64] for i in range(0, len(b64), 64))
+    out.append('-----END %s-----' % pem_type)
+    return '\n'.join(out) + '\n'
+
+
+# --- key IDs -------------------------------------------------------------------------------
+
+def _canonical_id(keytype, public_bytes):
+    doc = {'keytype': keytype, 'keyval': {'private': None, 'public': base64.b64encode(public_bytes).decode('ascii')}}
+    canonical = json.dumps(doc, sort_keys=True, separators=(',', ':'))
+    return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+
+
+def _spki(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_id(public_key):
+    """Canonical notary key ID of a cryptography public key object."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return _canonical_id('ecdsa', _spki(public_key))
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return _canonical_id('rsa', _spki(public_key))
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return _canonical_id('ed25519', public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    raise KeyError_('unsupported key type %s: expected an ECDSA, RSA or Ed25519 key' % type(public_key).__name__)
+
+
+def public_key_pem(public_key):
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')
+
+
+def parse_public_pem(text, what='public key'):
+    """Parse a public key or certificate PEM as given to ``docker trust signer add``.
+
+    Returns a dict with ``key_id`` (the ID docker and notary show for it) and ``pem``.
+    Private material is refused without being echoed.
+    """
+    try:
+        pem_type, headers, der = split_pem(text)
+    except KeyError_:
+        raise KeyError_('%s is not a PEM public key or certificate: expected a block starting with '
+                        '"-----BEGIN PUBLIC KEY-----" or "-----BEGIN CERTIFICATE-----"' % what)
+    if 'PRIVATE KEY' in pem_type:
+        raise KeyError_('%s is a private key (%s); give the public key only (the .pub file), '
+                        'never a private key' % (what, pem_type.split(' PRIVATE')[0].strip() + ' PRIVATE KEY'
+                                                  if pem_type != 'PRIVATE KEY' else 'PRIVATE KEY'))
+    if pem_type == 'CERTIFICATE':
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise KeyError_('%s is not a valid X.509 certificate' % what)
+        pub = cert.public_key()
+        cert_pem = encode_pem('CERTIFICATE', der)
+        if isinstance(pub, ec.EllipticCurvePublicKey):
+            keytype = 'ecdsa-x509'
+        elif isinstance(pub, rsa.RSAPublicKey):
+            keytype = 'rsa-x509'
+        else:
+            raise KeyError_('%s: certificate key type is not ECDSA or RSA' % what)
+        return {'key_id': _canonical_id(keytype, cert_pem.encode('ascii')), 'pem': cert_pem}
+    if pem_type != 'PUBLIC KEY':
+        raise KeyError_('%s is a PEM "%s" block; expected "PUBLIC KEY" or "CERTIFICATE"' % (what, pem_type))
+    try:
+        pub = serialization.load_der_public_key(der)
+    except (ValueError, TypeError):
+        raise KeyError_('%s is not a valid public key' % what)
+    return {'key_id': public_key_id(pub), 'pem': public_key_pem(pub)}
+
+
+# --- private keys --------------------------------------------------------------------------
+
+def generate_private_key():
+    """A new ECDSA P-256 key, as ``docker trust key generate`` makes."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def load_private_pem(text, passphrase=None, what='private_key'):
+    """Load a plain or PKCS#8-encrypted private key PEM; headers are ignored."""
+    try:
+        pem_type, headers, der = split_pem(text)
+    except KeyError_:
+        raise KeyError_('%s is not a PEM private key: expected a block such as '
+                        '"-----BEGIN EC PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----"' % what)
+    if 'PRIVATE KEY' not in pem_type:
+        raise KeyError_('%s is a PEM "%s" block, not a private key' % (what, pem_type))
+    if 'Proc-Type' in headers:
+        raise KeyError_('%s uses legacy OpenSSL PEM encryption (Proc-Type header); convert it to '
+                        'PKCS#8 (openssl pkcs8 -topk8) first' % what)
+    encrypted = pem_type == 'ENCRYPTED PRIVATE KEY'
+    if encrypted and not passphrase:
+        raise KeyError_('%s is encrypted: its passphrase is required' % what)
+    if encrypted:
+        der = decrypt_pkcs8(der, passphrase, what)
+    der = _pkcs8_v1(der)
+    try:
+        key = serialization.load_der_private_key(der, password=None)
+    except (ValueError, TypeError):
+        raise KeyError_('%s is not a valid private key' % what)
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        raise KeyError_('%s: unsupported key type; expected ECDSA, RSA or Ed25519' % what)
+    return key
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+
+
+def _der(tag, content):
+    return bytes([tag]) + _der_len(len(content)) + content
+
+
+def _seq(*items):
+    return _der(0x30, b''.join(items))
+
+
+def _oid(dotted):
+    parts = [int(p) for p in dotted.split('.')]
+    body = bytes([40 * parts[0] + parts[1]])
+    for p in parts[2:]:
+        enc = [p & 0x7f]
+        p >>= 7
+        while p:
+            enc.append(0x80 | (p & 0x7f))
+            p >>= 7
+        body += bytes(reversed(enc))
+    return _der(0x06, body)
+
+
+def _int(n):
+    b = n.to_bytes((n.bit_length() + 8) // 8, 'big')
+    return _der(0x02, b)
+
+
+def _der_read(data, pos=0):
+    """Read one DER TLV at ``pos``: return (tag, content, next position)."""
+    if pos + 2 > len(data):
+        raise KeyError_('truncated DER')
+    tag = data[pos]
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7f
+        if n == 0 or n > 4 or pos + n > len(data):
+            raise KeyError_('bad DER length')
+        length = int.from_bytes(data[pos:pos + n], 'big')
+        pos += n
+    if pos + length > len(data):
+        raise KeyError_('truncated DER')
+    return tag, data[pos:pos + length], pos + length
+
+
+def _der_items(content):
+    items = []
+    pos = 0
+    while pos < len(content):
+        tag, value, pos = _der_read(content, pos)
+        items.append((tag, value))
+    return items
+
+
+_PRFS = {
+    b'': 'sha1',
+    _oid('1.2.840.113549.2.7')[2:]: 'sha1',
+    _oid('1.2.840.113549.2.9')[2:]: 'sha256',
+    _oid('1.2.840.113549.2.10')[2:]: 'sha384',
+    _oid('1.2.840.113549.2.11')[2:]: 'sha512',
+}
+_CIPHERS = {
+    _oid('2.16.840.1.101.3.4.1.2')[2:]: 16,
+    _oid('2.16.840.1.101.3.4.1.22')[2:]: 24,
+    _oid('2.16.840.1.101.3.4.1.42')[2:]: 32,
+}
+
+
+def _pkcs8_v1(der):
+    """Notary writes PrivateKeyInfo with version 1 and no public key field; cryptography
+    accepts only version 0 for that shape, so read it as the v1 structure it really is."""
+    try:
+        tag, content, end = _der_read(der)
+        items = _der_items(content)
+    except KeyError_:
+        return der
+    if tag == 0x30 and items and items[0] == (0x02, b'\x01') and not any(t == 0xa1 for t, v in items):
+        body = _der(0x02, b'\x00') + b''.join(_der(t, v) for t, v in items[1:])
+        return _der(0x30, body)
+    return der
+
+
+def decrypt_pkcs8(der, passphrase, what='private_key'):
+    """Decrypt a PBES2 (PBKDF2 + AES-CBC) PKCS#8 EncryptedPrivateKeyInfo.
+
+    Done here because cryptography 48 refuses the files docker and notary write (its
+    decoder answers "Invalid key" where OpenSSL decrypts them).  Covers notary's scheme
+    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).
+    """
+    try:
+        dummy, outer, dummy_pos = _der_read(der)
+        (t1, alg), (t2, encrypted) = _der_items(outer)
+        (to, alg_oid), (tp, params) = _der_items(alg)
+        if alg_oid != _oid('1.2.840.113549.1.5.13')[2:]:
+            raise KeyError_('%s is encrypted with a scheme other than PBES2; re-encrypt it with '
+                            '"openssl pkcs8 -topk8 -v2 aes-256-cbc"' % what)
+        (tk, kdf), (tc, cipher) = _der_items(params)
+        (tko, kdf_oid), (tkp, kdf_params) = _der_items(kdf)
+        if kdf_oid != _oid('1.2.840.113549.1.5.12')[2:]:
+            raise KeyError_('%s uses a key derivation other than PBKDF2' % what)
+        kp = _der_items(kdf_params)
+        salt = kp[0][1]
+        iterations = int.from_bytes(kp[1][1], 'big')
+        prf_oid = b''
+        for tag, value in kp[2:]:
+            if tag == 0x30:
+                prf_oid = _der_items(value)[0][1]
+        (tco, cipher_oid), (tiv, iv) = _der_items(cipher)
+    except (ValueError, IndexError):
+        raise KeyError_('%s is not a valid encrypted PKCS#8 key' % what)
+    if prf_oid not in _PRFS or cipher_oid not in _CIPHERS:
+        raise KeyError_('%s uses an unsupported PBES2 hash or cipher (supported: PBKDF2 with HMAC-SHA1/256/384/512, '
+                        'AES-CBC)' % what)
+    kdf_obj = PBKDF2HMAC(algorithm=getattr(hashes, _PRFS[prf_oid].upper())(), length=_CIPHERS[cipher_oid],
+                         salt=salt, iterations=iterations)
+    aes_key = kdf_obj.derive(passphrase.encode('utf-8'))
+    decryptor = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).decryptor()
+    try:
+        padded = decryptor.update(encrypted) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        plain = unpadder.update(padded) + unpadder.finalize()
+        tag, dummy, end = _der_read(plain)
+        if tag != 0x30 or end != len(plain):
+            raise ValueError('not DER')
+    except ValueError:
+        raise KeyError_('%s could not be decrypted: the passphrase is incorrect' % what)
+    return plain
+
+
+def encrypt_private_key(key, passphrase, iterations=PBKDF2_ITERATIONS):
+    """PKCS#8 EncryptedPrivateKeyInfo in the one scheme notary decrypts.
+
+    PBES2 with PBKDF2-HMAC-SHA1 and AES-256-CBC.  cryptography's own PKCS#8 encryption uses
+    HMAC-SHA256, which docker and notary cannot read (seen with docker 28.2).
+    """
+    plain = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+    salt = os.urandom(16)
+    iv = os.urandom(16)
+    kdf = PBKDF2HMAC(algorithm=hashes.SHA1(), length=32, salt=salt, iterations=iterations)
+    aes_key = kdf.derive(passphrase.encode('utf-8'))
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    pbkdf2 = _seq(_oid('1.2.840.113549.1.5.12'), _seq(_der(0x04, salt), _int(iterations)))
+    aes = _seq(_oid('2.16.840.1.101.3.4.1.42'), _der(0x04, iv))
+    algorithm = _seq(_oid('1.2.840.113549.1.5.13'), _seq(pbkdf2, aes))
+    return _seq(algorithm, _der(0x04, ciphertext))
+
+
+def notary_key_pem(key, passphrase, role, gun=None):
+    headers = {'role': role}
+    if gun:
+        headers['gun'] = gun
+    return encode_pem('ENCRYPTED PRIVATE KEY', encrypt_private_key(key, passphrase), headers)
+
+
+# --- the local key store -------------------------------------------------------------------
+
+def private_dir(trust_dir):
+    return os.path.join(trust_dir, 'private')
+
+
+def list_local_keys(trust_dir):
+    """Every private key file under ``<trust_dir>/private`` with its role and gun headers."""
+    keys = []
+    base = private_dir(trust_dir)
+    if not os.path.isdir(base):
+        return keys
+    for dirpath, dummy, filenames in os.walk(base):
+        for fn in sorted(filenames):
+            if not fn.endswith('.key'):
+                continue
+            path = os.path.join(dirpath, fn)
+            try:
+                with open(path) as f:
+                    pem_type, headers, dummy_der = split_pem(f.read())
+            except (IOError, OSError, KeyError_):
+                continue
+            role = headers.get('role', '')
+            # Old notary layouts name files <id>_<role>.key.
+            key_id = fn[:-4].split('_', 1)[0]
+            keys.append({'key_id': key_id, 'role': role, 'gun': headers.get('gun'), 'path': path})
+    return keys
+
+
+def signer_role_matches(role, name):
+    """Delegation keys carry ``role: NAME`` (docker) or ``role: targets/NAME`` (notary)."""
+    return role in (name, 'targets/' + name)
+
+
+def find_signer_keys(trust_dir, name):
+    return [k for k in list_local_keys(trust_dir) if signer_role_matches(k['role'], name)]
+
+
+def read_local_key(path, passphrase, what):
+    with open(path) as f:
+        return load_private_pem(f.read(), passphrase, what)
+
+
+def ensure_dir(path, mode=0o700):
+    if not os.path.isdir(path):
+        os.makedirs(path, mode)
+    os.chmod(path, mode)
+
+
+def write_private_key_file(trust_dir, key_id, pem_text):
+    """Write atomically into a 0600 temp file in the same 0700 directory, then rename."""
+    ensure_dir(trust_dir)
+    base = private_dir(trust_dir)
+    ensure_dir(base)
+    fd, tmp = tempfile.mkstemp(dir=base, prefix='.tmp-', suffix='.key')
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(pem_text)
+        final = os.path.join(base, key_id + '.key')
+        os.rename(tmp, final)
+        return final
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

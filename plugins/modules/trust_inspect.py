@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_inspect
+short_description: Read Docker Content Trust data for many repositories and tags in one call
+version_added: 0.1.0
+description:
+  - Reads signed tags, digests, signers, signer key IDs and administrative key IDs from the Notary server,
+    for every reference in O(repositories), with one C(docker trust inspect) call.
+  - A repository without trust data is reported with RV(repositories[].exists=false), not as a failure.
+    A Notary server that cannot be reached, or whose certificate is not trusted, fails the task and is named.
+  - Read-only; it never changes trust data.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+options:
+  repositories:
+    description:
+      - References to read, each C(repository) or C(repository:tag). Short names mean docker.io, as docker reads them.
+    type: list
+    elements: str
+    required: true
+  query:
+    description:
+      - Optional JMESPath expression evaluated over the returned RV(repositories) list; the answer is RV(query_result).
+    type: str
+requirements:
+  - jmespath (for O(query))
+seealso:
+  - module: openbanking.content_trust.trust_push
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Read the trust data of a release
+  openbanking.content_trust.trust_inspect:
+    server: https://notary.example.com:4443
+    repositories:
+      - registry.example.com/openbanking/conformance-suite:v1.0.0
+      - registry.example.com/openbanking/conformance-suite
+  register: trust
+
+- name: Which tags did jeff sign?
+  openbanking.content_trust.trust_inspect:
+    repositories: [registry.example.com/openbanking/conformance-suite]
+    query: "[0].signed_tags[?contains(signers, 'jeff')].tag"
+  register: jeff_tags
+'''
+
+RETURN = r'''
+repositories:
+  description: One entry per reference, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    reference:
+      description: The reference as read (normalised, e.g. short names get C(docker.io/)).
+      type: str
+    repository:
+      description: The repository (GUN).
+      type: str
+    exists:
+      description: Whether the Notary server has trust data for the repository.
+      type: bool
+    signed_tags:
+      description: Signed tags (only the one asked for when the reference has a tag).
+      type: list
+      elements: dict
+      contains:
+        tag:
+          description: Tag name.
+          type: str
+        digest:
+          description: Signed manifest digest, C(sha256:<hex>).
+          type: str
+        signers:
+          description: Names of the roles that signed this digest (C(Repo Admin) for the targets role).
+          type: list
+          elements: str
+    signers:
+      description: Signers of the repository and their key IDs.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Signer name.
+          type: str
+        key_ids:
+          description: Canonical key IDs.
+          type: list
+          elements: str
+    root_key_ids:
+      description: Root key IDs (of the root certificates in root.json).
+      type: list
+      elements: str
+    repository_key_ids:
+      description: Repository (targets) key IDs.
+      type: list
+      elements: str
+query_result:
+  description: Result of O(query) over RV(repositories).
+  returned: when O(query) is given
+  type: raw
+'''
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
+
+try:
+    import jmespath
+    HAS_JMESPATH = True
+except ImportError:
+    HAS_JMESPATH = False
+
+
+def inspect(module, cli):
+    p = module.params
+    if not p['repositories']:
+        raise InputError('repositories must list at least one repository or repository:tag')
+    refs = [parse_reference(r, what='repositories[%d]' % i) for i, r in enumerate(p['repositories'])]
+    query = None
+    if p['query'] is not None:
+        if not HAS_JMESPATH:
+            module.fail_json(msg=missing_required_lib('jmespath'))
+        try:
+            query = jmespath.compile(p['query'])
+        except jmespath.exceptions.ParseError as exc:
+            raise InputError('query is not a valid JMESPath expression: %s' % exc)
+    raw = cli.inspect(refs)
+    repositories = [parse_inspect_entry(ref, raw.get(str(ref))) for ref in refs]
+    result = dict(changed=False, repositories=repositories)
+    if query is not None:
+        result['query_result'] = query.search(repositories)
+    return result
+
+
+def main():
+    module = build_module(dict(
+        repositories=dict(type='list', elements='str', required=True),
+        query=dict(type='str'),
+    ))
+    run(module, inspect)
+
+
+if __name__ == '__main__':
+    main()

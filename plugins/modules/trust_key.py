@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_key
+short_description: Manage a signer's delegation key in the local Docker Content Trust store
+version_added: 0.1.0
+description:
+  - Ensures exactly one delegation (signer) key for O(name) in C(<docker_config>/trust/private),
+    as C(docker trust key generate) or C(docker trust key load) would make it, but idempotently.
+  - A new key is ECDSA P-256, stored encrypted with O(passphrase) in the format docker and notary read,
+    in a file named after its key ID with mode 0600, in a 0700 directory.
+  - The key ID returned is the canonical ID that C(docker trust inspect) shows for the signer.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+options:
+  name:
+    description:
+      - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$);
+        C(releases) is reserved.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) ensures one key with this name; V(absent) removes every key file whose role is O(name).
+    type: str
+    choices: [present, absent]
+    default: present
+  passphrase:
+    description:
+      - Passphrase that protects the stored key; at least 8 characters.
+      - Required to create or import a key. When the key exists it is checked against the key, and used
+        to derive the public key.
+    type: str
+  private_key:
+    description:
+      - PEM of an existing private key to import instead of generating one. Plain (EC, RSA, PKCS#8) or
+        PKCS#8-encrypted (C(ENCRYPTED PRIVATE KEY); then set O(private_key_passphrase)).
+      - If a different key of this name exists, the task fails unless O(force=true).
+    type: str
+  private_key_passphrase:
+    description:
+      - Passphrase of an encrypted O(private_key).
+    type: str
+  public_key_path:
+    description:
+      - File to write the public key PEM to (like the C(NAME.pub) file docker writes).
+    type: path
+  force:
+    description:
+      - Replace an existing key of this name. With O(private_key), the existing key is replaced by it when they
+        differ. Without O(private_key), a new key is generated on every run.
+    type: bool
+    default: false
+seealso:
+  - module: openbanking.content_trust.trust_signer
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Ensure signer key jeff exists and write its public key
+  openbanking.content_trust.trust_key:
+    name: jeff
+    passphrase: "{{ vault_jeff_passphrase }}"
+    public_key_path: /srv/trust-keys/jeff.pub
+  register: jeff_key
+
+- name: Import an existing key kept in a vault
+  openbanking.content_trust.trust_key:
+    name: ci
+    private_key: "{{ vault_ci_key_pem }}"
+    private_key_passphrase: "{{ vault_ci_key_pem_passphrase }}"
+    passphrase: "{{ vault_ci_passphrase }}"
+
+- name: Remove a signer's local key
+  openbanking.content_trust.trust_key:
+    name: alice
+    state: absent
+'''
+
+RETURN = r'''
+key_id:
+  description: Canonical key ID (64 hex), as C(docker trust inspect) lists it for the signer. None when absent.
+  returned: always
+  type: str
+  sample: 8ae710e3ba82b0c1b6a2f7a5c0e3a3cf8c1ab5b6e0b4d1d8b1e1f6f4c8a6f9d1
+public_key:
+  description: Public key PEM. None when absent, or when the key exists and neither O(passphrase) nor a matching O(public_key_path) lets it be read.
+  returned: always
+  type: str
+public_key_path:
+  description: Where the public key was written, if O(public_key_path) was given.
+  returned: always
+  type: str
+key_path:
+  description: Path of the encrypted private key file.
+  returned: when state=present
+  type: str
+removed_key_ids:
+  description: Key IDs whose files were removed (state=absent, or replaced with O(force)).
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
+    KeyError_, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
+    public_key_id, public_key_pem, read_local_key, write_private_key_file,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+
+
+def _existing_public(existing, passphrase, public_key_path, name):
+    """Public key PEM of the one existing key, checked against its file name."""
+    if passphrase:
+        try:
+            key = read_local_key(existing['path'], passphrase, 'the existing key of signer %s' % name)
+        except KeyError_ as exc:
+            raise InputError('passphrase does not decrypt the existing key %s of signer %s (%s); give its '
+                             'passphrase, or force=true to replace the key' % (existing['key_id'], name, exc))
+        if public_key_id(key.public_key()) != existing['key_id']:
+            raise InputError('key file %s does not hold the key its name says' % existing['path'])
+        return public_key_pem(key.public_key())
+    if public_key_path and os.path.isfile(public_key_path):
+        with open(public_key_path) as f:
+            try:
+                pub = parse_public_pem(f.read(), 'public_key_path %s' % public_key_path)
+            except KeyError_:
+                return None
+        if pub['key_id'] == existing['key_id']:
+            return pub['pem']
+    return None
+
+
+def _write_public(module, path, pem):
+    if not path:
+        return False
+    if os.path.isfile(path):
+        with open(path) as f:
+            if f.read() == pem:
+                return False
+    if not module.check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        tmp = path + '.tmp'
+        with open(tmp, 'w') as f:
+            f.write(pem)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+    return True
+
+
+def ensure_key(module, cli):
+    p = module.params
+    name = validate_signer_name(p['name'])
+    existing = find_signer_keys(cli.trust_dir, name)
+    before = sorted(k['key_id'] for k in existing)
+    result = dict(changed=False, key_id=None, public_key=None, public_key_path=p['public_key_path'],
+                  removed_key_ids=[])
+
+    if p['state'] == 'absent':
+        if existing and not module.check_mode:
+            for k in existing:
+                os.unlink(k['path'])
+        result.update(changed=bool(existing), removed_key_ids=before)
+        result['diff'] = dict(before={'key_ids': before}, after={'key_ids': []})
+        return result
+
+    imported = None
+    if p['private_key']:
+        imported = load_private_pem(p['private_key'], p['private_key_passphrase'], 'private_key')
+    elif p['private_key_passphrase']:
+        raise InputError('private_key_passphrase is set but private_key is not; give the key to import')
+
+    wanted_id = public_key_id(imported.public_key()) if imported else None
+    keep = None
+    if imported and any(k['key_id'] == wanted_id for k in existing):
+        keep = [k for k in existing if k['key_id'] == wanted_id][0]
+    elif existing and not p['force'] and not imported:
+        if len(existing) > 1:
+            raise InputError('%d keys with role %s exist (%s); exactly one is expected per signer. Remove the '
+                             'extra ones, or set force=true to replace them all with one new key'
+                             % (len(existing), name, ', '.join(before)))
+        keep = existing[0]
+    elif existing and imported and not p['force']:
+        raise InputError('a different key for signer %s exists (key ID %s) and private_key is key %s; set '
+                         'force=true to replace it' % (name, ', '.join(before), wanted_id))
+
+    if keep is not None:
+        extra = [k for k in existing if k is not keep]
+        if extra and not p['force']:
+            raise InputError('%d keys with role %s exist (%s); exactly one is expected. Set force=true to keep '
+                             'only %s' % (len(existing), name, ', '.join(before), keep['key_id']))
+        if extra and not module.check_mode:
+            for k in extra:
+                os.unlink(k['path'])
+        pem = imported and public_key_pem(imported.public_key()) or \
+            _existing_public(keep, p['passphrase'], p['public_key_path'], name)
+        result.update(key_id=keep['key_id'], public_key=pem, key_path=keep['path'],
+                      removed_key_ids=sorted(k['key_id'] for k in extra), changed=bool(extra))
+    else:
+        passphrase = p['passphrase']
+        if not passphrase:
+            raise InputError('passphrase is required to store a new key for signer %s' % name)
+        if len(passphrase) < 8:
+            raise InputError('passphrase must be at least 8 characters (as docker requires for new keys)')
+        key = imported or generate_private_key()
+        key_id = public_key_id(key.public_key())
+        path = os.path.join(cli.trust_dir, 'private', key_id + '.key')
+        if not module.check_mode:
+            for k in existing:
+                os.unlink(k['path'])
+            path = write_private_key_file(cli.trust_dir, key_id, notary_key_pem(key, passphrase, name))
+        result.update(changed=True, key_id=key_id if not module.check_mode or imported else None,
+                      public_key=public_key_pem(key.public_key()) if not module.check_mode or imported else None,
+                      key_path=path, removed_key_ids=before)
+    if result['public_key'] and _write_public(module, p['public_key_path'], result['public_key']):
+        result['changed'] = True
+    after = [result['key_id']] if result['key_id'] else (['(new key)'] if result['changed'] else [])
+    result['diff'] = dict(before={'key_ids': before}, after={'key_ids': after})
+    return result
+
+
+def main():
+    module = build_module(dict(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        passphrase=dict(type='str', no_log=True),
+        private_key=dict(type='str', no_log=True),
+        private_key_passphrase=dict(type='str', no_log=True),
+        public_key_path=dict(type='path'),
+        force=dict(type='bool', default=False),
+    ))
+    run(module, ensure_key)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+"""Shared fixtures for the integration tests: the real local stack and the real modules.
+
+Modules run as Ansible runs them (a separate Python process given ANSIBLE_MODULE_ARGS), so
+these tests exercise exactly the code a playbook does, without per-task playbook overhead.
+Every result is scanned for the passphrases the test used: none may ever appear.
+"""
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(ROOT, 'build', 'collections')
+PYTHON = sys.executable
+
+# Secrets used across tests; any of them in a module result or output fails the test.
+ROOT_PASS = 'root-Passphrase-1'
+REPO_PASS = 'repo-Passphrase-2'
+JEFF_PASS = 'jeff-Passphrase-3'
+ALICE_PASS = 'alice-Passphrase-4'
+ALL_SECRETS = [ROOT_PASS, REPO_PASS, JEFF_PASS, ALICE_PASS]
+
+
+def _stack_env():
+    env = {}
+    keys = ['CT_STACK_DIR', 'CT_DOCKER_HOST', 'CT_REGISTRY', 'CT_NOTARY_URL', 'CT_NOTARY_CA', 'CT_NONLOOPBACK_HOST']
+    missing = [k for k in keys if not os.environ.get(k)]
+    if missing:
+        out = subprocess.run([os.path.join(ROOT, 'tests', 'stack', 'stack.sh'), 'env'],
+                             stdout=subprocess.PIPE, check=True).stdout.decode()
+        for line in out.splitlines():
+            k, v = line.replace('export ', '').split('=', 1)
+            env[k] = v
+    for k in keys:
+        if os.environ.get(k):
+            env[k] = os.environ[k]
+    return env
+
+
+class Stack(object):
+    def __init__(self):
+        env = _stack_env()
+        self.dir = env['CT_STACK_DIR']
+        self.docker_host = env['CT_DOCKER_HOST']
+        self.registry = env['CT_REGISTRY']
+        self.notary_url = env['CT_NOTARY_URL']
+        self.ca = env['CT_NOTARY_CA']
+        self.nonloopback_host = env['CT_NONLOOPBACK_HOST']
+        self.docker_cli = os.environ.get('CT_DOCKER_CLI', 'docker')
+
+    def check(self):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        try:
+            urllib.request.urlopen(self.notary_url + '/_notary_server/health', context=ctx, timeout=5).read()
+        except Exception as exc:  # pragma: no cover - setup problem
+            pytest.exit('the local trust stack is not running (%s); start it with tests/stack/stack.sh start' % exc, 2)
+
+    def repo(self, prefix='acme'):
+        """A fresh repository on the loopback registry (Notary memory storage lives for the session)."""
+        return '%s/%s/app-%s' % (self.registry, prefix, uuid.uuid4().hex[:10])
+
+    # --- the Notary server's own view ---------------------------------------------------
+
+    def tuf(self, gun, role):
+        """A role's TUF metadata as the Notary server serves it (None if it has none)."""
+        ctx = ssl.create_default_context(cafile=self.ca)
+        url = '%s/v2/%s/_trust/tuf/%s.json' % (self.notary_url, gun, role)
+        try:
+            return json.loads(urllib.request.urlopen(url, context=ctx, timeout=10).read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    def version(self, gun, role):
+        doc = self.tuf(gun, role)
+        return doc['signed']['version'] if doc else 0
+
+    def versions(self, gun, roles=('root', 'targets', 'snapshot', 'targets/releases')):
+        return dict((r, self.version(gun, r)) for r in roles)
+
+    # --- the real CLIs ------------------------------------------------------------------
+
+    def cli_env(self, docker_config, server=True):
+        env = dict(os.environ)
+        env['DOCKER_CONFIG'] = docker_config
+        env['DOCKER_HOST'] = self.docker_host
+        if server:
+            env['DOCKER_CONTENT_TRUST_SERVER'] = self.notary_url
+        env['DOCKER_BUILDKIT'] = '0'
+        for k in list(env):
+            if k.endswith('_PASSPHRASE'):
+                del env[k]
+        return env
+
+    def docker(self, docker_config, *args, **kwargs):
+        check = kwargs.pop('check', True)
+        env = self.cli_env(docker_config)
+        env.update(kwargs.pop('env', {}))
+        proc = subprocess.run([kwargs.pop('cli', self.docker_cli)] + list(args), env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=kwargs.pop('timeout', 120))
+        if check and proc.returncode != 0:
+            raise AssertionError('docker %s failed: %s %s' % (' '.join(args), proc.stdout.decode(), proc.stderr.decode()))
+        return proc
+
+    def inspect(self, docker_config, *refs):
+        """What `docker trust inspect` itself reports ({} for a ref without trust data)."""
+        proc = self.docker(docker_config, 'trust', 'inspect', *refs, check=False)
+        data = json.loads(proc.stdout.decode() or '[]')
+        return dict((e['Name'], e) for e in data)
+
+    def build_image(self, docker_config, tag, content=None):
+        """A tiny image FROM scratch (nothing can be pulled here)."""
+        d = tempfile.mkdtemp()
+        with open(os.path.join(d, 'payload.txt'), 'w') as f:
+            f.write(content or uuid.uuid4().hex)
+        with open(os.path.join(d, 'Dockerfile'), 'w') as f:
+            f.write('FROM scratch\nCOPY payload.txt /\n')
+        self.docker(docker_config, 'build', '-q', '-t', tag, d)
+        return tag
+
+    def trusted_pull(self, ref):
+        """DOCKER_CONTENT_TRUST=1 docker pull from a clean docker config; returns the process."""
+        clean = tempfile.mkdtemp(prefix='clean-config-')
+        # Pull through the content trust of the 28.x CLI (20.10's would do as well).
+        return self.docker(clean, 'pull', ref, check=False, env={'DOCKER_CONTENT_TRUST': '1'})
+
+
+@pytest.fixture(scope='session')
+def stack():
+    s = Stack()
+    s.check()
+    return s
+
+
+@pytest.fixture
+def docker_config(tmp_path):
+    d = tmp_path / 'docker-config'
+    d.mkdir(mode=0o700)
+    return str(d)
+
+
+class ModuleResult(dict):
+    @property
+    def failed(self):
+        return bool(self.get('failed'))
+
+
+def run_module(name, args, check_mode=False, diff=False, secrets=ALL_SECRETS, timeout=300):
+    """Run a collection module as Ansible does and return its parsed result."""
+    payload = {'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)}
+    fd, path = tempfile.mkstemp(suffix='.json')
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(payload, f)
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    try:
+        proc = subprocess.run([PYTHON, '-m', 'ansible_collections.openbanking.content_trust.plugins.modules.' + name, path],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
+    finally:
+        os.unlink(path)
+    out = proc.stdout.decode()
+    for secret in secrets:
+        assert secret not in out, 'a passphrase appeared in the result of %s' % name
+        assert secret not in proc.stderr.decode(), 'a passphrase appeared on stderr of %s' % name
+    try:
+        result = json.loads(out[out.index('{'):])
+    except ValueError:
+        raise AssertionError('module %s printed no JSON result: %s %s' % (name, out, proc.stderr.decode()))
+    assert 'Traceback' not in result.get('module_stderr', '') and 'exception' not in result or not result.get('failed') \
+        or 'unexpected error' not in result.get('msg', ''), result
+    return ModuleResult(result)
+
+
+def common(stack, docker_config, **kwargs):
+    """The common options pointing at the local stack."""
+    args = dict(docker_config=docker_config, docker_host=stack.docker_host, server=stack.notary_url,
+                docker_cli=stack.docker_cli, timeout=60)
+    args.update(kwargs)
+    return args

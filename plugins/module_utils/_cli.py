@@ -104,7 +104,8 @@ def describe_key(label, key_id):
     if kind == 'root':
         return 'root key %s' % key_id
     if kind == 'repository':
-        return 'repository (%s) key %s' % (label, key_id)
+        return ('repository key %s' % key_id) if label == 'repository' else \
+            ('repository (%s) key %s' % (label, key_id))
     return 'signer key "%s" %s' % (label, key_id)
 
 
@@ -390,16 +391,16 @@ class TrustCLI(object):
 def explain(output, what, server=None, reference=None, docker_config=None):
     """Turn the CLIs' misleading errors into messages that say what is wrong."""
     text = output or ''
-    m = re.search(r'error contacting notary server: ([^"\n]+)', text)
-    if m or 'connection refused' in text or 'no such host' in text:
-        detail = m.group(1) if m else text.strip().splitlines()[-1] if text.strip() else ''
-        return ('%s: the Notary server %s cannot be reached (%s)' % (what, server or '(from the docker configuration)',
-                                                                    detail.strip()))
     if 'x509:' in text or 'certificate signed by unknown authority' in text:
         hint = ''
         if server and docker_config:
             hint = '; install its CA as %s/tls/%s/ca.crt' % (docker_config, re.sub(r'^https?://', '', server))
         return '%s: the TLS certificate of the Notary server %s is not trusted%s' % (what, server or '', hint)
+    m = re.search(r'error contacting notary server: ([^"\n]+)', text)
+    if m or 'connection refused' in text or 'no such host' in text:
+        detail = m.group(1) if m else text.strip().splitlines()[-1] if text.strip() else ''
+        return ('%s: the Notary server %s cannot be reached (%s)' % (what, server or '(from the docker configuration)',
+                                                                    detail.strip()))
     m = re.search(r'could not find necessary signing keys, at least one of these keys must be available: (\S+)', text)
     if m:
         return ('%s: no usable local private key for the role being signed (needed one of: %s); the key is '

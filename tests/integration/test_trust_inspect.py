@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+"""trust_inspect reads what the bare docker CLI wrote, and says what docker itself says."""
+
+import os
+import stat
+import time
+
+from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+from helpers import generate_key_cli, sign_cli, signer_add_cli
+
+
+def counting_docker(tmp_path, real='docker'):
+    """A docker_cli that records each call, so tests can count docker invocations."""
+    log = tmp_path / 'calls.log'
+    wrapper = tmp_path / 'docker-counting'
+    wrapper.write_text('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n' % (log, real))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return str(wrapper), log
+
+
+def signed_repo(stack, docker_config, tmp_path, tags=('v1.0.0',)):
+    pub = generate_key_cli(stack, docker_config, 'jeff', JEFF_PASS, str(tmp_path))
+    repo = stack.repo('openbanking')
+    signer_add_cli(stack, docker_config, 'jeff', pub, repo, ROOT_PASS, REPO_PASS)
+    for tag in tags:
+        stack.build_image(docker_config, '%s:%s' % (repo, tag))
+        sign_cli(stack, docker_config, '%s:%s' % (repo, tag), {'jeff': JEFF_PASS})
+    return repo
+
+
+def test_matches_docker_inspect(stack, docker_config, tmp_path):
+    repo = signed_repo(stack, docker_config, tmp_path, tags=('v1.0.0', 'v1.0.1'))
+    docker_view = stack.inspect(docker_config, repo)[repo]
+    res = run_module('trust_inspect', common(stack, docker_config, repositories=[repo, repo + ':v1.0.1']))
+    assert res['changed'] is False
+    whole, one = res['repositories']
+    assert whole['exists'] is True and whole['repository'] == repo and whole['reference'] == repo
+    assert sorted((t['tag'], t['digest'], t['signers']) for t in whole['signed_tags']) == \
+        sorted((t['SignedTag'], 'sha256:' + t['Digest'], t['Signers']) for t in docker_view['SignedTags'])
+    assert whole['signers'] == [{'name': s['Name'], 'key_ids': [k['ID'] for k in s['Keys']]}
+                                for s in docker_view['Signers']]
+    admin = dict((a['Name'], [k['ID'] for k in a['Keys']]) for a in docker_view['AdministrativeKeys'])
+    assert whole['root_key_ids'] == admin['Root'] and whole['repository_key_ids'] == admin['Repository']
+    assert [t['tag'] for t in one['signed_tags']] == ['v1.0.1']
+    # the digest is the one the registry serves for the pushed tag
+    local = stack.docker(docker_config, 'image', 'inspect', '--format', '{{json .RepoDigests}}', repo + ':v1.0.1')
+    assert one['signed_tags'][0]['digest'] in local.stdout.decode()
+
+
+def test_missing_repository_is_not_a_failure(stack, docker_config):
+    missing = stack.repo('nobody')
+    res = run_module('trust_inspect', common(stack, docker_config, repositories=[missing, missing + ':v1']))
+    assert not res.failed, res
+    assert [r['exists'] for r in res['repositories']] == [False, False]
+    assert res['repositories'][0]['signed_tags'] == [] and res['repositories'][0]['signers'] == []
+
+
+def test_unreachable_server_fails_naming_it(stack, docker_config):
+    start = time.time()
+    res = run_module('trust_inspect', common(stack, docker_config, server='https://127.0.0.1:1',
+                                             repositories=[stack.repo()]))
+    assert res.failed
+    assert 'https://127.0.0.1:1' in res['msg'] and 'cannot be reached' in res['msg']
+    assert time.time() - start < 20
+
+
+def test_untrusted_certificate_names_the_ca_path(stack, docker_config):
+    """A non-loopback registry name makes docker verify the Notary certificate."""
+    repo = '%s/acme/app' % stack.nonloopback_host
+    res = run_module('trust_inspect', common(stack, docker_config, repositories=[repo]))
+    assert res.failed and 'not trusted' in res['msg']
+    hostport = stack.notary_url.split('://', 1)[1]
+    ca_path = os.path.join(docker_config, 'tls', hostport, 'ca.crt')
+    assert ca_path in res['msg']
+    os.makedirs(os.path.dirname(ca_path))
+    with open(stack.ca) as src, open(ca_path, 'w') as dst:
+        dst.write(src.read())
+    res = run_module('trust_inspect', common(stack, docker_config, repositories=[repo]))
+    assert not res.failed, res
+    assert res['repositories'][0]['exists'] is False
+
+
+def test_query(stack, docker_config, tmp_path):
+    repo = signed_repo(stack, docker_config, tmp_path)
+    res = run_module('trust_inspect', common(stack, docker_config, repositories=[repo],
+                                             query="[0].signed_tags[?contains(signers, 'jeff')].tag"))
+    assert res['query_result'] == ['v1.0.0']
+    bad = run_module('trust_inspect', common(stack, docker_config, repositories=[repo], query='[0'))
+    assert bad.failed and 'JMESPath' in bad['msg']
+
+
+def test_fifty_references_in_one_docker_call(stack, docker_config, tmp_path):
+    repo = signed_repo(stack, docker_config, tmp_path)
+    refs = [repo] + ['%s:v%d' % (repo, i) for i in range(44)] + [stack.repo('absent') for dummy in range(5)]
+    assert len(refs) == 50
+    wrapper, log = counting_docker(tmp_path)
+    res = run_module('trust_inspect', common(stack, docker_config, docker_cli=wrapper, repositories=refs))
+    assert not res.failed, res
+    assert len(res['repositories']) == 50
+    assert [r['reference'] for r in res['repositories']] == refs
+    assert sum(r['exists'] for r in res['repositories']) == 45
+    calls = [l for l in log.read_text().splitlines() if 'inspect' in l]
+    # one call for all references, one debug call to tell missing repositories from errors
+    assert len(calls) == 2, calls
+    assert all(r in calls[0].split() for r in refs)
+
+
+def test_bad_references_fail_before_any_call(stack, docker_config, tmp_path):
+    wrapper, log = counting_docker(tmp_path)
+    for bad, expect in [('Acme/App', 'not a valid repository name'), ('acme/app:', 'not a valid tag'),
+                        ('acme/app@sha256:abc', 'digest references'), ('', 'non-empty')]:
+        res = run_module('trust_inspect', common(stack, docker_config, docker_cli=wrapper, repositories=[bad]))
+        assert res.failed and expect in res['msg'], (bad, res['msg'])
+    res = run_module('trust_inspect', common(stack, docker_config, docker_cli=wrapper, repositories=[]))
+    assert res.failed and 'at least one' in res['msg']
+    assert not log.exists()

@@ -9,9 +9,12 @@ Every result is scanned for the passphrases the test used: none may ever appear.
 import json
 import os
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -142,11 +145,73 @@ def stack():
     return s
 
 
+def assert_trust_modes(docker_config):
+    """Trust directories 0700 and private key files 0600, whoever wrote them."""
+    trust = os.path.join(docker_config, 'trust')
+    if not os.path.isdir(trust):
+        return
+    bad = []
+    for dirpath, dirnames, filenames in os.walk(trust):
+        if stat.S_IMODE(os.stat(dirpath).st_mode) & 0o077:
+            bad.append('%s %o' % (dirpath, stat.S_IMODE(os.stat(dirpath).st_mode)))
+        for fn in filenames:
+            path = os.path.join(dirpath, fn)
+            if fn.endswith('.key') and stat.S_IMODE(os.stat(path).st_mode) != 0o600:
+                bad.append('%s %o' % (path, stat.S_IMODE(os.stat(path).st_mode)))
+    assert not bad, 'trust store permissions too open: %s' % bad
+
+
 @pytest.fixture
 def docker_config(tmp_path):
     d = tmp_path / 'docker-config'
     d.mkdir(mode=0o700)
-    return str(d)
+    yield str(d)
+    assert_trust_modes(str(d))
+
+
+class ArgvWatch(object):
+    """Samples every process's argv while the tests run: no passphrase may ever be there."""
+
+    def __init__(self, secrets, interval=0.05):
+        self.secrets = secrets
+        self.interval = interval
+        self.seen = []
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for pid in os.listdir('/proc'):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                        argv = f.read().decode('utf-8', 'replace')
+                except (IOError, OSError):
+                    continue
+                for secret in self.secrets:
+                    if secret in argv:
+                        self.seen.append(argv.replace('\0', ' ')[:200].replace(secret, '<SECRET>'))
+            self.samples += 1
+            time.sleep(self.interval)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def no_passphrase_in_argv():
+    watch = ArgvWatch(ALL_SECRETS + ['import-Passphrase', 'wrong-Passphrase', 'right-Passphrase'])
+    watch.start()
+    yield watch
+    watch.stop()
+    assert watch.samples > 0
+    assert not watch.seen, 'a passphrase was visible in a process argv: %s' % watch.seen[:3]
 
 
 class ModuleResult(dict):

@@ -88,7 +88,9 @@ def test_every_call_has_a_timeout(stack, docker_config, tmp_path):
 
 def test_output_is_scrubbed_of_secrets(stack, docker_config):
     cli = cli_for(stack, docker_config)
-    out = cli.run_pty(['/bin/sh', '-c', 'echo "leak %s"' % REPO_PASS], Secrets(repository=REPO_PASS))
+    # The secret reaches the program through its environment, never argv (argv is watched).
+    env = dict(cli.env(), LEAKED=REPO_PASS)
+    out = cli.run_pty(['/bin/sh', '-c', 'echo "leak $LEAKED"'], Secrets(repository=REPO_PASS), env=env)
     assert REPO_PASS not in out and 'leak ********' in out
 
 

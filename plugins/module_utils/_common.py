@@ -26,7 +26,7 @@ COMMON_ARGUMENT_SPEC = dict(
     timeout=dict(type='int', default=120),
 )
 
-SIGNER_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
+SIGNER_NAME_RE = re.compile(r'\A[a-z0-9][a-z0-9_-]*\Z')
 DEFAULT_REGISTRY = 'docker.io'
 DOCKER_HUB_NOTARY = 'https://notary.docker.io'
 
@@ -34,9 +34,9 @@ DOCKER_HUB_NOTARY = 'https://notary.docker.io'
 _COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*'
 _DOMAIN_COMPONENT = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
 _DOMAIN = r'(?:%s(?:\.%s)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?' % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)
-_PATH_RE = re.compile(r'^%s(?:/%s)*$' % (_COMPONENT, _COMPONENT))
-_DOMAIN_RE = re.compile(r'^%s$' % _DOMAIN)
-TAG_RE = re.compile(r'^[\w][\w.-]{0,127}$')
+_PATH_RE = re.compile(r'\A%s(?:/%s)*\Z' % (_COMPONENT, _COMPONENT))
+_DOMAIN_RE = re.compile(r'\A%s\Z' % _DOMAIN)
+TAG_RE = re.compile(r'\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
 
 
 class ReferenceError(ValueError):
@@ -148,7 +148,7 @@ def notary_server_for(reference, server=None):
 def check_server_url(server):
     if server is None:
         return None
-    if not re.match(r'^https://[^/\s]+/?$', server):
+    if not re.match(r'\Ahttps://[^/\s]+/?\Z', server):
         raise ValueError('server %r is not a Notary URL docker accepts: expected '
                          'https://host[:port] (docker refuses http:// for content trust)' % server)
     return server.rstrip('/')

@@ -21,6 +21,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.attributes
 options:
   repositories:
     description:

@@ -110,7 +110,8 @@ class Stack(object):
         env = self.cli_env(docker_config)
         env.update(kwargs.pop('env', {}))
         proc = subprocess.run([kwargs.pop('cli', self.docker_cli)] + list(args), env=env, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=kwargs.pop('timeout', 120))
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=kwargs.pop('timeout', 120),
+                              check=False)
         if check and proc.returncode != 0:
             raise AssertionError('docker %s failed: %s %s' % (' '.join(args), proc.stdout.decode(), proc.stderr.decode()))
         return proc
@@ -220,8 +221,9 @@ class ModuleResult(dict):
         return bool(self.get('failed'))
 
 
-def run_module(name, args, check_mode=False, diff=False, secrets=ALL_SECRETS, timeout=300):
+def run_module(name, args, check_mode=False, diff=False, secrets=None, timeout=300):
     """Run a collection module as Ansible does and return its parsed result."""
+    secrets = ALL_SECRETS if secrets is None else secrets
     payload = {'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)}
     fd, path = tempfile.mkstemp(suffix='.json')
     os.fchmod(fd, 0o600)
@@ -230,7 +232,7 @@ def run_module(name, args, check_mode=False, diff=False, secrets=ALL_SECRETS, ti
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     try:
         proc = subprocess.run([PYTHON, '-m', 'ansible_collections.openbanking.content_trust.plugins.modules.' + name, path],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout, check=False)
     finally:
         os.unlink(path)
     out = proc.stdout.decode()

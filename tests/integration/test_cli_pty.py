@@ -1,7 +1,6 @@
 # -*- coding: utf-8 -*-
 """The shared CLI machinery against the real docker trust on a pty."""
 
-import os
 import stat
 import time
 

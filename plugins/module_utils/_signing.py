@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: signing and revoking as exactly one signer.
+
+Not a public API; it may change without notice.
+
+``docker trust sign`` and ``docker trust revoke`` act for EVERY delegation role whose
+private key is in the trust directory, and fail when any of those keys cannot be
+decrypted.  To act as one signer, docker is given a view of the docker configuration:
+a private directory whose ``trust/private`` holds copies of that signer's keys only, with
+the real ``trust/tuf`` cache, ``config.json`` and ``tls/`` linked in.  The keys are copied,
+not linked: notary's key store ignores symlinked key files ("no valid signing keys for
+delegation roles").
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import os
+import re
+import shutil
+from urllib.error import HTTPError
+
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError, explain
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    ReferenceError, parse_reference,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
+    KeyError_, find_signer_keys, read_local_key,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
+    parse_inspect_entry, signer_keys,
+)
+
+try:
+    import docker as docker_sdk
+    from docker.errors import DockerException, NotFound
+    HAS_DOCKER_SDK = True
+    DOCKER_SDK_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported when a daemon is needed
+    HAS_DOCKER_SDK = False
+    DOCKER_SDK_IMPORT_ERROR = exc
+
+_PUSHED_DIGEST_RE = re.compile(r'^(?P<tag>[\w][\w.-]*): digest: (?P<digest>sha256:[0-9a-f]{64}) size: (?P<size>\d+)', re.M)
+
+
+# --- the Notary server ------------------------------------------------------------------------
+
+def check_notary(cli, reference):
+    """Fail, naming the server, unless the Notary server answers over TLS as docker would reach it.
+
+    Needed before anything changes: ``docker trust inspect`` only warns when the server is
+    down ("Error while downloading remote metadata, using cached timestamp") and reports the
+    cached trust data, so a push would go ahead and fail only at signing."""
+    server = cli.server_for(reference)
+    ca = cli.ca_file_for(server)
+    hostport = re.sub(r'^https?://', '', server).rstrip('/')
+    client_cert = client_key = None
+    for cert in sorted(glob.glob(os.path.join(cli.docker_config, 'tls', hostport, '*.cert'))):
+        if os.path.isfile(cert[:-5] + '.key'):
+            client_cert, client_key = cert, cert[:-5] + '.key'
+    try:
+        # docker skips verification of the Notary for loopback registries; so do we.
+        open_url(server + '/v2/', timeout=min(cli.timeout, 30), validate_certs=bool(ca) or not reference.is_loopback(),
+                 ca_path=ca, client_cert=client_cert, client_key=client_key, use_proxy=True).close()
+    except HTTPError:
+        return server  # it answered (401 from a server that wants a token is fine)
+    except Exception as exc:  # URLError, SSLValidationError, ConnectionError, socket errors
+        reason = getattr(exc, 'reason', None) or exc
+        if 'CERTIFICATE_VERIFY_FAILED' in str(reason) or 'certificate verify failed' in str(reason):
+            raise TrustError('the TLS certificate of the Notary server %s is not trusted (%s); install its CA as '
+                             '%s/tls/%s/ca.crt' % (server, reason, cli.docker_config, hostport))
+        raise TrustError('the Notary server %s cannot be reached (%s)' % (server, reason))
+    return server
+
+
+# --- trust data ------------------------------------------------------------------------------
+
+def has_docker_trust(cli):
+    """Whether ``docker trust`` can be run here (daemonless modes fall back to the notary CLI)."""
+    try:
+        return cli.docker_capabilities()['trust']
+    except TrustError:
+        return False
+
+
+_NOTARY_ROW_RE = re.compile(r'^(?P<name>\S+)\s+(?P<hex>[0-9a-f]{64})\s+(?P<size>\d+)\s+(?P<role>\S+)\s*$')
+_DELEGATION_ROW_RE = re.compile(r'^(?:(?P<role>targets/\S+)\s+.*?)?\s(?P<ids>[0-9a-f]{64}(?:\s*,\s*[0-9a-f]{64})*)'
+                                r'(?:\s+\d+)?\s*$')
+
+
+def _notary_read(cli, argv, what, reference):
+    rc, out = cli.run(argv, what=what)
+    if rc != 0:
+        if re.search(r'does not have trust data for|remote trust data does not exist', out):
+            return None
+        raise TrustError(explain(out, what, server=cli.server_for(reference), reference=reference,
+                                 docker_config=cli.docker_config), output=out, rc=rc)
+    return out
+
+
+def read_trust_with_notary(cli, reference):
+    """The same data as ``docker trust inspect`` reports, read with the notary CLI (which verifies it
+    as docker does): signers and their key IDs, and each released tag with the signers whose own
+    role holds the same digest.  Tags in the bare targets role are not read."""
+    base = cli.notary_argv(reference)
+    gun = reference.gun
+    out = _notary_read(cli, base + ['delegation', 'list', gun], 'notary delegation list %s' % gun, reference)
+    entry = None
+    if out is not None:
+        roles = {}
+        role = None
+        for line in out.splitlines():
+            m = _DELEGATION_ROW_RE.match(line)
+            if not m:
+                continue
+            role = m.group('role') or role
+            if role:
+                roles.setdefault(role, []).extend(re.findall(r'[0-9a-f]{64}', m.group('ids')))
+        signers = sorted(r[len('targets/'):] for r in roles if r.count('/') == 1 and r != 'targets/releases')
+
+        def targets(role):
+            text = _notary_read(cli, base + ['list', gun, '-r', role], 'notary list %s -r %s' % (gun, role), reference)
+            rows = {}
+            for line in (text or '').splitlines():
+                m = _NOTARY_ROW_RE.match(line.strip())
+                if m and m.group('role') == role:
+                    rows[m.group('name')] = m.group('hex')
+            return rows
+
+        released = targets('targets/releases')
+        by_signer = dict((name, targets('targets/' + name)) for name in signers)
+        entry = {
+            'Name': str(reference),
+            'SignedTags': [{'SignedTag': tag, 'Digest': digest,
+                            'Signers': [n for n in signers if by_signer[n].get(tag) == digest]}
+                           for tag, digest in sorted(released.items())],
+            'Signers': [{'Name': n, 'Keys': [{'ID': k} for k in roles['targets/' + n]]} for n in signers],
+            'AdministrativeKeys': [],
+        }
+    return parse_inspect_entry(reference, entry)
+
+
+def read_trust(cli, reference, notary_fallback=False):
+    """Trust data of one repository (all its tags) with one ``docker trust inspect``.
+
+    With ``notary_fallback``, read it with the notary CLI where docker has no ``docker trust``.
+    Fails, naming the server, when the server cannot be reached or the repository has no
+    trust data."""
+    check_notary(cli, reference)
+    if notary_fallback and not has_docker_trust(cli):
+        parsed = read_trust_with_notary(cli, reference)
+    else:
+        raw = cli.inspect([reference])
+        parsed = parse_inspect_entry(reference, raw.get(str(reference)))
+    if not parsed['exists']:
+        raise TrustError('repository %s has no trust data on the Notary server %s; initialise it by adding a signer '
+                         'with openbanking.content_trust.trust_signer' % (reference.gun, cli.server_for(reference)))
+    return parsed
+
+
+def tag_signatures(parsed, tag):
+    """Every ``{digest, signers}`` docker lists for ``tag`` (one per distinct digest)."""
+    return [t for t in parsed['signed_tags'] if t['tag'] == tag]
+
+
+def signed_by(parsed, tag, signer, digests=None):
+    """The digest ``signer`` signed for ``tag`` (restricted to ``digests`` if given), or None."""
+    for entry in tag_signatures(parsed, tag):
+        if signer in entry['signers'] and (digests is None or entry['digest'] in digests):
+            return entry['digest']
+    return None
+
+
+# --- the signer's keys -----------------------------------------------------------------------
+
+def signer_local_keys(cli, parsed, signer):
+    """The local private keys of ``signer`` that the repository lists for it.
+
+    Fails with what to do when the signer is not a signer of the repository or has no
+    usable local key."""
+    repo_keys = signer_keys(parsed)
+    if signer not in repo_keys:
+        raise TrustError('%s is not a signer of repository %s (its signers: %s); add it with '
+                         'openbanking.content_trust.trust_signer' % (signer, parsed['repository'],
+                                                                     ', '.join(sorted(repo_keys)) or 'none'))
+    local = find_signer_keys(cli.trust_dir, signer)
+    if not local:
+        raise TrustError('signer %s has no private key in %s/private; create it with '
+                         'openbanking.content_trust.trust_key (name: %s) or load it there' % (signer, cli.trust_dir, signer))
+    usable = [k for k in local if k['key_id'] in repo_keys[signer]]
+    if not usable:
+        raise TrustError('the local key(s) of signer %s (%s) are not keys of signer %s in repository %s (which lists %s); '
+                         'add the local public key to the repository with openbanking.content_trust.trust_signer'
+                         % (signer, ', '.join(k['key_id'] for k in local), signer, parsed['repository'],
+                            ', '.join(repo_keys[signer]) or 'no keys'))
+    return usable
+
+
+def check_passphrase(keys, passphrase, signer, option):
+    """Decrypt each key here first, so a wrong passphrase fails before docker pushes anything.
+
+    Keys in a format this check cannot read are left for docker to judge on its pty."""
+    if not passphrase:
+        raise TrustError('the passphrase of signer %s is needed to sign; set signer_passphrase (or '
+                         'repository_passphrase, which docker falls back to)' % signer)
+    for key in keys:
+        try:
+            read_local_key(key['path'], passphrase, 'key %s' % key['key_id'])
+        except KeyError_ as exc:
+            if 'passphrase is incorrect' in str(exc):
+                raise TrustError('passphrase incorrect for the signer key "%s" %s (%s); nothing was pushed or signed'
+                                 % (signer, key['key_id'][:7], option))
+        except (IOError, OSError) as exc:
+            raise TrustError('cannot read the key file %s of signer %s: %s' % (key['path'], signer, exc))
+
+
+def signer_secrets(signer, passphrase, repository_passphrase):
+    return Secrets(signers={signer: passphrase}, signer_fallback=passphrase, repository=repository_passphrase)
+
+
+def signer_view(cli, keys):
+    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring)."""
+    view = cli.tempdir()
+    if os.path.isdir(cli.docker_config):
+        for entry in os.listdir(cli.docker_config):
+            if entry != 'trust':
+                os.symlink(os.path.join(cli.docker_config, entry), os.path.join(view, entry))
+    trust = os.path.join(view, 'trust')
+    private = os.path.join(trust, 'private')
+    os.makedirs(private, 0o700)
+    os.chmod(trust, 0o700)
+    os.chmod(private, 0o700)
+    tuf = os.path.join(cli.trust_dir, 'tuf')
+    if not os.path.isdir(tuf):
+        os.makedirs(tuf, 0o700)
+    os.symlink(tuf, os.path.join(trust, 'tuf'))
+    for key in keys:
+        target = os.path.join(private, os.path.basename(key['path']))
+        shutil.copyfile(key['path'], target)
+        os.chmod(target, 0o600)
+    return view
+
+
+# --- the local daemon ------------------------------------------------------------------------
+
+class LocalImages(object):
+    """The docker daemon's images, through the Docker SDK (as the module's docker_host)."""
+
+    def __init__(self, cli):
+        if not HAS_DOCKER_SDK:
+            raise TrustError('the Docker SDK for Python (pip package "docker") is required on this host to read local '
+                             'images (push: true): %s' % DOCKER_SDK_IMPORT_ERROR)
+        env = cli.env()
+        kwargs = docker_sdk.utils.kwargs_from_env(environment=env)
+        if cli.docker_host:
+            kwargs['base_url'] = cli.docker_host
+        self.url = kwargs.get('base_url') or 'unix:///var/run/docker.sock'
+        try:
+            self.client = docker_sdk.APIClient(version='auto', timeout=min(cli.timeout, 60), **kwargs)
+        except DockerException as exc:
+            raise TrustError('the docker daemon %s cannot be reached (%s); set docker_host, or use push: false to sign '
+                             'what the registry already has' % (self.url, exc))
+
+    def inspect(self, name):
+        """The image's inspect data, or None when the daemon has no such image."""
+        try:
+            return self.client.inspect_image(name)
+        except NotFound:
+            return None
+        except DockerException as exc:
+            raise TrustError('the docker daemon %s could not inspect %s: %s' % (self.url, name, exc))
+
+    def tag(self, image_id, reference):
+        try:
+            self.client.tag(image_id, '%s/%s' % (reference.registry, reference.path), reference.tag)
+        except DockerException as exc:
+            raise TrustError('the docker daemon %s could not tag %s as %s: %s' % (self.url, image_id, reference, exc))
+
+    def close(self):
+        try:
+            self.client.close()
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def repo_digests(image, reference):
+    """The manifest digests the image is known by in ``reference``'s repository (``RepoDigests``)."""
+    digests = []
+    for entry in (image or {}).get('RepoDigests') or []:
+        name, dummy, digest = entry.partition('@')
+        try:
+            if parse_reference(name, allow_tag=False).gun == reference.gun:
+                digests.append(digest)
+        except ReferenceError:
+            continue
+    return digests
+
+
+def pushed_digest(output, tag):
+    """``(digest, size)`` that docker's push printed for ``tag`` (``v1: digest: sha256:... size: 524``)."""
+    # The pty output is full of cursor movements ("\x1b[1Bv1: digest: ...") and carriage returns.
+    text = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', output or '').replace('\r', '\n')
+    for m in _PUSHED_DIGEST_RE.finditer(text):
+        if m.group('tag') == tag:
+            return m.group('digest'), int(m.group('size'))
+    return None
+
+
+def explain_push_failure(output, what, registry_url):
+    """docker trust sign pushes first; a failure before ``Signing and pushing trust metadata`` is the
+    registry's, which _cli.explain would blame on the Notary server."""
+    text = output or ''
+    if 'The push refers to repository' in text and 'Signing and pushing trust metadata' not in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        detail = lines[-1] if lines else 'no output'
+        if re.search(r'connection refused|no such host|i/o timeout|dial tcp|server gave HTTP response', text):
+            return '%s: the registry %s cannot be reached by the docker daemon (%s)' % (what, registry_url, detail)
+        if re.search(r'unauthorized|denied|authentication required', text, re.I):
+            return ('%s: the registry %s refused the push (%s); run "docker login" with this docker_config'
+                    % (what, registry_url, detail))
+        return '%s: pushing to the registry %s failed: %s' % (what, registry_url, detail)
+    return None

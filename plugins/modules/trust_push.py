@@ -1,0 +1,366 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_push
+short_description: Push image tags and sign them as one signer with Docker Content Trust
+version_added: 0.1.0
+description:
+  - Publishes a whole release in one task - every tag in O(tags) of O(repository) - and signs each tag as exactly
+    the signer O(signer), so that C(DOCKER_CONTENT_TRUST=1 docker pull) accepts it.
+  - With O(push=true) (the default) each tag is pushed through the docker daemon and signed with
+    C(docker trust sign --local), which signs the digest of the local image (works with docker CLI 28 and older, and
+    with the CLI 29 C(docker-trust) plugin). C(DOCKER_CONTENT_TRUST=1 docker push) is never used.
+  - With O(push=false) nothing is pushed; the manifest digest and length of each tag are read from the registry and
+    signed with the notary CLI (C(notary addhash)), all tags in ONE new version of the trust data
+    (C(notary publish)). Use it for images pushed by other tools, or on hosts with no docker daemon. Where the docker
+    CLI has no C(docker trust) (or there is no docker CLI), the trust data is read with the notary CLI as well.
+  - Only the key of O(signer) is used. docker is shown a view of the trust directory that holds that signer's keys
+    alone, so other local keys (other signers, with other passphrases) neither sign nor break signing.
+  - A tag is left alone when the trust data already lists O(signer) for the digest the local image has in this
+    repository (C(RepoDigests)), or with O(push=false) for the digest the registry serves. Such tags are neither
+    pushed nor signed, and the trust data keeps its version.
+  - Checks before anything changes - the trust data exists, O(signer) is a signer of the repository and has a
+    local key, the passphrase decrypts that key, every local image (or registry tag) exists - and names what to do
+    when one fails.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  repository:
+    description:
+      - The repository (GUN) to push to and sign in, without a tag, for example C(registry.example.com/acme/app).
+        Short names mean docker.io, as docker reads them.
+    type: str
+    required: true
+  tags:
+    description:
+      - Tags to push and sign, for example C([v1.2.0, v1.2, latest]). At least one.
+    type: list
+    elements: str
+    required: true
+  source:
+    description:
+      - A local image (name, name:tag or image ID) to tag as C(<repository>:<tag>) for each of O(tags) first.
+      - Without it, each C(<repository>:<tag>) must already exist locally (with O(push=true)).
+      - Not allowed with O(push=false).
+    type: str
+  signer:
+    description:
+      - Sign as exactly this signer. It must be a signer of O(repository)
+        (see M(openbanking.content_trust.trust_signer)) and have its private key in the local trust directory
+        (see M(openbanking.content_trust.trust_key)).
+    type: str
+    required: true
+  signer_passphrase:
+    description:
+      - Passphrase of the signer's key. When not set, O(repository_passphrase) is used, as docker does.
+    type: str
+  push:
+    description:
+      - V(true) pushes each tag through the docker daemon and signs the pushed digest.
+      - V(false) pushes nothing and signs the digest the registry already serves for each tag, with the notary CLI.
+        The registry is reached over http for loopback registries and https otherwise, with the credentials of
+        O(docker_config) (C(docker login)).
+    type: bool
+    default: true
+  force:
+    description:
+      - Push and sign every tag even when O(signer) already signed the wanted digest.
+    type: bool
+    default: false
+requirements:
+  - Docker SDK for Python (C(docker)) to read local images, with O(push=true)
+  - notary CLI, with O(push=false)
+seealso:
+  - module: openbanking.content_trust.trust_signer
+  - module: openbanking.content_trust.trust_key
+  - module: openbanking.content_trust.trust_revoke
+  - module: openbanking.content_trust.trust_inspect
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - Log in to the registry first (C(docker login) with the same O(docker_config)); credentials are never options.
+  - Each tag signed with O(push=true) is its own C(docker trust sign), so a release of N changed tags moves the
+    trust data N versions; O(push=false) publishes all of them at once.
+'''
+
+EXAMPLES = r'''
+- name: Push and sign a release as jeff
+  openbanking.content_trust.trust_push:
+    server: https://notary.example.com:4443
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.2.0, v1.2, latest]
+    source: conformance-suite:build-1234
+    signer: jeff
+    signer_passphrase: "{{ vault_jeff_passphrase }}"
+  register: release
+
+- name: Sign what CI already pushed, on a host without a docker daemon
+  openbanking.content_trust.trust_push:
+    server: https://notary.example.com:4443
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.2.0]
+    signer: release-bot
+    signer_passphrase: "{{ vault_release_bot_passphrase }}"
+    push: false
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in the order of O(tags).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: The tag.
+      type: str
+      sample: v1.2.0
+    digest:
+      description:
+        - The manifest digest signed for the tag by O(signer), C(sha256:<hex>).
+        - In check mode, the digest that would be signed when it is known before pushing, else None.
+      type: str
+      sample: sha256:72ed4585f501abdb868f6f4a8f76ac34b3402903ec06e2409d8be2602e553807
+    pushed:
+      description: Whether the tag was pushed (would be, in check mode).
+      type: bool
+    signed:
+      description: Whether a new signature was published for the tag (would be, in check mode).
+      type: bool
+    signers:
+      description: Signers that the trust data lists for the tag's digest afterwards.
+      type: list
+      elements: str
+      sample: [jeff]
+'''
+
+import os
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    parse_reference, parse_tag, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
+    RELEASES_ROLE, NotaryRepository, signer_role,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient, registry_url
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
+    LocalImages, check_passphrase, explain_push_failure, pushed_digest, read_trust, repo_digests,
+    signed_by, signer_local_keys, signer_secrets, signer_view, tag_signatures,
+)
+
+
+def _inputs(module):
+    p = module.params
+    repository = parse_reference(p['repository'], allow_tag=False)
+    if not p['tags']:
+        raise InputError('tags must list at least one tag to push and sign')
+    tags = []
+    for i, tag in enumerate(p['tags']):
+        parse_tag(tag, 'tags[%d]' % i)
+        if tag not in tags:
+            tags.append(tag)
+    signer = validate_signer_name(p['signer'], 'signer')
+    if p['source'] is not None and not p['push']:
+        raise InputError('source is only used with push: true (push: false signs what the registry already has)')
+    if p['source'] is not None and not p['source'].strip():
+        raise InputError('source must name a local image')
+    return repository, tags, signer
+
+
+def _plan_local(module, repository, tags, signer, trust, images):
+    """push: true - what the local images are, and which tags the signer already signed."""
+    source = module.params['source']
+    plan = []
+    missing = []
+    source_image = None
+    if source is not None:
+        source_image = images.inspect(source)
+        if source_image is None:
+            raise TrustError('local image %s (source) does not exist on the docker daemon %s; build or pull it first'
+                             % (source, images.url))
+    for tag in tags:
+        ref = repository.with_tag(tag)
+        image = source_image or images.inspect(str(ref))
+        if image is None:
+            missing.append(str(ref))
+            continue
+        current = images.inspect(str(ref)) if source_image else image
+        digests = repo_digests(image, repository)
+        done = signed_by(trust, tag, signer, digests)
+        plan.append(dict(tag=tag, ref=ref, image_id=image['Id'], retag=bool(source_image) and
+                         (current is None or current['Id'] != image['Id']),
+                         digest=done or (digests[0] if len(digests) == 1 else None),
+                         todo=module.params['force'] or not done))
+    if missing:
+        raise TrustError('local image%s %s do%s not exist on the docker daemon %s; build or tag %s first, or set source'
+                         % ('s' if len(missing) > 1 else '', ', '.join(missing), '' if len(missing) > 1 else 'es',
+                            images.url, 'them' if len(missing) > 1 else 'it'))
+    return plan
+
+
+def _plan_registry(module, cli, repository, tags, signer, trust):
+    """push: false - what the registry serves, and which tags the signer already signed."""
+    registry = RegistryClient(repository, cli.docker_config, timeout=min(cli.timeout, 60))
+    plan = []
+    missing = []
+    for tag in tags:
+        served = registry.manifest(tag)
+        if served is None:
+            missing.append(tag)
+            continue
+        digest, length = served
+        done = signed_by(trust, tag, signer, [digest])
+        plan.append(dict(tag=tag, ref=repository.with_tag(tag), digest=digest, length=length,
+                         todo=module.params['force'] or not done))
+    if missing:
+        raise TrustError('the registry %s has no tag %s in %s; push %s first, or use push: true'
+                         % (registry.base, ', '.join(missing), repository.path, 'them' if len(missing) > 1 else 'it'))
+    return plan
+
+
+def _sign_with_docker(cli, plan, images, view, secrets):
+    docker = cli.docker_path()
+    env = cli.env(docker_config=view)
+    for item in plan:
+        if not item['todo']:
+            continue
+        if item['retag']:
+            images.tag(item['image_id'], item['ref'])
+        what = 'docker trust sign %s' % item['ref']
+        try:
+            # --local: sign the local image's digest; without it docker re-signs whatever digest the
+            # tag already has in targets/releases, so a rebuilt image would keep the old signature.
+            out = cli.run_pty([docker, 'trust', 'sign', '--local', str(item['ref'])], secrets, env=env, what=what)
+        except TrustError as exc:
+            msg = explain_push_failure(exc.output, what, registry_url(item['ref']))
+            if msg:
+                exc.msg = msg
+            raise
+        pushed = pushed_digest(out, item['tag'])
+        item['digest'] = pushed[0] if pushed else item['digest']
+        item['pushed'] = item['signed'] = True
+
+
+def _sign_with_notary(module, cli, repository, plan, view, secrets):
+    todo = [item for item in plan if item['todo']]
+    if not todo:
+        return
+    signer = module.params['signer']
+    notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
+    # docker trust inspect already dropped stale staged changes; start clean all the same,
+    # and leave nothing staged behind on failure.
+    notary.reset()
+    try:
+        for item in todo:
+            notary.add_hash(item['tag'], item['length'], item['digest'].split(':', 1)[1],
+                            roles=[signer_role(signer), RELEASES_ROLE])
+        notary.publish(secrets)
+    finally:
+        notary.reset()
+    for item in todo:
+        item['signed'] = True
+
+
+def push_and_sign(module, cli):
+    p = module.params
+    repository, tags, signer = _inputs(module)
+    passphrase = p['signer_passphrase'] or p['repository_passphrase']
+    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
+
+    if p['push']:
+        cli.require_docker_trust()
+    trust = read_trust(cli, repository, notary_fallback=not p['push'])
+    keys = signer_local_keys(cli, trust, signer)
+    check_passphrase(keys, passphrase, signer, option)
+
+    images = None
+    try:
+        if p['push']:
+            images = LocalImages(cli)
+            plan = _plan_local(module, repository, tags, signer, trust, images)
+        else:
+            plan = _plan_registry(module, cli, repository, tags, signer, trust)
+        for item in plan:
+            item.setdefault('pushed', False)
+            item.setdefault('signed', False)
+        before = dict((tag, signed_by(trust, tag, signer)) for tag in tags)
+        changed = any(item['todo'] for item in plan)
+
+        if changed and not module.check_mode:
+            view = signer_view(cli, keys)
+            secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
+            try:
+                if p['push']:
+                    _sign_with_docker(cli, plan, images, view, secrets)
+                else:
+                    _sign_with_notary(module, cli, repository, plan, view, secrets)
+            except TrustError as exc:
+                done = [item['tag'] for item in plan if item['signed']]
+                if done:
+                    exc.msg += '; already pushed and signed in this run: %s' % ', '.join(done)
+                raise
+            trust = read_trust(cli, repository, notary_fallback=not p['push'])
+        elif module.check_mode:
+            for item in plan:
+                item['pushed'] = bool(item['todo'] and p['push'])
+                item['signed'] = item['todo']
+    finally:
+        if images is not None:
+            images.close()
+
+    results = []
+    for item in plan:
+        digest = item['digest']
+        if item['signed'] and not module.check_mode:
+            listed = signed_by(trust, item['tag'], signer, [digest] if digest else None)
+            if not listed:
+                raise TrustError('%s was signed as %s, but the Notary server does not list %s for it%s'
+                                 % (item['ref'], signer, signer, ' with digest %s' % digest if digest else ''))
+            digest = listed
+        signers = []
+        for entry in tag_signatures(trust, item['tag']):
+            if entry['digest'] == digest:
+                signers = entry['signers']
+        results.append(dict(tag=item['tag'], digest=digest, pushed=item['pushed'], signed=item['signed'],
+                            signers=signers))
+
+    after = dict(before)
+    for r in results:
+        if r['signed']:
+            after[r['tag']] = r['digest'] or '(digest of the pushed image)'
+    return dict(changed=changed, results=results,
+                diff=dict(before={'signed_by_%s' % signer: before}, after={'signed_by_%s' % signer: after}))
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        tags=dict(type='list', elements='str', required=True),
+        source=dict(type='str'),
+        signer=dict(type='str', required=True),
+        signer_passphrase=dict(type='str', no_log=True),
+        push=dict(type='bool', default=True),
+        force=dict(type='bool', default=False),
+    ))
+    run(module, push_and_sign)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_revoke
+short_description: Revoke the Docker Content Trust signatures of image tags
+version_added: 0.1.0
+description:
+  - Removes the signatures of O(tags) (or of every signed tag, with O(all_tags=true)) of O(repository), so that
+    C(DOCKER_CONTENT_TRUST=1 docker pull) of those tags fails.
+  - Each tag is revoked with C(docker trust revoke) acting as exactly the signer O(signer) - docker is shown a view
+    of the trust directory that holds that signer's keys alone. It removes the tag from C(targets/releases), which
+    is what a trusted pull reads, and from the signer's own role. Other signers' roles are not changed, but without
+    the release entry their signatures no longer make the tag pullable.
+  - A tag that is not signed is left alone; nothing is published for it.
+  - A tag signed only into the C(targets) role (signer C(Repo Admin), as C(DOCKER_CONTENT_TRUST=1 docker push) does
+    on a repository without signers) cannot be revoked by a signer; the task fails and says so.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  repository:
+    description:
+      - The repository (GUN), without a tag, for example C(registry.example.com/acme/app).
+    type: str
+    required: true
+  tags:
+    description:
+      - Tags whose signatures to revoke. Mutually exclusive with O(all_tags).
+    type: list
+    elements: str
+  all_tags:
+    description:
+      - Revoke every signed tag of the repository. Mutually exclusive with O(tags).
+    type: bool
+    default: false
+  signer:
+    description:
+      - Revoke as this signer. It must be a signer of O(repository) and have its private key in the local trust
+        directory.
+    type: str
+    required: true
+  signer_passphrase:
+    description:
+      - Passphrase of the signer's key. When not set, O(repository_passphrase) is used, as docker does.
+    type: str
+seealso:
+  - module: openbanking.content_trust.trust_push
+  - module: openbanking.content_trust.trust_inspect
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - Each revoked tag is its own C(docker trust revoke) and so its own new version of the trust data.
+'''
+
+EXAMPLES = r'''
+- name: Withdraw a bad release
+  openbanking.content_trust.trust_revoke:
+    server: https://notary.example.com:4443
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.2.0, v1.2]
+    signer: jeff
+    signer_passphrase: "{{ vault_jeff_passphrase }}"
+
+- name: Withdraw every signed tag of a retired repository
+  openbanking.content_trust.trust_revoke:
+    repository: registry.example.com/openbanking/old-tool
+    all_tags: true
+    signer: jeff
+    signer_passphrase: "{{ vault_jeff_passphrase }}"
+'''
+
+RETURN = r'''
+revoked:
+  description: Tags whose signatures were removed (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [v1.2.0, v1.2]
+unsigned:
+  description: Tags of O(tags) that were not signed, and were left alone.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    parse_reference, parse_tag, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
+    check_passphrase, read_trust, signer_local_keys, signer_secrets, signer_view, tag_signatures,
+)
+
+
+def _signed(trust):
+    """``{tag: [digest, ...]}`` of every tag a trusted pull can resolve."""
+    signed = {}
+    for entry in trust['signed_tags']:
+        signed.setdefault(entry['tag'], []).append(entry['digest'])
+    return signed
+
+
+def revoke(module, cli):
+    p = module.params
+    repository = parse_reference(p['repository'], allow_tag=False)
+    signer = validate_signer_name(p['signer'], 'signer')
+    if p['all_tags'] and p['tags'] is not None:
+        raise InputError('tags and all_tags are mutually exclusive: give the tags to revoke, or all_tags: true')
+    if not p['all_tags']:
+        if not p['tags']:
+            raise InputError('tags must list at least one tag to revoke (or set all_tags: true)')
+        for i, tag in enumerate(p['tags']):
+            parse_tag(tag, 'tags[%d]' % i)
+    passphrase = p['signer_passphrase'] or p['repository_passphrase']
+    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
+
+    cli.require_docker_trust()
+    trust = read_trust(cli, repository)
+    keys = signer_local_keys(cli, trust, signer)
+    check_passphrase(keys, passphrase, signer, option)
+
+    before = _signed(trust)
+    wanted = sorted(before) if p['all_tags'] else list(dict.fromkeys(p['tags']))
+    todo = [tag for tag in wanted if tag in before]
+    unsigned = [tag for tag in wanted if tag not in before]
+    after = dict((tag, digests) for tag, digests in before.items() if tag not in todo)
+
+    if todo and not module.check_mode:
+        view = signer_view(cli, keys)
+        env = cli.env(docker_config=view)
+        secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
+        docker = cli.docker_path()
+        for tag in todo:
+            ref = repository.with_tag(tag)
+            cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
+                        what='docker trust revoke %s' % ref)
+        trust = read_trust(cli, repository)
+        after = _signed(trust)
+        left = [tag for tag in todo if tag in after]
+        if left:
+            holders = sorted(set(s for tag in left for e in tag_signatures(trust, tag) for s in e['signers']))
+            raise TrustError('%s still signed after revoking as %s (signed by: %s); a tag in the targets role '
+                             '("Repo Admin") can only be removed with the repository key'
+                             % (', '.join('%s:%s' % (repository.gun, t) for t in left), signer,
+                                ', '.join(holders) or 'the targets role'))
+
+    scope = set(wanted)
+    return dict(changed=bool(todo), revoked=todo, unsigned=unsigned,
+                diff=dict(before={'signed_tags': dict((t, d) for t, d in before.items() if t in scope)},
+                          after={'signed_tags': dict((t, d) for t, d in after.items() if t in scope)}))
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        tags=dict(type='list', elements='str'),
+        all_tags=dict(type='bool', default=False),
+        signer=dict(type='str', required=True),
+        signer_passphrase=dict(type='str', no_log=True),
+    ))
+    run(module, revoke)
+
+
+if __name__ == '__main__':
+    main()

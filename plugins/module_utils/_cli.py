@@ -60,6 +60,10 @@ CONFIRM_RE = re.compile(r'\[y/N\]\s*\??\s*')
 REPOSITORY_LABELS = ('repository', 'targets', 'snapshot')
 
 _INSPECT_FAIL_RE = re.compile(r'^no signatures or cannot access (\S+)\s*$', re.I | re.M)
+# When the Notary server cannot be reached but trust data is cached, docker answers from the
+# cache with exit code 0; only this warning (printed from log level warn) says so.
+STALE_CACHE_RE = re.compile(r'Error while downloading remote metadata, using cached timestamp')
+_PING_RE = re.compile(r'Error pinging notary server \\?"(?P<url>[^"\\]+)\\?": (?P<cause>[^\n]*)')
 
 
 def _label_kind(label):
@@ -228,7 +232,7 @@ class TrustCLI(object):
         timeout = timeout or self.timeout
         try:
             proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise TrustError('%s did not finish within the timeout of %s seconds'
                              % (what or ' '.join(argv[:3]), timeout), cmd=argv[:3])
@@ -244,7 +248,7 @@ class TrustCLI(object):
         timeout = timeout or self.timeout
         try:
             proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise TrustError('%s did not finish within the timeout of %s seconds' % (' '.join(argv[:3]), timeout))
         except OSError as exc:
@@ -357,7 +361,9 @@ class TrustCLI(object):
         result = {}
         if not names:
             return result
-        rc, out, err = self.run_split([docker, 'trust', 'inspect'] + names)
+        rc, out, err = self.run_split([docker, '-l', 'warn', 'trust', 'inspect'] + names)
+        if STALE_CACHE_RE.search(err):
+            self._raise_unreachable(references)
         entries = []
         if out.strip():
             try:
@@ -372,6 +378,24 @@ class TrustCLI(object):
         if failed:
             self._classify_inspect_failures([r for r in references if str(r) in failed], result)
         return result
+
+    def _raise_unreachable(self, references):
+        # The cached answer may be stale: fail, naming the server and docker's reason.
+        docker = self.docker_path()
+        rc, out, err = self.run_split([docker, '-D', 'trust', 'inspect'] + [str(r) for r in references])
+        m = _PING_RE.search(err + out)
+        ref = references[0]
+        cause = 'no answer'
+        if m:
+            cause = m.group('cause').replace('\\"', '"').rstrip('"').strip()
+            cause = re.sub(r'^[A-Za-z]+ "[^"]*": ', '', cause)  # Go's 'Get "URL": ' prefix
+            url = m.group('url').rstrip('/')
+            url = url[:-3] if url.endswith('/v2') else url
+            ref = ([r for r in references if self.server_for(r) == url] or [ref])[0]
+        msg = explain('error contacting notary server: %s' % cause, 'docker trust inspect %s' % ref,
+                      server=self.server_for(ref), reference=ref, docker_config=self.docker_config)
+        raise TrustError(msg + '; docker fell back to trust data cached in %s, which may be stale' % self.trust_dir,
+                         output=(err + out)[-4000:])
 
     def _classify_inspect_failures(self, references, result):
         # "no signatures or cannot access R" is the same for a repository that has no trust
@@ -399,8 +423,8 @@ def explain(output, what, server=None, reference=None, docker_config=None):
     m = re.search(r'error contacting notary server: ([^"\n]+)', text)
     if m or 'connection refused' in text or 'no such host' in text:
         detail = m.group(1) if m else text.strip().splitlines()[-1] if text.strip() else ''
-        return ('%s: the Notary server %s cannot be reached (%s)' % (what, server or '(from the docker configuration)',
-                                                                    detail.strip()))
+        return '%s: the Notary server %s cannot be reached (%s)' % (
+            what, server or '(from the docker configuration)', detail.strip())
     m = re.search(r'could not find necessary signing keys, at least one of these keys must be available: (\S+)', text)
     if m:
         return ('%s: no usable local private key for the role being signed (needed one of: %s); the key is '
@@ -409,7 +433,7 @@ def explain(output, what, server=None, reference=None, docker_config=None):
         return '%s: the Notary server has no trust data for this repository' % what
     if 'you are not authorized' in text.lower() or 'unauthorized' in text.lower():
         return '%s: the registry or Notary server refused the credentials; run "docker login" with this docker_config' % what
-    if 'No such image' in text or 'No such image' in text or 'does not exist locally' in text:
+    if 'No such image' in text or 'does not exist locally' in text:
         return '%s: the image does not exist locally' % what
     last = [l for l in text.strip().splitlines() if l.strip()]
     return '%s failed: %s' % (what, last[-1].strip() if last else 'no output')

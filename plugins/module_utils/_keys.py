@@ -123,9 +123,8 @@ def parse_public_pem(text, what='public key'):
         raise KeyError_('%s is not a PEM public key or certificate: expected a block starting with '
                         '"-----BEGIN PUBLIC KEY-----" or "-----BEGIN CERTIFICATE-----"' % what)
     if 'PRIVATE KEY' in pem_type:
-        raise KeyError_('%s is a private key (%s); give the public key only (the .pub file), '
-                        'never a private key' % (what, pem_type.split(' PRIVATE')[0].strip() + ' PRIVATE KEY'
-                                                  if pem_type != 'PRIVATE KEY' else 'PRIVATE KEY'))
+        raise KeyError_('%s is a private key (a PEM "%s" block); give the public key only (the .pub file), '
+                        'never a private key' % (what, pem_type))
     if pem_type == 'CERTIFICATE':
         try:
             cert = x509.load_der_x509_certificate(der)
@@ -147,6 +146,31 @@ def parse_public_pem(text, what='public key'):
     except (ValueError, TypeError):
         raise KeyError_('%s is not a valid public key' % what)
     return {'key_id': public_key_id(pub), 'pem': public_key_pem(pub)}
+
+
+def canonical_key_id(keytype, public_bytes):
+    """The ID ``docker trust inspect`` shows for a TUF key (``keytype``, raw ``keyval.public``).
+
+    For a plain key it is the TUF key ID.  For an X.509 key (``ecdsa-x509``, ``rsa-x509``)
+    TUF and notary use the ID of the certificate, but docker shows the ID of the public key
+    inside it, which is also the private key's file name.
+    """
+    if keytype in ('ecdsa-x509', 'rsa-x509'):
+        try:
+            dummy_type, dummy_headers, der = split_pem(public_bytes)
+            return public_key_id(x509.load_der_x509_certificate(der).public_key())
+        except (KeyError_, ValueError):
+            raise KeyError_('a %s key does not hold a valid certificate' % keytype)
+    return _canonical_id(keytype, public_bytes)
+
+
+def tuf_key_ids(text, what='public key'):
+    """``(TUF key ID, ID docker shows)`` of a public key or certificate PEM; they differ for certificates."""
+    parsed = parse_public_pem(text, what)
+    if parsed['pem'].startswith('-----BEGIN CERTIFICATE-----'):
+        cert = x509.load_pem_x509_certificate(parsed['pem'].encode('ascii'))
+        return parsed['key_id'], public_key_id(cert.public_key())
+    return parsed['key_id'], parsed['key_id']
 
 
 # --- private keys --------------------------------------------------------------------------

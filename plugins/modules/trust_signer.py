@@ -1,0 +1,490 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_signer
+short_description: Manage who may sign a repository with Docker Content Trust
+version_added: 0.1.0
+description:
+  - Ensures a signer (a TUF delegation role C(targets/<name>)) of a repository on its Notary server has
+    the given public keys, with the same keys in C(targets/releases), the role C(docker pull) trusts; or
+    ensures the signer is gone.
+  - Reads the repository's trust data first and changes only what differs. When nothing differs, nothing
+    is published and the TUF versions on the Notary server do not move (unlike C(docker trust signer add),
+    which publishes a new version even for a key it already has).
+  - A repository without trust data is initialised first, as C(docker trust signer add) does it. It reuses
+    the local root key or creates one, creates the repository key, and lets the Notary server manage
+    the snapshot key.
+    Keys that a failed initialisation created are removed again.
+  - Changes to an initialised repository are staged with the notary CLI and published as one new TUF
+    version. Removal uses the notary CLI because C(docker trust signer remove) silently removes nothing
+    (docker 26 and later).
+  - Passphrases are checked against the local keys before anything is changed.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - openbanking.content_trust.attributes
+options:
+  repository:
+    description:
+      - The repository (GUN), such as V(registry.example.com/openbanking/conformance-suite) or
+        V(127.0.0.1:5000/acme/app). Short names mean docker.io, as docker reads them. No tag.
+    type: str
+    required: true
+  name:
+    description:
+      - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); V(releases) is reserved.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) ensures the signer has O(public_keys), in its own role and in C(targets/releases).
+      - V(absent) removes the signer's role and removes its keys from C(targets/releases). Keys that another
+        signer also holds stay in C(targets/releases).
+    type: str
+    choices: [present, absent]
+    default: present
+  public_keys:
+    description:
+      - Public keys (C(PUBLIC KEY) PEM, as C(docker trust key generate) writes to C(NAME.pub)) or X.509
+        certificates (C(CERTIFICATE) PEM) of the signer. Required, and not empty, for O(state=present).
+      - A private key is refused, without being echoed.
+      - Not used with O(state=absent), which removes the signer with all its keys.
+    type: list
+    elements: str
+  exclusive_keys:
+    description:
+      - When V(true), keys of this signer that are not in O(public_keys) are removed (key rotation), from its
+        role and from C(targets/releases).
+      - When V(false), keys are only added.
+    type: bool
+    default: false
+  force:
+    description:
+      - Removing keys from C(targets/releases) can leave the tags released there without a valid signature,
+        so that C(docker pull) with content trust refuses them until another signer signs them again.
+        Such a change fails, naming the tags, unless O(force=true).
+    type: bool
+    default: false
+notes:
+  - Initialising a repository needs O(root_passphrase) and O(repository_passphrase); when a new root or
+    repository key is created, its passphrase must be at least 8 characters.
+  - Every change to an initialised repository needs its repository key in C(<docker_config>/trust/private)
+    and O(repository_passphrase).
+  - In check mode the module reads trust data and checks passphrases, and never writes.
+seealso:
+  - module: openbanking.content_trust.trust_key
+  - module: openbanking.content_trust.trust_inspect
+attributes:
+  check_mode:
+    support: full
+    details: Reads trust data and checks passphrases against the local keys; never initialises, stages or publishes.
+  diff_mode:
+    support: full
+    details: Shows the signer's key IDs before and after, as C(docker trust inspect) lists them.
+'''
+
+EXAMPLES = r'''
+- name: Let jeff sign releases of the conformance suite
+  openbanking.content_trust.trust_signer:
+    server: https://notary.example.com:4443
+    repository: registry.example.com/openbanking/conformance-suite
+    name: jeff
+    public_keys:
+      - "{{ lookup('file', 'keys/jeff.pub') }}"
+    root_passphrase: "{{ vault_root_passphrase }}"
+    repository_passphrase: "{{ vault_repository_passphrase }}"
+
+- name: Rotate jeff's key (the old one is removed)
+  openbanking.content_trust.trust_signer:
+    server: https://notary.example.com:4443
+    repository: registry.example.com/openbanking/conformance-suite
+    name: jeff
+    public_keys:
+      - "{{ lookup('file', 'keys/jeff-2027.pub') }}"
+    exclusive_keys: true
+    repository_passphrase: "{{ vault_repository_passphrase }}"
+
+- name: Alice leaves the team
+  openbanking.content_trust.trust_signer:
+    server: https://notary.example.com:4443
+    repository: registry.example.com/openbanking/conformance-suite
+    name: alice
+    state: absent
+    repository_passphrase: "{{ vault_repository_passphrase }}"
+'''
+
+RETURN = r'''
+repository:
+  description: The repository (GUN).
+  returned: always
+  type: str
+  sample: registry.example.com/openbanking/conformance-suite
+signer:
+  description: The signer name.
+  returned: always
+  type: str
+  sample: jeff
+key_ids:
+  description: The signer's key IDs after the task, as C(docker trust inspect) lists them. Empty when absent.
+  returned: always
+  type: list
+  elements: str
+added_key_ids:
+  description: Key IDs added to the signer's role or to C(targets/releases).
+  returned: always
+  type: list
+  elements: str
+removed_key_ids:
+  description: Key IDs removed from the signer's role or from C(targets/releases).
+  returned: always
+  type: list
+  elements: str
+initialized:
+  description: Whether the repository's trust data was initialised by this task (would be, in check mode).
+  returned: always
+  type: bool
+'''
+
+import os
+
+try:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+except ImportError:  # pragma: no cover - build_module reports the missing library
+    pass
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    parse_reference, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
+    KeyError_, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
+    RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
+    signature_key_ids, signed_targets, signer_role,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
+    parse_inspect_entry, signer_keys,
+)
+
+# Key IDs: TUF, notary and this module's plans use the TUF key ID; docker trust inspect,
+# and what the module returns, show the ID of the public key.  They differ only for
+# certificates (see _keys.canonical_key_id).
+
+
+# --- what is wanted ------------------------------------------------------------------------
+
+def wanted_keys(public_keys):
+    """The given keys without duplicates: ``(TUF key IDs in order, {TUF key ID: {'pem', 'id'}})``."""
+    if not public_keys:
+        raise InputError('public_keys must list at least one public key or certificate PEM for state=present')
+    keys = {}
+    order = []
+    for i, text in enumerate(public_keys):
+        what = 'public_keys[%d]' % i
+        key = parse_public_pem(text, what)
+        if key['pem'].startswith('-----BEGIN PUBLIC KEY-----') and \
+                not isinstance(load_pem_public_key(key['pem'].encode('ascii')), (ec.EllipticCurvePublicKey,
+                                                                                 rsa.RSAPublicKey)):
+            # notary's key parser takes ECDSA and RSA only.
+            raise InputError('%s is not an ECDSA or RSA key; docker and notary accept only those '
+                             '(docker trust key generate makes ECDSA P-256 keys)' % what)
+        tuf_id, docker_id = tuf_key_ids(key['pem'], what)
+        if tuf_id not in keys:
+            keys[tuf_id] = dict(pem=key['pem'], id=docker_id)
+            order.append(tuf_id)
+    return order, keys
+
+
+# --- what to do ----------------------------------------------------------------------------
+
+def plan(name, roles, wanted_ids, present, exclusive):
+    """The delegation changes that take ``roles`` (from targets.json) to what is wanted.
+
+    All IDs are TUF key IDs.  Returns a dict of key ID lists: ``add_signer``,
+    ``add_releases``, ``remove_signer``, ``remove_releases``, and ``remove_role`` (bool:
+    drop ``targets/<name>`` entirely).
+    """
+    role = signer_role(name)
+    current = set(roles.get(role, {}).get('key_ids', []))
+    releases = set(roles.get(RELEASES_ROLE, {}).get('key_ids', []))
+    # Keys another signer also holds must stay in releases: that signer still signs with them.
+    held_elsewhere = set()
+    for other, info in roles.items():
+        if other not in (role, RELEASES_ROLE):
+            held_elsewhere.update(info['key_ids'])
+    steps = dict(add_signer=[], add_releases=[], remove_signer=[], remove_releases=[], remove_role=False)
+    if present:
+        wanted = set(wanted_ids)
+        steps['add_signer'] = [k for k in wanted_ids if k not in current]
+        steps['add_releases'] = [k for k in wanted_ids if k not in releases]
+        if exclusive:
+            steps['remove_signer'] = sorted(current - wanted)
+            steps['remove_releases'] = sorted((set(steps['remove_signer']) & releases) - held_elsewhere)
+    elif role in roles:
+        steps['remove_role'] = True
+        steps['remove_releases'] = sorted((current & releases) - held_elsewhere)
+    return steps
+
+
+def has_changes(steps):
+    return bool(steps['add_signer'] or steps['add_releases'] or steps['remove_signer'] or
+                steps['remove_releases'] or steps['remove_role'])
+
+
+def stranded_tags(roles, releases_doc, remove_ids):
+    """Tags of targets/releases that would lose their valid signature by removing ``remove_ids``.
+
+    TUF validates targets/releases.json as a whole: it needs signatures from at least
+    ``threshold`` keys of the role.  Keys added now have not signed it yet, so only the
+    keys that stay count.  Tags already invalid are not this change's doing.
+    """
+    tags = signed_targets(releases_doc)
+    if not tags or not remove_ids or RELEASES_ROLE not in roles:
+        return []
+    info = roles[RELEASES_ROLE]
+    valid_now = set(signature_key_ids(releases_doc)) & set(info['key_ids'])
+    valid_after = valid_now - set(remove_ids)
+    if len(valid_now) < info['threshold'] or len(valid_after) >= info['threshold']:
+        return []
+    return tags
+
+
+# --- passphrases and local keys --------------------------------------------------------------
+
+def _decrypts(key, passphrase, what):
+    try:
+        read_local_key(key['path'], passphrase, what)
+        return True
+    except KeyError_:
+        return False
+    except (IOError, OSError) as exc:
+        raise InputError('cannot read the key file %s: %s' % (key['path'], exc))
+
+
+def check_repository_key(cli, parsed, passphrase):
+    """The local repository (targets) key of an initialised repository, checked with its passphrase."""
+    gun = parsed['repository']
+    if not passphrase:
+        raise InputError('repository_passphrase is required to change the signers of %s (it protects the '
+                         'repository key that signs the change)' % gun)
+    wanted = set(parsed['repository_key_ids'])
+    local = [k for k in list_local_keys(cli.trust_dir) if k['key_id'] in wanted]
+    if not local:
+        raise InputError('the repository key of %s (key ID %s) is not in %s; changing its signers needs it: '
+                         'run this where the repository was initialised, or copy that key file there'
+                         % (gun, ', '.join(sorted(wanted)) or 'unknown', os.path.join(cli.trust_dir, 'private')))
+    for key in local:
+        if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
+            return key
+    raise InputError('repository_passphrase is incorrect for the repository key %s of %s'
+                     % (local[0]['key_id'], gun))
+
+
+def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
+    """What initialising needs: a root key it can use and passphrases for new keys."""
+    missing = [o for o, v in (('root_passphrase', root_passphrase), ('repository_passphrase', repository_passphrase))
+               if not v]
+    if missing:
+        raise InputError('%s has no trust data yet; initialising it needs %s' % (gun, ' and '.join(missing)))
+    if len(repository_passphrase) < 8:
+        raise InputError('repository_passphrase must be at least 8 characters to protect the new repository key '
+                         'of %s' % gun)
+    roots = [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
+    if not roots:
+        if len(root_passphrase) < 8:
+            raise InputError('root_passphrase must be at least 8 characters to protect the new root key')
+        return
+    # docker reuses a local root key (the first it lists) rather than creating one.
+    if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
+        raise InputError('root_passphrase is incorrect for the local root key %s, which docker would use to '
+                         'initialise %s' % (', '.join(k['key_id'] for k in roots), gun))
+
+
+# --- reading and doing ---------------------------------------------------------------------
+
+def read_roles(cli, parsed):
+    """Delegation roles, their keys' docker IDs and targets/releases, as the inspect just cached them."""
+    gun = parsed['repository']
+    targets = cached_metadata(cli.trust_dir, gun, 'targets')
+    if targets is None:
+        raise TrustError('docker trust inspect read %s but left no cached targets metadata under %s'
+                         % (gun, gun_dir(cli.trust_dir, gun)))
+    roles = delegation_roles(targets)
+    ids = delegation_key_ids(targets)
+    # Cross-check with what docker itself reported: they must be the same data.
+    for signer, shown in signer_keys(parsed).items():
+        role = roles.get(signer_role(signer))
+        if role is not None and sorted(shown) != sorted(set(ids.get(k, k) for k in role['key_ids'])):
+            raise TrustError('the cached trust data of %s disagrees with docker trust inspect about signer %s; '
+                             'retry' % (gun, signer))
+    return roles, ids, cached_metadata(cli.trust_dir, gun, RELEASES_ROLE)
+
+
+def initialise(cli, ref, name, order, keys, secrets):
+    """``docker trust signer add``: initialises the repository and adds the signer, one publish."""
+    directory = cli.tempdir()
+    argv = [cli.docker_path(), 'trust', 'signer', 'add']
+    for i, key_id in enumerate(order):
+        path = os.path.join(directory, '%s-%d.pub' % (name, i))
+        with open(path, 'w') as f:
+            f.write(keys[key_id]['pem'])
+        argv += ['--key', path]
+    argv += [name, ref.gun]
+    before = set(k['path'] for k in list_local_keys(cli.trust_dir))
+    try:
+        cli.run_pty(argv, secrets, what='docker trust signer add %s %s' % (name, ref.gun))
+    except TrustError:
+        clean_failed_init(cli, ref, before)
+        raise
+
+
+def clean_failed_init(cli, ref, before):
+    # A failed init leaves the root and repository keys it created behind; they belong to
+    # nothing the server knows, so they go, unless the server has the repository after all.
+    try:
+        if cli.inspect([ref]).get(str(ref)) is not None:
+            return
+    except TrustError:
+        return
+    for key in list_local_keys(cli.trust_dir):
+        if key['path'] in before:
+            continue
+        if key['role'] == 'root' or (key['role'] in ('targets', 'snapshot') and key['gun'] == ref.gun):
+            try:
+                os.unlink(key['path'])
+            except OSError:
+                pass
+    NotaryRepository(cli, ref).reset()
+
+
+def apply(cli, ref, name, steps, keys, roles, secrets):
+    """Stage every change with the notary CLI and publish them as one TUF version."""
+    notary = NotaryRepository(cli, ref)
+    notary.reset()
+    role = signer_role(name)
+    try:
+        if steps['add_signer']:
+            notary.add_delegation(role, [keys[k]['pem'] for k in steps['add_signer']], all_paths=role not in roles)
+        if steps['remove_signer']:
+            notary.remove_delegation(role, steps['remove_signer'])
+        if steps['remove_role']:
+            notary.remove_delegation(role)
+        if steps['add_releases']:
+            notary.add_delegation(RELEASES_ROLE, [keys[k]['pem'] for k in steps['add_releases']],
+                                  all_paths=RELEASES_ROLE not in roles)
+        if steps['remove_releases']:
+            notary.remove_delegation(RELEASES_ROLE, steps['remove_releases'])
+        notary.publish(secrets)
+    finally:
+        # Nothing staged may linger for a later publish, whatever happened.
+        notary.reset()
+
+
+def verify(cli, ref, name, expected, steps):
+    """Read again what docker and the Notary server now say; ``expected``: docker IDs, None for absent."""
+    parsed = parse_inspect_entry(ref, cli.inspect([ref]).get(str(ref)))
+    shown = signer_keys(parsed).get(name)
+    roles = read_roles(cli, parsed)[0] if parsed['exists'] else {}
+    releases = set(roles.get(RELEASES_ROLE, {}).get('key_ids', []))
+    if expected is None:
+        problem = shown is not None or signer_role(name) in roles
+    else:
+        problem = sorted(shown or []) != sorted(expected) or not set(steps['add_releases']) <= releases
+    if problem or releases & set(steps['remove_releases']):
+        raise TrustError('published the change of signer %s of %s, but the Notary server now reports signer keys %s '
+                         'and releases keys %s' % (name, ref.gun, shown or [], sorted(releases)))
+    return sorted(shown or [])
+
+
+def ensure_signer(module, cli):
+    p = module.params
+    name = validate_signer_name(p['name'])
+    ref = parse_reference(p['repository'], allow_tag=False)
+    present = p['state'] == 'present'
+    if present:
+        order, keys = wanted_keys(p['public_keys'])
+    elif p['public_keys']:
+        raise InputError('public_keys is only used with state=present; state=absent removes signer %s with all '
+                         'its keys (to remove some keys, use state=present with exclusive_keys=true)' % name)
+    else:
+        order, keys = [], {}
+
+    cli.require_docker_trust()
+    parsed = parse_inspect_entry(ref, cli.inspect([ref]).get(str(ref)))
+    before = sorted(signer_keys(parsed).get(name, []))
+    result = dict(changed=False, repository=ref.gun, signer=name, key_ids=before, initialized=False,
+                  added_key_ids=[], removed_key_ids=[])
+
+    if not parsed['exists']:
+        if present:
+            check_init_passphrases(cli, ref.gun, p['root_passphrase'], p['repository_passphrase'])
+            expected = sorted(set(keys[k]['id'] for k in order))
+            if not module.check_mode:
+                initialise(cli, ref, name, order, keys, Secrets(root=p['root_passphrase'],
+                                                                repository=p['repository_passphrase']))
+                expected = verify(cli, ref, name, expected, dict(add_releases=order, remove_releases=[]))
+            result.update(changed=True, initialized=True, key_ids=expected, added_key_ids=expected)
+    else:
+        roles, ids, releases_doc = read_roles(cli, parsed)
+        ids.update((k, v['id']) for k, v in keys.items())
+        steps = plan(name, roles, order, present, p['exclusive_keys'])
+        if has_changes(steps):
+            stranded = stranded_tags(roles, releases_doc, steps['remove_releases'])
+            if stranded and not p['force']:
+                raise InputError('removing key(s) %s of signer %s from targets/releases of %s would leave released '
+                                 'tag(s) %s without a valid signature (docker pull with content trust would refuse '
+                                 'them until another signer signs them again); set force=true to do it anyway'
+                                 % (', '.join(ids.get(k, k) for k in steps['remove_releases']), name, ref.gun,
+                                    ', '.join(stranded)))
+            check_repository_key(cli, parsed, p['repository_passphrase'])
+            current = roles.get(signer_role(name), {}).get('key_ids', [])
+            expected = sorted(set(ids.get(k, k) for k in set(current) | set(order)
+                                  if k not in steps['remove_signer'])) if present else None
+            if not module.check_mode:
+                apply(cli, ref, name, steps, keys, roles, Secrets(repository=p['repository_passphrase']))
+                expected = verify(cli, ref, name, expected, steps)
+            removed = set(steps['remove_signer']) | set(steps['remove_releases'])
+            if steps['remove_role']:
+                removed |= set(current)
+            result.update(changed=True, key_ids=expected or [],
+                          removed_key_ids=sorted(set(ids.get(k, k) for k in removed)),
+                          added_key_ids=sorted(set(ids.get(k, k) for k in steps['add_signer'] + steps['add_releases'])))
+            if stranded:
+                module.warn('released tag(s) %s of %s have no valid signature until another signer signs them '
+                            'again' % (', '.join(stranded), ref.gun))
+
+    had = name in signer_keys(parsed)
+    result['diff'] = dict(before={name: before} if had else {},
+                          after={name: result['key_ids']} if (present or (had and not result['changed'])) else {})
+    return result
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        public_keys=dict(type='list', elements='str', no_log=False),
+        exclusive_keys=dict(type='bool', default=False),
+        force=dict(type='bool', default=False),
+    ))
+    # A private key given by mistake must not come back in the task's invocation.
+    for text in module.params['public_keys'] or []:
+        if 'PRIVATE KEY' in text:
+            module.no_log_values.add(text)
+    run(module, ensure_signer)
+
+
+if __name__ == '__main__':
+    main()

@@ -21,7 +21,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
-  - openbanking.content_trust.attributes
+  - ansible.builtin.action_common_attributes
 options:
   repositories:
     description:
@@ -42,6 +42,8 @@ attributes:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 '''
 
 EXAMPLES = r'''

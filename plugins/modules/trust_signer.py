@@ -30,7 +30,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
-  - openbanking.content_trust.attributes
+  - ansible.builtin.action_common_attributes
 options:
   repository:
     description:
@@ -89,6 +89,8 @@ attributes:
   diff_mode:
     support: full
     details: Shows the signer's key IDs before and after, as C(docker trust inspect) lists them.
+  platform:
+    platforms: posix
 '''
 
 EXAMPLES = r'''

@@ -282,6 +282,23 @@ class LocalImages(object):
         except DockerException as exc:
             raise TrustError('the docker daemon %s could not tag %s as %s: %s' % (self.url, image_id, reference, exc))
 
+    def push(self, reference, auth_config=None):
+        """Push one tag through the daemon; returns ``(digest, size)`` as the registry stored it."""
+        name = '%s/%s' % (reference.registry, reference.path)
+        aux = None
+        try:
+            for line in self.client.push(name, tag=reference.tag, stream=True, decode=True, auth_config=auth_config):
+                if line.get('error') or line.get('errorDetail'):
+                    detail = line.get('error') or (line.get('errorDetail') or {}).get('message')
+                    raise TrustError('pushing %s to the registry %s failed: %s' % (reference, reference.registry, detail))
+                if (line.get('aux') or {}).get('Digest'):
+                    aux = line['aux']
+        except DockerException as exc:
+            raise TrustError('pushing %s through the docker daemon %s failed: %s' % (reference, self.url, exc))
+        if not aux:
+            raise TrustError('the docker daemon %s pushed %s but reported no digest' % (self.url, reference))
+        return aux['Digest'], int(aux['Size'])
+
     def close(self):
         try:
             self.client.close()

@@ -77,9 +77,21 @@ options:
       - Push and sign every tag even when O(signer) already signed the wanted digest.
     type: bool
     default: false
+  sign_with:
+    description:
+      - How tags pushed with O(push=true) are signed.
+      - V(docker) runs C(docker trust sign) per tag (built in up to docker CLI 28, the docker-trust plugin from 29);
+        each tag is its own publish, so N changed tags move the trust data N versions.
+      - V(notary) pushes every tag through the daemon first, then stages all their signatures with the notary CLI
+        and publishes them as ONE new version of the trust data. Nothing is signed unless every push succeeded.
+      - V(auto) uses V(notary) when more than one tag needs signing and the notary CLI is installed, else V(docker).
+      - With O(push=false) the notary CLI always signs.
+    type: str
+    choices: [auto, docker, notary]
+    default: auto
 requirements:
-  - Docker SDK for Python (C(docker)) to read local images, with O(push=true)
-  - notary CLI, with O(push=false)
+  - Docker SDK for Python (C(docker)) to read and push local images, with O(push=true)
+  - notary CLI, with O(push=false) or O(sign_with=notary)
 seealso:
   - module: openbanking.content_trust.trust_signer
   - module: openbanking.content_trust.trust_key
@@ -94,8 +106,8 @@ attributes:
     platforms: posix
 notes:
   - Log in to the registry first (C(docker login) with the same O(docker_config)); credentials are never options.
-  - Each tag signed with O(push=true) is its own C(docker trust sign), so a release of N changed tags moves the
-    trust data N versions; O(push=false) publishes all of them at once.
+  - A release of many tags is published as one new version of the trust data (O(sign_with=auto) with the notary
+    CLI installed, or O(push=false)); with O(sign_with=docker) each tag is its own C(docker trust sign).
 '''
 
 EXAMPLES = r'''
@@ -159,7 +171,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._module 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, NotaryRepository, signer_role,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient, registry_url
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
+    RegistryClient, registry_credentials, registry_url,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     LocalImages, check_passphrase, explain_push_failure, pushed_digest, read_trust, repo_digests,
     signed_by, signer_local_keys, signer_secrets, signer_view, tag_signatures,
@@ -278,13 +292,42 @@ def _sign_with_notary(module, cli, repository, plan, view, secrets):
         item['signed'] = True
 
 
+def _push_all(cli, plan, images):
+    """Push every tag that needs signing; digest and size come from what the registry stored."""
+    auth = None
+    todo = [item for item in plan if item['todo']]
+    creds = registry_credentials(cli.docker_config, todo[0]['ref'], timeout=min(cli.timeout, 30)) if todo else None
+    if creds:
+        auth = {'identitytoken': creds[1]} if creds[0] == '<token>' else {'username': creds[0], 'password': creds[1]}
+    for item in todo:
+        if item['retag']:
+            images.tag(item['image_id'], item['ref'])
+        item['digest'], item['length'] = images.push(item['ref'], auth)
+        item['pushed'] = True
+
+
+def _signing_method(module, cli, plan):
+    """docker trust sign per tag, or the notary CLI: every tag staged, one publish."""
+    wanted = module.params['sign_with']
+    if wanted != 'auto' or not module.params['push']:
+        return wanted if module.params['push'] else 'notary'
+    todo = sum(1 for item in plan if item['todo'])
+    if todo > 1:
+        try:
+            cli.notary_path()
+            return 'notary'
+        except TrustError:
+            pass
+    return 'docker'
+
+
 def push_and_sign(module, cli):
     p = module.params
     repository, tags, signer = _inputs(module)
     passphrase = p['signer_passphrase'] or p['repository_passphrase']
     option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
 
-    if p['push']:
+    if p['push'] and p['sign_with'] == 'docker':
         cli.require_docker_trust()
     trust = read_trust(cli, repository, notary_fallback=not p['push'])
     keys = signer_local_keys(cli, trust, signer)
@@ -302,14 +345,21 @@ def push_and_sign(module, cli):
             item.setdefault('signed', False)
         before = dict((tag, signed_by(trust, tag, signer)) for tag in tags)
         changed = any(item['todo'] for item in plan)
+        method = _signing_method(module, cli, plan)
+        if method == 'docker' and changed:
+            cli.require_docker_trust()
 
         if changed and not module.check_mode:
             view = signer_view(cli, keys)
             secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
             try:
-                if p['push']:
+                if method == 'docker':
                     _sign_with_docker(cli, plan, images, view, secrets)
                 else:
+                    if p['push']:
+                        # Nothing is signed before every tag is pushed: a failed push leaves no
+                        # signature for an image the registry does not have.
+                        _push_all(cli, plan, images)
                     _sign_with_notary(module, cli, repository, plan, view, secrets)
             except TrustError as exc:
                 done = [item['tag'] for item in plan if item['signed']]
@@ -358,6 +408,7 @@ def main():
         signer_passphrase=dict(type='str', no_log=True),
         push=dict(type='bool', default=True),
         force=dict(type='bool', default=False),
+        sign_with=dict(type='str', default='auto', choices=['auto', 'docker', 'notary']),
     ))
     run(module, push_and_sign)
 

@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_verify
+short_description: Verify signed releases as a consumer would, in one call
+version_added: 0.1.0
+description:
+  - For every tag of every image, checks that the tag is signed, that the signed digest is the digest the
+    registry serves for the tag (and the one expected, when given), and that the expected signer signed it;
+    then pulls with content trust from a clean, temporary docker configuration, as a consumer would.
+  - Trust data of all images is read with one C(docker trust inspect) call; registry digests with one
+    C(HEAD) request per tag.
+  - A tag that does not verify is reported in RV(results) with its problems; the task does not fail for it
+    unless O(fail_on_unverified=true), so that a report can still be written. A Notary server or registry that
+    cannot be reached fails the task, naming it.
+  - With docker CLI 29 and later, which no longer verify on pull, the pull is by the signed digest
+    (C(docker pull REPO@sha256:...)), which is what a trusted pull resolves to.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  images:
+    description:
+      - The images to verify.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      repository:
+        description: Repository (GUN), without a tag.
+        type: str
+        required: true
+      tags:
+        description: Tags to verify.
+        type: list
+        elements: str
+        required: true
+      digests:
+        description: Digests expected per tag (C(sha256:...)), for example what RV(openbanking.content_trust.trust_push#module:results) reported.
+        type: dict
+  signer:
+    description:
+      - A signer that must be among the signers of every tag.
+    type: str
+  pull:
+    description:
+      - Which tags to pull with content trust from a clean docker configuration. V(first) pulls the first tag of
+        each image (the release version), V(all) every tag, V(none) none.
+    type: str
+    choices: [first, all, none]
+    default: first
+  fail_on_unverified:
+    description:
+      - Fail the task, naming every tag that does not verify.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details: Read-only apart from the pull into the daemon's image store, which also runs in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: openbanking.content_trust.trust_push
+  - module: openbanking.content_trust.trust_inspect
+'''
+
+EXAMPLES = r'''
+- name: Verify release v1.0.0 as a consumer would
+  openbanking.content_trust.trust_verify:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/openbanking/conformance-suite
+        tags: [v1.0.0, latest]
+    signer: jeff
+    fail_on_unverified: true
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    reference:
+      description: C(repository:tag).
+      type: str
+    repository:
+      description: Repository (GUN).
+      type: str
+    tag:
+      description: Tag.
+      type: str
+    signed_digest:
+      description: Digest signed in the trust data, or None.
+      type: str
+    registry_digest:
+      description: Digest the registry serves for the tag, or None.
+      type: str
+    signers:
+      description: Signers of the signed digest.
+      type: list
+      elements: str
+    pulled:
+      description: Whether the tag was pulled with content trust (None when not attempted).
+      type: bool
+    verified:
+      description: Whether every check passed.
+      type: bool
+    problems:
+      description: What did not verify.
+      type: list
+      elements: str
+verified:
+  description: Whether every tag verified.
+  returned: always
+  type: bool
+unverified:
+  description: References that did not verify.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+import shutil
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    parse_reference, parse_tag, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry, tag_entry
+
+
+def _inputs(p):
+    if not p['images']:
+        raise InputError('images must list at least one image (repository and tags) to verify')
+    images = []
+    for i, image in enumerate(p['images']):
+        ref = parse_reference(image['repository'], allow_tag=False, what='images[%d].repository' % i)
+        if not image['tags']:
+            raise InputError('images[%d].tags must list at least one tag' % i)
+        tags = []
+        for tag in image['tags']:
+            parse_tag(tag, 'images[%d].tags' % i)
+            if tag not in tags:
+                tags.append(tag)
+        images.append((ref, tags, dict(image.get('digests') or {})))
+    if p['signer'] is not None:
+        validate_signer_name(p['signer'], 'signer')
+    return images
+
+
+def _clean_config(cli, reference):
+    """A docker configuration with no trust data and no keys: the registry credentials and the
+    Notary CA only, as a consumer's machine would have."""
+    d = os.path.join(cli.tempdir(), 'docker')
+    os.mkdir(d, 0o700)
+    src = os.path.join(cli.docker_config, 'config.json')
+    if os.path.isfile(src):
+        shutil.copy(src, os.path.join(d, 'config.json'))
+    server = cli.server_for(reference)
+    ca = cli.ca_file_for(server)
+    if ca:
+        dest = os.path.join(d, 'tls', server.split('://', 1)[1])
+        os.makedirs(dest, 0o700)
+        shutil.copy(ca, os.path.join(dest, 'ca.crt'))
+    return d
+
+
+def _pull(cli, reference, tag, signed_digest, caps):
+    env = cli.env(docker_config=_clean_config(cli, reference))
+    if caps['push_signs']:
+        # docker CLI 28 and older verify the tag against the trust data themselves.
+        env['DOCKER_CONTENT_TRUST'] = '1'
+        target = str(reference.with_tag(tag))
+    else:
+        target = '%s@%s' % (reference.gun, signed_digest)
+    rc, out = cli.run([cli.docker_path(), 'pull', '-q', target], env=env)
+    return rc == 0, out.strip().splitlines()[-1] if out.strip() else ''
+
+
+def verify(module, cli):
+    p = module.params
+    images = _inputs(p)
+    caps = cli.require_docker_trust()
+    raw = cli.inspect([ref for ref, tags, digests in images])
+    results = []
+    for ref, tags, expected in images:
+        parsed = parse_inspect_entry(ref, raw.get(str(ref)))
+        registry = RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60))
+        for index, tag in enumerate(tags):
+            problems = []
+            entry = tag_entry(parsed, tag)
+            signed = entry['digest'] if entry else None
+            signers = entry['signers'] if entry else []
+            served = registry.manifest(tag)
+            served_digest = served[0] if served else None
+            if not parsed['exists']:
+                problems.append('no trust data on the Notary server %s' % cli.server_for(ref))
+            elif not entry:
+                problems.append('tag %s is not signed' % tag)
+            if served is None:
+                problems.append('the registry %s has no tag %s' % (registry.base, tag))
+            elif signed and signed != served_digest:
+                problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
+            if expected.get(tag) and signed and expected[tag] != signed:
+                problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
+            if p['signer'] and entry and p['signer'] not in signers:
+                problems.append('not signed by %s (signers: %s)' % (p['signer'], ', '.join(signers) or 'none'))
+            pulled = None
+            if signed and not problems and (p['pull'] == 'all' or (p['pull'] == 'first' and index == 0)):
+                pulled, detail = _pull(cli, ref, tag, signed, caps)
+                if not pulled:
+                    problems.append('DOCKER_CONTENT_TRUST=1 docker pull failed: %s' % detail)
+            results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
+                                registry_digest=served_digest, signers=signers, pulled=pulled,
+                                verified=not problems, problems=problems))
+    unverified = [r['reference'] for r in results if not r['verified']]
+    if unverified and p['fail_on_unverified']:
+        raise TrustError('these tags do not verify: %s' % '; '.join(
+            '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
+    return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
+
+
+def main():
+    module = build_module(dict(
+        images=dict(type='list', elements='dict', required=True, options=dict(
+            repository=dict(type='str', required=True),
+            tags=dict(type='list', elements='str', required=True),
+            digests=dict(type='dict'),
+        )),
+        signer=dict(type='str'),
+        pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
+        fail_on_unverified=dict(type='bool', default=False),
+    ))
+    run(module, verify)
+
+
+if __name__ == '__main__':
+    main()

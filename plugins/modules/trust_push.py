@@ -162,6 +162,8 @@ results:
 '''
 
 import os
+import random
+import time
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
@@ -249,6 +251,24 @@ def _plan_registry(module, cli, repository, tags, signer, trust):
     return plan
 
 
+# Another signing host published between our read and our write: the Notary server refuses
+# a TUF version that is not newer ("trust server rejected operation"). Both docker and
+# notary fetch the latest trust data before they sign, so trying again is safe.
+CONFLICT_MARKERS = ('trust server rejected operation', 'ErrOldVersion', 'old version')
+CONFLICT_RETRIES = 6
+
+
+def _retry_on_conflict(action):
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return action()
+        except TrustError as exc:
+            text = '%s %s' % (exc.msg, exc.output or '')
+            if attempt == CONFLICT_RETRIES - 1 or not any(m in text for m in CONFLICT_MARKERS):
+                raise
+            time.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
+
+
 def _sign_with_docker(cli, plan, images, view, secrets):
     docker = cli.docker_path()
     env = cli.env(docker_config=view)
@@ -261,7 +281,8 @@ def _sign_with_docker(cli, plan, images, view, secrets):
         try:
             # --local: sign the local image's digest; without it docker re-signs whatever digest the
             # tag already has in targets/releases, so a rebuilt image would keep the old signature.
-            out = cli.run_pty([docker, 'trust', 'sign', '--local', str(item['ref'])], secrets, env=env, what=what)
+            out = _retry_on_conflict(lambda: cli.run_pty([docker, 'trust', 'sign', '--local', str(item['ref'])],
+                                                         secrets, env=env, what=what))
         except TrustError as exc:
             msg = explain_push_failure(exc.output, what, registry_url(item['ref']))
             if msg:
@@ -280,14 +301,17 @@ def _sign_with_notary(module, cli, repository, plan, view, secrets):
     notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
     # docker trust inspect already dropped stale staged changes; start clean all the same,
     # and leave nothing staged behind on failure.
-    notary.reset()
-    try:
-        for item in todo:
-            notary.add_hash(item['tag'], item['length'], item['digest'].split(':', 1)[1],
-                            roles=[signer_role(signer), RELEASES_ROLE])
-        notary.publish(secrets)
-    finally:
+    def stage_and_publish():
         notary.reset()
+        try:
+            for item in todo:
+                notary.add_hash(item['tag'], item['length'], item['digest'].split(':', 1)[1],
+                                roles=[signer_role(signer), RELEASES_ROLE])
+            notary.publish(secrets)
+        finally:
+            notary.reset()
+
+    _retry_on_conflict(stage_and_publish)
     for item in todo:
         item['signed'] = True
 

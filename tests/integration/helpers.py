@@ -45,3 +45,85 @@ def sign_cli(stack, docker_config, ref, answers):
     rc, out = docker_pty(stack, docker_config, ['trust', 'sign', ref], answers)
     assert rc == 0, out
     return out
+
+
+class TcpProxy(object):
+    """A loopback TCP forwarder the tests can stop and start, to take a real server away
+    (and bring it back with its data) without restarting it."""
+
+    def __init__(self, target_port, host='127.0.0.1'):
+        import socket
+        import threading
+        self._socket = socket
+        self._threading = threading
+        self.host = host
+        self.target = (host, target_port)
+        probe = socket.socket()
+        probe.bind((host, 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.allow = None  # connections still allowed before it breaks (None: unlimited)
+        self._listener = None
+        self._conns = []
+
+    def start(self):
+        s = self._socket.socket()
+        s.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        s.bind((self.host, self.port))
+        s.listen(64)
+        self._listener = s
+        self._threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+        return self
+
+    def stop(self):
+        """Refuse new connections and cut the open ones, as a stopped server would."""
+        if self._listener:
+            try:
+                self._listener.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        for c in self._conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+        self._conns = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, dummy = listener.accept()
+            except OSError:
+                return
+            if self.allow is not None:
+                if self.allow <= 0:
+                    client.close()
+                    continue
+                self.allow -= 1
+            try:
+                upstream = self._socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self._conns.extend([client, upstream])
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass

@@ -299,6 +299,7 @@ def _sign_with_notary(module, cli, repository, plan, view, secrets):
         return
     signer = module.params['signer']
     notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
+
     # docker trust inspect already dropped stale staged changes; start clean all the same,
     # and leave nothing staged behind on failure.
     def stage_and_publish():

@@ -15,6 +15,7 @@ that belongs to it, matched on docker's and notary's prompt text.  The first
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import copy
 import json
 import os
 import re
@@ -195,6 +196,17 @@ class TrustCLI(object):
     def cleanup(self):
         while self._tmpdirs:
             shutil.rmtree(self._tmpdirs.pop(), ignore_errors=True)
+
+    def view(self, docker_config, server=None):
+        """This client, running docker and notary with another docker configuration and, if given,
+        another Notary server (for example ``_signing.isolated_view``); temporary directories are shared
+        with this client and removed by its ``cleanup``."""
+        other = copy.copy(self)
+        other.docker_config = docker_config
+        other.trust_dir = os.path.join(docker_config, 'trust')
+        if server:
+            other.server = check_server_url(server)
+        return other
 
     # --- capabilities --------------------------------------------------------------------
 

@@ -25,13 +25,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import binascii
 import json
 import os
 import re
 import shutil
+import tempfile
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import canonical_key_id
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import canonical_key_id, encode_pem
 
 RELEASES_ROLE = 'targets/releases'
 
@@ -107,6 +109,110 @@ def signed_targets(doc):
     if not doc:
         return []
     return sorted(((doc.get('signed') or {}).get('targets') or {}).keys())
+
+
+def target_hashes(doc):
+    """``{target: (bare hex sha256, length)}`` of a targets or delegation metadata document."""
+    found = {}
+    for name, meta in (((doc or {}).get('signed') or {}).get('targets') or {}).items():
+        try:
+            digest = binascii.hexlify(base64.b64decode(meta['hashes']['sha256'])).decode('ascii')
+            found[name] = (digest, int(meta['length']))
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            continue
+    return found
+
+
+def role_keys(doc, role):
+    """``{TUF key ID: key}`` of a top-level role of a root.json, or ``{}``."""
+    signed = (doc or {}).get('signed') or {}
+    keys = signed.get('keys') or {}
+    ids = ((signed.get('roles') or {}).get(role) or {}).get('keyids') or []
+    return dict((key_id, keys[key_id]) for key_id in ids if key_id in keys)
+
+
+def delegation_keys(targets_doc):
+    """``{TUF key ID: key}`` of every delegation key of a targets.json."""
+    return dict((((targets_doc or {}).get('signed') or {}).get('delegations') or {}).get('keys') or {})
+
+
+def tuf_key_pem(key):
+    """The PEM of a TUF key as notary takes it back (``delegation add``, ``init --rootcert``).
+
+    X.509 key types (``ecdsa-x509``, ``rsa-x509``) hold the certificate PEM itself; plain
+    ``ecdsa`` and ``rsa`` keys hold the DER SubjectPublicKeyInfo.  Either way notary computes
+    the same TUF key ID from the PEM again."""
+    try:
+        public = base64.b64decode(key['keyval']['public'])
+        keytype = key['keytype']
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise ValueError('a TUF key without a readable public key')
+    if keytype in ('ecdsa-x509', 'rsa-x509'):
+        return public.decode('ascii')
+    if keytype in ('ecdsa', 'rsa'):
+        return encode_pem('PUBLIC KEY', public)
+    raise ValueError('%s keys cannot be given to the notary CLI (ECDSA and RSA only)' % keytype)
+
+
+def _cached_files(trust_dir, gun):
+    base = os.path.join(gun_dir(trust_dir, gun), 'metadata')
+    files = {}
+    for dirpath, dummy, filenames in os.walk(base):
+        for fn in filenames:
+            path = os.path.join(dirpath, fn)
+            with open(path, 'rb') as f:
+                files[os.path.relpath(path, base)] = f.read()
+    return files
+
+
+def _private_dirs(base, path):
+    """Create ``path`` and any missing parents below ``base`` with mode 0700, as notary does."""
+    missing = []
+    while not os.path.isdir(path) and path != base:
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        os.mkdir(directory, 0o700)
+        os.chmod(directory, 0o700)
+
+
+def replace_cached_metadata(trust_dir, gun, from_trust_dir):
+    """Make the cached TUF metadata of ``gun`` in ``trust_dir`` a copy of ``from_trust_dir``'s.
+
+    The cache is per repository whatever the server, so after moving a repository to another
+    Notary server the old server's cache makes docker and notary see version rollbacks; staged
+    changes meant for the old server go too.  Returns whether anything changed."""
+    wanted = _cached_files(from_trust_dir, gun)
+    if not wanted:
+        raise TrustError('no cached TUF metadata of %s under %s to copy' % (gun, from_trust_dir))
+    staged = changelist_dir(trust_dir, gun)
+    if _cached_files(trust_dir, gun) == wanted and not (os.path.isdir(staged) and os.listdir(staged)):
+        return False
+    target = gun_dir(trust_dir, gun)
+    tuf = os.path.join(trust_dir, 'tuf')
+    _private_dirs(trust_dir, tuf)
+    _private_dirs(tuf, os.path.dirname(target))
+    fresh = tempfile.mkdtemp(dir=os.path.dirname(target), prefix='.replace-')
+    try:
+        os.chmod(fresh, 0o700)
+        for rel, data in wanted.items():
+            path = os.path.join(fresh, 'metadata', rel)
+            _private_dirs(fresh, os.path.dirname(path))
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+        os.mkdir(os.path.join(fresh, 'changelist'), 0o700)
+        old = None
+        if os.path.lexists(target):
+            old = tempfile.mkdtemp(dir=os.path.dirname(target), prefix='.old-')
+            os.rename(target, os.path.join(old, 'gun'))
+        os.rename(fresh, target)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except Exception:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    return True
 
 
 # --- the notary CLI ------------------------------------------------------------------------
@@ -234,6 +340,31 @@ class NotaryRepository(object):
     def publish(self, secrets):
         """Send every staged change to the Notary server as one new version."""
         return self._run(['publish', self.gun], 'notary publish %s' % self.gun, secrets)
+
+    def init_with_root_cert(self, root_cert_pem, secrets):
+        """``notary init --rootcert``, staged only: the root key must be in the trust directory.
+
+        The root of the new trust data then lists that certificate, so its root key ID (the ID
+        ``docker trust inspect`` shows) is the certificate's.  notary creates new targets and
+        snapshot keys locally, encrypted with the repository passphrase; the first publish
+        (``rotate_key``, ``publish``) sends it all."""
+        path = os.path.join(self.cli.tempdir(), 'root.crt')
+        with open(path, 'w') as f:
+            f.write(root_cert_pem)
+        return self._run(['init', self.gun, '--rootcert', path], 'notary init %s' % self.gun, secrets)
+
+    def rotate_key(self, role, secrets, key_file=None, server_managed=False):
+        """``notary key rotate``: a new root listing ``key_file``'s key (or a server-managed key) for
+        ``role``, published at once.
+
+        notary asks for the passphrase of an encrypted ``key_file`` as "Enter passphrase for root
+        key:" whatever its role, a prompt that names no key: give it an unencrypted key file."""
+        args = ['key', 'rotate', self.gun, role]
+        if key_file:
+            args += ['-k', key_file]
+        if server_managed:
+            args.append('-r')
+        return self._run(args, 'notary key rotate %s %s' % (self.gun, role), secrets)
 
     def init(self, secrets, publish=True, root_key=None):
         """``notary init``: reuses the first local root key, or the given root key file."""

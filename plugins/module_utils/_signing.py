@@ -247,6 +247,34 @@ def signer_view(cli, keys):
     return view
 
 
+def isolated_view(cli, key_paths):
+    """A DOCKER_CONFIG like ``signer_view``, but with a TUF cache of its own, empty at first.
+
+    docker and notary cache TUF metadata per repository (``trust/tuf/<GUN>``) whatever the server:
+    reading one server and writing another through the same cache makes the client see version
+    rollbacks or the other server's data.  ``key_paths`` are copied (0600), not linked: docker and
+    notary ignore symlinked key files."""
+    view = cli.tempdir()
+    if os.path.isdir(cli.docker_config):
+        for entry in os.listdir(cli.docker_config):
+            if entry != 'trust':
+                os.symlink(os.path.join(cli.docker_config, entry), os.path.join(view, entry))
+    trust = os.path.join(view, 'trust')
+    for directory in (trust, os.path.join(trust, 'private'), os.path.join(trust, 'tuf')):
+        os.makedirs(directory, 0o700)
+        os.chmod(directory, 0o700)
+    add_keys_to_view(view, key_paths)
+    return view
+
+
+def add_keys_to_view(view, key_paths):
+    """Copy private key files into a view's ``trust/private`` (0600), as ``isolated_view`` does."""
+    for path in key_paths:
+        target = os.path.join(view, 'trust', 'private', os.path.basename(path))
+        shutil.copyfile(path, target)
+        os.chmod(target, 0o600)
+
+
 # --- the local daemon ------------------------------------------------------------------------
 
 class LocalImages(object):

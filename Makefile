@@ -55,7 +55,7 @@ help:
 	@echo 'make lint         ansible-lint over roles/, playbooks/ and the collection metadata'
 	@echo 'make unit         pytest tests/unit'
 	@echo 'make integration  pytest tests/integration against the local stack (stopped afterwards)'
-	@echo 'make bench        benchmarks (not yet)'
+	@echo 'make bench        benchmarks against the bare docker CLI (build/bench.json)'
 	@echo 'make clean        stop the stack and remove build/ and test output'
 
 venv: $(VENV_STAMP)
@@ -132,21 +132,15 @@ test: venv collection sanity lint unit integration
 # with `make stack-down`.  tests/demo.sh, where it exists, is the demo's own driver
 # (it prepares the demo's secrets and prints what the Notary holds afterwards).
 demo: venv collection
-	@if [ -f tests/demo.sh ]; then \
-	  $(ANSIBLE_ENV) bash tests/demo.sh; \
-	elif [ -f playbooks/demo.yml ]; then \
-	  "$(STACK)" start; \
-	  eval "$$("$(STACK)" env)"; \
-	  $(ANSIBLE_ENV) "$(BIN)/ansible-playbook" -i playbooks/inventory/demo.yml playbooks/demo.yml; \
-	  echo 'demo: done; the local stack is still running (make stack-down stops it).'; \
-	else \
-	  echo 'make demo: the demo (playbooks/demo.yml) lands with issue 4; nothing to run yet.' >&2; \
-	  exit 1; \
-	fi
+	$(ANSIBLE_ENV) bash tests/demo.sh
 
-bench:
-	@echo 'make bench: the benchmarks land with issue 6; nothing to run yet.' >&2
-	@exit 1
+# Starts the local stack, measures the playbooks against the bare CLI loops, writes
+# build/bench.json, and stops the stack again.
+bench: venv collection
+	@trap '"$(STACK)" stop' EXIT; \
+	"$(STACK)" start; \
+	eval "$$("$(STACK)" env)"; \
+	$(ANSIBLE_ENV) "$(BIN)/python" tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	-"$(STACK)" stop

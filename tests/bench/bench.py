@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+"""`make bench`: the collection's playbooks against the bare CLI loops a team writes today.
+
+Every case runs on the same local stack and the same image, side by side, and reports the
+median of --reps repetitions.  Cases (issue: benchmarks against the bare CLI):
+
+  publish_first  N tags, fresh repository: playbooks/publish_release.yml
+                 vs `docker tag` + `docker trust sign` per tag
+  publish_noop   the same, re-run when everything is signed; TUF versions moved are
+                 counted on the Notary server (the collection must move none)
+  signers_noop   an unchanged inventory of R repositories x 2 signers:
+                 playbooks/sync_signers.yml vs `docker trust inspect` per repository
+
+Peak memory is the largest peak RSS (VmHWM) seen of any module process during the
+collection runs.  Results: a table on stdout and build/bench.json.
+"""
+
+import argparse
+import json
+import os
+import secrets as pysecrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+
+from conftest import Stack, common, run_module  # noqa: E402  (the test harness's stack and module runner)
+
+PLAYBOOKS = os.path.join(ROOT, 'playbooks')
+BIN = os.path.dirname(sys.executable)
+ROLES = ('root', 'targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/alice')
+
+
+class RssWatch(object):
+    """Peak RSS of the module processes Ansible starts (AnsiballZ wrappers and their python)."""
+
+    def __init__(self):
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for pid in os.listdir('/proc'):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                        cmd = f.read()
+                    if b'AnsiballZ_' not in cmd:
+                        continue
+                    with open('/proc/%s/status' % pid) as f:
+                        for line in f:
+                            if line.startswith('VmHWM:'):
+                                self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except (IOError, OSError, ValueError):
+                    continue
+            time.sleep(0.02)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(2)
+
+
+class Bench(object):
+    def __init__(self, args):
+        self.args = args
+        self.stack = Stack()
+        self.stack.check = lambda: None
+        self.work = tempfile.mkdtemp(prefix='content-trust-bench-')
+        self.config = os.path.join(self.work, 'docker')
+        os.makedirs(self.config, 0o700)
+        self.passes = dict(root=pysecrets.token_urlsafe(16), repository=pysecrets.token_urlsafe(16),
+                           jeff=pysecrets.token_urlsafe(16), alice=pysecrets.token_urlsafe(16))
+        self.secrets_file = os.path.join(self.work, 'secrets.json')
+        with open(os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
+            json.dump({'content_trust_root_passphrase': self.passes['root'],
+                       'content_trust_repository_passphrase': self.passes['repository'],
+                       'content_trust_signer_passphrase': self.passes['jeff']}, f)
+        self.keys = {}
+        for name in ('jeff', 'alice'):
+            res = run_module('trust_key', common(self.stack, self.config, name=name, passphrase=self.passes[name]),
+                             secrets=list(self.passes.values()))
+            assert not res.get('failed'), res
+            self.keys[name] = res['public_key']
+        self.source = 'bench/src:latest'
+        self.stack.build_image(self.config, self.source, content='bench ' + uuid.uuid4().hex)
+        self.rss = RssWatch()
+        self.cases = []
+
+    # --- the two sides ---------------------------------------------------------------
+
+    def playbook(self, name, extra, check=False):
+        inv = os.path.join(self.work, 'inventory-%s.json' % uuid.uuid4().hex[:8])
+        host = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+        with open(inv, 'w') as f:
+            json.dump({'all': {'hosts': {'localhost': host},
+                               'children': {'signing_hosts': {'hosts': {'localhost': {}}},
+                                            'trust_admins': {'hosts': {'localhost': {}}}}}}, f)
+        varfile = os.path.join(self.work, 'vars-%s.json' % uuid.uuid4().hex[:8])
+        common_vars = {'content_trust_docker_config': self.config, 'content_trust_server': self.stack.notary_url,
+                       'content_trust_docker_host': self.stack.docker_host,
+                       'content_trust_report_dir': os.path.join(self.work, 'reports')}
+        common_vars.update(extra)
+        with open(varfile, 'w') as f:
+            json.dump(common_vars, f)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+                   ANSIBLE_NOCOLOR='1', ANSIBLE_HOST_KEY_CHECKING='False', PATH=BIN + ':' + os.environ['PATH'])
+        env.pop('PYTHONPATH', None)
+        argv = [os.path.join(BIN, 'ansible-playbook'), '-i', inv, os.path.join(PLAYBOOKS, name),
+                '-e', '@' + varfile, '-e', '@' + self.secrets_file]
+        if check:
+            argv.append('--check')
+        start = time.time()
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        took = time.time() - start
+        out = proc.stdout.decode()
+        if proc.returncode != 0:
+            raise SystemExit('%s failed:\n%s' % (name, out[-3000:]))
+        changed = [int(x) for x in __import__('re').findall(r'changed=(\d+)', out)]
+        return took, sum(changed)
+
+    def cli_env(self):
+        env = self.stack.cli_env(self.config)
+        env['DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE'] = self.passes['root']
+        env['DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE'] = self.passes['jeff']
+        return env
+
+    def cli_loop(self, argvs):
+        """The shell loop, one docker process after another (passphrases in the environment,
+        as a CI script would have them)."""
+        env = self.cli_env()
+        start = time.time()
+        for argv in argvs:
+            proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, check=False)
+            if proc.returncode != 0 and argv[1:3] != ['trust', 'inspect']:
+                raise SystemExit('%s failed: %s' % (' '.join(argv), proc.stderr.decode()[-500:]))
+        return time.time() - start
+
+    def add_signer_cli(self, repo, name='jeff'):
+        pub = os.path.join(self.work, name + '.pub')
+        with open(pub, 'w') as f:
+            f.write(self.keys[name])
+        env = self.cli_env()
+        env['DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE'] = self.passes['repository']
+        subprocess.run([self.stack.docker_cli, 'trust', 'signer', 'add', '--key', pub, name, repo], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=True)
+
+    def moved(self, gun, before):
+        after = self.stack.versions(gun, ROLES)
+        return sum(after[r] - before[r] for r in ROLES)
+
+    # --- cases -----------------------------------------------------------------------
+
+    def publish(self, n):
+        first = {'coll': [], 'cli': [], 'moved': []}
+        noop = {'coll': [], 'cli': [], 'moved': [], 'cli_moved': []}
+        for rep in range(self.args.reps):
+            tags = ['t%03d' % i for i in range(n)]
+            coll_repo = '%s/bench/pub%d-%d-coll-%s' % (self.stack.registry, n, rep, uuid.uuid4().hex[:6])
+            cli_repo = '%s/bench/pub%d-%d-cli-%s' % (self.stack.registry, n, rep, uuid.uuid4().hex[:6])
+            res = run_module('trust_signer', common(self.stack, self.config, repository=coll_repo, name='jeff',
+                                                    public_keys=[self.keys['jeff']], root_passphrase=self.passes['root'],
+                                                    repository_passphrase=self.passes['repository']),
+                             secrets=list(self.passes.values()))
+            assert not res.get('failed'), res
+            self.add_signer_cli(cli_repo)
+            release = {'content_trust_release_version': tags[0], 'content_trust_release_signer': 'jeff',
+                       'content_trust_release_images': [{'repository': coll_repo, 'source': self.source,
+                                                         'tags': tags[1:]}]}
+            before = self.stack.versions(coll_repo, ROLES)
+            took, dummy = self.playbook('publish_release.yml', release)
+            first['coll'].append(took)
+            first['moved'].append(self.moved(coll_repo, before))
+            loop = []
+            for t in tags:
+                loop.append([self.stack.docker_cli, 'tag', self.source, '%s:%s' % (cli_repo, t)])
+                loop.append([self.stack.docker_cli, 'trust', 'sign', '%s:%s' % (cli_repo, t)])
+            first['cli'].append(self.cli_loop(loop))
+
+            before = self.stack.versions(coll_repo, ROLES)
+            took, changed = self.playbook('publish_release.yml', release)
+            noop['coll'].append(took)
+            noop['moved'].append(self.moved(coll_repo, before) + changed)
+            cli_before = self.stack.versions(cli_repo, ROLES)
+            noop['cli'].append(self.cli_loop(loop))
+            noop['cli_moved'].append(self.moved(cli_repo, cli_before))
+        self.add('publish_first', n, first['coll'], first['cli'], max(first['moved']))
+        self.add('publish_noop', n, noop['coll'], noop['cli'], max(noop['moved']),
+                 note='bare loop moved %d TUF versions' % max(noop['cli_moved']))
+
+    def signers(self, count):
+        repos = ['%s/bench/signers-%03d-%s' % (self.stack.registry, i, uuid.uuid4().hex[:6]) for i in range(count)]
+        inventory = {'content_trust_repositories': [
+            {'repository': r, 'exclusive': True,
+             'signers': [{'name': 'jeff', 'public_key': self.keys['jeff']},
+                         {'name': 'alice', 'public_key': self.keys['alice']}]} for r in repos]}
+        setup, dummy = self.playbook('sync_signers.yml', inventory)
+        print('signers_noop: set up %d repositories x 2 signers in %.1f s' % (count, setup), flush=True)
+        coll, cli, moved = [], [], []
+        for rep in range(self.args.reps):
+            before = dict((r, self.stack.versions(r, ('targets', 'targets/releases'))) for r in repos[:5])
+            took, changed = self.playbook('sync_signers.yml', inventory)
+            coll.append(took)
+            moved.append(changed + sum(self.stack.versions(r, ('targets', 'targets/releases'))[k] - before[r][k]
+                                       for r in repos[:5] for k in ('targets', 'targets/releases')))
+            cli.append(self.cli_loop([[self.stack.docker_cli, 'trust', 'inspect', r] for r in repos]))
+        self.add('signers_noop', count, coll, cli, max(moved))
+
+    def add(self, name, n, coll, cli, moved, note=None):
+        case = dict(name=name, n=n, collection_s=round(statistics.median(coll), 2),
+                    cli_s=round(statistics.median(cli), 2), tuf_versions_moved=moved,
+                    peak_rss_mb=round(self.rss.peak_kb / 1024.0, 1),
+                    runs=dict(collection_s=[round(x, 2) for x in coll], cli_s=[round(x, 2) for x in cli]))
+        case['ratio'] = round(case['collection_s'] / case['cli_s'], 2) if case['cli_s'] else None
+        if note:
+            case['note'] = note
+        self.cases.append(case)
+        print('%-14s n=%-4d collection %6.2f s   cli %6.2f s   ratio %5.2f   tuf moved %d   peak rss %.1f MB'
+              % (name, n, case['collection_s'], case['cli_s'], case['ratio'], moved, case['peak_rss_mb']), flush=True)
+
+
+GOALS = {('publish_first', 20): 1.5, ('publish_first', 100): 1.0, ('publish_noop', 20): 0.5,
+         ('publish_noop', 100): 0.5, ('signers_noop', None): 1.0}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--reps', type=int, default=3)
+    parser.add_argument('--sizes', default='20,100')
+    parser.add_argument('--repos', type=int, default=100)
+    parser.add_argument('--out', default=os.path.join(ROOT, 'build', 'bench.json'))
+    args = parser.parse_args()
+    bench = Bench(args)
+    try:
+        for n in [int(x) for x in args.sizes.split(',') if x]:
+            bench.publish(n)
+        if args.repos:
+            bench.signers(args.repos)
+    finally:
+        bench.rss.stop()
+    row = '%-14s %5s %13s %8s %7s %6s %10s %12s  %s'
+    print('\n' + row % ('case', 'n', 'collection s', 'cli s', 'ratio', 'goal', 'tuf moved', 'peak rss MB', 'verdict'))
+    missed = 0
+    for c in bench.cases:
+        goal = GOALS.get((c['name'], c['n']), GOALS.get((c['name'], None)))
+        ok = c['ratio'] is not None and c['ratio'] <= goal and c['peak_rss_mb'] < 100 and \
+            (c['name'] == 'publish_first' or c['tuf_versions_moved'] == 0)
+        missed += not ok
+        c['goal'] = goal
+        c['meets_goal'] = ok
+        print(row % (c['name'], c['n'], '%.2f' % c['collection_s'], '%.2f' % c['cli_s'], '%.2f' % c['ratio'],
+                     '%.2f' % goal, c['tuf_versions_moved'], '%.1f' % c['peak_rss_mb'], 'ok' if ok else 'MISSED'))
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump({'cases': bench.cases, 'reps': args.reps, 'docker_cli': bench.stack.docker_cli}, f, indent=2)
+    print('\nwrote %s' % args.out)
+    return 1 if missed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The demo that `make demo` runs (after the virtualenv and the collection symlink
+# exist): the manual runbook of the conformance suite, done by the collection's
+# playbooks against the local trust stack.
+#
+#   1. start the local stack (tests/stack/stack.sh: dockerd, registry, Notary server)
+#   2. build a small image FROM scratch as openbanking/conformance-suite:demo
+#   3. provision_signing_host.yml  jeff's signer key on the signing host (localhost)
+#   4. sync_signers.yml            jeff may sign <registry>/openbanking/conformance-suite
+#   5. publish_release.yml         push and sign v1.0.0 as jeff, verify, write the report
+#   6. verify_release.yml          verify again, as a consumer or auditor would
+#   7. show `docker trust inspect --pretty` of v1.0.0 and the release report
+#
+# Running it again changes nothing: every PLAY RECAP then says changed=0 (the summary
+# at the end lists them). The stack keeps running afterwards so that the result can be
+# looked at; `make stack-down` (tests/stack/stack.sh stop) stops it. The Notary server
+# keeps its data in memory only: after a restart of the stack the demo signs again
+# from scratch.
+#
+# Settings (environment): CT_STACK_DIR, CT_REGISTRY_PORT, CT_NOTARY_PORT (the stack,
+# see tests/stack/stack.sh), CT_DEMO_DIR (the demo's state: signing docker config,
+# generated passphrases, public keys, reports, logs; default build/demo).
+# Passphrases are generated once into $CT_DEMO_DIR/secrets.yml (mode 0600) and given
+# to the playbooks with -e @file; they are never printed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+stack=$root/tests/stack/stack.sh
+venv=$root/build/venv
+collection=$root/build/collections/ansible_collections/openbanking/content_trust
+export CT_DEMO_DIR=${CT_DEMO_DIR:-$root/build/demo}
+demo=$CT_DEMO_DIR
+secrets=$demo/secrets.yml
+image=openbanking/conformance-suite:demo
+release=v1.0.0
+
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+[ -x "$venv/bin/ansible-playbook" ] || die "no virtualenv in $venv: run 'make venv' first"
+[ -e "$collection/galaxy.yml" ] || die "the collection is not linked at $collection: run 'make collection' first"
+
+say "Starting the local trust stack"
+"$stack" start
+eval "$("$stack" env)"
+export PATH="$venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH=$root/build/collections
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
+export ANSIBLE_HOST_KEY_CHECKING=False
+unset PYTHONPATH
+repository=$CT_REGISTRY/openbanking/conformance-suite
+
+mkdir -p "$demo/logs"
+chmod 700 "$demo"
+if [ ! -s "$secrets" ]; then
+  say "Generating the demo passphrases into $secrets (mode 0600, never printed)"
+  (umask 077 && "$venv/bin/python" - >"$secrets.tmp" <<'PY'
+import secrets
+for name in ('content_trust_root_passphrase', 'content_trust_repository_passphrase',
+             'content_trust_signer_passphrase'):
+    print('%s: "%s"' % (name, secrets.token_urlsafe(24)))
+PY
+  )
+  mv "$secrets.tmp" "$secrets"
+fi
+chmod 600 "$secrets"
+
+# The Notary server keeps its trust data in memory. When the stack was restarted since
+# the last demo, the signing host's cached trust metadata describes repositories the
+# server has forgotten; drop the cache (never the keys) so that the demo starts over.
+server_id=$(cat "$CT_STACK_DIR/notary-server.pid" 2>/dev/null || echo none)
+if [ -d "$demo/docker/trust/tuf" ] && [ "$(cat "$demo/notary-server.id" 2>/dev/null)" != "$server_id" ]; then
+  say "The Notary server was restarted since the last demo: clearing the cached trust metadata"
+  rm -rf "$demo/docker/trust/tuf"
+fi
+echo "$server_id" >"$demo/notary-server.id"
+
+say "Building $image (FROM scratch, offline)"
+mkdir -p "$demo/docker"
+chmod 700 "$demo/docker"
+DOCKER_BUILDKIT=0 DOCKER_CONFIG=$demo/docker docker -H "$CT_DOCKER_HOST" build -q -t "$image" \
+  "$root/playbooks/files/demo-image" >/dev/null
+echo "built $image"
+
+recaps=()
+run_playbook() { # playbook, title
+  local pb=$1 title=$2 log=$demo/logs/$1.log
+  say "$title: ansible-playbook -i playbooks/inventory/demo.yml -e @${secrets#"$root"/} playbooks/$pb.yml"
+  (cd "$root" && ansible-playbook -i playbooks/inventory/demo.yml -e "@$secrets" "playbooks/$pb.yml") 2>&1 | tee "$log"
+  recaps+=("$(printf '%-24s %s' "$pb.yml" "$(grep -E '^localhost +:' "$log" | tail -1 | sed 's/^localhost *: *//')")")
+}
+
+run_playbook provision_signing_host "Provisioning the signing host (jeff's key)"
+run_playbook sync_signers "Reconciling the signers (jeff may sign $repository)"
+run_playbook publish_release "Publishing release $release signed by jeff"
+run_playbook verify_release "Verifying release $release as a consumer would"
+
+say "docker trust inspect --pretty $repository:$release (a consumer's view: clean docker config)"
+clean=$(mktemp -d)
+trap 'rm -rf "$clean"' EXIT
+hostport=${CT_NOTARY_URL#https://}
+mkdir -p "$clean/tls/$hostport"
+cp "$CT_NOTARY_CA" "$clean/tls/$hostport/ca.crt"
+DOCKER_CONFIG=$clean DOCKER_CONTENT_TRUST_SERVER=$CT_NOTARY_URL docker trust inspect --pretty "$repository:$release"
+
+say "Release report ($demo/reports/release-$release.md; JSON next to it)"
+cat "$demo/reports/release-$release.md"
+
+say "PLAY RECAPs (a second run of the demo shows changed=0 everywhere)"
+printf '%s\n' "${recaps[@]}"
+
+say "Done"
+echo "The local stack is still running (registry $CT_REGISTRY, Notary $CT_NOTARY_URL)."
+echo "Stop it with: make stack-down   (or: tests/stack/stack.sh stop)"

@@ -123,6 +123,13 @@ results:
       description: What did not verify.
       type: list
       elements: str
+repositories:
+  description:
+    - The trust data of each image's repository, as M(openbanking.content_trust.trust_inspect) returns it
+      (signers with their key IDs, root and repository key IDs), for reports.
+  returned: always
+  type: list
+  elements: dict
 verified:
   description: Whether every tag verified.
   returned: always
@@ -200,8 +207,10 @@ def verify(module, cli):
     caps = cli.require_docker_trust()
     raw = cli.inspect([ref for ref, tags, digests in images])
     results = []
+    repositories = []
     for ref, tags, expected in images:
         parsed = parse_inspect_entry(ref, raw.get(str(ref)))
+        repositories.append(parsed)
         registry = RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60))
         for index, tag in enumerate(tags):
             problems = []
@@ -234,7 +243,8 @@ def verify(module, cli):
     if unverified and p['fail_on_unverified']:
         raise TrustError('these tags do not verify: %s' % '; '.join(
             '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
-    return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
+    return dict(changed=False, results=results, repositories=repositories, verified=not unverified,
+                unverified=unverified)
 
 
 def main():

@@ -337,6 +337,11 @@ class NotaryRepository(object):
 
     # Publishing --------------------------------------------------------------------------
 
+    def witness(self, roles, secrets, publish=True):
+        """Re-sign ``roles`` with the keys available locally (a new version even when nothing changed)."""
+        return self._run(['witness', self.gun] + list(roles) + self._flags(publish),
+                         'notary witness %s %s' % (self.gun, ' '.join(roles)), secrets)
+
     def publish(self, secrets):
         """Send every staged change to the Notary server as one new version."""
         return self._run(['publish', self.gun], 'notary publish %s' % self.gun, secrets)
@@ -372,3 +377,23 @@ class NotaryRepository(object):
         if root_key:
             args += ['--rootkey', root_key]
         return self._run(args, 'notary init %s' % self.gun, secrets)
+
+
+def releases_signature_valid(trust_dir, gun):
+    """Whether the cached ``targets/releases`` is signed by enough of its current keys.
+
+    None when the repository has no releases metadata yet.  A key removed from the role
+    (``trust_signer`` with ``force``) leaves the role below its threshold: docker then shows
+    none of its tags and the Notary server rejects any new version signed only by the
+    remaining keys until the role is re-signed (witnessed)."""
+    releases = cached_metadata(trust_dir, gun, RELEASES_ROLE)
+    role = delegation_roles(cached_metadata(trust_dir, gun, 'targets')).get(RELEASES_ROLE)
+    if releases is None or role is None:
+        return None
+    return len(set(signature_key_ids(releases)) & set(role['key_ids'])) >= role['threshold']
+
+
+def role_version(trust_dir, gun, role):
+    doc = cached_metadata(trust_dir, gun, role)
+    return ((doc or {}).get('signed') or {}).get('version', 0)
+

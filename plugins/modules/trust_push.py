@@ -74,7 +74,12 @@ options:
     default: true
   force:
     description:
-      - Push and sign every tag even when O(signer) already signed the wanted digest.
+      - Push and sign every tag even when O(signer) already signed the wanted digest; when the digests are the
+        same, the signer's role and C(targets/releases) are re-signed (C(notary witness)) with the signer's current
+        key, for example after a key rotation.
+      - Also re-signs C(targets/releases) first when it lost its valid signature because a key that signed it was
+        removed from the repository; the signer then vouches for every tag in it. Without O(force) that case fails,
+        naming the repository.
     type: bool
     default: false
   sign_with:
@@ -171,7 +176,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, NotaryRepository, signer_role,
+    RELEASES_ROLE, NotaryRepository, releases_signature_valid, role_version, signer_role,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials, registry_url,
@@ -370,6 +375,14 @@ def push_and_sign(module, cli):
             item.setdefault('signed', False)
         before = dict((tag, signed_by(trust, tag, signer)) for tag in tags)
         changed = any(item['todo'] for item in plan)
+        releases_ok = releases_signature_valid(cli.trust_dir, repository.gun)
+        if changed and releases_ok is False and not p['force']:
+            raise TrustError(
+                'targets/releases of %s is no longer validly signed: a key that signed it was removed from the '
+                'repository, so docker shows none of its tags and the Notary server refuses new signatures. Set '
+                'force: true to re-sign targets/releases as %s (%s then vouches for every tag in it), or add the '
+                'removed key back with openbanking.content_trust.trust_signer' % (repository.gun, signer, signer))
+        releases_version = role_version(cli.trust_dir, repository.gun, RELEASES_ROLE)
         method = _signing_method(module, cli, plan)
         if method == 'docker' and changed:
             cli.require_docker_trust()
@@ -377,7 +390,11 @@ def push_and_sign(module, cli):
         if changed and not module.check_mode:
             view = signer_view(cli, keys)
             secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
+            notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
             try:
+                if releases_ok is False:
+                    # force: re-sign the releases role with this signer's key first.
+                    _retry_on_conflict(lambda: notary.witness([RELEASES_ROLE], secrets))
                 if method == 'docker':
                     _sign_with_docker(cli, plan, images, view, secrets)
                 else:
@@ -386,6 +403,10 @@ def push_and_sign(module, cli):
                         # signature for an image the registry does not have.
                         _push_all(cli, plan, images)
                     _sign_with_notary(module, cli, repository, plan, view, secrets)
+                if p['force'] and role_version(cli.trust_dir, repository.gun, RELEASES_ROLE) == releases_version:
+                    # The same digests again: notary publishes nothing for an unchanged target,
+                    # so force re-signs the roles with the signer's current key instead.
+                    _retry_on_conflict(lambda: notary.witness([signer_role(signer), RELEASES_ROLE], secrets))
             except TrustError as exc:
                 done = [item['tag'] for item in plan if item['signed']]
                 if done:

@@ -309,3 +309,41 @@ def test_malformed_input_fails_before_any_call(stack, docker_config, args, words
     full.update(args)
     res = run_module('trust_push', full)
     assert res.failed and words in res['msg'], res
+
+
+def test_force_re_signs_an_unchanged_digest(stack, docker_config, tmp_path):
+    repo = make_repo(stack, docker_config, tmp_path)
+    stack.build_image(docker_config, repo + ':v1')
+    first = push(stack, docker_config, repo, ['v1'])
+    assert first['changed'], first
+    versions = stack.versions(repo, ROLES)
+    again = push(stack, docker_config, repo, ['v1'], force=True)
+    assert again['changed'] is True and again['results'][0]['signed'] is True, again
+    after = stack.versions(repo, ROLES)
+    assert after['targets/releases'] == versions['targets/releases'] + 1
+    assert after['targets/jeff'] == versions['targets/jeff'] + 1
+    assert signed_tags(stack, docker_config, repo) == {'v1': (first['results'][0]['digest'], ['jeff'])}
+    assert stack.trusted_pull(repo + ':v1').returncode == 0
+
+
+def test_releases_signed_by_a_removed_key_needs_force(stack, docker_config, tmp_path):
+    repo = make_repo(stack, docker_config, tmp_path, signers=('jeff', 'alice'))
+    stack.build_image(docker_config, repo + ':v1')
+    assert push(stack, docker_config, repo, ['v1'])['changed']
+    # jeff alone signed targets/releases; removing him leaves it below its threshold
+    removed = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff', state='absent',
+                                                force=True, repository_passphrase=REPO_PASS))
+    assert removed['changed'], removed
+    assert signed_tags(stack, docker_config, repo) == {}
+    stack.build_image(docker_config, repo + ':v2', content='v2 ' + repo)
+    versions = stack.versions(repo, ROLES)
+    start = time.time()
+    refused = push(stack, docker_config, repo, ['v2'], signer='alice', signer_passphrase=ALICE_PASS)
+    assert refused.failed and 'no longer validly signed' in refused['msg'] and 'force' in refused['msg'], refused
+    assert time.time() - start < 15
+    assert stack.versions(repo, ROLES) == versions
+    res = push(stack, docker_config, repo, ['v2'], signer='alice', signer_passphrase=ALICE_PASS, force=True)
+    assert res['changed'] and not res.failed, res
+    tags = signed_tags(stack, docker_config, repo)
+    assert tags['v2'][1] == ['alice'] and 'v1' in tags
+    assert stack.trusted_pull(repo + ':v2').returncode == 0

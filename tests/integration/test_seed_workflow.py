@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+"""The runbook (key, signer, signed tag, verification) as four module calls, run twice."""
+
+from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+
+
+def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config, tmp_path):
+    repo = '%s/openbanking/conformance-suite-%s' % (stack.registry, tmp_path.name[-8:].replace('_', '-'))
+    stack.build_image(docker_config, 'openbanking/conformance-suite:build')
+
+    def runbook():
+        key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+                                             public_key_path=str(tmp_path / 'jeff.pub')))
+        signer = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+                                                   public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
+                                                   repository_passphrase=REPO_PASS))
+        push = run_module('trust_push', common(stack, docker_config, repository=repo, tags=['v1.0.0'], signer='jeff',
+                                               signer_passphrase=JEFF_PASS,
+                                               source='openbanking/conformance-suite:build'))
+        inspect = run_module('trust_inspect', common(stack, docker_config, repositories=[repo + ':v1.0.0']))
+        for res in (key, signer, push, inspect):
+            assert not res.failed, res
+        return key, signer, push, inspect
+
+    first = runbook()
+    assert [r['changed'] for r in first] == [True, True, True, False]
+    key, signer, push, inspect = first
+    assert signer['initialized'] is True
+    entry = inspect['repositories'][0]
+    assert entry['signed_tags'] == [{'tag': 'v1.0.0', 'digest': push['results'][0]['digest'], 'signers': ['jeff']}]
+    assert entry['signers'] == [{'name': 'jeff', 'key_ids': [key['key_id']]}]
+    versions = stack.versions(repo)
+
+    second = runbook()
+    assert [r['changed'] for r in second] == [False, False, False, False]
+    assert second[3]['repositories'] == inspect['repositories']
+    assert stack.versions(repo) == versions
+    assert stack.trusted_pull(repo + ':v1.0.0').returncode == 0

@@ -69,7 +69,7 @@ collection:
 	mkdir -p "$(dir $(COLLECTION_LINK))"
 	ln -sfn "$(CURDIR)" "$(COLLECTION_LINK)"
 
-stack-up:
+stack-up: venv collection
 	"$(STACK)" start
 
 stack-down:

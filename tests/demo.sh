@@ -3,7 +3,8 @@
 # exist): the manual runbook of the conformance suite, done by the collection's
 # playbooks against the local trust stack.
 #
-#   1. start the local stack (tests/stack/stack.sh: dockerd, registry, Notary server)
+#   1. start the local stack (tests/stack/stack.sh: dockerd, registry, and a Notary
+#      server + signer deployed by the notary_server role)
 #   2. build a small image FROM scratch as openbanking/conformance-suite:demo
 #   3. provision_signing_host.yml  jeff's signer key on the signing host (localhost)
 #   4. sync_signers.yml            jeff may sign <registry>/openbanking/conformance-suite

@@ -396,4 +396,3 @@ def releases_signature_valid(trust_dir, gun):
 def role_version(trust_dir, gun, role):
     doc = cached_metadata(trust_dir, gun, role)
     return ((doc or {}).get('signed') or {}).get('version', 0)
-

@@ -224,26 +224,28 @@ def signer_secrets(signer, passphrase, repository_passphrase):
     return Secrets(signers={signer: passphrase}, signer_fallback=passphrase, repository=repository_passphrase)
 
 
-def signer_view(cli, keys):
-    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring)."""
+def _new_view(cli):
+    """A temporary DOCKER_CONFIG (0700) with everything of the real one but its trust directory."""
     view = cli.tempdir()
     if os.path.isdir(cli.docker_config):
         for entry in os.listdir(cli.docker_config):
             if entry != 'trust':
                 os.symlink(os.path.join(cli.docker_config, entry), os.path.join(view, entry))
     trust = os.path.join(view, 'trust')
-    private = os.path.join(trust, 'private')
-    os.makedirs(private, 0o700)
-    os.chmod(trust, 0o700)
-    os.chmod(private, 0o700)
+    for directory in (trust, os.path.join(trust, 'private')):
+        os.makedirs(directory, 0o700)
+        os.chmod(directory, 0o700)
+    return view
+
+
+def signer_view(cli, keys):
+    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring)."""
+    view = _new_view(cli)
     tuf = os.path.join(cli.trust_dir, 'tuf')
     if not os.path.isdir(tuf):
         os.makedirs(tuf, 0o700)
-    os.symlink(tuf, os.path.join(trust, 'tuf'))
-    for key in keys:
-        target = os.path.join(private, os.path.basename(key['path']))
-        shutil.copyfile(key['path'], target)
-        os.chmod(target, 0o600)
+    os.symlink(tuf, os.path.join(view, 'trust', 'tuf'))
+    add_keys_to_view(view, [key['path'] for key in keys])
     return view
 
 
@@ -254,15 +256,10 @@ def isolated_view(cli, key_paths):
     reading one server and writing another through the same cache makes the client see version
     rollbacks or the other server's data.  ``key_paths`` are copied (0600), not linked: docker and
     notary ignore symlinked key files."""
-    view = cli.tempdir()
-    if os.path.isdir(cli.docker_config):
-        for entry in os.listdir(cli.docker_config):
-            if entry != 'trust':
-                os.symlink(os.path.join(cli.docker_config, entry), os.path.join(view, entry))
-    trust = os.path.join(view, 'trust')
-    for directory in (trust, os.path.join(trust, 'private'), os.path.join(trust, 'tuf')):
-        os.makedirs(directory, 0o700)
-        os.chmod(directory, 0o700)
+    view = _new_view(cli)
+    tuf = os.path.join(view, 'trust', 'tuf')
+    os.makedirs(tuf, 0o700)
+    os.chmod(tuf, 0o700)
     add_keys_to_view(view, key_paths)
     return view
 

@@ -60,7 +60,6 @@ USERNAME_RE = re.compile(r'Enter username:\s*')
 CONFIRM_RE = re.compile(r'\[y/N\]\s*\??\s*')
 REPOSITORY_LABELS = ('repository', 'targets', 'snapshot')
 
-_INSPECT_FAIL_RE = re.compile(r'^no signatures or cannot access (\S+)\s*$', re.I | re.M)
 # When the Notary server cannot be reached but trust data is cached, docker answers from the
 # cache with exit code 0; only this warning (printed from log level warn) says so.
 STALE_CACHE_RE = re.compile(r'Error while downloading remote metadata, using cached timestamp')
@@ -305,7 +304,7 @@ class TrustCLI(object):
                     if m.group('new') and len(secret) < 8:
                         raise TrustError('%s must be at least 8 characters to protect the new %s'
                                          % (option, describe_key(label, key_id)))
-                    output.append(child.after.replace(':', ':').rstrip() + '\n')
+                    output.append(child.after.rstrip() + '\n')
                     child.sendline(secret)
                 elif idx == 1:
                     raise TrustError('%s asked for the passphrase of an encrypted key it was given' % what)

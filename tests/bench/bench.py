@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
-from conftest import Stack, common, run_module  # noqa: E402  (the test harness's stack and module runner)
+from conftest import Stack, common, proc_cmdlines, run_module  # noqa: E402  (the test harness's stack and module runner)
 
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
 BIN = os.path.dirname(sys.executable)
@@ -49,14 +49,10 @@ class RssWatch(object):
 
     def _run(self):
         while not self._stop.is_set():
-            for pid in os.listdir('/proc'):
-                if not pid.isdigit():
+            for pid, cmd in proc_cmdlines():
+                if b'AnsiballZ_' not in cmd:
                     continue
                 try:
-                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                        cmd = f.read()
-                    if b'AnsiballZ_' not in cmd:
-                        continue
                     with open('/proc/%s/status' % pid) as f:
                         for line in f:
                             if line.startswith('VmHWM:'):

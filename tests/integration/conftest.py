@@ -170,6 +170,18 @@ def docker_config(tmp_path):
     assert_trust_modes(str(d))
 
 
+def proc_cmdlines():
+    """``(pid, raw argv bytes)`` of every process that can be read right now."""
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                yield pid, f.read()
+        except (IOError, OSError):
+            continue
+
+
 class ArgvWatch(object):
     """Samples every process's argv while the tests run: no passphrase may ever be there."""
 
@@ -183,14 +195,8 @@ class ArgvWatch(object):
 
     def _run(self):
         while not self._stop.is_set():
-            for pid in os.listdir('/proc'):
-                if not pid.isdigit():
-                    continue
-                try:
-                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                        argv = f.read().decode('utf-8', 'replace')
-                except (IOError, OSError):
-                    continue
+            for dummy, argv in proc_cmdlines():
+                argv = argv.decode('utf-8', 'replace')
                 for secret in self.secrets:
                     if secret in argv:
                         self.seen.append(argv.replace('\0', ' ')[:200].replace(secret, '<SECRET>'))
@@ -221,20 +227,27 @@ class ModuleResult(dict):
         return bool(self.get('failed'))
 
 
-def run_module(name, args, check_mode=False, diff=False, secrets=None, timeout=300):
-    """Run a collection module as Ansible does and return its parsed result."""
-    secrets = ALL_SECRETS if secrets is None else secrets
-    payload = {'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)}
+def start_module(name, args):
+    """Start a collection module as Ansible does (its own Python process, arguments in a 0600
+    file); returns the process and the file, which the caller removes."""
     fd, path = tempfile.mkstemp(suffix='.json')
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, 'w') as f:
-        json.dump(payload, f)
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+        json.dump({'ANSIBLE_MODULE_ARGS': args}, f)
+    argv = [PYTHON, '-m', 'ansible_collections.openbanking.content_trust.plugins.modules.' + name, path]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONPATH=COLLECTIONS)), path
+
+
+def run_module(name, args, check_mode=False, diff=False, secrets=None, timeout=300):
+    """Run a collection module as Ansible does and return its parsed result."""
+    secrets = ALL_SECRETS if secrets is None else secrets
+    proc, path = start_module(name, dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff))
     try:
-        proc = subprocess.run([PYTHON, '-m', 'ansible_collections.openbanking.content_trust.plugins.modules.' + name, path],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout, check=False)
+        stdout, stderr = proc.communicate(timeout=timeout)
     finally:
         os.unlink(path)
+    proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     out = proc.stdout.decode()
     for secret in secrets:
         assert secret not in out, 'a passphrase appeared in the result of %s' % name

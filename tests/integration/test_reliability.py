@@ -8,14 +8,11 @@ that they come back with their data (the test Notary keeps its data in memory).
 import json
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 
 import pytest
 
-from conftest import ALICE_PASS, COLLECTIONS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module, start_module
 from helpers import TcpProxy
 
 ROLES = ('targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/alice')
@@ -111,16 +108,6 @@ def test_registry_stopped_during_push_signs_nothing(stack, docker_config):
         proxy.stop()
 
 
-def _module_process(name, args):
-    fd, path = tempfile.mkstemp(suffix='.json')
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        json.dump({'ANSIBLE_MODULE_ARGS': args}, f)
-    proc = subprocess.Popen([sys.executable, '-m', 'ansible_collections.openbanking.content_trust.plugins.modules.' + name,
-                             path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=COLLECTIONS))
-    return proc, path
-
-
 def test_two_signing_hosts_publish_to_one_repository_at_once(stack, tmp_path):
     host_a, host_b = str(tmp_path / 'host-a'), str(tmp_path / 'host-b')
     for d in (host_a, host_b):
@@ -135,10 +122,10 @@ def test_two_signing_hosts_publish_to_one_repository_at_once(stack, tmp_path):
         stack.build_image(host_a, repo + ':a', content='a %d' % round_)
         stack.build_image(host_b, repo + ':b', content='b %d' % round_)
         # host a signs two tags (pushed, then one notary publish), host b one (docker trust sign)
-        procs = [_module_process('trust_push', common(stack, host_a, repository=repo, tags=['a', 'a2'], signer='jeff',
-                                                      signer_passphrase=JEFF_PASS, source=repo + ':a')),
-                 _module_process('trust_push', common(stack, host_b, repository=repo, tags=['b'], signer='alice',
-                                                      signer_passphrase=ALICE_PASS))]
+        procs = [start_module('trust_push', common(stack, host_a, repository=repo, tags=['a', 'a2'], signer='jeff',
+                                                   signer_passphrase=JEFF_PASS, source=repo + ':a')),
+                 start_module('trust_push', common(stack, host_b, repository=repo, tags=['b'], signer='alice',
+                                                   signer_passphrase=ALICE_PASS))]
         for proc, path in procs:
             out, err = proc.communicate(timeout=120)
             os.unlink(path)
@@ -157,7 +144,7 @@ def test_module_killed_while_signing_then_next_run_completes(stack, docker_confi
     tags = ['t%d' % i for i in range(12)]
     args = common(stack, docker_config, repository=repo, tags=tags, signer='jeff', signer_passphrase=JEFF_PASS,
                   source=repo + ':build', sign_with='docker')
-    proc, path = _module_process('trust_push', args)
+    proc, path = start_module('trust_push', args)
     # kill it once docker trust sign is running (the first tags are being signed)
     deadline = time.time() + 60
     while time.time() < deadline and stack.version(repo, 'targets/releases') < 2:

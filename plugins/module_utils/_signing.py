@@ -30,6 +30,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     ReferenceError, parse_reference,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyError_, find_signer_keys, read_local_key,
 )
@@ -245,7 +246,7 @@ class LocalImages(object):
             for line in self.client.push(name, tag=reference.tag, stream=True, decode=True, auth_config=auth_config):
                 if line.get('error') or line.get('errorDetail'):
                     detail = line.get('error') or (line.get('errorDetail') or {}).get('message')
-                    raise TrustError('pushing %s to the registry %s failed: %s' % (reference, reference.registry, detail))
+                    raise TrustError(_registry_failure('pushing %s' % reference, registry_url(reference), detail, detail))
                 if (line.get('aux') or {}).get('Digest'):
                     aux = line['aux']
         except DockerException as exc:
@@ -290,11 +291,15 @@ def explain_push_failure(output, what, registry_url):
     text = output or ''
     if 'The push refers to repository' in text and 'Signing and pushing trust metadata' not in text:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        detail = lines[-1] if lines else 'no output'
-        if re.search(r'connection refused|no such host|i/o timeout|dial tcp|server gave HTTP response', text):
-            return '%s: the registry %s cannot be reached by the docker daemon (%s)' % (what, registry_url, detail)
-        if re.search(r'unauthorized|denied|authentication required', text, re.I):
-            return ('%s: the registry %s refused the push (%s); run "docker login" with this docker_config'
-                    % (what, registry_url, detail))
-        return '%s: pushing to the registry %s failed: %s' % (what, registry_url, detail)
+        return _registry_failure(what, registry_url, lines[-1] if lines else 'no output', text)
     return None
+
+
+def _registry_failure(what, registry_url, detail, text):
+    """What the daemon's failed push says about the registry, for docker's push output and the SDK's alike."""
+    if re.search(r'connection refused|no such host|i/o timeout|dial tcp|server gave HTTP response', text):
+        return '%s: the registry %s cannot be reached by the docker daemon (%s)' % (what, registry_url, detail)
+    if re.search(r'unauthorized|denied|authentication required', text, re.I):
+        return ('%s: the registry %s refused the push (%s); run "docker login" with this docker_config'
+                % (what, registry_url, detail))
+    return '%s: pushing to the registry %s failed: %s' % (what, registry_url, detail)

@@ -97,11 +97,16 @@ unsigned:
   elements: str
 '''
 
+import os
+
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
+    NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_passphrase, read_trust, signer_local_keys, signer_secrets, signer_view, tag_signatures,
 )
@@ -113,6 +118,24 @@ def _signed(trust):
     for entry in trust['signed_tags']:
         signed.setdefault(entry['tag'], []).append(entry['digest'])
     return signed
+
+
+def _revoke_with_notary(cli, repository, tags, keys, view, secrets):
+    """What ``docker trust revoke -y REPO:TAG`` does, with the notary CLI (docker 29 without the plugin):
+    each tag removed from every direct delegation of targets that lists one of the signer's keys
+    (its own role and targets/releases), one publish per tag."""
+    targets = cached_metadata(cli.trust_dir, repository.gun, 'targets')
+    canonical = delegation_key_ids(targets)
+    mine = set(key['key_id'] for key in keys)
+    roles = sorted(role for role, info in delegation_roles(targets).items()
+                   if role.count('/') == 1 and mine & set(canonical.get(k, k) for k in info['key_ids']))
+    notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
+    notary.reset()
+    try:
+        for tag in tags:
+            notary.remove_target(tag, roles=roles, publish=True, secrets=secrets)
+    finally:
+        notary.reset()
 
 
 def revoke(module, cli):
@@ -129,7 +152,6 @@ def revoke(module, cli):
     passphrase = p['signer_passphrase'] or p['repository_passphrase']
     option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
 
-    cli.require_docker_trust()
     trust = read_trust(cli, repository)
     keys = signer_local_keys(cli, trust, signer)
     check_passphrase(keys, passphrase, signer, option)
@@ -142,13 +164,16 @@ def revoke(module, cli):
 
     if todo and not module.check_mode:
         view = signer_view(cli, keys)
-        env = cli.env(docker_config=view)
         secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
-        docker = cli.docker_path()
-        for tag in todo:
-            ref = repository.with_tag(tag)
-            cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
-                        what='docker trust revoke %s' % ref)
+        if cli.has_docker_trust():
+            env = cli.env(docker_config=view)
+            docker = cli.docker_path()
+            for tag in todo:
+                ref = repository.with_tag(tag)
+                cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
+                            what='docker trust revoke %s' % ref)
+        else:
+            _revoke_with_notary(cli, repository, todo, keys, view, secrets)
         trust = read_trust(cli, repository)
         after = _signed(trust)
         left = [tag for tag in todo if tag in after]

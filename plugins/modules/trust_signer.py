@@ -334,6 +334,8 @@ def read_roles(cli, parsed):
 
 def initialise(cli, ref, name, order, keys, secrets):
     """``docker trust signer add``: initialises the repository and adds the signer, one publish."""
+    if not cli.has_docker_trust():
+        return initialise_with_notary(cli, ref, name, order, keys, secrets)
     directory = cli.tempdir()
     argv = [cli.docker_path(), 'trust', 'signer', 'add']
     for i, key_id in enumerate(order):
@@ -348,6 +350,34 @@ def initialise(cli, ref, name, order, keys, secrets):
     except TrustError:
         clean_failed_init(cli, ref, before)
         raise
+
+
+def initialise_with_notary(cli, ref, name, order, keys, secrets):
+    """What ``docker trust signer add`` does on a new repository, with the notary CLI (docker 29 without
+    the docker-trust plugin): the first local root key (or a new one), a new repository key, the
+    snapshot key managed by the Notary server, then the signer and its keys in targets/releases.
+
+    notary cannot initialise with a server-managed snapshot key in one step: it publishes the new
+    repository with root version 2 (the rotation to the server's snapshot key), where docker
+    publishes version 1.  The local snapshot key notary made is then of no use and goes."""
+    before = set(k['path'] for k in list_local_keys(cli.trust_dir))
+    notary = NotaryRepository(cli, ref)
+    notary.reset()
+    try:
+        notary.init(secrets, publish=False)
+        notary.rotate_key('snapshot', secrets, server_managed=True)
+        pems = [keys[k]['pem'] for k in order]
+        notary.add_delegation(signer_role(name), pems, all_paths=True)
+        notary.add_delegation(RELEASES_ROLE, pems, all_paths=True)
+        notary.publish(secrets)
+    except TrustError:
+        notary.reset()
+        clean_failed_init(cli, ref, before)
+        raise
+    notary.reset()
+    for key in list_local_keys(cli.trust_dir):
+        if key['path'] not in before and key['role'] == 'snapshot' and key['gun'] == ref.gun:
+            os.unlink(key['path'])
 
 
 def clean_failed_init(cli, ref, before):

@@ -27,6 +27,11 @@ SANITY_ROOT := $(BUILD)/sanity/ansible_collections/openbanking/content_trust
 # give it a HOME of its own so they live (and get cleaned) with the rest of build/.
 SANITY_HOME := $(BUILD)/sanity-home
 STACK := $(CURDIR)/tests/stack/stack.sh
+# The real docker CLI 29 and its docker-trust plugin live beside the clone (../shared/bin);
+# where they are absent, the CLI 29 legs of the test matrix are skipped and pytest says why.
+SHARED_BIN := $(abspath $(CURDIR)/../shared/bin)
+# make demo DOCKER_CLI=../shared/bin/docker-29 runs the demo's playbooks with that docker CLI.
+DOCKER_CLI ?= docker
 
 # The environment of every ansible, ansible-lint and pytest run.  The interpreter is
 # pinned because discovery on localhost can pick a pyenv shim that does not run.
@@ -119,12 +124,30 @@ lint: venv collection
 unit: venv collection
 	$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/unit $(PYTEST_ARGS)
 
-# The stack is stopped afterwards whatever happens; the exit code is pytest's.
+# The stack is stopped afterwards whatever happens.  The docker CLI matrix: the whole suite
+# with the preinstalled CLI 28 and with CLI 29 without the docker-trust plugin; the tests
+# marked cli_matrix (runbook, a release, a revoke, a verify) with Debian's 20.10 and with 29
+# plus the plugin (copied into each test's docker config).  The tests' own checks use CLI 28
+# whatever the leg.  Every leg runs; the exit code is the first failing leg's.
+INTEGRATION_LEGS := \
+	'docker CLI 28 (all tests)||' \
+	'docker CLI 29 without the docker-trust plugin (all tests)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29|' \
+	'docker CLI 20.10 (cli_matrix)|CT_DOCKER_CLI=/usr/bin/docker|-m cli_matrix' \
+	'docker CLI 29 with the docker-trust plugin (cli_matrix)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29 CT_DOCKER_TRUST_PLUGIN=$(SHARED_BIN)/docker-trust|-m cli_matrix'
+
 integration: venv collection
 	@trap '"$(STACK)" stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	"$(STACK)" start; \
 	eval "$$("$(STACK)" env)"; \
-	$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration $(PYTEST_ARGS)
+	rc=0; \
+	[ -x "$(SHARED_BIN)/docker-29" ] || echo "integration: $(SHARED_BIN) is absent: the docker CLI 29 legs will be skipped"; \
+	for leg in $(INTEGRATION_LEGS); do \
+	  IFS='|' read -r title cli_env marker <<<"$$leg"; \
+	  echo "== integration: $$title"; \
+	  env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs $$marker $(PYTEST_ARGS) \
+	    || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+	done; \
+	exit $$rc
 
 test: venv collection sanity lint unit integration
 
@@ -132,7 +155,7 @@ test: venv collection sanity lint unit integration
 # with `make stack-down`.  tests/demo.sh, where it exists, is the demo's own driver
 # (it prepares the demo's secrets and prints what the Notary holds afterwards).
 demo: venv collection
-	$(ANSIBLE_ENV) bash tests/demo.sh
+	$(ANSIBLE_ENV) DOCKER_CLI="$(DOCKER_CLI)" bash tests/demo.sh
 
 # Starts the local stack, measures the playbooks against the bare CLI loops, writes
 # build/bench.json, and stops the stack again.

@@ -20,7 +20,9 @@
 #
 # Settings (environment): CT_STACK_DIR, CT_REGISTRY_PORT, CT_NOTARY_PORT (the stack,
 # see tests/stack/stack.sh), CT_DEMO_DIR (the demo's state: signing docker config,
-# generated passphrases, public keys, reports, logs; default build/demo).
+# generated passphrases, public keys, reports, logs; default build/demo), DOCKER_CLI (the
+# docker CLI the playbooks use, default docker; e.g. ../shared/bin/docker-29, which without
+# its docker-trust plugin makes the modules use the notary CLI and the Docker SDK).
 # Passphrases are generated once into $CT_DEMO_DIR/secrets.yml (mode 0600) and given
 # to the playbooks with -e @file; they are never printed.
 set -euo pipefail
@@ -52,6 +54,13 @@ export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 export ANSIBLE_HOST_KEY_CHECKING=False
 unset PYTHONPATH
 repository=$CT_REGISTRY/openbanking/conformance-suite
+# A relative DOCKER_CLI is relative to the repository root, where `make demo` runs.
+DOCKER_CLI=${DOCKER_CLI:-docker}
+case $DOCKER_CLI in
+  */*) DOCKER_CLI=$(cd "$root" && cd "$(dirname "$DOCKER_CLI")" && pwd)/$(basename "$DOCKER_CLI") ;;
+esac
+export CT_DEMO_DOCKER_CLI=$DOCKER_CLI
+echo "demo: the playbooks use the docker CLI $DOCKER_CLI ($("$DOCKER_CLI" --version))"
 
 mkdir -p "$demo/logs"
 chmod 700 "$demo"
@@ -98,6 +107,7 @@ run_playbook sync_signers "Reconciling the signers (jeff may sign $repository)"
 run_playbook publish_release "Publishing release $release signed by jeff"
 run_playbook verify_release "Verifying release $release as a consumer would"
 
+# The consumer's view with docker 28.x (first on PATH): docker 29 has no docker trust without its plugin.
 say "docker trust inspect --pretty $repository:$release (a consumer's view: clean docker config)"
 clean=$(mktemp -d)
 trap 'rm -rf "$clean"' EXIT

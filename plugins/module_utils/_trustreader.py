@@ -34,7 +34,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 
-DOCKER = 'docker trust'
+DOCKER = 'docker trust inspect'
 NOTARY = 'notary'
 _NO_TRUST_DATA_RE = re.compile(r'does not have trust data for|remote trust data does not exist')
 

@@ -15,13 +15,16 @@ description:
   - For every tag of every image, checks that the tag is signed, that the signed digest is the digest the
     registry serves for the tag (and the one expected, when given), and that the expected signer signed it;
     then pulls with content trust from a clean, temporary docker configuration, as a consumer would.
-  - Trust data of all images is read with one C(docker trust inspect) call; registry digests with one
-    C(HEAD) request per tag.
+  - Trust data of all images is read with one C(docker trust inspect) call where docker has C(docker trust)
+    (docker 28.x and older, or 29 with the docker-trust plugin), otherwise with the notary CLI, which
+    verifies the same TUF metadata; registry digests with one C(HEAD) request per tag.
   - A tag that does not verify is reported in RV(results) with its problems; the task does not fail for it
     unless O(fail_on_unverified=true), so that a report can still be written. A Notary server or registry that
     cannot be reached fails the task, naming it.
-  - With docker CLI 29 and later, which no longer verify on pull, the pull is by the signed digest
-    (C(docker pull REPO@sha256:...)), which is what a trusted pull resolves to.
+  - With docker CLI 29 and later, which no longer verify on pull (C(DOCKER_CONTENT_TRUST=1 docker pull) of an
+    unsigned tag succeeds there), the pull is by the signed digest (C(docker pull REPO@sha256:...)), which is
+    what a trusted pull resolves to: the daemon checks that what it pulls has that digest. RV(verified_with) says
+    which CLI verified and how.
 author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
@@ -130,6 +133,27 @@ repositories:
   returned: always
   type: list
   elements: dict
+verified_with:
+  description: Which CLI verified, and how; for reports.
+  returned: always
+  type: dict
+  contains:
+    docker_cli:
+      description: The docker CLI (O(docker_cli)), or None when none was needed.
+      type: str
+    docker_version:
+      description: Its version, for example C(28.2.2) or C(29.7.2).
+      type: str
+    trust_data:
+      description: How the trust data was read and verified - V(docker trust inspect) or V(notary).
+      type: str
+    pull:
+      description:
+        - How tags were pulled. V(content trust) - C(DOCKER_CONTENT_TRUST=1 docker pull REPO:TAG), where docker
+          itself checks the trust data (docker 28.x and older). V(signed digest) - C(docker pull REPO@DIGEST) of
+          the signed digest (docker 29 and later, which check nothing on a trusted pull). V(none) - nothing pulled.
+      type: str
+  sample: {docker_cli: docker, docker_version: 28.2.2, trust_data: docker trust inspect, pull: content trust}
 verified:
   description: Whether every tag verified.
   returned: always
@@ -206,7 +230,8 @@ def verify(module, cli):
     p = module.params
     images = _inputs(p)
     caps = cli.docker_capabilities() if p['pull'] != 'none' else None
-    read = TrustReader(cli).read([ref for ref, tags, digests in images])
+    reader = TrustReader(cli)
+    read = reader.read([ref for ref, tags, digests in images])
     results = []
     repositories = []
     for ref, tags, expected in images:
@@ -236,7 +261,8 @@ def verify(module, cli):
             if signed and not problems and (p['pull'] == 'all' or (p['pull'] == 'first' and index == 0)):
                 pulled, detail = _pull(cli, ref, tag, signed, caps)
                 if not pulled:
-                    problems.append('DOCKER_CONTENT_TRUST=1 docker pull failed: %s' % detail)
+                    problems.append('%s failed: %s' % ('DOCKER_CONTENT_TRUST=1 docker pull' if caps['pull_verifies']
+                                                       else 'docker pull of the signed digest', detail))
             results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
                                 registry_digest=served_digest, signers=signers, pulled=pulled,
                                 verified=not problems, problems=problems))
@@ -244,8 +270,11 @@ def verify(module, cli):
     if unverified and p['fail_on_unverified']:
         raise TrustError('these tags do not verify: %s' % '; '.join(
             '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
+    verified_with = dict(docker_cli=cli.docker_cli if caps else None, docker_version=(caps or {}).get('version'),
+                         trust_data=reader.via,
+                         pull='none' if not caps else 'content trust' if caps['pull_verifies'] else 'signed digest')
     return dict(changed=False, results=results, repositories=repositories, verified=not unverified,
-                unverified=unverified)
+                unverified=unverified, verified_with=verified_with)
 
 
 def main():

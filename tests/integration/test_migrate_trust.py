@@ -325,7 +325,7 @@ def test_signing_host_keeps_signing_on_the_new_server(scenario):
         scenario.trust(repo, scenario.new.url)
     res = run_module('trust_push', common(scenario.stack, scenario.docker_config, server=scenario.new.url,
                                           repository=repo, tags=['v2'], source=scenario.image, signer='jeff',
-                                          signer_passphrase=JEFF_PASS, sign_with='docker'))
+                                          signer_passphrase=JEFF_PASS))  # docker trust sign where it exists
     assert res['changed'] is True and not res.failed, res
     res = run_module('trust_signer', common(scenario.stack, scenario.docker_config, server=scenario.new.url,
                                             repository=repo, name='alice', state='absent',

@@ -69,6 +69,7 @@ class Scenario(object):
         self.repo2 = stack.repo('pb')   # not exclusive: signers are only ever added
         self.source = 'pb-source-%s:build' % uuid.uuid4().hex[:8]
         self.runs = []
+        self.trust_plugin = stack.trust_plugin
         os.makedirs(self.docker_config, mode=0o700)
         stack.build_image(self.docker_config, self.source)
         self.inventory = os.path.join(base, 'inventory.yml')
@@ -107,6 +108,10 @@ class Scenario(object):
                 'content_trust_registry_url': stack.registry,
                 'content_trust_registry_username': 'ci',
             }}}
+        if self.trust_plugin:
+            # The plugin leg of the CLI matrix: signing_host installs it into this docker config.
+            inventory['all']['vars'].update(content_trust_docker_trust_plugin=self.trust_plugin,
+                                            content_trust_docker_trust_plugin_scope='user')
         with open(self.inventory, 'w') as f:
             json.dump(inventory, f, indent=1)
         fd = os.open(self.secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -149,6 +154,7 @@ def scenario(stack, tmp_path_factory):
     return Scenario(stack, str(tmp_path_factory.mktemp('playbooks')))
 
 
+@pytest.mark.cli_matrix
 def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack):
     run = scenario.playbook(*(FOUR + ['-vvv']))
     assert run.rc == 0, run
@@ -180,6 +186,18 @@ def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack)
     with open(os.path.join(scenario.report_dir, 'release-v1.0.0.md')) as f:
         markdown = f.read()
     assert '| %s | v1.0.0 | %s | jeff | yes |' % (scenario.repo1, digest) in markdown
+    # The report says which docker CLI verified and how: a trusted pull proves something only up to 28.x.
+    how = report['verified_with']
+    version = subprocess.run([stack.docker_cli, '--version'], stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert how['docker_cli'] == stack.docker_cli and how['docker_version'] in version
+    has_trust = scenario.trust_plugin or not how['docker_version'].startswith('29.')
+    assert how['trust_data'] == ('docker trust inspect' if has_trust else 'notary')
+    if how['docker_version'].startswith('29.'):
+        assert how['pull'] == 'signed digest' and 'pulls by that signed digest' in markdown
+        assert 'DOCKER_CONTENT_TRUST=1 docker pull` of each image' not in markdown
+    else:
+        assert how['pull'] == 'content trust' and 'DOCKER_CONTENT_TRUST=1 docker pull` of each' in markdown
+    assert all(i['pulled'] is (i['tag'] == 'v1.0.0') or i['pulled'] is None for i in report['images'])
 
     # And a consumer with nothing but the Notary URL pulls it with content trust.
     pulled = stack.trusted_pull(scenario.repo2 + ':v1.0.0')
@@ -187,6 +205,7 @@ def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack)
     scenario.versions_after_first_run = scenario.versions()
 
 
+@pytest.mark.cli_matrix
 def test_second_run_changes_nothing_and_moves_no_tuf_version(scenario):
     before = scenario.versions_after_first_run
     run = scenario.playbook(*FOUR)

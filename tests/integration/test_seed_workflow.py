@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 """The runbook (key, signer, signed tag, verification) as four module calls, run twice."""
 
+import pytest
+
 from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 
 
+@pytest.mark.cli_matrix
 def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config, tmp_path):
     repo = '%s/openbanking/conformance-suite-%s' % (stack.registry, tmp_path.name[-8:].replace('_', '-'))
     stack.build_image(docker_config, 'openbanking/conformance-suite:build')

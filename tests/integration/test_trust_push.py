@@ -64,13 +64,15 @@ def local_digests(stack, docker_config, ref):
     return [d.split('@', 1)[1] for d in json.loads(out) if d.split('@', 1)[0] == ref.rsplit(':', 1)[0]]
 
 
+@pytest.mark.cli_matrix
 @pytest.mark.parametrize('docker_cli, sign_with, publishes', [
     ('docker', 'docker', 3),            # docker trust sign per tag, CLI 28.x
     ('/usr/bin/docker', 'docker', 3),   # the same with Debian's CLI 20.10
-    ('docker', 'auto', 1),              # all tags pushed, then ONE notary publish
+    (None, 'auto', 1),                  # the CLI under test: all tags pushed, then ONE notary publish
 ])
 def test_three_tags_signed_in_one_call_then_rerun_changes_nothing(stack, docker_config, tmp_path, docker_cli,
                                                                   sign_with, publishes):
+    docker_cli = docker_cli or stack.docker_cli
     # alice is a signer too and her key is local with another passphrase: only jeff may sign.
     repo = make_repo(stack, docker_config, tmp_path, signers=('jeff', 'alice'))
     tags = ['v1.0.0', 'v1.0', 'latest']

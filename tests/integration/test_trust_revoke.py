@@ -35,6 +35,7 @@ def signed_tags(stack, docker_config, repo):
     return sorted(t['SignedTag'] for t in entry.get('SignedTags') or [])
 
 
+@pytest.mark.cli_matrix
 def test_revoke_one_of_two_tags_then_again(stack, docker_config, tmp_path):
     repo = signed_repo(stack, docker_config, tmp_path, ['v1', 'v2'])
     before = stack.versions(repo, ROLES)

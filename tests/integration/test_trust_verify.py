@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 """trust_verify: a release verifies as a consumer would see it, and what does not is named."""
 
+import subprocess
 import time
+
+import pytest
 
 from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 
@@ -25,6 +28,7 @@ def verify(stack, docker_config, images, **kwargs):
     return run_module('trust_verify', common(stack, docker_config, images=images, **kwargs))
 
 
+@pytest.mark.cli_matrix
 def test_signed_release_verifies_and_is_pulled_once(stack, docker_config):
     repo, digests = release(stack, docker_config)
     versions = stack.versions(repo)
@@ -40,6 +44,13 @@ def test_signed_release_verifies_and_is_pulled_once(stack, docker_config):
     docker_view = stack.inspect(docker_config, repo + ':latest')[repo + ':latest']
     assert 'sha256:' + docker_view['SignedTags'][0]['Digest'] == second['signed_digest']
     assert stack.versions(repo) == versions
+    # Which CLI verified, and how: a trusted pull proves something on docker 28.x and older only.
+    how = res['verified_with']
+    version = subprocess.run([stack.docker_cli, '--version'], stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert how['docker_cli'] == stack.docker_cli and how['docker_version'] in version
+    new = how['docker_version'].startswith('29.')
+    assert how['pull'] == ('signed digest' if new else 'content trust')
+    assert how['trust_data'] == ('docker trust inspect' if stack.trust_plugin or not new else 'notary')
 
 
 def test_unsigned_revoked_and_moved_tags_are_named(stack, docker_config):

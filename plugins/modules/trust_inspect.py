@@ -14,6 +14,9 @@ version_added: 0.1.0
 description:
   - Reads signed tags, digests, signers, signer key IDs and administrative key IDs from the Notary server,
     for every reference in O(repositories), with one C(docker trust inspect) call.
+  - Where docker has no C(docker trust) (docker 29 and later without the C(docker-trust) plugin) the same data,
+    root and repository key IDs included, is read with the notary CLI, which verifies the TUF metadata as docker
+    does. C(docker trust) is never run on a docker CLI that lacks it.
   - A repository without trust data is reported with RV(repositories[].exists=false), not as a failure.
     A Notary server that cannot be reached, or whose certificate is not trusted, fails the task and is named.
   - Read-only; it never changes trust data.

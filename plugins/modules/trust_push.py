@@ -16,7 +16,9 @@ description:
     the signer O(signer), so that C(DOCKER_CONTENT_TRUST=1 docker pull) accepts it.
   - With O(push=true) (the default) each tag is pushed through the docker daemon and signed with
     C(docker trust sign --local), which signs the digest of the local image (works with docker CLI 28 and older, and
-    with the CLI 29 C(docker-trust) plugin). C(DOCKER_CONTENT_TRUST=1 docker push) is never used.
+    with the CLI 29 C(docker-trust) plugin). C(DOCKER_CONTENT_TRUST=1 docker push) is never used. Where docker has no
+    C(docker trust) (docker 29 and later without the plugin), each tag is pushed through the Docker SDK and all are
+    signed with the notary CLI, as with O(sign_with=notary).
   - With O(push=false) nothing is pushed; the manifest digest and length of each tag are read from the registry and
     signed with the notary CLI (C(notary addhash)), all tags in ONE new version of the trust data
     (C(notary publish)). Use it for images pushed by other tools, or on hosts with no docker daemon. Where the docker

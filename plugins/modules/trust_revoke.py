@@ -18,6 +18,8 @@ description:
     of the trust directory that holds that signer's keys alone. It removes the tag from C(targets/releases), which
     is what a trusted pull reads, and from the signer's own role. Other signers' roles are not changed, but without
     the release entry their signatures no longer make the tag pullable.
+  - Where docker has no C(docker trust) (docker 29 and later without the C(docker-trust) plugin), the notary CLI
+    does the same - each tag removed from the roles the signer's key can sign, one publish per tag.
   - A tag that is not signed is left alone; nothing is published for it.
   - A tag signed only into the C(targets) role (signer C(Repo Admin), as C(DOCKER_CONTENT_TRUST=1 docker push) does
     on a repository without signers) cannot be revoked by a signer; the task fails and says so.

@@ -21,7 +21,10 @@ description:
   - A repository without trust data is initialised first, as C(docker trust signer add) does it. It reuses
     the local root key or creates one, creates the repository key, and lets the Notary server manage
     the snapshot key.
-    Keys that a failed initialisation created are removed again.
+    Keys that a failed initialisation created are removed again. Where docker has no C(docker trust) (docker 29
+    and later without the C(docker-trust) plugin) the notary CLI does the same (C(notary init), the snapshot key
+    rotated to the server, one publish of the signer); the new repository then starts at root version 2, where
+    docker's starts at 1.
   - Changes to an initialised repository are staged with the notary CLI and published as one new TUF
     version. Removal uses the notary CLI because C(docker trust signer remove) silently removes nothing
     (docker 26 and later).

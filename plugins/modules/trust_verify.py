@@ -23,7 +23,7 @@ description:
     cannot be reached fails the task, naming it.
   - With docker CLI 29 and later, which no longer verify on pull (C(DOCKER_CONTENT_TRUST=1 docker pull) of an
     unsigned tag succeeds there), the pull is by the signed digest (C(docker pull REPO@sha256:...)), which is
-    what a trusted pull resolves to: the daemon checks that what it pulls has that digest. RV(verified_with) says
+    what a trusted pull resolves to; the daemon checks that what it pulls has that digest. RV(verified_with) says
     which CLI verified and how.
 author:
   - Open Banking (@OpenBankingUK)

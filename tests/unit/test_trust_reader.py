@@ -148,8 +148,8 @@ def test_notary_path_with_a_tag_reads_that_tag_only(tmp_path):
 
 def test_notary_path_without_trust_data(tmp_path):
     ref = parse_reference('127.0.0.1:5000/none/x', allow_tag=False)
-    cli = FakeCLI(str(tmp_path), {('delegation', 'list', ref.gun): (1, fixture('notary_read',
-                                                                                'delegation-list-no-trust-data.txt'))})
+    answer = (1, fixture('notary_read', 'delegation-list-no-trust-data.txt'))
+    cli = FakeCLI(str(tmp_path), {('delegation', 'list', ref.gun): answer})
     parsed = TrustReader(cli).read_one(ref)
     assert parsed['exists'] is False and parsed['signed_tags'] == [] and parsed['root_key_ids'] == []
     assert cli.calls == [('delegation', 'list', ref.gun)]
@@ -158,8 +158,8 @@ def test_notary_path_without_trust_data(tmp_path):
 def test_notary_path_refuses_a_stale_cache(tmp_path):
     # notary exits 0 from its cache when the server is down; that answer may be stale.
     ref = parse_reference(GUN, allow_tag=False)
-    cli = FakeCLI(str(tmp_path), {('delegation', 'list', GUN): (0, fixture('notary_read',
-                                                                           'delegation-list-offline-cached.txt'))})
+    answer = (0, fixture('notary_read', 'delegation-list-offline-cached.txt'))
+    cli = FakeCLI(str(tmp_path), {('delegation', 'list', GUN): answer})
     with pytest.raises(TrustError) as exc:
         TrustReader(cli).read_one(ref)
     assert 'cannot be reached' in exc.value.msg and 'stale' in exc.value.msg

@@ -20,9 +20,11 @@ import shutil
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    TrustError, docker_capabilities_from,
+    TrustCLI, TrustError, docker_capabilities_from,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    COMMON_ARGUMENT_SPEC, parse_reference,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import list_rows
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import NOTARY, TrustReader
@@ -173,3 +175,30 @@ def test_docker_path_when_docker_trust_exists(tmp_path):
     reader = TrustReader(cli)
     assert reader.read([ref])[GUN] == docker_view(ref)
     assert cli.calls == []
+
+
+class FakeModule(object):
+    def __init__(self, **params):
+        self.params = dict((k, v.get('default')) for k, v in COMMON_ARGUMENT_SPEC.items())
+        self.params.update(params)
+
+    def fail_json(self, **kwargs):  # pragma: no cover - a test failure
+        raise AssertionError(kwargs)
+
+
+def test_capabilities_are_asked_once_per_run_and_shared_by_views(tmp_path):
+    log = tmp_path / 'calls.log'
+    docker = tmp_path / 'docker'
+    # Answers as the real docker 29.7.2 without the plugin does (recorded output).
+    docker.write_text('#!/bin/sh\necho "$*" >> %s\nif [ "$1" = --version ]; then cat %s; exit 0; fi\n'
+                      'cat %s >&2; exit 1\n' % (log, os.path.join(FIXTURES, 'capabilities', '29-version.txt'),
+                                                os.path.join(FIXTURES, 'capabilities', '29-trust.txt')))
+    docker.chmod(0o755)
+    cli = TrustCLI(FakeModule(docker_cli=str(docker), docker_config=str(tmp_path / 'config')))
+    assert cli.has_docker_trust() is False
+    assert cli.docker_capabilities()['version'] == '29.7.2'
+    view = cli.view(str(tmp_path / 'view'))
+    assert view.has_docker_trust() is False and TrustReader(view).via == NOTARY
+    assert log.read_text().splitlines() == ['--version', 'trust']
+    missing = TrustCLI(FakeModule(docker_cli=str(tmp_path / 'no-docker'), docker_config=str(tmp_path / 'config')))
+    assert missing.has_docker_trust() is False  # no docker at all: the notary path

@@ -145,6 +145,8 @@ class TrustCLI(object):
         self.root_passphrase = p.get('root_passphrase')
         self.repository_passphrase = p.get('repository_passphrase')
         self._tmpdirs = []
+        # Views (see ``view``) link the real configuration's cli-plugins/: they share its capabilities.
+        self.plugin_config = self.docker_config
 
     # --- binaries and environment ------------------------------------------------------
 
@@ -210,22 +212,32 @@ class TrustCLI(object):
     # --- capabilities --------------------------------------------------------------------
 
     def docker_capabilities(self):
-        """What the docker CLI can do: version and whether ``docker trust`` exists."""
+        """What the docker CLI can do, asked once per run (per binary and docker configuration).
+
+        ``trust``: whether ``docker trust`` exists.  Not from the exit code of ``docker trust --help``:
+        docker CLI 29 without the docker-trust plugin answers that with its general help and exit
+        code 0.  ``docker trust`` without arguments prints its own usage where the command exists
+        (built in up to 28.x, or the plugin, found under ``<docker_config>/cli-plugins/`` too) and
+        ``unknown command`` where it does not.  ``pull_verifies``: whether
+        ``DOCKER_CONTENT_TRUST=1 docker pull`` checks trust data (28.x and older; 29 ignores it).
+        """
         docker = self.docker_path()
-        if docker in self._capabilities:
-            return self._capabilities[docker]
-        rc, out = self.run([docker, '--version'], timeout=min(self.timeout, 30))
-        m = re.search(r'version (\d+)\.(\d+)', out)
-        version = (int(m.group(1)), int(m.group(2))) if m else None
-        rc_trust, dummy = self.run([docker, 'trust', '--help'], timeout=min(self.timeout, 30))
-        caps = {
-            'version': '%d.%d' % version if version else None,
-            'trust': rc_trust == 0,
-            # CLI 29 stopped signing on push; we never rely on it anyway.
-            'push_signs': bool(version and version < (29, 0)),
-        }
-        self._capabilities[docker] = caps
+        key = (docker, self.plugin_config)
+        if key in self._capabilities:
+            return self._capabilities[key]
+        env = self.env()
+        dummy, out = self.run([docker, '--version'], env=env, timeout=min(self.timeout, 30))
+        dummy, usage = self.run([docker, 'trust'], env=env, timeout=min(self.timeout, 30))
+        caps = docker_capabilities_from(out, usage)
+        self._capabilities[key] = caps
         return caps
+
+    def has_docker_trust(self):
+        """Whether ``docker trust`` can be run here; False also when docker itself is missing."""
+        try:
+            return self.docker_capabilities()['trust']
+        except TrustError:
+            return False
 
     def require_docker_trust(self):
         caps = self.docker_capabilities()
@@ -421,6 +433,23 @@ class TrustCLI(object):
                 continue
             raise TrustError(explain(text, 'docker trust inspect %s' % ref, server=self.server_for(ref),
                                      reference=ref, docker_config=self.docker_config), output=text)
+
+
+_VERSION_RE = re.compile(r'version (\d+)\.(\d+)\.?(\d+)?')
+_TRUST_USAGE_RE = re.compile(r'^Usage:\s+docker trust COMMAND', re.M)
+
+
+def docker_capabilities_from(version_output, trust_output):
+    """Capabilities from the output of ``docker --version`` and of ``docker trust`` (no arguments)."""
+    m = _VERSION_RE.search(version_output or '')
+    version = tuple(int(g or 0) for g in m.groups()) if m else None
+    return {
+        'version': '.'.join(str(v) for v in version) if version else None,
+        'trust': bool(_TRUST_USAGE_RE.search(trust_output or '')) and 'unknown command' not in (trust_output or ''),
+        # CLI 29 stopped signing on push and verifying on pull (docker/cli#6603); unknown: assume new.
+        'push_signs': bool(version and version < (29, 0)),
+        'pull_verifies': bool(version and version < (29, 0)),
+    }
 
 
 def explain(output, what, server=None, reference=None, docker_config=None):

@@ -136,6 +136,70 @@ def delegation_keys(targets_doc):
     return dict((((targets_doc or {}).get('signed') or {}).get('delegations') or {}).get('keys') or {})
 
 
+# --- trust data as docker trust inspect reports it ----------------------------------------
+
+REPO_ADMIN = 'Repo Admin'  # docker's name for a tag released with no signer role holding it
+_LIST_ROW_RE = re.compile(r'^(?P<name>\S+)\s+(?P<hex>[0-9a-f]{64})\s+(?P<size>\d+)\s+(?P<role>\S+)\s*$')
+
+
+def list_rows(text, role):
+    """``{tag: bare hex sha256}`` of the rows of ``role`` in ``notary list GUN -r ROLE`` output.
+
+    notary walks the role's delegations too and prints each tag once, from the first role that
+    has it; only rows naming ``role`` itself are that role's own targets."""
+    rows = {}
+    for line in (text or '').splitlines():
+        m = _LIST_ROW_RE.match(line.strip())
+        if m and m.group('role') == role:
+            rows[m.group('name')] = m.group('hex')
+    return rows
+
+
+def _natural(text):
+    # docker sorts tags with sortorder.NaturalLess: runs of digits compare as numbers.
+    return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', text)]
+
+
+def inspect_entry(name, root_doc, targets_doc, role_targets, tag=None):
+    """The ``docker trust inspect`` JSON entry of a repository, from its verified TUF metadata.
+
+    ``role_targets``: ``{role: {tag: bare hex}}`` for ``targets``, ``targets/releases`` and each
+    signer role.  As docker: a tag is released when ``targets`` or ``targets/releases`` holds it;
+    its signers are the other roles holding the same tag and digest (``Repo Admin`` when none);
+    signer key IDs are the public keys' IDs (a certificate's key, not the certificate); the
+    administrative keys are the root and targets key IDs that root.json lists (for root, the
+    root certificate's ID)."""
+    released = {}
+    for role in ('targets', RELEASES_ROLE):
+        for target, digest in (role_targets.get(role) or {}).items():
+            if tag is None or target == tag:
+                released.setdefault((target, digest), [])
+    for role, rows in role_targets.items():
+        if role in ('targets', RELEASES_ROLE):
+            continue
+        for target, digest in rows.items():
+            if (target, digest) in released:
+                released[(target, digest)].append(role[len('targets/'):])
+    canonical = delegation_key_ids(targets_doc)
+    signers = []
+    for role, info in sorted(delegation_roles(targets_doc).items()):
+        if role == RELEASES_ROLE or not role.startswith('targets/'):
+            continue
+        signers.append({'Name': role[len('targets/'):],
+                        'Keys': [{'ID': canonical.get(k, k)} for k in info['key_ids']]})
+    roles = ((root_doc or {}).get('signed') or {}).get('roles') or {}
+    return {
+        'Name': name,
+        'SignedTags': [{'SignedTag': target, 'Digest': digest, 'Signers': sorted(names) or [REPO_ADMIN]}
+                       for (target, digest), names in sorted(released.items(), key=lambda i: (_natural(i[0][0]), i[0][1]))],
+        'Signers': signers,
+        'AdministrativeKeys': [
+            {'Name': 'Root', 'Keys': [{'ID': k} for k in sorted((roles.get('root') or {}).get('keyids') or [])]},
+            {'Name': 'Repository', 'Keys': [{'ID': k} for k in sorted((roles.get('targets') or {}).get('keyids') or [])]},
+        ],
+    }
+
+
 def tuf_key_pem(key):
     """The PEM of a TUF key as notary takes it back (``delegation add``, ``init --rootcert``).
 

@@ -26,16 +26,15 @@ from urllib.error import HTTPError
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError, explain
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     ReferenceError, parse_reference,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyError_, find_signer_keys, read_local_key,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
-    parse_inspect_entry, signer_keys,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 try:
     import docker as docker_sdk
@@ -81,83 +80,14 @@ def check_notary(cli, reference):
 
 # --- trust data ------------------------------------------------------------------------------
 
-def has_docker_trust(cli):
-    """Whether ``docker trust`` can be run here (daemonless modes fall back to the notary CLI)."""
-    try:
-        return cli.docker_capabilities()['trust']
-    except TrustError:
-        return False
+def read_trust(cli, reference):
+    """Trust data of one repository (all its tags), read with ``docker trust inspect`` or, where docker
+    has no ``docker trust``, the notary CLI (``_trustreader``).
 
-
-_NOTARY_ROW_RE = re.compile(r'^(?P<name>\S+)\s+(?P<hex>[0-9a-f]{64})\s+(?P<size>\d+)\s+(?P<role>\S+)\s*$')
-_DELEGATION_ROW_RE = re.compile(r'^(?:(?P<role>targets/\S+)\s+.*?)?\s(?P<ids>[0-9a-f]{64}(?:\s*,\s*[0-9a-f]{64})*)'
-                                r'(?:\s+\d+)?\s*$')
-
-
-def _notary_read(cli, argv, what, reference):
-    rc, out = cli.run(argv, what=what)
-    if rc != 0:
-        if re.search(r'does not have trust data for|remote trust data does not exist', out):
-            return None
-        raise TrustError(explain(out, what, server=cli.server_for(reference), reference=reference,
-                                 docker_config=cli.docker_config), output=out, rc=rc)
-    return out
-
-
-def read_trust_with_notary(cli, reference):
-    """The same data as ``docker trust inspect`` reports, read with the notary CLI (which verifies it
-    as docker does): signers and their key IDs, and each released tag with the signers whose own
-    role holds the same digest.  Tags in the bare targets role are not read."""
-    base = cli.notary_argv(reference)
-    gun = reference.gun
-    out = _notary_read(cli, base + ['delegation', 'list', gun], 'notary delegation list %s' % gun, reference)
-    entry = None
-    if out is not None:
-        roles = {}
-        role = None
-        for line in out.splitlines():
-            m = _DELEGATION_ROW_RE.match(line)
-            if not m:
-                continue
-            role = m.group('role') or role
-            if role:
-                roles.setdefault(role, []).extend(re.findall(r'[0-9a-f]{64}', m.group('ids')))
-        signers = sorted(r[len('targets/'):] for r in roles if r.count('/') == 1 and r != 'targets/releases')
-
-        def targets(role):
-            text = _notary_read(cli, base + ['list', gun, '-r', role], 'notary list %s -r %s' % (gun, role), reference)
-            rows = {}
-            for line in (text or '').splitlines():
-                m = _NOTARY_ROW_RE.match(line.strip())
-                if m and m.group('role') == role:
-                    rows[m.group('name')] = m.group('hex')
-            return rows
-
-        released = targets('targets/releases')
-        by_signer = dict((name, targets('targets/' + name)) for name in signers)
-        entry = {
-            'Name': str(reference),
-            'SignedTags': [{'SignedTag': tag, 'Digest': digest,
-                            'Signers': [n for n in signers if by_signer[n].get(tag) == digest]}
-                           for tag, digest in sorted(released.items())],
-            'Signers': [{'Name': n, 'Keys': [{'ID': k} for k in roles['targets/' + n]]} for n in signers],
-            'AdministrativeKeys': [],
-        }
-    return parse_inspect_entry(reference, entry)
-
-
-def read_trust(cli, reference, notary_fallback=False):
-    """Trust data of one repository (all its tags) with one ``docker trust inspect``.
-
-    With ``notary_fallback``, read it with the notary CLI where docker has no ``docker trust``.
     Fails, naming the server, when the server cannot be reached or the repository has no
     trust data."""
     check_notary(cli, reference)
-    if notary_fallback and not has_docker_trust(cli):
-        parsed = read_trust_with_notary(cli, reference)
-    else:
-        raw = cli.inspect([reference])
-        parsed = parse_inspect_entry(reference, raw.get(str(reference)))
+    parsed = TrustReader(cli).read_one(reference)
     if not parsed['exists']:
         raise TrustError('repository %s has no trust data on the Notary server %s; initialise it by adding a signer '
                          'with openbanking.content_trust.trust_signer' % (reference.gun, cli.server_for(reference)))

@@ -36,7 +36,7 @@ def parse_inspect_entry(reference, entry):
             'digest': _digest(tag.get('Digest')),
             'signers': sorted(tag.get('Signers') or []),
         })
-    for signer in entry.get('Signers') or []:
+    for signer in sorted(entry.get('Signers') or [], key=lambda s: s.get('Name') or ''):
         result['signers'].append({
             'name': signer.get('Name'),
             'key_ids': sorted(k.get('ID') for k in signer.get('Keys') or []),

@@ -123,7 +123,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 try:
     import jmespath
@@ -145,8 +145,8 @@ def inspect(module, cli):
             query = jmespath.compile(p['query'])
         except jmespath.exceptions.ParseError as exc:
             raise InputError('query is not a valid JMESPath expression: %s' % exc)
-    raw = cli.inspect(refs)
-    repositories = [parse_inspect_entry(ref, raw.get(str(ref))) for ref in refs]
+    read = TrustReader(cli).read(refs)
+    repositories = [read[str(ref)] for ref in refs]
     result = dict(changed=False, repositories=repositories)
     if query is not None:
         result['query_result'] = query.search(repositories)

@@ -219,8 +219,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     add_keys_to_view, check_notary, check_passphrase, isolated_view, signer_local_keys, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
-    parse_inspect_entry, signer_keys,
+    signer_keys,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
 def _inputs(module, cli):
@@ -271,10 +272,10 @@ def _released(trust_dir, parsed, targets_doc):
 def read_state(cli, refs):
     """What ``cli`` (a view with a TUF cache of its own) reads for each repository: ``{gun: state or None}``."""
     check_notary(cli, refs[0])
-    raw = cli.inspect(refs)
+    read = TrustReader(cli).read(refs)
     states = {}
     for ref in refs:
-        parsed = parse_inspect_entry(ref, raw.get(str(ref)))
+        parsed = read[str(ref)]
         if not parsed['exists']:
             states[ref.gun] = None
             continue
@@ -519,7 +520,6 @@ def migrate(module, cli):
     source_server, refs, signer = _inputs(module, cli)
     passphrase = p['signer_passphrase'] or p['repository_passphrase']
     option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
-    cli.require_docker_trust()
 
     # Each server through a TUF cache of its own (see _signing.isolated_view).
     source = cli.view(isolated_view(cli, []), server=source_server)

@@ -342,7 +342,8 @@ def _signing_method(module, cli, plan):
     if wanted != 'auto' or not module.params['push']:
         return wanted if module.params['push'] else 'notary'
     todo = sum(1 for item in plan if item['todo'])
-    if todo > 1:
+    # docker CLI 29 without the docker-trust plugin: the notary CLI signs, the Docker SDK pushes.
+    if todo > 1 or not cli.has_docker_trust():
         try:
             cli.notary_path()
             return 'notary'
@@ -359,7 +360,7 @@ def push_and_sign(module, cli):
 
     if p['push'] and p['sign_with'] == 'docker':
         cli.require_docker_trust()
-    trust = read_trust(cli, repository, notary_fallback=not p['push'])
+    trust = read_trust(cli, repository)
     keys = signer_local_keys(cli, trust, signer)
     check_passphrase(keys, passphrase, signer, option)
 
@@ -412,7 +413,7 @@ def push_and_sign(module, cli):
                 if done:
                     exc.msg += '; already pushed and signed in this run: %s' % ', '.join(done)
                 raise
-            trust = read_trust(cli, repository, notary_fallback=not p['push'])
+            trust = read_trust(cli, repository)
         elif module.check_mode:
             for item in plan:
                 item['pushed'] = bool(item['todo'] and p['push'])

@@ -175,9 +175,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
     RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
     signature_key_ids, signed_targets, signer_role,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
-    parse_inspect_entry, signer_keys,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 # Key IDs: TUF, notary and this module's plans use the TUF key ID; docker trust inspect,
 # and what the module returns, show the ID of the public key.  They differ only for
@@ -355,7 +354,7 @@ def clean_failed_init(cli, ref, before):
     # A failed init leaves the root and repository keys it created behind; they belong to
     # nothing the server knows, so they go, unless the server has the repository after all.
     try:
-        if cli.inspect([ref]).get(str(ref)) is not None:
+        if TrustReader(cli).read_one(ref)['exists']:
             return
     except TrustError:
         return
@@ -395,7 +394,7 @@ def apply(cli, ref, name, steps, keys, roles, secrets):
 
 def verify(cli, ref, name, expected, steps):
     """Read again what docker and the Notary server now say; ``expected``: docker IDs, None for absent."""
-    parsed = parse_inspect_entry(ref, cli.inspect([ref]).get(str(ref)))
+    parsed = TrustReader(cli).read_one(ref)
     shown = signer_keys(parsed).get(name)
     roles = read_roles(cli, parsed)[0] if parsed['exists'] else {}
     releases = set(roles.get(RELEASES_ROLE, {}).get('key_ids', []))
@@ -422,8 +421,7 @@ def ensure_signer(module, cli):
     else:
         order, keys = [], {}
 
-    cli.require_docker_trust()
-    parsed = parse_inspect_entry(ref, cli.inspect([ref]).get(str(ref)))
+    parsed = TrustReader(cli).read_one(ref)
     before = sorted(signer_keys(parsed).get(name, []))
     result = dict(changed=False, repository=ref.gun, signer=name, key_ids=before, initialized=False,
                   added_key_ids=[], removed_key_ids=[])

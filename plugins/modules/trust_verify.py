@@ -150,7 +150,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry, tag_entry
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
 def _inputs(p):
@@ -191,7 +192,7 @@ def _clean_config(cli, reference):
 
 def _pull(cli, reference, tag, signed_digest, caps):
     env = cli.env(docker_config=_clean_config(cli, reference))
-    if caps['push_signs']:
+    if caps['pull_verifies']:
         # docker CLI 28 and older verify the tag against the trust data themselves.
         env['DOCKER_CONTENT_TRUST'] = '1'
         target = str(reference.with_tag(tag))
@@ -204,12 +205,12 @@ def _pull(cli, reference, tag, signed_digest, caps):
 def verify(module, cli):
     p = module.params
     images = _inputs(p)
-    caps = cli.require_docker_trust()
-    raw = cli.inspect([ref for ref, tags, digests in images])
+    caps = cli.docker_capabilities() if p['pull'] != 'none' else None
+    read = TrustReader(cli).read([ref for ref, tags, digests in images])
     results = []
     repositories = []
     for ref, tags, expected in images:
-        parsed = parse_inspect_entry(ref, raw.get(str(ref)))
+        parsed = read[str(ref)]
         repositories.append(parsed)
         registry = RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60))
         for index, tag in enumerate(tags):

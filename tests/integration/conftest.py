@@ -22,6 +22,7 @@ import uuid
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED_BIN = os.path.join(os.path.dirname(ROOT), 'shared', 'bin')
 COLLECTIONS = os.path.join(ROOT, 'build', 'collections')
 PYTHON = sys.executable
 
@@ -58,7 +59,14 @@ class Stack(object):
         self.notary_url = env['CT_NOTARY_URL']
         self.ca = env['CT_NOTARY_CA']
         self.nonloopback_host = env['CT_NONLOOPBACK_HOST']
+        # The CLI under test: what the modules and roles run (CT_DOCKER_CLI, the test matrix's
+        # leg).  The tests' own checks of what the real tools report, and the bare-CLI steps a
+        # person would take to set a scenario up, use the reference CLI (28.x, which has
+        # docker trust and verifies on pull) whatever the leg.
         self.docker_cli = os.environ.get('CT_DOCKER_CLI', 'docker')
+        self.reference_cli = os.environ.get('CT_REFERENCE_DOCKER_CLI', 'docker')
+        # The docker-trust CLI plugin, copied into every test's docker config (never /usr/libexec).
+        self.trust_plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN') or None
 
     def check(self):
         ctx = ssl.create_default_context(cafile=self.ca)
@@ -109,7 +117,7 @@ class Stack(object):
         check = kwargs.pop('check', True)
         env = self.cli_env(docker_config)
         env.update(kwargs.pop('env', {}))
-        proc = subprocess.run([kwargs.pop('cli', self.docker_cli)] + list(args), env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.run([kwargs.pop('cli', self.reference_cli)] + list(args), env=env, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=kwargs.pop('timeout', 120),
                               check=False)
         if check and proc.returncode != 0:
@@ -117,8 +125,8 @@ class Stack(object):
         return proc
 
     def inspect(self, docker_config, *refs):
-        """What `docker trust inspect` itself reports ({} for a ref without trust data)."""
-        proc = self.docker(docker_config, 'trust', 'inspect', *refs, check=False)
+        """What `docker trust inspect` of the reference CLI reports ({} for a ref without trust data)."""
+        proc = self.docker(docker_config, 'trust', 'inspect', *refs, check=False, cli=self.reference_cli)
         data = json.loads(proc.stdout.decode() or '[]')
         return dict((e['Name'], e) for e in data)
 
@@ -136,7 +144,24 @@ class Stack(object):
         """DOCKER_CONTENT_TRUST=1 docker pull from a clean docker config; returns the process."""
         clean = tempfile.mkdtemp(prefix='clean-config-')
         # Pull through the content trust of the 28.x CLI (20.10's would do as well).
-        return self.docker(clean, 'pull', ref, check=False, env={'DOCKER_CONTENT_TRUST': '1'})
+        return self.docker(clean, 'pull', ref, check=False, env={'DOCKER_CONTENT_TRUST': '1'}, cli=self.reference_cli)
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'cli_matrix: the representative subset (runbook, a release, a revoke, a '
+                                       'verify) that also runs on docker 20.10 and on 29.x with the docker-trust plugin')
+
+
+def pytest_collection_modifyitems(config, items):
+    # A leg of the CLI matrix whose docker CLI is absent (no ../shared/bin here) is skipped, saying so.
+    cli = os.environ.get('CT_DOCKER_CLI')
+    plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN')
+    missing = [p for p in (cli, plugin) if p and os.path.sep in p and not os.access(p, os.X_OK)]
+    if missing:
+        skip = pytest.mark.skip(reason='CLI matrix leg skipped: %s not found (the docker CLI 29 binaries come from '
+                                       '%s, which is absent here)' % (', '.join(missing), SHARED_BIN))
+        for item in items:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope='session')
@@ -166,6 +191,12 @@ def assert_trust_modes(docker_config):
 def docker_config(tmp_path):
     d = tmp_path / 'docker-config'
     d.mkdir(mode=0o700)
+    plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN')
+    if plugin:
+        (d / 'cli-plugins').mkdir()
+        with open(plugin, 'rb') as src, open(str(d / 'cli-plugins' / 'docker-trust'), 'wb') as dst:
+            dst.write(src.read())
+        os.chmod(str(d / 'cli-plugins' / 'docker-trust'), 0o755)
     yield str(d)
     assert_trust_modes(str(d))
 

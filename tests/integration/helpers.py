@@ -7,10 +7,10 @@ import pexpect
 
 
 def docker_pty(stack, docker_config, args, answers, timeout=60, cli=None):
-    """Run ``docker ARGS`` on a pty; ``answers`` maps a prompt label (root, repository, signer
+    """Run ``docker ARGS`` (the reference CLI unless ``cli``) on a pty; ``answers`` maps a prompt label (root, repository, signer
     name) to its passphrase.  Returns (exit status, output)."""
     env = stack.cli_env(docker_config)
-    child = pexpect.spawn(cli or stack.docker_cli, list(args), env=env, encoding='utf-8', echo=False, timeout=timeout)
+    child = pexpect.spawn(cli or stack.reference_cli, list(args), env=env, encoding='utf-8', echo=False, timeout=timeout)
     out = []
     while True:
         i = child.expect([r'(?:Enter|Repeat) passphrase for (?:new )?([\w./-]+) key with ID \w+: ',

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 """The shared CLI machinery against the real docker trust on a pty."""
 
+import os
+import shutil
 import stat
+import subprocess
 import time
 
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustCLI, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS
+from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, SHARED_BIN
 from helpers import generate_key_cli
 
 
@@ -26,7 +29,7 @@ class FakeModule(object):
 
 def cli_for(stack, docker_config, **kw):
     params = dict(docker_config=docker_config, docker_host=stack.docker_host, server=stack.notary_url,
-                  docker_cli=stack.docker_cli, timeout=30)
+                  docker_cli=stack.reference_cli, timeout=30)
     params.update(kw)
     return TrustCLI(FakeModule(**params))
 
@@ -93,23 +96,42 @@ def test_output_is_scrubbed_of_secrets(stack, docker_config):
     assert REPO_PASS not in out and 'leak ********' in out
 
 
+DOCKER_29 = os.path.join(SHARED_BIN, 'docker-29')
+TRUST_PLUGIN = os.path.join(SHARED_BIN, 'docker-trust')
+needs_29 = pytest.mark.skipif(not os.access(DOCKER_29, os.X_OK),
+                              reason='docker CLI 29 not found: %s is absent here' % SHARED_BIN)
+
+
 @pytest.mark.parametrize('docker_cli', ['docker', '/usr/bin/docker'])
 def test_capabilities_of_the_installed_clis(stack, docker_config, docker_cli):
     caps = cli_for(stack, docker_config, docker_cli=docker_cli).require_docker_trust()
-    assert caps['trust'] is True and caps['version']
+    assert caps['trust'] is True and caps['version'] and caps['pull_verifies'] is True
 
 
-def test_cli_without_trust_is_explained(stack, docker_config, tmp_path):
-    fake = tmp_path / 'docker29'
-    # Stands in for a docker 29 CLI without the docker-trust plugin: its own version line,
-    # and `docker trust` unknown, exactly as the real CLI then answers.
-    fake.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Docker version 29.0.0, build x"; exit 0; fi\n'
-                    'echo "docker: unknown command: docker $1" >&2; exit 1\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    cli = cli_for(stack, docker_config, docker_cli=str(fake))
+@needs_29
+def test_cli_29_without_the_plugin_has_no_docker_trust(stack, docker_config):
+    if os.path.exists(os.path.join(docker_config, 'cli-plugins')):
+        pytest.skip('this leg puts the docker-trust plugin into every docker config')
+    # Although `docker trust --help` exits 0 there (with docker's general help).
+    assert subprocess.run([DOCKER_29, 'trust', '--help'], stdout=subprocess.DEVNULL,
+                          env=dict(os.environ, DOCKER_CONFIG=docker_config)).returncode == 0
+    cli = cli_for(stack, docker_config, docker_cli=DOCKER_29)
+    caps = cli.docker_capabilities()
+    assert caps['trust'] is False and caps['version'] == '29.7.2' and caps['pull_verifies'] is False
     with pytest.raises(TrustError) as err:
         cli.require_docker_trust()
-    assert 'docker-trust' in err.value.msg and '29.0' in err.value.msg
+    assert 'docker-trust' in err.value.msg and '29.7' in err.value.msg
+
+
+@needs_29
+def test_cli_29_with_the_plugin_in_the_docker_config(stack, docker_config):
+    plugins = os.path.join(docker_config, 'cli-plugins')
+    if not os.path.isdir(plugins):
+        os.mkdir(plugins)
+    shutil.copyfile(TRUST_PLUGIN, os.path.join(plugins, 'docker-trust'))
+    os.chmod(os.path.join(plugins, 'docker-trust'), 0o755)
+    caps = cli_for(stack, docker_config, docker_cli=DOCKER_29).require_docker_trust()
+    assert caps['trust'] is True and caps['version'] == '29.7.2' and caps['pull_verifies'] is False
 
 
 def test_missing_binary_is_named(stack, docker_config):

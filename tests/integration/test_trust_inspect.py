@@ -5,7 +5,9 @@ import os
 import stat
 import time
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+import pytest
+
+from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, SHARED_BIN, common, run_module
 from helpers import generate_key_cli, sign_cli, signer_add_cli
 
 
@@ -114,3 +116,37 @@ def test_bad_references_fail_before_any_call(stack, docker_config, tmp_path):
     res = run_module('trust_inspect', common(stack, docker_config, docker_cli=wrapper, repositories=[]))
     assert res.failed and 'at least one' in res['msg']
     assert not log.exists()
+
+
+DOCKER_29 = os.path.join(SHARED_BIN, 'docker-29')
+
+
+@pytest.mark.skipif(not os.access(DOCKER_29, os.X_OK), reason='docker CLI 29 not found: %s is absent here' % SHARED_BIN)
+def test_notary_path_on_cli_29_reports_what_docker_28_reports(stack, docker_config, tmp_path):
+    """docker 29 without the plugin has no docker trust: the notary CLI reads the same data, key IDs included."""
+    repo = signed_repo(stack, docker_config, tmp_path, tags=('v1', 'v2', 'v10'))
+    pub = generate_key_cli(stack, docker_config, 'alice', ALICE_PASS, str(tmp_path))
+    signer_add_cli(stack, docker_config, 'alice', pub, repo, ROOT_PASS, REPO_PASS)
+    plugins = os.path.join(docker_config, 'cli-plugins', 'docker-trust')
+    if os.path.exists(plugins):
+        os.unlink(plugins)  # the plugin leg of the matrix: this test is about docker 29 without it
+    wrapper, log = counting_docker(tmp_path, real=DOCKER_29)
+    refs = [repo, repo + ':v10', stack.repo('absent')]
+    res = run_module('trust_inspect', common(stack, docker_config, docker_cli=wrapper, repositories=refs))
+    assert not res.failed, res
+    assert 'trust' in log.read_text() and 'trust inspect' not in log.read_text()  # asked, never ran it
+    fresh = str(tmp_path / 'fresh-config')
+    os.mkdir(fresh, 0o700)
+    with_28 = run_module('trust_inspect', common(stack, fresh, docker_cli=stack.reference_cli, repositories=refs))
+    assert res['repositories'] == with_28['repositories']
+    whole = res['repositories'][0]
+    docker_view = stack.inspect(docker_config, repo)[repo]
+    admin = dict((a['Name'], [k['ID'] for k in a['Keys']]) for a in docker_view['AdministrativeKeys'])
+    assert whole['root_key_ids'] == admin['Root'] and len(admin['Root']) == 1
+    assert whole['repository_key_ids'] == admin['Repository'] and len(admin['Repository']) == 1
+    assert [t['tag'] for t in whole['signed_tags']] == ['v1', 'v2', 'v10']
+    assert [(t['SignedTag'], 'sha256:' + t['Digest'], t['Signers']) for t in docker_view['SignedTags']] == \
+        [(t['tag'], t['digest'], t['signers']) for t in whole['signed_tags']]
+    assert sorted(s['name'] for s in whole['signers']) == ['alice', 'jeff']
+    assert [t['tag'] for t in res['repositories'][1]['signed_tags']] == ['v10']
+    assert res['repositories'][2]['exists'] is False

@@ -19,7 +19,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
     generate_private_key, notary_key_pem, public_key_id, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_passphrase, explain_push_failure, pushed_digest, read_trust_with_notary, repo_digests, signed_by,
+    check_passphrase, explain_push_failure, pushed_digest, repo_digests, signed_by,
     signer_local_keys, signer_view,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
@@ -163,48 +163,3 @@ def test_view_holds_copies_of_the_signer_keys_only(tmp_path):
     assert os.path.realpath(os.path.join(view, 'trust', 'tuf')) == os.path.realpath(os.path.join(config, 'trust', 'tuf'))
     assert os.path.islink(os.path.join(view, 'config.json')) and os.path.islink(os.path.join(view, 'tls'))
     assert os.path.exists(os.path.join(config, 'trust', 'private', alice + '.key'))
-
-
-# --- trust data read with the notary CLI -------------------------------------------------------
-
-DELEGATIONS = '''
-ROLE                PATHS             KEY IDS                                                             THRESHOLD
-----                -----             -------                                                             ---------
-targets/alice       "" <all paths>    %(c)s    1
-targets/jeff        "" <all paths>    %(a)s    1
-targets/releases    "" <all paths>    %(a)s    1
-                                      %(c)s
-''' % {'a': HEX_A, 'c': 'c' * 64}
-
-
-def listing(rows):
-    lines = ['NAME    DIGEST    SIZE (BYTES)    ROLE', '----    ------    ------------    ----']
-    lines += ['%s    %s    524             %s' % r for r in rows]
-    return '\n'.join(lines) + '\n'
-
-
-def test_notary_listing_reads_like_docker_inspect():
-    gun = REPO.gun
-    cli = FakeCLI('/nonexistent', {
-        ('delegation', 'list', gun): (0, DELEGATIONS),
-        ('list', gun, '-r', 'targets/releases'): (0, listing([
-            ('v1', HEX_A, 'targets/releases'), ('v2', HEX_B, 'targets/releases')])),
-        ('list', gun, '-r', 'targets/jeff'): (0, listing([('v1', HEX_A, 'targets/jeff'), ('v2', HEX_A, 'targets/jeff')])),
-        ('list', gun, '-r', 'targets/alice'): (0, '\nNo targets present in this repository.\n'),
-    })
-    parsed = read_trust_with_notary(cli, REPO)
-    assert parsed['exists'] is True
-    assert parsed['signers'] == [{'name': 'alice', 'key_ids': ['c' * 64]}, {'name': 'jeff', 'key_ids': [HEX_A]}]
-    assert parsed['signed_tags'] == [{'tag': 'v1', 'digest': 'sha256:' + HEX_A, 'signers': ['jeff']},
-                                     {'tag': 'v2', 'digest': 'sha256:' + HEX_B, 'signers': []}]
-
-
-def test_notary_listing_of_a_repository_without_trust_data():
-    cli = FakeCLI('/nonexistent', {('delegation', 'list', REPO.gun): (
-        1, '* fatal: notary.example.com does not have trust data for %s\n' % REPO.gun)})
-    assert read_trust_with_notary(cli, REPO)['exists'] is False
-    down = FakeCLI('/nonexistent', {('delegation', 'list', REPO.gun): (
-        1, 'could not reach https://notary.example.com: dial tcp: connection refused\n* fatal: client is offline\n')})
-    with pytest.raises(TrustError) as exc:
-        read_trust_with_notary(down, REPO)
-    assert 'https://notary.example.com' in exc.value.msg and 'cannot be reached' in exc.value.msg

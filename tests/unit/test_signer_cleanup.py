@@ -23,6 +23,9 @@ class FakeCLI(object):
         self.server_has = server_has
         self.fail = fail
 
+    def has_docker_trust(self):
+        return True
+
     def inspect(self, refs):
         if self.fail:
             raise TrustError('unreachable')

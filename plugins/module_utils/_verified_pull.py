@@ -148,7 +148,7 @@ def check_tag(parsed, tag, signers=None, require_all=False):
 def verify_notary(cli, reference, tags, policy):
     """Docker Content Trust (Notary v1): ``([target], [failure])`` for one repository."""
     try:
-        parsed = read_trust(cli, reference, notary_fallback=True)
+        parsed = read_trust(cli, reference)
     except TrustError as exc:
         return [], ['%s: no verified trust data: %s' % (reference.gun, exc.msg)]
     try:

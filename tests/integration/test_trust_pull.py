@@ -25,16 +25,26 @@ import uuid
 
 import pytest
 
-from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
+from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common, run_module
 
 DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
 CLIS = ['docker-28', 'no-docker-cli', 'docker-29']
 
 
+@pytest.fixture
+def docker_config(tmp_path):
+    """The deploy host's docker configuration: fresh, and without the docker-trust plugin whatever
+    the leg of the CLI matrix (the docker CLI 29 here is the one WITHOUT its plugin)."""
+    d = tmp_path / 'consumer'
+    d.mkdir(mode=0o700)
+    yield str(d)
+    assert_trust_modes(str(d))
+
+
 @pytest.fixture(params=CLIS)
 def consumer_cli(request, stack, tmp_path):
     if request.param == 'docker-28':
-        return stack.docker_cli
+        return stack.reference_cli
     if request.param == 'no-docker-cli':
         return str(tmp_path / 'no-such-docker')
     if not os.access(DOCKER_29, os.X_OK):
@@ -284,7 +294,7 @@ def test_bad_pins_and_options_fail_before_anything(stack, signed, docker_config)
                            ({'root_key_ids': {'Bad/Repo': signed.root_key_ids}}, 'not a valid'),
                            ({'require_all_signers': True}, 'require_all_signers needs signers'),
                            ({'signers': ['releases']}, 'reserved')]:
-        res = pull(stack, docker_config, stack.docker_cli, images, **options)
+        res = pull(stack, docker_config, stack.reference_cli, images, **options)
         assert res.failed and words in res['msg'], (options, res['msg'])
-    res = pull(stack, docker_config, stack.docker_cli, [{'repository': signed.repo, 'tags': []}])
+    res = pull(stack, docker_config, stack.reference_cli, [{'repository': signed.repo, 'tags': []}])
     assert res.failed and 'at least one tag' in res['msg']

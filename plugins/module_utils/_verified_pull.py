@@ -235,11 +235,11 @@ def _present(local, reference, digest):
 def pull_verified(cli, targets, tag_locally=True, check_mode=False, warn=None):
     """Pull each verified target by its signed digest and tag it; returns one result per target.
 
-    A tag is moved only after every pull of the run checked out."""
-    warn = warn or (lambda msg: None)
+    A tag is moved only after every pull of the run checked out.  Without ``warn`` the registry's tags
+    are not compared with the signed digests (the caller does it)."""
     local = LocalImages(cli, hint=DAEMON_HINT)
     try:
-        for target in targets:
+        for target in targets if warn else []:
             message = registry_warning(cli, target)
             if message:
                 warn(message)

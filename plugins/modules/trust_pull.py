@@ -84,10 +84,11 @@ requirements:
 notes:
   - The trust data is cached under O(docker_config)C(/trust), as docker and notary cache it, so a repository whose
     root changes without a valid rotation also fails where it was read before.
+  - The role C(openbanking.content_trust.trusted_consumer) (C(playbooks/pull_verified.yml)) runs this module on deploy
+    hosts; C(docs/consumers.md) explains how to take the pins from M(openbanking.content_trust.trust_inspect).
 seealso:
   - module: openbanking.content_trust.trust_inspect
   - module: openbanking.content_trust.trust_verify
-  - role: openbanking.content_trust.trusted_consumer
 '''
 
 EXAMPLES = r'''
@@ -171,7 +172,7 @@ def main():
         )),
         signers=dict(type='list', elements='str'),
         require_all_signers=dict(type='bool', default=False),
-        root_key_ids=dict(type='dict'),
+        root_key_ids=dict(type='dict', no_log=False),
         tag_locally=dict(type='bool', default=True),
     ), passphrases=False)
     run(module, pull)

@@ -20,8 +20,8 @@ description:
   - A tag that does not verify is reported in RV(results) with its problems; the task does not fail for it
     unless O(fail_on_unverified=true), so that a report can still be written. A Notary server or registry that
     cannot be reached fails the task, naming it.
-  - The pull does not depend on the docker CLI (docker CLI 29 verifies nothing on pull): C(REPO@sha256:...) of the
-    signed digest is pulled through the daemon with the Docker SDK, and the image's C(RepoDigests) must hold it.
+  - The pull does not depend on the docker CLI, since docker CLI 29 verifies nothing on pull. C(REPO@sha256:...) of
+    the signed digest is pulled through the daemon with the Docker SDK, and the image's C(RepoDigests) must hold it.
 author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
@@ -250,7 +250,7 @@ def main():
             digests=dict(type='dict'),
         )),
         signer=dict(type='str'),
-        root_key_ids=dict(type='dict'),
+        root_key_ids=dict(type='dict', no_log=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
     ))

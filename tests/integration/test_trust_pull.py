@@ -193,8 +193,8 @@ def test_signed_tag_is_pulled_by_digest_and_tagged_once(stack, signed, docker_co
     ('alice-only', {'signers': ['jeff']}, 'signed only by alice, none of the accepted signers jeff'),
     ('v1', {'signers': ['jeff', 'alice'], 'require_all_signers': True}, 'no signature of alice'),
 ], ids=['unsigned', 'signed-only-by-another-signer', 'one-of-two-signers-missing'])
-def test_what_does_not_verify_fails_naming_it_and_tags_nothing(stack, signed, docker_config, consumer_cli, tag,
-                                                              options, words):
+def test_what_does_not_verify_fails_naming_it_and_tags_nothing(
+        stack, signed, docker_config, consumer_cli, tag, options, words):
     forget(stack, docker_config, signed.repo, signed.digests.values())
     start = time.time()
     res = pull(stack, docker_config, consumer_cli, [{'repository': signed.repo, 'tags': [tag]}], **options)

@@ -52,18 +52,21 @@ def consumer_cli(request, stack, tmp_path):
     return DOCKER_29
 
 
+# The publisher's side is set up with the reference CLI (28.x) whatever the leg of the CLI matrix:
+# what is under test here is the consumer.
 def sign(stack, config, repo, tags, signer, passphrase, source):
-    res = run_module('trust_push', common(stack, config, repository=repo, tags=tags, signer=signer,
-                                          signer_passphrase=passphrase, source=source))
+    res = run_module('trust_push', common(stack, config, docker_cli=stack.reference_cli, repository=repo, tags=tags,
+                                          signer=signer, signer_passphrase=passphrase, source=source))
     assert not res.failed and res['changed'], res
     return dict((r['tag'], r['digest']) for r in res['results'])
 
 
 def add_signers(stack, config, repo, names):
     for name, passphrase in names:
-        key = run_module('trust_key', common(stack, config, name=name, passphrase=passphrase))
+        key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, name=name,
+                                             passphrase=passphrase))
         assert not key.failed, key
-        res = run_module('trust_signer', common(stack, config, repository=repo, name=name,
+        res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, name=name,
                                                 public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                                 repository_passphrase=REPO_PASS))
         assert not res.failed, res
@@ -286,6 +289,19 @@ def test_reinitialised_repository_with_the_old_root_pinned_fails_naming_both_roo
     res = pull(stack, docker_config, consumer_cli, images, root_key_ids={s.repo: [s.new_root]})
     assert not res.failed and res['results'][0]['root_key_id'] == s.new_root, res
     assert res['results'][0]['digest'] == s.digest
+
+
+def test_tag_locally_false_pulls_by_digest_and_tags_nothing(stack, signed, docker_config):
+    forget(stack, docker_config, signed.repo, signed.digests.values())
+    res = pull(stack, docker_config, stack.reference_cli, [{'repository': signed.repo, 'tags': ['v1']}],
+               tag_locally=False)
+    assert not res.failed and res['changed'] and res['results'][0]['pulled'] is True, res
+    assert res['results'][0]['tagged'] is False
+    assert image_id(stack, docker_config, '%s@%s' % (signed.repo, signed.digests['v1'])) == signed.signed_id
+    assert image_id(stack, docker_config, signed.repo + ':v1') is None
+    again = pull(stack, docker_config, stack.reference_cli, [{'repository': signed.repo, 'tags': ['v1']}],
+                 tag_locally=False)
+    assert not again.failed and again['changed'] is False, again
 
 
 def test_bad_pins_and_options_fail_before_anything(stack, signed, docker_config):

@@ -9,8 +9,9 @@ Not a public API; it may change without notice.
 docker CLI 29 verifies nothing on pull, and older CLIs trust whatever root the Notary server
 hands out the first time.  A consumer here does it in two steps that do not need the docker CLI:
 
-1. ``verify_images``: read each repository's verified trust data, check the root against the
-   pins and every tag against the signer policy, and resolve the tag to its signed digest.
+1. ``verify_images``: read each repository's verified trust data (``_trustreader``: docker trust or
+   the notary CLI), check the root against the pins and every tag against the signer policy, and
+   resolve the tag to its signed digest.
    Nothing is pulled unless every image verifies.  The verification of one signature format is a
    function in ``VERIFIERS``; other formats (cosign, Notation) plug in there.
 2. ``pull_verified``: pull ``repository@<signed digest>`` through the daemon (Docker SDK), check
@@ -31,8 +32,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._registr
     RegistryClient, registry_credentials,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    LocalImages, read_trust, repo_digests, tag_signatures,
+    LocalImages, repo_digests, tag_signatures,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 try:
     from docker.errors import DockerException
@@ -145,39 +147,44 @@ def check_tag(parsed, tag, signers=None, require_all=False):
 
 # --- step 1: verification ----------------------------------------------------------------------
 
-def verify_notary(cli, reference, tags, policy):
-    """Docker Content Trust (Notary v1): ``([target], [failure])`` for one repository."""
-    try:
-        parsed = read_trust(cli, reference)
-    except TrustError as exc:
-        return [], ['%s: no verified trust data: %s' % (reference.gun, exc.msg)]
-    try:
-        root = check_root(parsed['root_key_ids'], policy['root_key_ids'].get(reference.gun))
-    except Unverified as exc:
-        return [], ['%s: %s' % (reference.gun, exc)]
+def verify_notary(cli, images, policy):
+    """Docker Content Trust (Notary v1): ``([target], [failure])`` for ``[(reference, tags)]``.
+
+    The trust data of every repository comes from one read (one ``docker trust inspect`` call
+    where docker has it); a Notary server that cannot be reached fails the whole read, naming it."""
+    read = TrustReader(cli).read([reference for reference, tags in images])
     targets, failures = [], []
-    for tag in tags:
-        try:
-            digest, signers = check_tag(parsed, tag, policy['signers'], policy['require_all_signers'])
-        except Unverified as exc:
-            failures.append('%s: %s' % (reference.with_tag(tag), exc))
+    for reference, tags in images:
+        parsed = read[str(reference)]
+        if not parsed['exists']:
+            failures.append('%s: not signed: the Notary server %s has no trust data for this repository'
+                            % (reference.gun, cli.server_for(reference)))
             continue
-        targets.append(dict(reference=reference, repository=reference.gun, tag=tag, digest=digest, signers=signers,
-                            root_key_id=root))
+        try:
+            root = check_root(parsed['root_key_ids'], policy['root_key_ids'].get(reference.gun))
+        except Unverified as exc:
+            failures.append('%s: %s' % (reference.gun, exc))
+            continue
+        for tag in tags:
+            try:
+                digest, signers = check_tag(parsed, tag, policy['signers'], policy['require_all_signers'])
+            except Unverified as exc:
+                failures.append('%s: %s' % (reference.with_tag(tag), exc))
+                continue
+            targets.append(dict(reference=reference, repository=reference.gun, tag=tag, digest=digest,
+                                signers=signers, root_key_id=root))
     return targets, failures
 
 
+# One function per signature format: ``(cli, [(reference, tags)], policy) -> ([target], [failure])``,
+# a target being ``{reference, repository, tag, digest, signers, root_key_id}``.
 VERIFIERS = {'notary': verify_notary}
 
 
 def verify_images(cli, images, policy, verifier='notary'):
     """Every tag of every image resolved to its signed digest, or TrustError naming each image that
     does not verify and why.  ``policy``: ``signers``, ``require_all_signers``, ``root_key_ids``."""
-    targets, failures = [], []
-    for reference, tags in images:
-        found, failed = VERIFIERS[verifier](cli, reference, tags, policy)
-        targets.extend(found)
-        failures.extend(failed)
+    targets, failures = VERIFIERS[verifier](cli, images, policy)
     if failures:
         raise TrustError('nothing was pulled or tagged; %d image(s) do not verify: %s'
                          % (len(failures), '; '.join(failures)))

@@ -314,3 +314,12 @@ def test_bad_pins_and_options_fail_before_anything(stack, signed, docker_config)
         assert res.failed and words in res['msg'], (options, res['msg'])
     res = pull(stack, docker_config, stack.reference_cli, [{'repository': signed.repo, 'tags': []}])
     assert res.failed and 'at least one tag' in res['msg']
+
+
+def test_repository_without_trust_data_and_unreachable_notary(stack, docker_config, consumer_cli):
+    missing = stack.repo('nobody')
+    res = pull(stack, docker_config, consumer_cli, [{'repository': missing, 'tags': ['v1']}])
+    assert res.failed and missing in res['msg'] and 'has no trust data' in res['msg'], res
+    res = pull(stack, docker_config, consumer_cli, [{'repository': missing, 'tags': ['v1']}],
+               server='https://127.0.0.1:1')
+    assert res.failed and 'https://127.0.0.1:1' in res['msg'], res

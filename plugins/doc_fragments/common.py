@@ -9,6 +9,46 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
+    # The options that say how to reach docker, notary and the Notary server, without the
+    # passphrases: modules that never write trust data (trust_pull) extend only this.
+    CONNECTION = r'''
+options:
+  docker_cli:
+    description:
+      - Name or path of the docker CLI to run.
+      - Its C(docker trust) command is detected at start (built in up to CLI 28, the C(docker-trust)
+        plugin from CLI 29); signing never relies on C(DOCKER_CONTENT_TRUST=1 docker push).
+    type: str
+    default: docker
+  notary_cli:
+    description:
+      - Name or path of the notary CLI (Debian package C(notary)), used where C(docker trust) falls short.
+    type: str
+    default: notary
+  docker_host:
+    description:
+      - Docker daemon socket to use, as C(DOCKER_HOST). Only pushing and pulling need a daemon.
+    type: str
+  docker_config:
+    description:
+      - The docker configuration directory (C(DOCKER_CONFIG)) holding registry credentials.
+      - The trust directory is C(<docker_config>/trust); the CA of the Notary server is read from
+        C(<docker_config>/tls/<host:port>/ca.crt).
+    type: path
+    default: ~/.docker
+  server:
+    description:
+      - URL of the Notary server, as C(DOCKER_CONTENT_TRUST_SERVER). Must be C(https://).
+      - When not set, docker's default applies - C(https://notary.docker.io) for docker.io (shut down on
+        2026-12-08), otherwise C(https://<registry host>). Set it to your own Notary server.
+    type: str
+  timeout:
+    description:
+      - Seconds each docker or notary call may take before it is stopped and the task fails.
+    type: int
+    default: 120
+'''
+
     # Options shared by every module of openbanking.content_trust.
     DOCUMENTATION = r'''
 options:
@@ -26,7 +66,7 @@ options:
     default: notary
   docker_host:
     description:
-      - Docker daemon socket to use, as C(DOCKER_HOST). Only pushing needs a daemon.
+      - Docker daemon socket to use, as C(DOCKER_HOST). Only pushing and pulling need a daemon.
     type: str
   docker_config:
     description:

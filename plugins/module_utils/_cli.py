@@ -142,8 +142,8 @@ class TrustCLI(object):
         self.timeout = p['timeout']
         if self.timeout is None or self.timeout <= 0:
             module.fail_json(msg='timeout must be a positive number of seconds, got %r' % self.timeout)
-        self.root_passphrase = p['root_passphrase']
-        self.repository_passphrase = p['repository_passphrase']
+        self.root_passphrase = p.get('root_passphrase')
+        self.repository_passphrase = p.get('repository_passphrase')
         self._tmpdirs = []
         # Views (see ``view``) link the real configuration's cli-plugins/: they share its capabilities.
         self.plugin_config = self.docker_config

@@ -15,15 +15,20 @@ import re
 
 # The options every module of the collection accepts; documented once in the
 # openbanking.content_trust.common doc fragment.
-COMMON_ARGUMENT_SPEC = dict(
+# How to reach docker, notary and the Notary server (the openbanking.content_trust.common.connection
+# doc fragment): all a module that never writes trust data needs.
+CONNECTION_ARGUMENT_SPEC = dict(
     docker_cli=dict(type='str', default='docker'),
     notary_cli=dict(type='str', default='notary'),
     docker_host=dict(type='str'),
     docker_config=dict(type='path', default='~/.docker'),
     server=dict(type='str'),
+    timeout=dict(type='int', default=120),
+)
+COMMON_ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
     root_passphrase=dict(type='str', no_log=True),
     repository_passphrase=dict(type='str', no_log=True),
-    timeout=dict(type='int', default=120),
 )
 
 SIGNER_NAME_RE = re.compile(r'\A[a-z0-9][a-z0-9_-]*\Z')

@@ -14,7 +14,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
     HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError,
 )
@@ -27,8 +29,9 @@ class InputError(ValueError):
     """Bad module input, found before anything changed."""
 
 
-def build_module(argument_spec, **kwargs):
-    spec = dict(COMMON_ARGUMENT_SPEC)
+def build_module(argument_spec, passphrases=True, **kwargs):
+    """The module with the common options; ``passphrases=False`` for modules that never write trust data."""
+    spec = dict(COMMON_ARGUMENT_SPEC if passphrases else CONNECTION_ARGUMENT_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
     if not HAS_CRYPTOGRAPHY:

@@ -208,10 +208,10 @@ def add_keys_to_view(view, key_paths):
 class LocalImages(object):
     """The docker daemon's images, through the Docker SDK (as the module's docker_host)."""
 
-    def __init__(self, cli):
+    def __init__(self, cli, hint='set docker_host, or use push: false to sign what the registry already has'):
         if not HAS_DOCKER_SDK:
-            raise TrustError('the Docker SDK for Python (pip package "docker") is required on this host to read local '
-                             'images (push: true): %s' % DOCKER_SDK_IMPORT_ERROR)
+            raise TrustError('the Docker SDK for Python (pip package "docker") is required on this host to reach the '
+                             'docker daemon: %s' % DOCKER_SDK_IMPORT_ERROR)
         env = cli.env()
         kwargs = docker_sdk.utils.kwargs_from_env(environment=env)
         if cli.docker_host:
@@ -220,8 +220,7 @@ class LocalImages(object):
         try:
             self.client = docker_sdk.APIClient(version='auto', timeout=min(cli.timeout, 60), **kwargs)
         except DockerException as exc:
-            raise TrustError('the docker daemon %s cannot be reached (%s); set docker_host, or use push: false to sign '
-                             'what the registry already has' % (self.url, exc))
+            raise TrustError('the docker daemon %s cannot be reached (%s); %s' % (self.url, exc, hint))
 
     def inspect(self, name):
         """The image's inspect data, or None when the daemon has no such image."""

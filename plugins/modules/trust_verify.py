@@ -14,17 +14,17 @@ version_added: 0.1.0
 description:
   - For every tag of every image, checks that the tag is signed, that the signed digest is the digest the
     registry serves for the tag (and the one expected, when given), and that the expected signer signed it;
-    then pulls with content trust from a clean, temporary docker configuration, as a consumer would.
+    then pulls the signed digest as M(openbanking.content_trust.trust_pull) does, as a consumer would.
   - Trust data of all images is read with one C(docker trust inspect) call where docker has C(docker trust)
     (docker 28.x and older, or 29 with the docker-trust plugin), otherwise with the notary CLI, which
     verifies the same TUF metadata; registry digests with one C(HEAD) request per tag.
   - A tag that does not verify is reported in RV(results) with its problems; the task does not fail for it
     unless O(fail_on_unverified=true), so that a report can still be written. A Notary server or registry that
     cannot be reached fails the task, naming it.
-  - With docker CLI 29 and later, which no longer verify on pull (C(DOCKER_CONTENT_TRUST=1 docker pull) of an
-    unsigned tag succeeds there), the pull is by the signed digest (C(docker pull REPO@sha256:...)), which is
-    what a trusted pull resolves to; the daemon checks that what it pulls has that digest. RV(verified_with) says
-    which CLI verified and how.
+  - The pull does not depend on the docker CLI, since docker CLI 29 verifies nothing on pull
+    (C(DOCKER_CONTENT_TRUST=1 docker pull) of an unsigned tag succeeds there). C(REPO@sha256:...) of the signed
+    digest is pulled through the daemon with the Docker SDK, and the image's C(RepoDigests) must hold it.
+    RV(verified_with) says which CLI read the trust data and how the tags were pulled.
 author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
@@ -54,10 +54,17 @@ options:
     description:
       - A signer that must be among the signers of every tag.
     type: str
+  root_key_ids:
+    description:
+      - Pinned roots, a map of repository (GUN) to the root key IDs accepted for it, as
+        M(openbanking.content_trust.trust_pull) takes them. A tag of a repository whose root is not among them does
+        not verify; the problem names both IDs.
+    type: dict
   pull:
     description:
-      - Which tags to pull with content trust from a clean docker configuration. V(first) pulls the first tag of
-        each image (the release version), V(all) every tag, V(none) none.
+      - Which tags to pull by their signed digest through the docker daemon (Docker SDK). V(first) pulls the first
+        tag of each image (the release version), V(all) every tag, V(none) none. An image already present with the
+        signed digest in its C(RepoDigests) is not pulled again.
     type: str
     choices: [first, all, none]
     default: first
@@ -117,7 +124,7 @@ results:
       type: list
       elements: str
     pulled:
-      description: Whether the tag was pulled with content trust (None when not attempted).
+      description: Whether the signed digest was pulled (or was present) and checked in C(RepoDigests) (None when not attempted).
       type: bool
     verified:
       description: Whether every check passed.
@@ -139,7 +146,7 @@ verified_with:
   type: dict
   contains:
     docker_cli:
-      description: The docker CLI (O(docker_cli)), or None when none was needed.
+      description: The docker CLI (O(docker_cli)), or None when the host has none.
       type: str
     docker_version:
       description: Its version, for example C(28.2.2) or C(29.7.2).
@@ -149,11 +156,11 @@ verified_with:
       type: str
     pull:
       description:
-        - How tags were pulled. V(content trust) - C(DOCKER_CONTENT_TRUST=1 docker pull REPO:TAG), where docker
-          itself checks the trust data (docker 28.x and older). V(signed digest) - C(docker pull REPO@DIGEST) of
-          the signed digest (docker 29 and later, which check nothing on a trusted pull). V(none) - nothing pulled.
+        - How tags were pulled. V(signed digest) - C(REPO@DIGEST) of the signed digest, through the daemon with
+          the Docker SDK, checked in the pulled image's C(RepoDigests), whatever the docker CLI (docker 29 and later
+          check nothing on C(DOCKER_CONTENT_TRUST=1 docker pull)). V(none) - nothing pulled.
       type: str
-  sample: {docker_cli: docker, docker_version: 28.2.2, trust_data: docker trust inspect, pull: content trust}
+  sample: {docker_cli: docker, docker_version: 28.2.2, trust_data: docker trust inspect, pull: signed digest}
 verified:
   description: Whether every tag verified.
   returned: always
@@ -165,9 +172,6 @@ unverified:
   elements: str
 '''
 
-import os
-import shutil
-
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
@@ -176,6 +180,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._module 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
+    Unverified, check_root, parse_root_pins, pull_verified,
+)
 
 
 def _inputs(p):
@@ -197,39 +204,21 @@ def _inputs(p):
     return images
 
 
-def _clean_config(cli, reference):
-    """A docker configuration with no trust data and no keys: the registry credentials and the
-    Notary CA only, as a consumer's machine would have."""
-    d = os.path.join(cli.tempdir(), 'docker')
-    os.mkdir(d, 0o700)
-    src = os.path.join(cli.docker_config, 'config.json')
-    if os.path.isfile(src):
-        shutil.copy(src, os.path.join(d, 'config.json'))
-    server = cli.server_for(reference)
-    ca = cli.ca_file_for(server)
-    if ca:
-        dest = os.path.join(d, 'tls', server.split('://', 1)[1])
-        os.makedirs(dest, 0o700)
-        shutil.copy(ca, os.path.join(dest, 'ca.crt'))
-    return d
-
-
-def _pull(cli, reference, tag, signed_digest, caps):
-    env = cli.env(docker_config=_clean_config(cli, reference))
-    if caps['pull_verifies']:
-        # docker CLI 28 and older verify the tag against the trust data themselves.
-        env['DOCKER_CONTENT_TRUST'] = '1'
-        target = str(reference.with_tag(tag))
-    else:
-        target = '%s@%s' % (reference.gun, signed_digest)
-    rc, out = cli.run([cli.docker_path(), 'pull', '-q', target], env=env)
-    return rc == 0, out.strip().splitlines()[-1] if out.strip() else ''
+def _pull(cli, reference, tag, signed_digest):
+    """The consumer's pull of ``_verified_pull``: the signed digest, through the daemon, checked in RepoDigests."""
+    target = dict(reference=reference, repository=reference.gun, tag=tag, digest=signed_digest, signers=[],
+                  root_key_id=None)
+    try:
+        pull_verified(cli, [target], tag_locally=False)
+    except TrustError as exc:
+        return False, exc.msg
+    return True, ''
 
 
 def verify(module, cli):
     p = module.params
     images = _inputs(p)
-    caps = cli.docker_capabilities() if p['pull'] != 'none' else None
+    pins = parse_root_pins(p['root_key_ids'])
     reader = TrustReader(cli)
     read = reader.read([ref for ref, tags, digests in images])
     results = []
@@ -257,12 +246,16 @@ def verify(module, cli):
                 problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
             if p['signer'] and entry and p['signer'] not in signers:
                 problems.append('not signed by %s (signers: %s)' % (p['signer'], ', '.join(signers) or 'none'))
+            if parsed['exists']:
+                try:
+                    check_root(parsed['root_key_ids'], pins.get(ref.gun))
+                except Unverified as exc:
+                    problems.append('the repository\'s root is not pinned: %s' % exc)
             pulled = None
             if signed and not problems and (p['pull'] == 'all' or (p['pull'] == 'first' and index == 0)):
-                pulled, detail = _pull(cli, ref, tag, signed, caps)
+                pulled, detail = _pull(cli, ref, tag, signed)
                 if not pulled:
-                    problems.append('%s failed: %s' % ('DOCKER_CONTENT_TRUST=1 docker pull' if caps['pull_verifies']
-                                                       else 'docker pull of the signed digest', detail))
+                    problems.append('pulling the signed digest failed: %s' % detail)
             results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
                                 registry_digest=served_digest, signers=signers, pulled=pulled,
                                 verified=not problems, problems=problems))
@@ -270,9 +263,12 @@ def verify(module, cli):
     if unverified and p['fail_on_unverified']:
         raise TrustError('these tags do not verify: %s' % '; '.join(
             '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
-    verified_with = dict(docker_cli=cli.docker_cli if caps else None, docker_version=(caps or {}).get('version'),
-                         trust_data=reader.via,
-                         pull='none' if not caps else 'content trust' if caps['pull_verifies'] else 'signed digest')
+    try:
+        docker_version = cli.docker_capabilities()['version']
+    except TrustError:  # no docker CLI on this host: the notary CLI read the trust data
+        docker_version = None
+    verified_with = dict(docker_cli=cli.docker_cli if docker_version else None, docker_version=docker_version,
+                         trust_data=reader.via, pull='none' if p['pull'] == 'none' else 'signed digest')
     return dict(changed=False, results=results, repositories=repositories, verified=not unverified,
                 unverified=unverified, verified_with=verified_with)
 
@@ -285,6 +281,7 @@ def main():
             digests=dict(type='dict'),
         )),
         signer=dict(type='str'),
+        root_key_ids=dict(type='dict', no_log=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
     ))

@@ -192,11 +192,9 @@ def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack)
     assert how['docker_cli'] == stack.docker_cli and how['docker_version'] in version
     has_trust = scenario.trust_plugin or not how['docker_version'].startswith('29.')
     assert how['trust_data'] == ('docker trust inspect' if has_trust else 'notary')
-    if how['docker_version'].startswith('29.'):
-        assert how['pull'] == 'signed digest' and 'pulls by that signed digest' in markdown
-        assert 'DOCKER_CONTENT_TRUST=1 docker pull` of each image' not in markdown
-    else:
-        assert how['pull'] == 'content trust' and 'DOCKER_CONTENT_TRUST=1 docker pull` of each' in markdown
+    assert how['pull'] == 'signed digest' and 'pulls by its signed digest' in markdown
+    assert 'verify nothing on `DOCKER_CONTENT_TRUST=1 docker pull`' in markdown
+    assert '`%s`' % how['trust_data'] in markdown
     assert all(i['pulled'] is (i['tag'] == 'v1.0.0') or i['pulled'] is None for i in report['images'])
 
     # And a consumer with nothing but the Notary URL pulls it with content trust.

@@ -44,12 +44,13 @@ def test_signed_release_verifies_and_is_pulled_once(stack, docker_config):
     docker_view = stack.inspect(docker_config, repo + ':latest')[repo + ':latest']
     assert 'sha256:' + docker_view['SignedTags'][0]['Digest'] == second['signed_digest']
     assert stack.versions(repo) == versions
-    # Which CLI verified, and how: a trusted pull proves something on docker 28.x and older only.
+    # Which CLI read the trust data, and how: the pull is by the signed digest whatever the CLI (a trusted
+    # pull proves something on docker 28.x and older only).
     how = res['verified_with']
     version = subprocess.run([stack.docker_cli, '--version'], stdout=subprocess.PIPE, check=True).stdout.decode()
     assert how['docker_cli'] == stack.docker_cli and how['docker_version'] in version
     new = how['docker_version'].startswith('29.')
-    assert how['pull'] == ('signed digest' if new else 'content trust')
+    assert how['pull'] == 'signed digest'
     assert how['trust_data'] == ('docker trust inspect' if stack.trust_plugin or not new else 'notary')
 
 
@@ -108,3 +109,23 @@ def test_missing_repository_and_bad_input(stack, docker_config):
 def test_unreachable_notary_fails_naming_it(stack, docker_config):
     res = verify(stack, docker_config, [{'repository': stack.repo(), 'tags': ['v1']}], server='https://127.0.0.1:1')
     assert res.failed and 'https://127.0.0.1:1' in res['msg']
+
+
+def test_pinned_root_and_pull_by_signed_digest_without_a_docker_cli(stack, docker_config, tmp_path):
+    repo, digests = release(stack, docker_config, tags=('v1',))
+    root = [k['ID'] for a in stack.inspect(docker_config, repo)[repo]['AdministrativeKeys'] if a['Name'] == 'Root'
+            for k in a['Keys']][0]
+    other = 'ab' * 32
+    images = [{'repository': repo, 'tags': ['v1']}]
+    res = verify(stack, docker_config, images, root_key_ids={repo: [other]}, pull='none')
+    assert not res.failed and res['verified'] is False, res
+    problem = res['results'][0]['problems'][0]
+    assert 'root is not pinned' in problem and root in problem and other in problem, problem
+    # The consumer's pull (trust_pull's): by the signed digest through the daemon, even with no docker CLI.
+    local = stack.docker(docker_config, 'image', 'inspect', '-f', '{{.Id}}', repo + ':v1').stdout.decode().strip()
+    stack.docker(docker_config, 'image', 'rm', '-f', local)
+    res = verify(stack, docker_config, images, root_key_ids={repo: [root]}, docker_cli=str(tmp_path / 'no-docker'))
+    assert not res.failed and res['verified'] is True and res['results'][0]['pulled'] is True, res
+    pulled = stack.docker(docker_config, 'image', 'inspect', '-f', '{{json .RepoDigests}}',
+                          '%s@%s' % (repo, digests['v1'])).stdout.decode()
+    assert '%s@%s' % (repo, digests['v1']) in pulled

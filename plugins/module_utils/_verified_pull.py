@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: pulling what was signed, and nothing else.
+
+Not a public API; it may change without notice.
+
+docker CLI 29 verifies nothing on pull, and older CLIs trust whatever root the Notary server
+hands out the first time.  A consumer here does it in two steps that do not need the docker CLI:
+
+1. ``verify_images``: read each repository's verified trust data (``_trustreader``: docker trust or
+   the notary CLI), check the root against the pins and every tag against the signer policy, and
+   resolve the tag to its signed digest.
+   Nothing is pulled unless every image verifies.  The verification of one signature format is a
+   function in ``VERIFIERS``; other formats (cosign, Notation) plug in there.
+2. ``pull_verified``: pull ``repository@<signed digest>`` through the daemon (Docker SDK), check
+   that the image's ``RepoDigests`` holds that digest, then tag.  Nothing is tagged unless every
+   pull checked out.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    ReferenceError, parse_reference, parse_tag, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
+    RegistryClient, registry_credentials,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
+    LocalImages, repo_digests, tag_signatures,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
+
+try:
+    from docker.errors import DockerException
+except ImportError:  # pragma: no cover - LocalImages reports the missing SDK
+    DockerException = Exception
+
+ROOT_KEY_ID_RE = re.compile(r'\A[0-9a-f]{64}\Z')
+DAEMON_HINT = 'set docker_host to the socket of the docker daemon that should hold the images'
+
+
+class Unverified(Exception):
+    """Why one image or tag does not verify (a sentence without the image's name)."""
+
+
+# --- input -----------------------------------------------------------------------------------
+
+def parse_images(images, what='images'):
+    """``[(Reference, [tags])]`` from ``[{repository, tags}]``; fails naming the bad entry."""
+    if not images:
+        raise ValueError('%s must list at least one image (repository and tags)' % what)
+    parsed = []
+    for i, image in enumerate(images):
+        ref = parse_reference(image.get('repository'), allow_tag=False, what='%s[%d].repository' % (what, i))
+        if not image.get('tags'):
+            raise ValueError('%s[%d].tags must list at least one tag' % (what, i))
+        tags = []
+        for tag in image['tags']:
+            parse_tag(tag, '%s[%d].tags' % (what, i))
+            if tag not in tags:
+                tags.append(tag)
+        parsed.append((ref, tags))
+    return parsed
+
+
+def parse_root_pins(pins, what='root_key_ids'):
+    """``{GUN: [root key IDs]}`` from a map of repository to a list of IDs (or one ID)."""
+    result = {}
+    for repository, ids in (pins or {}).items():
+        try:
+            gun = parse_reference(repository, allow_tag=False, what='%s key %r' % (what, repository)).gun
+        except ReferenceError as exc:
+            raise ValueError(str(exc))
+        if isinstance(ids, str):
+            ids = [ids]
+        if not isinstance(ids, (list, tuple)) or not ids:
+            raise ValueError('%s[%s] must be a non-empty list of root key IDs (64 lowercase hex characters, as '
+                             'docker trust inspect and trust_inspect show them)' % (what, repository))
+        for key_id in ids:
+            if not isinstance(key_id, str) or not ROOT_KEY_ID_RE.match(key_id):
+                raise ValueError('%s[%s]: %r is not a root key ID: expected 64 lowercase hex characters, as docker '
+                                 'trust inspect and trust_inspect show them' % (what, repository, key_id))
+        result.setdefault(gun, []).extend(k for k in ids if k not in result.get(gun, []))
+    return result
+
+
+def parse_signers(signers, what='signers'):
+    names = []
+    for name in signers or []:
+        validate_signer_name(name, what)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+# --- decisions (no I/O) ----------------------------------------------------------------------
+
+def check_root(root_key_ids, pins):
+    """The repository's root key ID, checked against ``pins`` (a list; empty or None: not pinned)."""
+    ids = sorted(root_key_ids or [])
+    if not pins:
+        return ids[0] if ids else None
+    if not ids:
+        raise Unverified('its root key ID could not be read from the trust data, so the pinned root %s cannot be '
+                         'checked' % ', '.join(pins))
+    matched = [k for k in ids if k in pins]
+    if not matched:
+        raise Unverified('its root key ID %s is not the pinned root key ID %s (the repository was re-initialised '
+                         'with a new root, or the Notary server hands out another root)'
+                         % (', '.join(ids), ', '.join(pins)))
+    return matched[0]
+
+
+def check_tag(parsed, tag, signers=None, require_all=False):
+    """``(digest, signers)`` of ``tag`` if the signer policy accepts it; raises Unverified otherwise.
+
+    ``signers``: each tag must be signed by at least one of them (all of them with ``require_all``);
+    none means any valid signature in ``targets`` or ``targets/releases``."""
+    entries = tag_signatures(parsed, tag)
+    if not entries:
+        raise Unverified('tag %s is not signed' % tag)
+    if signers:
+        if require_all:
+            accepted = [e for e in entries if all(s in e['signers'] for s in signers)]
+        else:
+            accepted = [e for e in entries if any(s in e['signers'] for s in signers)]
+        if not accepted:
+            by = sorted(set(s for e in entries for s in e['signers']))
+            if require_all:
+                missing = sorted(set(s for s in signers if not any(s in e['signers'] for e in entries)) or signers)
+                raise Unverified('tag %s is not signed by every one of %s: no signature of %s (signed by %s)'
+                                 % (tag, ', '.join(signers), ', '.join(missing), ', '.join(by) or 'nobody'))
+            raise Unverified('tag %s is signed only by %s, none of the accepted signers %s'
+                             % (tag, ', '.join(by) or 'nobody', ', '.join(signers)))
+        entries = accepted
+    digests = sorted(set(e['digest'] for e in entries))
+    if len(digests) > 1:
+        raise Unverified('tag %s is signed for more than one digest (%s); re-sign it for one' % (tag, ', '.join(digests)))
+    return digests[0], sorted(set(s for e in entries for s in e['signers']))
+
+
+# --- step 1: verification ----------------------------------------------------------------------
+
+def verify_notary(cli, images, policy):
+    """Docker Content Trust (Notary v1): ``([target], [failure])`` for ``[(reference, tags)]``.
+
+    The trust data of every repository comes from one read (one ``docker trust inspect`` call
+    where docker has it); a Notary server that cannot be reached fails the whole read, naming it."""
+    read = TrustReader(cli).read([reference for reference, tags in images])
+    targets, failures = [], []
+    for reference, tags in images:
+        parsed = read[str(reference)]
+        if not parsed['exists']:
+            failures.append('%s: not signed: the Notary server %s has no trust data for this repository'
+                            % (reference.gun, cli.server_for(reference)))
+            continue
+        try:
+            root = check_root(parsed['root_key_ids'], policy['root_key_ids'].get(reference.gun))
+        except Unverified as exc:
+            failures.append('%s: %s' % (reference.gun, exc))
+            continue
+        for tag in tags:
+            try:
+                digest, signers = check_tag(parsed, tag, policy['signers'], policy['require_all_signers'])
+            except Unverified as exc:
+                failures.append('%s: %s' % (reference.with_tag(tag), exc))
+                continue
+            targets.append(dict(reference=reference, repository=reference.gun, tag=tag, digest=digest,
+                                signers=signers, root_key_id=root))
+    return targets, failures
+
+
+# One function per signature format: ``(cli, [(reference, tags)], policy) -> ([target], [failure])``,
+# a target being ``{reference, repository, tag, digest, signers, root_key_id}``.
+VERIFIERS = {'notary': verify_notary}
+
+
+def verify_images(cli, images, policy, verifier='notary'):
+    """Every tag of every image resolved to its signed digest, or TrustError naming each image that
+    does not verify and why.  ``policy``: ``signers``, ``require_all_signers``, ``root_key_ids``."""
+    targets, failures = VERIFIERS[verifier](cli, images, policy)
+    if failures:
+        raise TrustError('nothing was pulled or tagged; %d image(s) do not verify: %s'
+                         % (len(failures), '; '.join(failures)))
+    return targets
+
+
+# --- step 2: pulling ----------------------------------------------------------------------------
+
+def registry_warning(cli, target):
+    """A warning when the registry's tag no longer points at the signed digest (None when it does)."""
+    reference = target['reference']
+    try:
+        served = RegistryClient(reference, cli.docker_config, timeout=min(cli.timeout, 60)).manifest(target['tag'])
+    except TrustError as exc:
+        return ('could not compare the registry tag %s:%s with its signed digest (%s); the signed digest %s is '
+                'what gets pulled' % (reference.gun, target['tag'], exc.msg, target['digest']))
+    if served is None:
+        return ('the registry has no tag %s:%s any more; the signed digest %s is what gets pulled'
+                % (reference.gun, target['tag'], target['digest']))
+    if served[0] != target['digest']:
+        return ('the registry tag %s:%s has moved away from what was signed: it points at %s, the signed digest is '
+                '%s; the signed digest is what gets pulled' % (reference.gun, target['tag'], served[0], target['digest']))
+    return None
+
+
+def _auth_config(cli, reference):
+    creds = registry_credentials(cli.docker_config, reference, timeout=min(cli.timeout, 30))
+    if not creds:
+        return None
+    if creds[0] == '<token>':
+        return {'identitytoken': creds[1]}
+    return {'username': creds[0], 'password': creds[1]}
+
+
+def _pull(local, cli, reference, digest):
+    try:
+        for line in local.client.pull(reference.gun, tag=digest, stream=True, decode=True,
+                                      auth_config=_auth_config(cli, reference)):
+            if line.get('error') or line.get('errorDetail'):
+                raise TrustError('pulling %s@%s through the docker daemon %s failed: %s'
+                                 % (reference.gun, digest, local.url,
+                                    line.get('error') or (line.get('errorDetail') or {}).get('message')))
+    except DockerException as exc:
+        raise TrustError('pulling %s@%s through the docker daemon %s failed: %s' % (reference.gun, digest, local.url, exc))
+
+
+def _present(local, reference, digest):
+    """The local image that ``RepoDigests`` says is ``reference@digest``, or None."""
+    image = local.inspect('%s@%s' % (reference.gun, digest))
+    if image and digest in repo_digests(image, reference):
+        return image
+    return None
+
+
+def pull_verified(cli, targets, tag_locally=True, check_mode=False, warn=None):
+    """Pull each verified target by its signed digest and tag it; returns one result per target.
+
+    A tag is moved only after every pull of the run checked out.  Without ``warn`` the registry's tags
+    are not compared with the signed digests (the caller does it)."""
+    local = LocalImages(cli, hint=DAEMON_HINT)
+    try:
+        for target in targets if warn else []:
+            message = registry_warning(cli, target)
+            if message:
+                warn(message)
+        images = {}
+        for target in targets:
+            reference, digest = target['reference'], target['digest']
+            key = (reference.gun, digest)
+            if key not in images:
+                images[key] = _present(local, reference, digest)
+            target['pulled'] = images[key] is None
+        pulled = set()
+        if not check_mode:
+            for target in targets:
+                key = (target['repository'], target['digest'])
+                if target['pulled'] and key not in pulled:
+                    _pull(local, cli, target['reference'], target['digest'])
+                    pulled.add(key)
+            mismatched = []
+            for key in pulled:
+                images[key] = _present(local, parse_reference(key[0], allow_tag=False), key[1])
+                if images[key] is None:
+                    mismatched.append('%s: the pulled image\'s RepoDigests do not hold the signed digest %s'
+                                      % (key[0], key[1]))
+            if mismatched:
+                raise TrustError('nothing was tagged; %s' % '; '.join(mismatched))
+        for target in targets:
+            image = images[(target['repository'], target['digest'])]
+            target['tagged'] = False
+            if tag_locally:
+                current = local.inspect(str(target['reference'].with_tag(target['tag'])))
+                target['tagged'] = image is None or current is None or current.get('Id') != image.get('Id')
+        if not check_mode:
+            for target in targets:
+                if target['tagged']:
+                    image = images[(target['repository'], target['digest'])]
+                    local.tag(image['Id'], target['reference'].with_tag(target['tag']))
+    finally:
+        local.close()
+    return [dict((k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged'))
+            for t in targets]

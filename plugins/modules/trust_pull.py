@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: trust_pull
+short_description: Pull only what was signed, by its signed digest, with pinned roots
+version_added: 0.2.0
+description:
+  - For deploy hosts. Reads each repository's verified trust data (the notary CLI, or C(docker trust) where the
+    docker CLI has it), checks the repository's root against O(root_key_ids) and every tag against O(signers),
+    resolves each tag to its signed digest, pulls C(repository@sha256:...) through the docker daemon with the
+    Docker SDK, checks that the image's C(RepoDigests) holds the signed digest, and points the local
+    C(repository:tag) at it.
+  - Works whatever the docker CLI - docker CLI 29, which verifies nothing on pull, or no docker CLI at all.
+  - An unsigned tag, a tag not signed by O(signers), a root that is not pinned, expired or otherwise invalid trust
+    metadata, or pulled content whose digest is not the signed one fails the task, naming the image and why,
+    before any local tag is moved. Nothing is pulled unless every image verifies.
+  - A registry tag that points somewhere else than the signed digest is not a failure (the signed digest is what
+    gets pulled) but a warning.
+  - The pins are checked here; no client configuration file is relied on.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common.connection
+  - ansible.builtin.action_common_attributes
+options:
+  images:
+    description:
+      - The images to pull, in the shape M(openbanking.content_trust.trust_verify) takes.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      repository:
+        description: Repository (GUN), without a tag, for example C(registry.example.com/acme/app).
+        type: str
+        required: true
+      tags:
+        description: Tags to pull.
+        type: list
+        elements: str
+        required: true
+  signers:
+    description:
+      - Each tag must be signed by at least one of these signers (by all of them with O(require_all_signers)).
+      - When not set, any valid signature in C(targets) or C(targets/releases) is accepted.
+    type: list
+    elements: str
+  require_all_signers:
+    description:
+      - Each tag must be signed by every one of O(signers), for the same digest.
+    type: bool
+    default: false
+  root_key_ids:
+    description:
+      - Pinned roots, a map of repository (GUN) to the list of root key IDs accepted for it, exactly as
+        C(docker trust inspect) and RV(openbanking.content_trust.trust_inspect#module:repositories[].root_key_ids)
+        show them (the root certificate's ID, which differs per repository).
+      - A repository listed here whose trust data has another root fails, naming both IDs. Repositories not
+        listed are not pinned.
+    type: dict
+  tag_locally:
+    description:
+      - Point the local C(repository:tag) at the verified image. V(false) only pulls by digest.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Verifies everything and reports what would be pulled and tagged; pulls and tags nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+requirements:
+  - Docker SDK for Python (C(docker)) and a docker daemon (O(docker_host))
+  - notary CLI where the docker CLI has no C(docker trust) (docker CLI 29 without its plugin, or no docker CLI)
+notes:
+  - The trust data is cached under O(docker_config)C(/trust), as docker and notary cache it, so a repository whose
+    root changes without a valid rotation also fails where it was read before.
+  - The role C(openbanking.content_trust.trusted_consumer) (C(playbooks/pull_verified.yml)) runs this module on deploy
+    hosts; C(docs/consumers.md) explains how to take the pins from M(openbanking.content_trust.trust_inspect).
+seealso:
+  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_verify
+'''
+
+EXAMPLES = r'''
+- name: Pull the release, signed by jeff, with the repository's root pinned
+  openbanking.content_trust.trust_pull:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/openbanking/conformance-suite
+        tags: [v1.0.0]
+    signers: [jeff]
+    root_key_ids:
+      registry.example.com/openbanking/conformance-suite:
+        - 3f0c9dbc1bd3bd2b3a3c8e6a3fd8a0c5fd9f2e0c5a4f3c6b3e1f9d2c7b8a6e5d
+
+- name: Pull only what both release managers signed, on a host with docker CLI 29
+  openbanking.content_trust.trust_pull:
+    docker_cli: /usr/bin/docker
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/acme/app
+        tags: [v2.3.1, latest]
+    signers: [alice, jeff]
+    require_all_signers: true
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    repository:
+      description: Repository (GUN).
+      type: str
+    tag:
+      description: Tag.
+      type: str
+    digest:
+      description: The signed digest, which is what was pulled (C(sha256:...)).
+      type: str
+    signers:
+      description: Signers of that digest.
+      type: list
+      elements: str
+    root_key_id:
+      description: The repository's root key ID (the pinned one, when pinned).
+      type: str
+    pulled:
+      description: Whether the image was pulled (would be, in check mode); false when it was already present.
+      type: bool
+    tagged:
+      description: Whether the local C(repository:tag) was moved to the image (would be, in check mode).
+      type: bool
+'''
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
+    parse_images, parse_root_pins, parse_signers, pull_verified, verify_images,
+)
+
+
+def pull(module, cli):
+    p = module.params
+    images = parse_images(p['images'])
+    policy = dict(signers=parse_signers(p['signers']), require_all_signers=p['require_all_signers'],
+                  root_key_ids=parse_root_pins(p['root_key_ids']))
+    if policy['require_all_signers'] and not policy['signers']:
+        raise ValueError('require_all_signers needs signers: the list of signers that must all have signed each tag')
+    targets = verify_images(cli, images, policy)
+    results = pull_verified(cli, targets, tag_locally=p['tag_locally'], check_mode=module.check_mode,
+                            warn=module.warn)
+    return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results)
+
+
+def main():
+    module = build_module(dict(
+        images=dict(type='list', elements='dict', required=True, options=dict(
+            repository=dict(type='str', required=True),
+            tags=dict(type='list', elements='str', required=True),
+        )),
+        signers=dict(type='list', elements='str'),
+        require_all_signers=dict(type='bool', default=False),
+        root_key_ids=dict(type='dict', no_log=False),
+        tag_locally=dict(type='bool', default=True),
+    ), passphrases=False)
+    run(module, pull)
+
+
+if __name__ == '__main__':
+    main()

@@ -130,11 +130,15 @@ def sign(module, cli):
     # Deriving the public key checks the password before anything is signed.
     public = tools.cosign_public_key(p['key'], p['key_passphrase'])
     pub_path = tools.write_public_keys([public])[0]
-    digests = resolve_digests(cli, reference, tags)
+    # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
+    digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
     decided = {}
     results = []
     for tag in tags:
         digest = digests[tag]
+        if digest is None:
+            results.append({'tag': tag, 'digest': None, 'signed': True})
+            continue
         if digest not in decided:
             index, dummy = tools.cosign_verified(reference, digest, [pub_path], annotations, p['transparency_log'])
             decided[digest] = index is None

@@ -127,11 +127,15 @@ def sign(module, cli):
     # "Already signed" means: a signature by this very certificate, valid under a strict policy
     # that trusts the root of its chain.
     tools.notation_trust(reference, [chain[-1]])
-    digests = resolve_digests(cli, reference, tags)
+    # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
+    digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
     decided = {}
     results = []
     for tag in tags:
         digest = digests[tag]
+        if digest is None:
+            results.append({'tag': tag, 'digest': None, 'signed': True})
+            continue
         if digest in decided:
             results.append({'tag': tag, 'digest': digest, 'signed': False})
             continue

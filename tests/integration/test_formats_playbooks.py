@@ -26,15 +26,21 @@ def formats(stack, tmp_path_factory):
         inventory = json.load(f)
     with open(pki['ca']) as f:
         ca = f.read()
+    # signing_host installs the tools from binaries on the controller.
+    bin_dir = os.path.join(base, 'bin')
+    os.mkdir(bin_dir)
     inventory['all']['vars'].update({
         'content_trust_signature_formats': ['notary', 'cosign', 'notation'],
+        'content_trust_cosign_package': cosign,
+        'content_trust_notation_package': notation_binary(),
+        'content_trust_tools_bin_dir': bin_dir,
         'content_trust_cosign_key': key['private_key_path'],
-        'content_trust_cosign_cli': cosign,
+        'content_trust_cosign_cli': os.path.join(bin_dir, 'cosign'),
         'content_trust_cosign_annotations': {'release': 'v1.0.0'},
         'content_trust_notation_key': pki['key'],
         'content_trust_notation_certificate_chain': pki['chain'],
         'content_trust_notation_ca_certificates': [ca],
-        'content_trust_notation_cli': notation_binary(),
+        'content_trust_notation_cli': os.path.join(bin_dir, 'notation'),
     })
     with open(scenario.inventory, 'w') as f:
         json.dump(inventory, f, indent=1)
@@ -44,6 +50,7 @@ def formats(stack, tmp_path_factory):
     with open(scenario.secrets, 'w') as f:
         json.dump(secrets, f)
     scenario.cosign = cosign
+    scenario.bin_dir = bin_dir
     scenario.cosign_pub = key['public_key_path']
     scenario.cosign_public_key = key['public_key']
     scenario.pki = pki
@@ -59,6 +66,9 @@ def test_publish_in_three_formats_then_verify_release(formats, stack):
     run = formats.playbook(*(FOUR + ['-vvv']))
     _no_secret(run)
     assert run.rc == 0, str(run)
+    for tool in ('cosign', 'notation'):
+        path = os.path.join(formats.bin_dir, tool)
+        assert os.access(path, os.X_OK) and oct(os.stat(path).st_mode & 0o777) == '0o755'
     with open(os.path.join(formats.report_dir, 'release-v1.0.0.json')) as f:
         report = json.load(f)
     assert report['verified'] is True and report['signature_formats'] == ['notary', 'cosign', 'notation']
@@ -80,7 +90,7 @@ def test_publish_in_three_formats_then_verify_release(formats, stack):
 
 
 def test_second_run_changes_nothing_in_any_format(formats, stack):
-    run = formats.playbook('publish_release.yml', 'verify_release.yml')
+    run = formats.playbook(*FOUR)
     _no_secret(run)
     assert run.rc == 0, str(run)
     assert run.recap['changed'] == 0, run

@@ -496,6 +496,18 @@ def resolve_digests(cli, reference, tags, missing_ok=False):
     return out
 
 
+def check_pinned(reference, digests, pinned):
+    """Fail, before anything is signed, when the registry serves another digest for a tag than the
+    one the caller pinned (for example the digest Notary signed)."""
+    moved = []
+    for tag, want in sorted((pinned or {}).items()):
+        if tag in digests and digests[tag] is not None and digests[tag] != want:
+            moved.append('%s (registry %s, expected %s)' % (tag, digests[tag], want))
+    if moved:
+        raise TrustError('the registry serves other digests than expected for %s: %s; nothing was signed'
+                         % (reference.gun, '; '.join(moved)))
+
+
 # --- verification, for modules and for trust_pull ------------------------------------------
 
 def _verify_results(tags, digests, check):

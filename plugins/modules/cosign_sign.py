@@ -36,6 +36,12 @@ options:
     type: list
     elements: str
     required: true
+  digests:
+    description:
+      - The digest each tag must have, tag to C(sha256:...), for example the digest Notary signed. When the registry
+        serves another digest for a tag, the task fails before anything is signed.
+    type: dict
+    default: {}
   key:
     description: Path to the cosign private key file (C(<path>.key) of M(openbanking.content_trust.cosign_key)).
     type: path
@@ -114,7 +120,7 @@ cosign_major_version:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_annotations, check_tags, resolve_digests,
+    OciTools, check_pinned, check_annotations, check_tags, resolve_digests,
 )
 
 
@@ -132,6 +138,7 @@ def sign(module, cli):
     pub_path = tools.write_public_keys([public])[0]
     # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
     digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
+    check_pinned(reference, digests, p['digests'])
     decided = {}
     results = []
     for tag in tags:
@@ -155,6 +162,7 @@ def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
         tags=dict(type='list', elements='str', required=True),
+        digests=dict(type='dict', default={}),
         key=dict(type='path', required=True, no_log=False),
         key_passphrase=dict(type='str', required=True, no_log=True),
         annotations=dict(type='dict', default={}),

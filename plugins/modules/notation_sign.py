@@ -39,6 +39,12 @@ options:
     type: list
     elements: str
     required: true
+  digests:
+    description:
+      - The digest each tag must have, tag to C(sha256:...), for example the digest Notary signed. When the registry
+        serves another digest for a tag, the task fails before anything is signed.
+    type: dict
+    default: {}
   key:
     description:
       - Path to the PEM private key of the signing certificate, unencrypted, owned by the user running the task,
@@ -112,7 +118,7 @@ certificate_fingerprint:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_notation_signing_files, check_tags, resolve_digests,
+    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests,
 )
 
 
@@ -129,6 +135,7 @@ def sign(module, cli):
     tools.notation_trust(reference, [chain[-1]])
     # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
     digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
+    check_pinned(reference, digests, p['digests'])
     decided = {}
     results = []
     for tag in tags:
@@ -152,6 +159,7 @@ def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
         tags=dict(type='list', elements='str', required=True),
+        digests=dict(type='dict', default={}),
         key=dict(type='path', required=True, no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),

@@ -43,7 +43,7 @@ options:
         O(private_key_passphrase)) to import instead of generating a key.
       - If a key pair with another key exists at O(path), the task fails unless O(force=true).
       - Debian's cosign 2.5 rejects every imported key (C(unsupported public key type)); import with cosign 3
-        (O(cosign_cli)): the key pair it writes signs with either version.
+        (O(cosign_cli)); the key pair it writes signs with either version.
     type: path
   private_key_passphrase:
     description:

@@ -39,8 +39,8 @@ options:
     required: true
   trusted_identities:
     description:
-      - Identities allowed to sign, in Notation's form (C(x509.subject: C=GB, ST=London, O=Acme, CN=release)).
-        Notation requires at least C, ST and O in such a subject. Default any identity the CAs issued.
+      - "Identities allowed to sign, in Notation's form (C(x509.subject: C=GB, ST=London, O=Acme, CN=release)).
+        Notation requires at least C, ST and O in such a subject. Default any identity the CAs issued."
     type: list
     elements: str
     default: []

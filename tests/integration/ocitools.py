@@ -104,11 +104,13 @@ def make_notation_pki(directory, name='release signer', org='Acme'):
     """A CA and a leaf with the code-signing usage, made with openssl as docs/after-notary-v1.md shows.
     Returns {ca, key, chain} paths; the key is 0600."""
     os.makedirs(directory, exist_ok=True)
+
     def d(name):
         return os.path.join(directory, name)
 
     def sh(*argv):
         subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
     sh('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
        '-keyout', d('ca.key'), '-out', d('ca.crt'), '-days', '30', '-subj', '/C=GB/ST=London/O=%s/CN=%s CA' % (org, org),
        '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign')

@@ -19,8 +19,8 @@ def loop(*results):
 
 
 def test_every_listed_format_must_verify():
-    cosign = loop({'tag': 'v1', 'digest': D1, 'verified': True}, {'tag': 'latest', 'digest': D1, 'verified': False,
-                                                                   'problems': ['no signature']})
+    cosign = loop({'tag': 'v1', 'digest': D1, 'verified': True},
+                  {'tag': 'latest', 'digest': D1, 'verified': False, 'problems': ['no signature']})
     checks = signature_checks(NOTARY, ['notary', 'cosign'], cosign)
     assert [c['signatures'] for c in checks] == [{'notary': True, 'cosign': True}, {'notary': True, 'cosign': False}]
     assert [c['verified'] for c in checks] == [True, False]

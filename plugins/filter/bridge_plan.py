@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: bridge_plan
 short_description: Which Notary-signed tags may get cosign and Notation signatures
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: signature_checks
 short_description: One verification result per image tag, with a column per signature format
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cosign_key
 short_description: Manage a cosign key pair on the signing host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Ensures one cosign key pair at O(path) - C(<path>.key), encrypted with O(passphrase) by cosign itself, and
     C(<path>.pub) - as C(cosign generate-key-pair --output-key-prefix <path>) writes them.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cosign_sign
 short_description: Sign the digests of image tags with cosign, idempotently
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Resolves each tag of O(repository) to the digest the registry serves for it and signs that DIGEST with
     C(cosign sign --key), never the tag.

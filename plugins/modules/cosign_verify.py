@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cosign_verify
 short_description: Verify the cosign signatures of image tags with public keys
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Resolves each tag of O(repository) to the digest the registry serves for it and runs C(cosign verify --key)
     on that digest with each of O(public_keys) until one verifies.

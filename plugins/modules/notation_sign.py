@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: notation_sign
 short_description: Sign the digests of image tags with Notation, idempotently
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Resolves each tag of O(repository) to the digest the registry serves for it and signs that DIGEST with
     C(notation sign), using the private key O(key) and the certificate chain O(certificate_chain).

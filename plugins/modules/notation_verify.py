@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: notation_verify
 short_description: Verify the Notation signatures of image tags under a strict trust policy
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Resolves each tag of O(repository) to the digest the registry serves for it and runs C(notation verify) on that
     digest, with a trust store holding O(ca_certificates) and a C(strict) trust policy scoped to the repository.

@@ -62,16 +62,18 @@ NOTATION_KEY_NAME = 'content-trust'
 NOTATION_STORE = 'content-trust'
 
 
-def _spawn_class():
+if pexpect is not None:
     class _Spawn(pexpect.spawn):
-        """pexpect.spawn that hands extra inherited file descriptors to the child (a pipe
-        carrying a key that must never rest on disk decrypted)."""
-        pass_fds = ()
+        """pexpect.spawn that hands extra inherited file descriptors to the child (a pipe carrying a key
+        that must never rest on disk decrypted)."""
+
+        def __init__(self, *args, **kwargs):
+            self.pass_fds = tuple(kwargs.pop('pass_fds', ()))
+            super(_Spawn, self).__init__(*args, **kwargs)
 
         def _spawnpty(self, args, **kwargs):
-            kwargs['pass_fds'] = tuple(self.pass_fds)
+            kwargs['pass_fds'] = self.pass_fds
             return ptyprocess.PtyProcess.spawn(args, **kwargs)
-    return _Spawn
 
 
 def last_error(output, what):
@@ -313,11 +315,8 @@ class OciTools(object):
         known = self.secrets + ([password] if password else [])
         timeout = self.cli.timeout
         deadline = time.time() + timeout
-        spawn = _spawn_class()
-        child = spawn.__new__(spawn)
-        child.pass_fds = tuple(pass_fds)
-        spawn.__init__(child, argv[0], argv[1:], env=env or self.env(), encoding='utf-8', codec_errors='replace',
-                       echo=False, timeout=timeout, dimensions=(24, 500))
+        child = _Spawn(argv[0], argv[1:], env=env or self.env(), encoding='utf-8', codec_errors='replace',
+                       echo=False, timeout=timeout, dimensions=(24, 500), pass_fds=pass_fds)
         output = []
         try:
             while True:

@@ -87,12 +87,15 @@ def test_cosign_sign_verifies_with_real_cosign_and_is_idempotent(stack, docker_c
     assert real_cosign_verify(binary, key['public_key_path'], '%s:v2' % repo, {'stage': 'prod'}).returncode == 0
 
 
-def test_cosign_sign_wrong_passphrase_signs_nothing(stack, docker_config, tmp_path, cosign):
+def test_cosign_sign_wrong_passphrase_signs_nothing(stack, docker_config, tmp_path, cosign, monkeypatch):
     dummy, binary = cosign
     repo = stack.repo('cosign')
     push_image(stack, docker_config, repo, ['v1'])
     key = _key(stack, docker_config, str(tmp_path / 'k' / 'release'), binary)
     before = registry_state(stack, repo)
+    # The right password in cosign's environment variable changes nothing: the module answers the
+    # prompt with key_passphrase and keeps COSIGN_* away from cosign.
+    monkeypatch.setenv('COSIGN_PASSWORD', COSIGN_PASS)
     res = run_module('cosign_sign', common(stack, docker_config, repository=repo, tags=['v1'],
                                            key=key['private_key_path'], key_passphrase='wrong-Passphrase',
                                            cosign_cli=binary))
@@ -171,6 +174,12 @@ def test_cosign_key_bad_inputs(stack, docker_config, tmp_path):
     assert res.failed and '0700' in res['msg'], res
     made = _key(stack, docker_config, str(tmp_path / 'keys' / 'team'), binary)
     assert not made.failed
+    replaced = _key(stack, docker_config, str(tmp_path / 'keys' / 'team'), binary, force=True)
+    assert not replaced.failed and replaced['changed'] and replaced['public_key'] != made['public_key'], replaced
+    with open(replaced['public_key_path']) as f:
+        assert f.read() == replaced['public_key']
+    assert sorted(os.listdir(str(tmp_path / 'keys'))) == ['team.key', 'team.pub']
+    made = replaced
     wrong = run_module('cosign_key', common(stack, docker_config, path=str(tmp_path / 'keys' / 'team'),
                                             passphrase='wrong-Passphrase', cosign_cli=binary))
     assert wrong.failed and 'password is incorrect' in wrong['msg'], wrong

@@ -130,7 +130,7 @@ digest=$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1
   "$demo/reports/release-$release.json")
 say "cosign verify --key $demo/cosign/release.pub $repository@$digest (the real cosign)"
 # cosign prints its checks on stderr and the verified payload (JSON) on stdout.
-"$demo/bin/cosign" verify --key "$demo/cosign/release.pub" --insecure-ignore-tlog=true "$repository@$digest" 2>&1 >/dev/null
+{ "$demo/bin/cosign" verify --key "$demo/cosign/release.pub" --insecure-ignore-tlog=true "$repository@$digest" >/dev/null; } 2>&1
 
 say "notation verify $repository@$digest (the real notation, strict policy trusting the demo CA)"
 consumer=$demo/notation-consumer

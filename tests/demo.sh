@@ -76,6 +76,26 @@ PY
   mv "$secrets.tmp" "$secrets"
 fi
 chmod 600 "$secrets"
+# The cosign key password joins them (a demo made before cosign lacks it); printf is a builtin.
+grep -q '^content_trust_cosign_key_passphrase:' "$secrets" \
+  || printf 'content_trust_cosign_key_passphrase: "%s"\n' "$(openssl rand -hex 24)" >>"$secrets"
+mkdir -p "$demo/bin"
+# Notation signs with a certificate from the team's CA: a demo CA and a code-signing leaf, with
+# openssl as docs/after-notary-v1.md shows (the key is the signer's own 0600 file).
+if [ ! -s "$demo/notation/signer-chain.pem" ]; then
+  say "Making the Notation signing certificate (demo CA, code-signing leaf) in $demo/notation"
+  mkdir -p "$demo/notation" && chmod 700 "$demo/notation"
+  (cd "$demo/notation" \
+    && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 3650 \
+         -subj "/C=GB/ST=London/O=Open Banking/CN=Demo Signing CA" \
+         -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null \
+    && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout signer.key -out signer.csr \
+         -subj "/C=GB/ST=London/O=Open Banking/CN=jeff" 2>/dev/null \
+    && printf 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >leaf.ext \
+    && openssl x509 -req -in signer.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -extfile leaf.ext \
+         -out signer.crt 2>/dev/null \
+    && cat signer.crt ca.crt >signer-chain.pem && chmod 600 signer.key ca.key)
+fi
 
 # The Notary server keeps its trust data in memory. When the stack was restarted since
 # the last demo, the signing host's cached trust metadata describes repositories the
@@ -115,6 +135,20 @@ hostport=${CT_NOTARY_URL#https://}
 mkdir -p "$clean/tls/$hostport"
 cp "$CT_NOTARY_CA" "$clean/tls/$hostport/ca.crt"
 DOCKER_CONFIG=$clean DOCKER_CONTENT_TRUST_SERVER=$CT_NOTARY_URL docker trust inspect --pretty "$repository:$release"
+
+digest=$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][0]["digest"])' \
+  "$demo/reports/release-$release.json")
+say "cosign verify --key $demo/cosign/release.pub $repository@$digest (the real cosign)"
+# cosign prints its checks on stderr and the verified payload (JSON) on stdout.
+{ "$demo/bin/cosign" verify --key "$demo/cosign/release.pub" --insecure-ignore-tlog=true "$repository@$digest" >/dev/null; } 2>&1
+
+say "notation verify $repository@$digest (the real notation, strict policy trusting the demo CA)"
+consumer=$demo/notation-consumer
+mkdir -p "$consumer/notation/truststore/x509/ca/demo"
+cp "$demo/notation/ca.crt" "$consumer/notation/truststore/x509/ca/demo/ca.crt"
+printf '{"version":"1.0","trustPolicies":[{"name":"demo","registryScopes":["%s"],"signatureVerification":{"level":"strict"},"trustStores":["ca:demo"],"trustedIdentities":["*"]}]}\n' \
+  "$repository" >"$consumer/notation/trustpolicy.json"
+XDG_CONFIG_HOME=$consumer "$demo/bin/notation" verify --insecure-registry "$repository@$digest"
 
 say "Release report ($demo/reports/release-$release.md; JSON next to it)"
 cat "$demo/reports/release-$release.md"

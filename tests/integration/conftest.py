@@ -31,7 +31,9 @@ ROOT_PASS = 'root-Passphrase-1'
 REPO_PASS = 'repo-Passphrase-2'
 JEFF_PASS = 'jeff-Passphrase-3'
 ALICE_PASS = 'alice-Passphrase-4'
-ALL_SECRETS = [ROOT_PASS, REPO_PASS, JEFF_PASS, ALICE_PASS]
+COSIGN_PASS = 'cosign-Passphrase-5'
+COSIGN_IMPORT_PASS = 'cosign-Import-Passphrase-6'
+ALL_SECRETS = [ROOT_PASS, REPO_PASS, JEFF_PASS, ALICE_PASS, COSIGN_PASS, COSIGN_IMPORT_PASS]
 
 
 def _stack_env():

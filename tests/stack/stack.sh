@@ -48,6 +48,7 @@ install_packages() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  "$here/tools.sh" install  # cosign 2.x/3.x and notation under build/tools (newer Debian suites)
   # Debian's docker.io enables a system dockerd through systemd where systemd runs;
   # the stack never uses it, it runs its own daemon on its own socket.
 }
@@ -284,6 +285,7 @@ export CT_NOTARY_URL=https://127.0.0.1:$NOTARY_PORT
 export CT_NOTARY_CA=$CA_CERT
 export CT_NONLOOPBACK_HOST=$NONLOOPBACK_HOST
 ENV
+  "$here/tools.sh" env
 }
 
 case "${1:-}" in

@@ -1,0 +1,575 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: cosign and Notation signatures on registry digests.
+
+Not a public API; it may change without notice.
+
+Both tools sign DIGESTS, never tags: every tag is resolved to the digest the registry serves
+for it (``_registry``), and that digest is what is signed and verified.
+
+* cosign reads a key's password from ``COSIGN_PASSWORD`` or prompts on a terminal.  The
+  collection keeps secrets out of argv AND out of the environment: cosign runs on a pty
+  (pexpect) and its prompt is answered; ``COSIGN_PASSWORD`` from the caller is removed.
+* cosign 3.x refuses ``--tlog-upload=false`` unless ``--use-signing-config=false`` comes
+  with it, and stores new-format bundles as OCI referrers (a ``sha256-<hex>`` index tag on
+  registries without the referrers API) where 2.x writes a ``sha256-<hex>.sig`` tag.  The
+  version is told from ``cosign sign --help`` (Debian's builds say ``GitVersion: devel``);
+  ``cosign verify`` finds either format.
+* notation keeps keys, trust store and trust policy under ``$XDG_CONFIG_HOME/notation``:
+  every run gets a directory of its own inside a private (0700) temporary directory.  A
+  signing key is referenced there by path, in place: it is never copied.
+* Loopback registries are reached over plain http (as docker does), every other registry
+  over TLS with the docker configuration's credentials (``DOCKER_CONFIG``).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import re
+import stat
+import time
+
+try:
+    import pexpect
+    import ptyprocess
+except ImportError:  # pragma: no cover - build_module reports a missing pexpect
+    pexpect = ptyprocess = None
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+except ImportError:  # pragma: no cover - build_module reports a missing cryptography
+    x509 = None
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, scrub
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
+
+FORMATS = ('notary', 'cosign', 'notation')
+
+COSIGN_PROMPT_RE = re.compile(r'Enter password for (?:the )?private key(?: again)?:\s*')
+COSIGN_OVERWRITE_RE = re.compile(r'already exists\. Overwrite \(y/n\)\?\s*')
+COSIGN_WRONG_PASSWORD_RE = re.compile(r'decryption failed|incorrect passphrase|wrong password', re.I)
+PUBLIC_PEM_RE = re.compile(r'-----BEGIN PUBLIC KEY-----\s*\n.*?-----END PUBLIC KEY-----', re.S)
+_CERT_PEM_RE = re.compile(r'-----BEGIN CERTIFICATE-----\s*\n.*?-----END CERTIFICATE-----', re.S)
+_ANNOTATION_KEY_RE = re.compile(r'\A[^=\s]+\Z')
+NOTATION_KEY_NAME = 'content-trust'
+NOTATION_STORE = 'content-trust'
+
+
+if pexpect is not None:
+    class _Spawn(pexpect.spawn):
+        """pexpect.spawn that hands extra inherited file descriptors to the child (a pipe carrying a key
+        that must never rest on disk decrypted)."""
+
+        def __init__(self, *args, **kwargs):
+            self.pass_fds = tuple(kwargs.pop('pass_fds', ()))
+            super(_Spawn, self).__init__(*args, **kwargs)
+
+        def _spawnpty(self, args, **kwargs):
+            kwargs['pass_fds'] = self.pass_fds
+            return ptyprocess.PtyProcess.spawn(args, **kwargs)
+
+
+def last_error(output, what):
+    """cosign and notation print ``Error: ...`` (cosign twice); keep the first, clean."""
+    text = (output or '').replace('\r', '')
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith('Error:'):
+            return '%s failed: %s' % (what, line[len('Error:'):].strip())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return '%s failed: %s' % (what, lines[-1] if lines else 'no output')
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+def check_tags(tags, what='tags'):
+    if not tags:
+        raise ValueError('%s must list at least one tag' % what)
+    out = []
+    for tag in tags:
+        parse_tag(tag, what)
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def check_annotations(annotations, what='annotations'):
+    out = {}
+    for key, value in (annotations or {}).items():
+        if not isinstance(key, str) or not _ANNOTATION_KEY_RE.match(key):
+            raise ValueError('%s: key %r is not valid: expected a non-empty string without "=" or spaces' % (what, key))
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError('%s: the value of %s must be a string, got %r' % (what, key, value))
+        out[key] = str(value)
+    return out
+
+
+def check_public_keys(pems, what='public_keys'):
+    """PEM public keys (text); each one must load."""
+    if not pems:
+        raise ValueError('%s must list at least one PEM public key ("-----BEGIN PUBLIC KEY-----")' % what)
+    out = []
+    for i, pem in enumerate(pems):
+        m = PUBLIC_PEM_RE.search(pem or '')
+        if not m:
+            raise ValueError('%s[%d] is not a PEM public key: expected a "-----BEGIN PUBLIC KEY-----" block, such as '
+                             'the <path>.pub that cosign_key writes' % (what, i))
+        try:
+            serialization.load_pem_public_key(m.group(0).encode('ascii'))
+        except (ValueError, TypeError):
+            raise ValueError('%s[%d] is not a valid public key' % (what, i))
+        out.append(m.group(0).strip() + '\n')
+    return out
+
+
+def split_certificates(text, what):
+    """The certificates of a PEM bundle, in order; at least one."""
+    blocks = _CERT_PEM_RE.findall(text or '')
+    if not blocks:
+        raise ValueError('%s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")' % what)
+    certs = []
+    for i, block in enumerate(blocks):
+        try:
+            certs.append(x509.load_pem_x509_certificate(block.encode('ascii')))
+        except ValueError:
+            raise ValueError('%s: certificate %d is not a valid X.509 certificate' % (what, i + 1))
+    return blocks, certs
+
+
+def check_ca_certificates(pems, what='ca_certificates'):
+    if not pems:
+        raise ValueError('%s must list at least one PEM CA certificate' % what)
+    out = []
+    for i, pem in enumerate(pems):
+        blocks, dummy = split_certificates(pem, '%s[%d]' % (what, i))
+        out.extend(b.strip() + '\n' for b in blocks)
+    return out
+
+
+def check_private_file(path, what):
+    """The user's own regular file, readable by nobody else (0600 or stricter)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ValueError('%s %s cannot be read: %s' % (what, path, exc.strerror))
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError('%s %s is not a regular file' % (what, path))
+    if st.st_uid != os.getuid():
+        raise ValueError('%s %s belongs to uid %d, not to the user running the task (uid %d): a signing key must be '
+                         'the signer\'s own file' % (what, path, st.st_uid, os.getuid()))
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        raise ValueError('%s %s is readable by others (mode %o): make it 0600 (chmod 600 %s)'
+                         % (what, path, stat.S_IMODE(st.st_mode), path))
+
+
+def check_notation_signing_files(key_path, chain_path):
+    """Notation's requirements, checked before anything runs: the key is the user's own 0600 file,
+    unencrypted, matching the leaf certificate, which carries the code-signing usage.  Returns the
+    leaf's SHA-256 fingerprint (hex) and the chain's PEM blocks."""
+    check_private_file(key_path, 'key')
+    try:
+        with open(chain_path) as f:
+            chain_text = f.read()
+    except (IOError, OSError) as exc:
+        raise ValueError('certificate_chain %s cannot be read: %s' % (chain_path, exc))
+    blocks, certs = split_certificates(chain_text, 'certificate_chain %s' % chain_path)
+    leaf = certs[0]
+    try:
+        usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usages = []
+    if ExtendedKeyUsageOID.CODE_SIGNING not in usages:
+        raise ValueError('certificate_chain %s: the leaf certificate (%s) has no code-signing extended key usage '
+                         '(extendedKeyUsage=codeSigning), which Notation requires of a signing certificate'
+                         % (chain_path, leaf.subject.rfc4514_string()))
+    try:
+        with open(key_path, 'rb') as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except TypeError:
+        raise ValueError('key %s is encrypted: Notation signs only with an unencrypted key file (the signer\'s own, '
+                         '0600)' % key_path)
+    except (ValueError, IOError, OSError):
+        raise ValueError('key %s is not a PEM private key' % key_path)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
+            leaf.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise ValueError('key %s is not the private key of the leaf certificate of certificate_chain %s (%s); the chain '
+                         'must start with the signing certificate' % (key_path, chain_path, leaf.subject.rfc4514_string()))
+    return leaf.fingerprint(hashes.SHA256()).hex(), blocks
+
+
+# --- commands --------------------------------------------------------------------------------
+
+def cosign_sign_argv(cosign, features, target, key_path, annotations=None, transparency_log=False, loopback=False):
+    """The ``cosign sign`` command for one digest reference (no secret in it)."""
+    argv = [cosign, 'sign', '--yes', '--key', key_path]
+    if not transparency_log:
+        argv.append('--tlog-upload=false')
+        if features.get('signing_config_flag'):
+            # cosign 3.x: the signing config would upload to Rekor whatever --tlog-upload says.
+            argv.append('--use-signing-config=false')
+    for key in sorted(annotations or {}):
+        argv += ['-a', '%s=%s' % (key, annotations[key])]
+    if loopback and features.get('allow_http'):
+        argv.append('--allow-http-registry')
+    argv.append(target)
+    return argv
+
+
+def cosign_verify_argv(cosign, features, target, public_key_path, annotations=None, transparency_log=False,
+                       loopback=False):
+    argv = [cosign, 'verify', '--key', public_key_path, '--output', 'json']
+    if not transparency_log:
+        argv.append('--insecure-ignore-tlog=true')
+    for key in sorted(annotations or {}):
+        argv += ['-a', '%s=%s' % (key, annotations[key])]
+    if loopback and features.get('allow_http'):
+        argv.append('--allow-http-registry')
+    argv.append(target)
+    return argv
+
+
+def cosign_features_from_help(text):
+    """What ``cosign sign --help`` says about the version: 3.x has ``--use-signing-config``
+    defaulting to true."""
+    text = text or ''
+    return {
+        'major': 3 if '--use-signing-config=true' in text else 2,
+        'signing_config_flag': '--use-signing-config' in text,
+        'allow_http': '--allow-http-registry' in text,
+    }
+
+
+def notation_trust_policy(scope, identities=None):
+    return {
+        'version': '1.0',
+        'trustPolicies': [{
+            'name': 'content-trust',
+            'registryScopes': [scope],
+            'signatureVerification': {'level': 'strict'},
+            'trustStores': ['ca:%s' % NOTATION_STORE],
+            'trustedIdentities': list(identities) if identities else ['*'],
+        }],
+    }
+
+
+class OciTools(object):
+    """cosign and notation for one module run, on top of the module's ``TrustCLI`` (timeouts,
+    scrubbing, temporary directories, the docker configuration)."""
+
+    _features = {}
+
+    def __init__(self, cli, cosign_cli='cosign', notation_cli='notation', secrets=()):
+        self.cli = cli
+        self.cosign_cli = cosign_cli or 'cosign'
+        self.notation_cli = notation_cli or 'notation'
+        self.secrets = [s for s in secrets if s]
+        self._notation_home = None
+
+    # --- binaries and environment ----------------------------------------------------------
+
+    def cosign_path(self):
+        return self.cli._binary(self.cosign_cli, 'cosign_cli')
+
+    def notation_path(self):
+        return self.cli._binary(self.notation_cli, 'notation_cli')
+
+    def env(self, xdg=None):
+        env = self.cli.env()
+        for var in list(env):
+            # A password from the caller's environment would bypass the prompt we answer.
+            if var.startswith(('COSIGN_', 'NOTATION_')):
+                del env[var]
+        if xdg:
+            env['XDG_CONFIG_HOME'] = xdg
+        return env
+
+    def cosign_features(self):
+        cosign = self.cosign_path()
+        if cosign not in self._features:
+            rc, out = self.cli.run([cosign, 'sign', '--help'], env=self.env(), timeout=min(self.cli.timeout, 30))
+            if rc != 0:
+                raise TrustError(last_error(out, '%s sign --help' % cosign), output=out, rc=rc)
+            self._features[cosign] = cosign_features_from_help(out)
+        return self._features[cosign]
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run(self, argv, env=None, what=None, timeout=None):
+        """Run without a password; returns ``(rc, scrubbed output)``."""
+        return self.cli.run(argv, env=env or self.env(), what=what, timeout=timeout, secrets=self.secrets)
+
+    def run_pty(self, argv, password, what, pass_fds=(), option='key_passphrase', env=None):
+        """Run cosign on a pty, answering its password prompts with ``password``.
+
+        Returns ``(rc, scrubbed output)``; a wrong password raises TrustError naming ``option``."""
+        if pexpect is None:
+            raise TrustError('the Python library pexpect is required on the signing host')
+        known = self.secrets + ([password] if password else [])
+        timeout = self.cli.timeout
+        deadline = time.time() + timeout
+        child = _Spawn(argv[0], argv[1:], env=env or self.env(), encoding='utf-8', codec_errors='replace',
+                       echo=False, timeout=timeout, dimensions=(24, 500), pass_fds=pass_fds)
+        output = []
+        try:
+            while True:
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    raise pexpect.TIMEOUT('deadline')
+                idx = child.expect([COSIGN_PROMPT_RE, COSIGN_OVERWRITE_RE, pexpect.EOF], timeout=remaining)
+                output.append(child.before or '')
+                if idx == 0:
+                    if not password:
+                        raise TrustError('%s asks for the password of a private key and none was given (set %s)'
+                                         % (what, option))
+                    child.sendline(password)
+                elif idx == 1:
+                    child.sendline('n')
+                    raise TrustError('%s would overwrite an existing file; nothing was overwritten' % what)
+                else:
+                    break
+        except pexpect.TIMEOUT:
+            child.close(force=True)
+            raise TrustError('%s did not finish within the timeout of %s seconds; output so far: %s'
+                             % (what, timeout, scrub(''.join(output), known).strip()[-500:]))
+        except TrustError as exc:
+            child.close(force=True)
+            exc.output = scrub(''.join(output), known)
+            raise
+        child.close()
+        out = scrub(''.join(output), known).replace('\r\n', '\n')
+        rc = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+        if rc != 0 and COSIGN_WRONG_PASSWORD_RE.search(out):
+            raise TrustError('%s: the password is incorrect for the private key (%s)' % (what, option), output=out, rc=rc)
+        return rc, out
+
+    # --- cosign ----------------------------------------------------------------------------
+
+    def cosign_public_key(self, key_path, password, option='key_passphrase'):
+        """The PEM public key of a cosign private key file (decrypted by cosign itself); fails
+        with a clear message on a wrong password."""
+        if not os.path.isfile(key_path):
+            raise TrustError('the cosign private key %s does not exist (create it with openbanking.content_trust.cosign_key)'
+                             % key_path)
+        what = 'cosign public-key --key %s' % key_path
+        rc, out = self.run_pty([self.cosign_path(), 'public-key', '--key', key_path], password, what, option=option)
+        m = PUBLIC_PEM_RE.search(out)
+        if rc != 0 or not m:
+            raise TrustError(last_error(out, what), output=out, rc=rc)
+        return m.group(0).strip() + '\n'
+
+    def write_public_keys(self, pems):
+        d = self.cli.tempdir()
+        paths = []
+        for i, pem in enumerate(pems):
+            path = os.path.join(d, 'key-%d.pub' % i)
+            with open(path, 'w') as f:
+                f.write(pem)
+            paths.append(path)
+        return paths
+
+    def cosign_verified(self, reference, digest, public_key_paths, annotations=None, transparency_log=False):
+        """Index of the first public key that verifies a signature on ``digest`` (with the
+        annotations), or None; with the last failure's message."""
+        features = self.cosign_features()
+        target = '%s@%s' % (reference.gun, digest)
+        problem = None
+        for i, path in enumerate(public_key_paths):
+            argv = cosign_verify_argv(self.cosign_path(), features, target, path, annotations, transparency_log,
+                                      reference.is_loopback())
+            rc, out = self.run(argv, what='cosign verify %s' % target)
+            if rc == 0:
+                return i, None
+            problem = last_error(out, 'cosign verify')
+        return None, problem
+
+    def cosign_sign(self, reference, digest, key_path, password, annotations=None, transparency_log=False):
+        features = self.cosign_features()
+        target = '%s@%s' % (reference.gun, digest)
+        argv = cosign_sign_argv(self.cosign_path(), features, target, key_path, annotations, transparency_log,
+                                reference.is_loopback())
+        what = 'cosign sign %s' % target
+        rc, out = self.run_pty(argv, password, what)
+        if rc != 0:
+            raise TrustError(last_error(out, what), output=out, rc=rc)
+        return out
+
+    # --- notation --------------------------------------------------------------------------
+
+    def notation_home(self):
+        """``XDG_CONFIG_HOME`` for notation in this run: ``<private tmp>/notation`` (0700)."""
+        if not self._notation_home:
+            home = os.path.join(self.cli.tempdir(), 'xdg')
+            os.makedirs(os.path.join(home, 'notation'), 0o700)
+            self._notation_home = home
+        return self._notation_home
+
+    def notation_use_key(self, key_path, chain_path):
+        """Name the signing key in this run's notation configuration: by path, in place."""
+        conf = os.path.join(self.notation_home(), 'notation')
+        with open(os.path.join(conf, 'signingkeys.json'), 'w') as f:
+            json.dump({'default': NOTATION_KEY_NAME,
+                       'keys': [{'name': NOTATION_KEY_NAME, 'keyPath': os.path.abspath(key_path),
+                                 'certPath': os.path.abspath(chain_path)}]}, f)
+
+    def notation_trust(self, reference, ca_pems, identities=None):
+        """This run's trust store (the CA certificates) and a strict trust policy for the repository."""
+        conf = os.path.join(self.notation_home(), 'notation')
+        store = os.path.join(conf, 'truststore', 'x509', 'ca', NOTATION_STORE)
+        if os.path.isdir(store):
+            for fn in os.listdir(store):
+                os.unlink(os.path.join(store, fn))
+        else:
+            os.makedirs(store, 0o700)
+        for i, pem in enumerate(ca_pems):
+            with open(os.path.join(store, 'ca-%d.crt' % i), 'w') as f:
+                f.write(pem)
+        with open(os.path.join(conf, 'trustpolicy.json'), 'w') as f:
+            json.dump(notation_trust_policy(reference.gun, identities), f)
+
+    def _notation_argv(self, command, reference, digest, extra=()):
+        argv = [self.notation_path(), command] + list(extra)
+        if reference.is_loopback():
+            argv.append('--insecure-registry')
+        argv.append('%s@%s' % (reference.gun, digest))
+        return argv
+
+    def notation_verified(self, reference, digest):
+        """Whether ``notation verify`` passes under this run's trust policy; with its message."""
+        argv = self._notation_argv('verify', reference, digest)
+        rc, out = self.run(argv, env=self.env(self.notation_home()), what='notation verify')
+        return rc == 0, (None if rc == 0 else last_error(out, 'notation verify'))
+
+    def notation_leaf_fingerprints(self, reference, digest):
+        """SHA-256 fingerprints of the leaf certificates of the Notation signatures on ``digest``."""
+        argv = self._notation_argv('inspect', reference, digest, ['--output', 'json'])
+        rc, out, err = self.cli.run_split(argv, env=self.env(self.notation_home()))
+        if rc != 0:
+            if 'no associated signature' in (out + err) or 'no signature' in (out + err):
+                return []
+            raise TrustError(last_error(scrub(err or out, self.secrets), 'notation inspect %s@%s' % (reference.gun, digest)),
+                             output=scrub(err, self.secrets), rc=rc)
+        try:
+            data = json.loads(out[out.index('{'):]) if '{' in out else {}
+        except ValueError:
+            raise TrustError('notation inspect printed output that is not JSON: %s' % out[:300])
+        prints = []
+        for sig in data.get('Signatures') or []:
+            certs = sig.get('certificates') or []
+            if certs and certs[0].get('SHA256Fingerprint'):
+                prints.append(certs[0]['SHA256Fingerprint'].lower())
+        return prints
+
+    def notation_sign(self, reference, digest):
+        argv = self._notation_argv('sign', reference, digest, ['--key', NOTATION_KEY_NAME])
+        what = 'notation sign %s@%s' % (reference.gun, digest)
+        rc, out = self.run(argv, env=self.env(self.notation_home()), what=what)
+        if rc != 0:
+            raise TrustError(last_error(out, what), output=out, rc=rc)
+        return out
+
+
+# --- the registry --------------------------------------------------------------------------
+
+def resolve_digests(cli, reference, tags, missing_ok=False):
+    """``{tag: digest}`` as the registry serves them now; a tag the registry lacks fails (or,
+    with ``missing_ok``, maps to None)."""
+    client = RegistryClient(reference, cli.docker_config, timeout=min(cli.timeout, 60))
+    out = {}
+    missing = []
+    for tag in tags:
+        found = client.manifest(tag)
+        out[tag] = found[0] if found else None
+        if not found:
+            missing.append(tag)
+    if missing and not missing_ok:
+        raise TrustError('the registry %s has no tag %s in %s; push the image first'
+                         % (reference.registry, ', '.join(missing), reference.gun))
+    return out
+
+
+def check_pinned(reference, digests, pinned):
+    """Fail, before anything is signed, when the registry serves another digest for a tag than the
+    one the caller pinned (for example the digest Notary signed)."""
+    moved = []
+    for tag, want in sorted((pinned or {}).items()):
+        if tag in digests and digests[tag] is not None and digests[tag] != want:
+            moved.append('%s (registry %s, expected %s)' % (tag, digests[tag], want))
+    if moved:
+        raise TrustError('the registry serves other digests than expected for %s: %s; nothing was signed'
+                         % (reference.gun, '; '.join(moved)))
+
+
+# --- verification, for modules and for trust_pull ------------------------------------------
+
+def _verify_results(tags, digests, check):
+    results = []
+    by_digest = {}
+    for tag in tags:
+        digest = digests.get(tag)
+        if not digest:
+            results.append({'tag': tag, 'digest': None, 'verified': False,
+                            'problems': ['the registry has no tag %s' % tag]})
+            continue
+        if digest not in by_digest:
+            by_digest[digest] = check(digest)
+        ok, problem = by_digest[digest]
+        results.append({'tag': tag, 'digest': digest, 'verified': ok, 'problems': [] if ok else [problem]})
+    return results
+
+
+def verify_cosign(cli, reference, tags, public_keys, annotations=None, cosign_cli='cosign', digests=None,
+                  transparency_log=False):
+    """Verify the cosign signatures of ``tags`` of ``reference`` with any of ``public_keys`` (PEM).
+
+    ``cli`` is the module's ``TrustCLI``; ``digests`` ({tag: digest}) pins what must be signed,
+    otherwise the registry's current digest of each tag is verified.  Returns one
+    ``{tag, digest, verified, problems}`` per tag; never fails for an unverified tag."""
+    tags = check_tags(tags)
+    pems = check_public_keys(public_keys)
+    annotations = check_annotations(annotations)
+    tools = OciTools(cli, cosign_cli=cosign_cli)
+    paths = tools.write_public_keys(pems)
+    if digests is None:
+        digests = resolve_digests(cli, reference, tags, missing_ok=True)
+
+    def check(digest):
+        index, problem = tools.cosign_verified(reference, digest, paths, annotations, transparency_log)
+        if index is None:
+            return False, 'no cosign signature on %s verifies with the public keys given%s' % (
+                digest, (' (%s)' % problem) if problem else '')
+        return True, None
+    return _verify_results(tags, digests, check)
+
+
+def verify_notation(cli, reference, tags, ca_certificates, trusted_identities=None, notation_cli='notation',
+                    digests=None):
+    """Verify the Notation signatures of ``tags`` under a strict trust policy trusting
+    ``ca_certificates`` (PEM) and ``trusted_identities`` (default any identity those CAs issued).
+
+    Same contract as ``verify_cosign``."""
+    tags = check_tags(tags)
+    cas = check_ca_certificates(ca_certificates)
+    tools = OciTools(cli, notation_cli=notation_cli)
+    tools.notation_trust(reference, cas, trusted_identities)
+    if digests is None:
+        digests = resolve_digests(cli, reference, tags, missing_ok=True)
+
+    def check(digest):
+        ok, problem = tools.notation_verified(reference, digest)
+        return ok, (None if ok else 'no Notation signature on %s verifies under the trust policy (%s)' % (digest, problem))
+    return _verify_results(tags, digests, check)
+
+
+def unverified_message(reference, results, tool):
+    bad = [r for r in results if not r['verified']]
+    return '%d of %d tag(s) of %s have no valid %s signature: %s' % (
+        len(bad), len(results), reference.gun, tool,
+        '; '.join('%s (%s)' % (r['tag'], '; '.join(r['problems'])) for r in bad))

@@ -1,0 +1,276 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: cosign_key
+short_description: Manage a cosign key pair on the signing host
+version_added: 0.1.0
+description:
+  - Ensures one cosign key pair at O(path) - C(<path>.key), encrypted with O(passphrase) by cosign itself, and
+    C(<path>.pub) - as C(cosign generate-key-pair --output-key-prefix <path>) writes them.
+  - Generates a new key pair, or imports an existing PEM private key the user already has on disk
+    (O(private_key_path)) with C(cosign import-key-pair). An encrypted key is decrypted in memory and handed to
+    cosign through a pipe; the collection never writes a decrypted copy to disk.
+  - The private key file is 0600, in a directory that only its owner can enter (0700; a new directory is created so).
+  - The password is given to cosign on its terminal prompt, never in argv or the environment.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  path:
+    description:
+      - Prefix of the key pair files, without extension (C(/srv/cosign/release) for C(/srv/cosign/release.key) and
+        C(/srv/cosign/release.pub)).
+    type: path
+    required: true
+  passphrase:
+    description:
+      - Password that protects C(<path>.key). Required. When the key pair exists it is checked against the key
+        (cosign derives the public key with it).
+    type: str
+    required: true
+  private_key_path:
+    description:
+      - An existing PEM private key (EC or RSA; plain, or PKCS#8 C(ENCRYPTED PRIVATE KEY) with
+        O(private_key_passphrase)) to import instead of generating a key.
+      - If a key pair with another key exists at O(path), the task fails unless O(force=true).
+      - Debian's cosign 2.5 rejects every imported key (C(unsupported public key type)); import with cosign 3
+        (O(cosign_cli)); the key pair it writes signs with either version.
+    type: path
+  private_key_passphrase:
+    description:
+      - Passphrase of an encrypted O(private_key_path).
+    type: str
+  force:
+    description:
+      - Replace an existing key pair. Without O(private_key_path), a new key is generated on every run.
+    type: bool
+    default: false
+  cosign_cli:
+    description:
+      - Name or path of the cosign binary (2.x or 3.x).
+    type: str
+    default: cosign
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: openbanking.content_trust.cosign_sign
+  - module: openbanking.content_trust.cosign_verify
+'''
+
+EXAMPLES = r'''
+- name: Ensure the release signing key pair exists
+  openbanking.content_trust.cosign_key:
+    path: /srv/cosign/release
+    passphrase: "{{ vault_cosign_passphrase }}"
+  register: cosign_key
+
+- name: Import the key the team already has (encrypted PEM), read in place
+  openbanking.content_trust.cosign_key:
+    path: /srv/cosign/release
+    passphrase: "{{ vault_cosign_passphrase }}"
+    private_key_path: /srv/keys/release-ec.pem
+    private_key_passphrase: "{{ vault_release_pem_passphrase }}"
+    cosign_cli: /usr/local/bin/cosign3
+'''
+
+RETURN = r'''
+public_key:
+  description: The public key (PEM); give it to consumers for C(cosign verify --key).
+  returned: success, unless a new key is only planned in check mode
+  type: str
+private_key_path:
+  description: C(<path>.key).
+  returned: always
+  type: str
+public_key_path:
+  description: C(<path>.pub).
+  returned: always
+  type: str
+'''
+
+import os
+import shutil
+import stat
+
+try:
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # pragma: no cover - build_module reports it
+    serialization = None
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, PUBLIC_PEM_RE, last_error
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def _same_pem(a, b):
+    return ''.join((a or '').split()) == ''.join((b or '').split())
+
+
+def _check_directory(directory, check_mode):
+    """A 0700 directory of the user's own; created if missing (not in check mode)."""
+    if not os.path.isdir(directory):
+        if not check_mode:
+            os.makedirs(directory, 0o700)
+            os.chmod(directory, 0o700)
+        return
+    st = os.stat(directory)
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        raise InputError('the directory %s of the key pair is open to others (mode %o): cosign keys live in a 0700 '
+                         'directory (chmod 700 %s)' % (directory, stat.S_IMODE(st.st_mode), directory))
+
+
+def _import_source(p):
+    """The key to import, in memory; plain PEM for cosign (which reads no encrypted PEM)."""
+    path = p['private_key_path']
+    try:
+        data = open(path, 'rb').read()
+    except (IOError, OSError) as exc:
+        raise InputError('private_key_path %s cannot be read: %s' % (path, exc))
+    password = p['private_key_passphrase'].encode('utf-8') if p['private_key_passphrase'] else None
+    try:
+        key = serialization.load_pem_private_key(data, password=password)
+    except TypeError:
+        if password:
+            raise InputError('private_key_path %s is not encrypted: leave private_key_passphrase unset' % path)
+        raise InputError('private_key_path %s is encrypted: set private_key_passphrase' % path)
+    except ValueError:
+        if password:
+            raise InputError('private_key_path %s: the private_key_passphrase is incorrect, or the file is not a PEM '
+                             'private key' % path)
+        raise InputError('private_key_path %s is not a PEM private key (EC or RSA)' % path)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')
+    return key, public
+
+
+def _cosign_import(tools, key, prefix, passphrase):
+    """``cosign import-key-pair`` of an in-memory key, through an inherited pipe."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    rfd, wfd = os.pipe()
+    try:
+        os.write(wfd, pem)  # a few hundred bytes: far below the pipe's buffer
+        os.close(wfd)
+        wfd = None
+        os.set_inheritable(rfd, True)
+        argv = [tools.cosign_path(), 'import-key-pair', '--key', '/dev/fd/%d' % rfd, '--output-key-prefix', prefix]
+        what = 'cosign import-key-pair'
+        rc, out = tools.run_pty(argv, passphrase, what, pass_fds=(rfd,), option='passphrase')
+    finally:
+        if wfd is not None:
+            os.close(wfd)
+        os.close(rfd)
+    if rc != 0:
+        msg = last_error(out, what)
+        if 'unsupported public key type' in out:
+            msg += (' (Debian\'s cosign 2.5 imports no key at all; import with cosign 3 through cosign_cli - the key '
+                    'pair it writes signs with cosign 2.5 too)')
+        raise TrustError(msg, output=out, rc=rc)
+
+
+def _cosign_generate(tools, prefix, passphrase):
+    what = 'cosign generate-key-pair'
+    rc, out = tools.run_pty([tools.cosign_path(), 'generate-key-pair', '--output-key-prefix', prefix], passphrase, what,
+                            option='passphrase')
+    if rc != 0:
+        raise TrustError(last_error(out, what), output=out, rc=rc)
+
+
+def ensure_key_pair(module, cli):
+    p = module.params
+    prefix = os.path.abspath(p['path'])
+    if prefix.endswith(('.key', '.pub')):
+        raise InputError('path %s is the prefix of the key pair, without .key or .pub' % p['path'])
+    if not p['passphrase']:
+        raise InputError('passphrase must not be empty: it protects the cosign private key')
+    if p['private_key_passphrase'] and not p['private_key_path']:
+        raise InputError('private_key_passphrase is set but private_key_path is not; give the key to import')
+    key_file, pub_file = prefix + '.key', prefix + '.pub'
+    result = dict(changed=False, private_key_path=key_file, public_key_path=pub_file, public_key=None)
+    directory = os.path.dirname(prefix)
+    _check_directory(directory, module.check_mode)
+    tools = OciTools(cli, cosign_cli=p['cosign_cli'], secrets=[p['passphrase'], p['private_key_passphrase']])
+
+    imported = wanted_public = None
+    if p['private_key_path']:
+        imported, wanted_public = _import_source(p)
+
+    if os.path.isfile(key_file) and not p['force']:
+        public = tools.cosign_public_key(key_file, p['passphrase'], option='passphrase')
+        if imported is not None and not _same_pem(public, wanted_public):
+            raise InputError('a key pair with another key exists at %s; set force=true to replace it with the key of '
+                             'private_key_path %s' % (key_file, p['private_key_path']))
+        result['public_key'] = public
+        if stat.S_IMODE(os.stat(key_file).st_mode) != 0o600:
+            result['changed'] = True
+            if not module.check_mode:
+                os.chmod(key_file, 0o600)
+        if not (os.path.isfile(pub_file) and _same_pem(_read(pub_file), public)):
+            result['changed'] = True
+            if not module.check_mode:
+                with open(pub_file + '.tmp', 'w') as f:
+                    f.write(public)
+                os.chmod(pub_file + '.tmp', 0o644)
+                os.rename(pub_file + '.tmp', pub_file)
+        return result
+
+    result['changed'] = True
+    if module.check_mode:
+        result['public_key'] = wanted_public
+        return result
+    # cosign writes both files into a private directory beside the target; they are moved
+    # into place only when both exist, so a failure never leaves half a key pair.
+    staging = os.path.join(directory, '.cosign-key-%d' % os.getpid())
+    os.mkdir(staging, 0o700)
+    try:
+        tmp_prefix = os.path.join(staging, 'key')
+        if imported is not None:
+            _cosign_import(tools, imported, tmp_prefix, p['passphrase'])
+        else:
+            _cosign_generate(tools, tmp_prefix, p['passphrase'])
+        public = _read(tmp_prefix + '.pub')
+        if not PUBLIC_PEM_RE.search(public):
+            raise TrustError('cosign wrote no public key to %s.pub' % tmp_prefix)
+        os.chmod(tmp_prefix + '.key', 0o600)
+        os.chmod(tmp_prefix + '.pub', 0o644)
+        os.rename(tmp_prefix + '.key', key_file)
+        os.rename(tmp_prefix + '.pub', pub_file)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    result['public_key'] = public
+    return result
+
+
+def main():
+    module = build_module(dict(
+        path=dict(type='path', required=True),
+        passphrase=dict(type='str', required=True, no_log=True),
+        private_key_path=dict(type='path'),
+        private_key_passphrase=dict(type='str', no_log=True),
+        force=dict(type='bool', default=False),
+        cosign_cli=dict(type='str', default='cosign'),
+    ))
+    run(module, ensure_key_pair)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,176 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: cosign_sign
+short_description: Sign the digests of image tags with cosign, idempotently
+version_added: 0.1.0
+description:
+  - Resolves each tag of O(repository) to the digest the registry serves for it and signs that DIGEST with
+    C(cosign sign --key), never the tag.
+  - Idempotent - a digest that already carries a signature that verifies with this key (and carries
+    O(annotations)) is left alone; no new signature manifest is pushed and the task reports no change.
+  - Works with cosign 2.x (signatures stored as the C(sha256-<hex>.sig) tag) and 3.x (bundles stored as OCI
+    referrers, a C(sha256-<hex>) tag on registries without the referrers API); the version is detected.
+  - A loopback registry is reached over plain http (as docker does), any other registry over TLS with the
+    credentials of O(docker_config).
+  - The key password is given to cosign on its terminal prompt, never in argv or the environment.
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  repository:
+    description: Repository, without a tag (C(registry.example.com/acme/app)).
+    type: str
+    required: true
+  tags:
+    description: Tags whose digests to sign. Every tag must exist in the registry.
+    type: list
+    elements: str
+    required: true
+  digests:
+    description:
+      - The digest each tag must have, tag to C(sha256:...), for example the digest Notary signed. When the registry
+        serves another digest for a tag, the task fails before anything is signed.
+    type: dict
+    default: {}
+  key:
+    description: Path to the cosign private key file (C(<path>.key) of M(openbanking.content_trust.cosign_key)).
+    type: path
+    required: true
+  key_passphrase:
+    description: Password of O(key).
+    type: str
+    required: true
+  annotations:
+    description:
+      - Annotations signed with each digest (C(cosign sign -a key=value)); a signature without them does not count
+        as an existing signature.
+    type: dict
+    default: {}
+  transparency_log:
+    description:
+      - Upload the signature to the transparency log (Rekor) cosign is configured for.
+      - Off by default - these keys sign for private consumers, who verify with the public key alone
+        (C(cosign verify --insecure-ignore-tlog)).
+    type: bool
+    default: false
+  cosign_cli:
+    description: Name or path of the cosign binary (2.x or 3.x).
+    type: str
+    default: cosign
+attributes:
+  check_mode:
+    support: full
+    details: Reads the registry and verifies existing signatures; signs nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: openbanking.content_trust.cosign_key
+  - module: openbanking.content_trust.cosign_verify
+'''
+
+EXAMPLES = r'''
+- name: Sign release v1.4.0 with cosign
+  openbanking.content_trust.cosign_sign:
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.4.0, latest]
+    key: /srv/cosign/release.key
+    key_passphrase: "{{ vault_cosign_passphrase }}"
+    annotations:
+      release: v1.4.0
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: Tag.
+      type: str
+    digest:
+      description: The digest the registry serves for the tag, which is what is signed.
+      type: str
+    signed:
+      description: Whether this run signed the digest (would sign, in check mode).
+      type: bool
+public_key:
+  description: The public key of O(key) (PEM), which verifies the signatures.
+  returned: always
+  type: str
+cosign_major_version:
+  description: The major version of cosign detected (2 or 3).
+  returned: always
+  type: int
+'''
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
+    OciTools, check_pinned, check_annotations, check_tags, resolve_digests,
+)
+
+
+def sign(module, cli):
+    p = module.params
+    reference = parse_reference(p['repository'], allow_tag=False)
+    tags = check_tags(p['tags'])
+    annotations = check_annotations(p['annotations'])
+    if not p['key_passphrase']:
+        raise ValueError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
+    tools = OciTools(cli, cosign_cli=p['cosign_cli'], secrets=[p['key_passphrase']])
+    features = tools.cosign_features()
+    # Deriving the public key checks the password before anything is signed.
+    public = tools.cosign_public_key(p['key'], p['key_passphrase'])
+    pub_path = tools.write_public_keys([public])[0]
+    # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
+    digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
+    check_pinned(reference, digests, p['digests'])
+    decided = {}
+    results = []
+    for tag in tags:
+        digest = digests[tag]
+        if digest is None:
+            results.append({'tag': tag, 'digest': None, 'signed': True})
+            continue
+        if digest not in decided:
+            index, dummy = tools.cosign_verified(reference, digest, [pub_path], annotations, p['transparency_log'])
+            decided[digest] = index is None
+            if decided[digest] and not module.check_mode:
+                tools.cosign_sign(reference, digest, p['key'], p['key_passphrase'], annotations, p['transparency_log'])
+            results.append({'tag': tag, 'digest': digest, 'signed': decided[digest]})
+        else:
+            results.append({'tag': tag, 'digest': digest, 'signed': False})
+    return dict(changed=any(r['signed'] for r in results), results=results, public_key=public,
+                cosign_major_version=features['major'])
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        tags=dict(type='list', elements='str', required=True),
+        digests=dict(type='dict', default={}),
+        key=dict(type='path', required=True, no_log=False),
+        key_passphrase=dict(type='str', required=True, no_log=True),
+        annotations=dict(type='dict', default={}),
+        transparency_log=dict(type='bool', default=False),
+        cosign_cli=dict(type='str', default='cosign'),
+    ))
+    run(module, sign)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,137 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: cosign_verify
+short_description: Verify the cosign signatures of image tags with public keys
+version_added: 0.1.0
+description:
+  - Resolves each tag of O(repository) to the digest the registry serves for it and runs C(cosign verify --key)
+    on that digest with each of O(public_keys) until one verifies.
+  - Signatures written by cosign 2.x (C(.sig) tags) and 3.x (OCI referrers) are both found.
+  - Read-only. Fails naming every tag that does not verify, unless O(fail_on_unverified=false).
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  repository:
+    description: Repository, without a tag.
+    type: str
+    required: true
+  tags:
+    description: Tags to verify.
+    type: list
+    elements: str
+    required: true
+  public_keys:
+    description: Trusted public keys (PEM text, such as RV(openbanking.content_trust.cosign_key#module:public_key)); any one of them may have signed.
+    type: list
+    elements: str
+    required: true
+  annotations:
+    description: Annotations the signature must carry.
+    type: dict
+    default: {}
+  transparency_log:
+    description: Require the signature to be in the transparency log (Rekor); off for privately signed images.
+    type: bool
+    default: false
+  fail_on_unverified:
+    description: Fail the task, naming every tag that does not verify.
+    type: bool
+    default: true
+  cosign_cli:
+    description: Name or path of the cosign binary (2.x or 3.x).
+    type: str
+    default: cosign
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: openbanking.content_trust.cosign_sign
+'''
+
+EXAMPLES = r'''
+- name: Require a cosign signature by the release key
+  openbanking.content_trust.cosign_verify:
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.4.0]
+    public_keys:
+      - "{{ lookup('ansible.builtin.file', 'files/cosign-release.pub') }}"
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: Tag.
+      type: str
+    digest:
+      description: The digest the registry serves for the tag (None when it has no such tag).
+      type: str
+    verified:
+      description: Whether a signature on the digest verifies with one of the keys.
+      type: bool
+    problems:
+      description: Why it did not verify.
+      type: list
+      elements: str
+verified:
+  description: Whether every tag verified.
+  returned: always
+  type: bool
+unverified:
+  description: Tags that did not verify.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_cosign
+
+
+def verify(module, cli):
+    p = module.params
+    reference = parse_reference(p['repository'], allow_tag=False)
+    results = verify_cosign(cli, reference, p['tags'], p['public_keys'], annotations=p['annotations'],
+                            cosign_cli=p['cosign_cli'], transparency_log=p['transparency_log'])
+    unverified = [r['tag'] for r in results if not r['verified']]
+    if unverified and p['fail_on_unverified']:
+        raise TrustError(unverified_message(reference, results, 'cosign'))
+    return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        tags=dict(type='list', elements='str', required=True),
+        public_keys=dict(type='list', elements='str', required=True, no_log=False),
+        annotations=dict(type='dict', default={}),
+        transparency_log=dict(type='bool', default=False),
+        fail_on_unverified=dict(type='bool', default=True),
+        cosign_cli=dict(type='str', default='cosign'),
+    ))
+    run(module, verify)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: notation_sign
+short_description: Sign the digests of image tags with Notation, idempotently
+version_added: 0.1.0
+description:
+  - Resolves each tag of O(repository) to the digest the registry serves for it and signs that DIGEST with
+    C(notation sign), using the private key O(key) and the certificate chain O(certificate_chain).
+  - Idempotent - a digest that already carries a Notation signature by the leaf certificate of
+    O(certificate_chain) that verifies under a strict policy trusting the chain's root is left alone; no new
+    signature is pushed and the task reports no change.
+  - Notation signs only with an unencrypted key file. O(key) is the signer's own file (issued by their CA, mode
+    0600), read in place and never copied - the one place in this collection where a private key rests
+    decrypted. Keep it on the signing host only, readable by its owner only.
+  - The notation configuration (the signing key entry, by path) lives in a private temporary directory of this
+    run (C(XDG_CONFIG_HOME)); the host's notation configuration is neither read nor changed.
+  - A loopback registry is reached over plain http (as docker does), any other registry over TLS with the
+    credentials of O(docker_config).
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  repository:
+    description: Repository, without a tag.
+    type: str
+    required: true
+  tags:
+    description: Tags whose digests to sign. Every tag must exist in the registry.
+    type: list
+    elements: str
+    required: true
+  digests:
+    description:
+      - The digest each tag must have, tag to C(sha256:...), for example the digest Notary signed. When the registry
+        serves another digest for a tag, the task fails before anything is signed.
+    type: dict
+    default: {}
+  key:
+    description:
+      - Path to the PEM private key of the signing certificate, unencrypted, owned by the user running the task,
+        mode 0600 (the task fails otherwise, before anything is signed).
+    type: path
+    required: true
+  certificate_chain:
+    description:
+      - Path to the PEM certificate chain, leaf first, ending with the root CA. The leaf must carry the
+        code-signing extended key usage Notation requires (C(extendedKeyUsage=codeSigning)) and a
+        C(digitalSignature) key usage, and must not be a CA.
+    type: path
+    required: true
+  notation_cli:
+    description: Name or path of the notation binary.
+    type: str
+    default: notation
+notes:
+  - "Making a key and chain with openssl (a CA, then a leaf with the code-signing usage):"
+  - "C(openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 3650
+    -subj '/C=GB/ST=London/O=Acme/CN=Acme Signing CA' -addext basicConstraints=critical,CA:true
+    -addext keyUsage=critical,keyCertSign,cRLSign)"
+  - "C(openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout signer.key -out signer.csr
+    -subj '/C=GB/ST=London/O=Acme/CN=release signer')"
+  - "C(printf 'basicConstraints=critical,CA:false\\nkeyUsage=critical,digitalSignature\\nextendedKeyUsage=codeSigning\\n'
+    > leaf.ext; openssl x509 -req -in signer.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365
+    -extfile leaf.ext -out signer.crt; cat signer.crt ca.crt > signer-chain.pem; chmod 600 signer.key)"
+attributes:
+  check_mode:
+    support: full
+    details: Reads the registry and the existing signatures; signs nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: openbanking.content_trust.notation_verify
+'''
+
+EXAMPLES = r'''
+- name: Sign release v1.4.0 with Notation
+  openbanking.content_trust.notation_sign:
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.4.0, latest]
+    key: /srv/notation/signer.key
+    certificate_chain: /srv/notation/signer-chain.pem
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: Tag.
+      type: str
+    digest:
+      description: The digest the registry serves for the tag, which is what is signed.
+      type: str
+    signed:
+      description: Whether this run signed the digest (would sign, in check mode).
+      type: bool
+certificate_fingerprint:
+  description: SHA-256 fingerprint (hex) of the signing (leaf) certificate.
+  returned: always
+  type: str
+'''
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
+    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests,
+)
+
+
+def sign(module, cli):
+    p = module.params
+    reference = parse_reference(p['repository'], allow_tag=False)
+    tags = check_tags(p['tags'])
+    fingerprint, chain = check_notation_signing_files(p['key'], p['certificate_chain'])
+    tools = OciTools(cli, notation_cli=p['notation_cli'])
+    tools.notation_path()
+    tools.notation_use_key(p['key'], p['certificate_chain'])
+    # "Already signed" means: a signature by this very certificate, valid under a strict policy
+    # that trusts the root of its chain.
+    tools.notation_trust(reference, [chain[-1]])
+    # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
+    digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
+    check_pinned(reference, digests, p['digests'])
+    decided = {}
+    results = []
+    for tag in tags:
+        digest = digests[tag]
+        if digest is None:
+            results.append({'tag': tag, 'digest': None, 'signed': True})
+            continue
+        if digest in decided:
+            results.append({'tag': tag, 'digest': digest, 'signed': False})
+            continue
+        present = fingerprint in tools.notation_leaf_fingerprints(reference, digest) and \
+            tools.notation_verified(reference, digest)[0]
+        decided[digest] = not present
+        if decided[digest] and not module.check_mode:
+            tools.notation_sign(reference, digest)
+        results.append({'tag': tag, 'digest': digest, 'signed': decided[digest]})
+    return dict(changed=any(r['signed'] for r in results), results=results, certificate_fingerprint=fingerprint)
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        tags=dict(type='list', elements='str', required=True),
+        digests=dict(type='dict', default={}),
+        key=dict(type='path', required=True, no_log=False),
+        certificate_chain=dict(type='path', required=True),
+        notation_cli=dict(type='str', default='notation'),
+    ))
+    run(module, sign)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,136 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: notation_verify
+short_description: Verify the Notation signatures of image tags under a strict trust policy
+version_added: 0.1.0
+description:
+  - Resolves each tag of O(repository) to the digest the registry serves for it and runs C(notation verify) on that
+    digest, with a trust store holding O(ca_certificates) and a C(strict) trust policy scoped to the repository.
+  - The trust store and policy live in a private temporary directory of this run (C(XDG_CONFIG_HOME)); the host's
+    notation configuration is neither read nor changed.
+  - Read-only. Fails naming every tag that does not verify, unless O(fail_on_unverified=false).
+author:
+  - Open Banking (@OpenBankingUK)
+extends_documentation_fragment:
+  - openbanking.content_trust.common
+  - ansible.builtin.action_common_attributes
+options:
+  repository:
+    description: Repository, without a tag.
+    type: str
+    required: true
+  tags:
+    description: Tags to verify.
+    type: list
+    elements: str
+    required: true
+  ca_certificates:
+    description: Trusted CA certificates (PEM text; a bundle of several is fine).
+    type: list
+    elements: str
+    required: true
+  trusted_identities:
+    description:
+      - "Identities allowed to sign, in Notation's form (C(x509.subject: C=GB, ST=London, O=Acme, CN=release)).
+        Notation requires at least C, ST and O in such a subject. Default any identity the CAs issued."
+    type: list
+    elements: str
+    default: []
+  fail_on_unverified:
+    description: Fail the task, naming every tag that does not verify.
+    type: bool
+    default: true
+  notation_cli:
+    description: Name or path of the notation binary.
+    type: str
+    default: notation
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: openbanking.content_trust.notation_sign
+'''
+
+EXAMPLES = r'''
+- name: Require a Notation signature from the team's CA
+  openbanking.content_trust.notation_verify:
+    repository: registry.example.com/openbanking/conformance-suite
+    tags: [v1.4.0]
+    ca_certificates:
+      - "{{ lookup('ansible.builtin.file', 'files/signing-ca.crt') }}"
+'''
+
+RETURN = r'''
+results:
+  description: One entry per tag, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: Tag.
+      type: str
+    digest:
+      description: The digest the registry serves for the tag (None when it has no such tag).
+      type: str
+    verified:
+      description: Whether a Notation signature on the digest verifies under the policy.
+      type: bool
+    problems:
+      description: Why it did not verify.
+      type: list
+      elements: str
+verified:
+  description: Whether every tag verified.
+  returned: always
+  type: bool
+unverified:
+  description: Tags that did not verify.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_notation
+
+
+def verify(module, cli):
+    p = module.params
+    reference = parse_reference(p['repository'], allow_tag=False)
+    results = verify_notation(cli, reference, p['tags'], p['ca_certificates'], p['trusted_identities'],
+                              notation_cli=p['notation_cli'])
+    unverified = [r['tag'] for r in results if not r['verified']]
+    if unverified and p['fail_on_unverified']:
+        raise TrustError(unverified_message(reference, results, 'Notation'))
+    return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
+
+
+def main():
+    module = build_module(dict(
+        repository=dict(type='str', required=True),
+        tags=dict(type='list', elements='str', required=True),
+        ca_certificates=dict(type='list', elements='str', required=True),
+        trusted_identities=dict(type='list', elements='str', default=[]),
+        fail_on_unverified=dict(type='bool', default=True),
+        notation_cli=dict(type='str', default='notation'),
+    ))
+    run(module, verify)
+
+
+if __name__ == '__main__':
+    main()

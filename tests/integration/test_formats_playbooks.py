@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+"""publish_release and verify_release with content_trust_signature_formats [notary, cosign, notation],
+run with ansible-playbook against the real stack and the real cosign and notation."""
+
+import json
+import os
+
+import pytest
+
+from conftest import COSIGN_PASS, common, run_module
+from ocitools import cosign_binary, notation_binary, real_cosign_verify, real_notation_verify, registry_state
+from test_playbooks import FOUR, SECRETS, Scenario
+
+
+@pytest.fixture(scope='module')
+def formats(stack, tmp_path_factory):
+    base = str(tmp_path_factory.mktemp('formats'))
+    scenario = Scenario(stack, base)
+    cosign = cosign_binary('3.1')
+    key = run_module('cosign_key', common(stack, scenario.docker_config, path=os.path.join(base, 'cosign', 'release'),
+                                          passphrase=COSIGN_PASS, cosign_cli=cosign))
+    assert not key.failed, key
+    from ocitools import make_notation_pki
+    pki = make_notation_pki(os.path.join(base, 'pki'))
+    with open(scenario.inventory) as f:
+        inventory = json.load(f)
+    with open(pki['ca']) as f:
+        ca = f.read()
+    # signing_host installs the tools from binaries on the controller.
+    bin_dir = os.path.join(base, 'bin')
+    os.mkdir(bin_dir)
+    inventory['all']['vars'].update({
+        'content_trust_signature_formats': ['notary', 'cosign', 'notation'],
+        'content_trust_cosign_package': cosign,
+        'content_trust_notation_package': notation_binary(),
+        'content_trust_tools_bin_dir': bin_dir,
+        'content_trust_cosign_key': key['private_key_path'],
+        'content_trust_cosign_cli': os.path.join(bin_dir, 'cosign'),
+        'content_trust_cosign_annotations': {'release': 'v1.0.0'},
+        'content_trust_notation_key': pki['key'],
+        'content_trust_notation_certificate_chain': pki['chain'],
+        'content_trust_notation_ca_certificates': [ca],
+        'content_trust_notation_cli': os.path.join(bin_dir, 'notation'),
+    })
+    with open(scenario.inventory, 'w') as f:
+        json.dump(inventory, f, indent=1)
+    with open(scenario.secrets) as f:
+        secrets = json.load(f)
+    secrets['content_trust_cosign_key_passphrase'] = COSIGN_PASS
+    with open(scenario.secrets, 'w') as f:
+        json.dump(secrets, f)
+    scenario.cosign = cosign
+    scenario.bin_dir = bin_dir
+    scenario.cosign_pub = key['public_key_path']
+    scenario.cosign_public_key = key['public_key']
+    scenario.pki = pki
+    return scenario
+
+
+def _no_secret(run):
+    for secret in SECRETS:
+        assert secret not in run.out, 'a secret appeared in the output of %s' % ' '.join(run.argv)
+
+
+def test_publish_in_three_formats_then_verify_release(formats, stack):
+    run = formats.playbook(*(FOUR + ['-vvv']))
+    _no_secret(run)
+    assert run.rc == 0, str(run)
+    for tool in ('cosign', 'notation'):
+        path = os.path.join(formats.bin_dir, tool)
+        assert os.access(path, os.X_OK) and oct(os.stat(path).st_mode & 0o777) == '0o755'
+    with open(os.path.join(formats.report_dir, 'release-v1.0.0.json')) as f:
+        report = json.load(f)
+    assert report['verified'] is True and report['signature_formats'] == ['notary', 'cosign', 'notation']
+    assert len(report['images']) == 3
+    for image in report['images']:
+        assert image['signatures'] == {'notary': True, 'cosign': True, 'notation': True}, image
+        ref = '%s@%s' % (image['repository'], image['digest'])
+        # The same digest Notary signed, verified by the real tools themselves.
+        proc = real_cosign_verify(formats.cosign, formats.cosign_pub, ref, {'release': 'v1.0.0'})
+        assert proc.returncode == 0, proc.stderr.decode()
+        proc = real_notation_verify(notation_binary(), ref, formats.pki['ca'], image['repository'])
+        assert proc.returncode == 0, proc.stdout.decode()
+    with open(os.path.join(formats.report_dir, 'release-v1.0.0.md')) as f:
+        markdown = f.read()
+    assert '| notary | cosign | notation | Verified |' in markdown
+    assert '| jeff | yes | yes | yes | yes |' in markdown
+    formats.registry_after_first = dict((r, registry_state(stack, r)) for r in (formats.repo1, formats.repo2))
+    formats.tuf_after_first = formats.versions()
+
+
+def test_second_run_changes_nothing_in_any_format(formats, stack):
+    run = formats.playbook(*FOUR)
+    _no_secret(run)
+    assert run.rc == 0, str(run)
+    assert run.recap['changed'] == 0, run
+    assert 'cosign: already signed' in run.out and 'notation: already signed' in run.out, run
+    assert dict((r, registry_state(stack, r)) for r in (formats.repo1, formats.repo2)) == formats.registry_after_first
+    assert formats.versions() == formats.tuf_after_first
+
+
+def test_verify_release_with_another_cosign_key_fails_naming_the_images(formats, stack, tmp_path):
+    other = run_module('cosign_key', common(stack, formats.docker_config, path=str(tmp_path / 'other' / 'key'),
+                                            passphrase=COSIGN_PASS, cosign_cli=formats.cosign))
+    run = formats.playbook('verify_release.yml', '-e', json.dumps({
+        'content_trust_cosign_public_keys': [other['public_key']],
+        'content_trust_signature_formats': ['cosign'], 'content_trust_report_dir': str(tmp_path / 'reports')}))
+    _no_secret(run)
+    assert run.rc != 0, run
+    assert '%s:v1.0.0' % formats.repo1 in run.out and '%s:v1.0.0' % formats.repo2 in run.out, run
+    with open(str(tmp_path / 'reports' / 'release-v1.0.0.json')) as f:
+        report = json.load(f)
+    assert report['verified'] is False
+    assert all(i['signatures'] == {'cosign': False} for i in report['images'])

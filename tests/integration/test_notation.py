@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+"""notation_sign and notation_verify with the real notation 1.3 on the real registry."""
+
+import os
+
+from conftest import common, run_module
+from ocitools import make_notation_pki, notation_binary, push_image, real_notation_verify, registry_state
+
+
+def test_notation_sign_verifies_with_real_notation_and_is_idempotent(stack, docker_config, tmp_path):
+    binary = notation_binary()
+    pki = make_notation_pki(str(tmp_path / 'pki'))
+    other = make_notation_pki(str(tmp_path / 'other'), org='Other')
+    repo = stack.repo('notation')
+    d1 = push_image(stack, docker_config, repo, ['v1', 'latest'])
+    d2 = push_image(stack, docker_config, repo, ['v2'])
+    args = common(stack, docker_config, repository=repo, tags=['v1', 'v2', 'latest'], key=pki['key'],
+                  certificate_chain=pki['chain'], notation_cli=binary)
+    before = registry_state(stack, repo)
+    planned = run_module('notation_sign', args, check_mode=True)
+    assert not planned.failed and [r['signed'] for r in planned['results']] == [True, True, False], planned
+    assert registry_state(stack, repo) == before
+
+    signed = run_module('notation_sign', args)
+    assert not signed.failed, signed
+    assert [(r['tag'], r['digest'], r['signed']) for r in signed['results']] == \
+        [('v1', d1, True), ('v2', d2, True), ('latest', d1, False)]
+    for digest in (d1, d2):
+        ok = real_notation_verify(binary, '%s@%s' % (repo, digest), pki['ca'], repo)
+        assert ok.returncode == 0, ok.stdout.decode()
+        bad = real_notation_verify(binary, '%s@%s' % (repo, digest), other['ca'], repo)
+        assert bad.returncode != 0, bad.stdout.decode()
+
+    state = registry_state(stack, repo)
+    again = run_module('notation_sign', args)
+    assert not again.failed and not again['changed'], again
+    assert registry_state(stack, repo) == state, 'a re-run changed the registry'
+    # The key is used in place: nothing was copied next to it.
+    assert sorted(os.listdir(str(tmp_path / 'pki'))) == sorted(
+        ['ca.crt', 'ca.key', 'ca.srl', 'leaf.ext', 'signer-chain.pem', 'signer.crt', 'signer.csr', 'signer.key'])
+
+    with open(pki['ca']) as f:
+        ca_pem = f.read()
+    with open(other['ca']) as f:
+        other_pem = f.read()
+    good = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1', 'v2', 'latest'],
+                                                ca_certificates=[ca_pem], notation_cli=binary))
+    assert not good.failed and good['verified'] and [r['digest'] for r in good['results']] == [d1, d2, d1], good
+    fail = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1', 'v2'],
+                                                ca_certificates=[other_pem], notation_cli=binary))
+    assert fail.failed and 'v1 (' in fail['msg'] and 'v2 (' in fail['msg'], fail
+    report = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1'],
+                                                  ca_certificates=[other_pem], fail_on_unverified=False,
+                                                  notation_cli=binary))
+    assert not report.failed and report['unverified'] == ['v1'], report
+    named = run_module('notation_verify', common(
+        stack, docker_config, repository=repo, tags=['v1'], ca_certificates=[ca_pem], notation_cli=binary,
+        trusted_identities=['x509.subject: C=GB, ST=London, O=Acme, CN=release signer']))
+    assert not named.failed and named['verified'], named
+    stranger = run_module('notation_verify', common(
+        stack, docker_config, repository=repo, tags=['v1'], ca_certificates=[ca_pem], notation_cli=binary,
+        trusted_identities=['x509.subject: C=GB, ST=London, O=Acme, CN=somebody else'], fail_on_unverified=False))
+    assert not stranger.failed and not stranger['verified'], stranger
+
+
+def test_notation_sign_refuses_unsafe_or_unusable_files(stack, docker_config, tmp_path):
+    binary = notation_binary()
+    pki = make_notation_pki(str(tmp_path / 'pki'))
+    repo = stack.repo('notation')
+    push_image(stack, docker_config, repo, ['v1'])
+    before = registry_state(stack, repo)
+    args = common(stack, docker_config, repository=repo, tags=['v1'], key=pki['key'], certificate_chain=pki['chain'],
+                  notation_cli=binary)
+    os.chmod(pki['key'], 0o644)
+    res = run_module('notation_sign', args)
+    assert res.failed and 'chmod 600' in res['msg'], res
+    os.chmod(pki['key'], 0o600)
+    res = run_module('notation_sign', dict(args, certificate_chain=pki['ca']))
+    assert res.failed and 'code-signing' in res['msg'], res
+    other = make_notation_pki(str(tmp_path / 'other'))
+    res = run_module('notation_sign', dict(args, key=other['key']))
+    assert res.failed and 'not the private key of the leaf' in res['msg'], res
+    assert registry_state(stack, repo) == before

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+"""Which Notary-signed tags the bridge signs in other formats, and why the others are refused."""
+
+from ansible_collections.openbanking.content_trust.plugins.filter.bridge_plan import bridge_plan
+
+D1 = 'sha256:' + '1' * 64
+D2 = 'sha256:' + '2' * 64
+
+
+def result(tag, signed=D1, served=D1, signers=('jeff',), verified=True, problems=()):
+    return {'repository': 'r/a', 'tag': tag, 'reference': 'r/a:' + tag, 'signed_digest': signed,
+            'registry_digest': served, 'signers': list(signers), 'verified': verified, 'problems': list(problems)}
+
+
+def test_verified_tags_are_signed_on_the_notary_digest():
+    plan = bridge_plan([result('v1'), result('v2', signed=D2, served=D2)])
+    assert plan == {'sign': [{'repository': 'r/a', 'tags': ['v1', 'v2'], 'digests': {'v1': D1, 'v2': D2},
+                              'signers': {'v1': ['jeff'], 'v2': ['jeff']}}], 'refused': []}
+
+
+def test_a_re_pushed_tag_is_refused_with_both_digests():
+    plan = bridge_plan([result('v1', served=D2, verified=False, problems=['signed digest differs'])])
+    assert plan['sign'] == []
+    assert plan['refused'][0]['reason'].startswith('the registry serves %s, not the digest %s Notary signed' % (D2, D1))
+
+
+def test_only_the_bridged_signers_count():
+    plan = bridge_plan([result('v1', signers=['alice']), result('v2', signers=['alice', 'jeff'])], ['jeff'])
+    assert plan['sign'][0]['tags'] == ['v2'] and plan['sign'][0]['signers'] == {'v2': ['jeff']}
+    assert [r['tag'] for r in plan['refused']] == ['v1'] and 'none of the bridged signers' in plan['refused'][0]['reason']
+
+
+def test_missing_and_unverified_tags_are_refused():
+    plan = bridge_plan([result('gone', served=None), result('bad', verified=False, problems=['no trust data'])])
+    assert [(r['tag'], r['reason']) for r in plan['refused']] == [('gone', 'the registry has no such tag'),
+                                                                  ('bad', 'no trust data')]

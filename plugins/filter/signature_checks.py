@@ -92,7 +92,7 @@ def signature_checks(notary_checks, formats, cosign=None, notation=None):
                     seen.append(key)
                     checks.append({'repository': key[0], 'tag': key[1], 'reference': '%s:%s' % key,
                                    'digest': result.get('digest'), 'registry_digest': result.get('digest'),
-                                   'signers': [], 'pulled_with_content_trust': None, 'verified': True, 'problems': []})
+                                   'signers': [], 'pulled': None, 'verified': True, 'problems': []})
     for check in checks:
         key = (check['repository'], check['tag'])
         signatures = {}

@@ -8,7 +8,7 @@ from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 
 @pytest.mark.cli_matrix
 def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config, tmp_path):
-    repo = '%s/openbanking/conformance-suite-%s' % (stack.registry, tmp_path.name[-8:].replace('_', '-'))
+    repo = stack.repo('openbanking')
     stack.build_image(docker_config, 'openbanking/conformance-suite:build')
 
     def runbook():

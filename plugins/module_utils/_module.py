@@ -16,7 +16,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError,
+    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError, failure_lines,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY,
@@ -46,7 +46,8 @@ def run(module, action):
     except TrustError as exc:
         extra = {}
         if exc.output:
-            extra['stdout'] = exc.output.strip()[-4000:]
+            # The lines that explain the failure, whole; not a tail of debug log cut mid-line.
+            extra['stdout'] = failure_lines(exc.output)
         if exc.rc is not None:
             extra['rc'] = exc.rc
         module.fail_json(msg=exc.msg, **extra)

@@ -802,6 +802,8 @@ def test_systemd_units_render_without_starting_and_verify(tmp_path):
         content_trust_notary_start_services=False,
         content_trust_notary_systemd_dir=units,
         content_trust_notary_storage='postgres',
+        # The local socket: no TLS, and none needed (a TCP host would need content_trust_notary_db_ca).
+        content_trust_notary_db_host='/var/run/postgresql',
         content_trust_notary_manage_database=False,
         content_trust_notary_server_db_password=SERVER_DB_PASS,
         content_trust_notary_signer_db_password=SIGNER_DB_PASS,

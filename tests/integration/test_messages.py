@@ -4,16 +4,13 @@ not know the repository, a server that never answers (timeout), a wrong key pass
 Each used to come out as "cannot be reached (no answer)" or a bare command line, with up to
 4000 characters of docker's debug log cut mid-line."""
 
-import json
 import os
 import socket
-import ssl
-import subprocess
-import urllib.request
 
 import pytest
 
 from conftest import JEFF_PASS, common, run_module
+from helpers import PrivateNotary
 
 DEBUG_NOISE = 'level=debug msg="verifying signature'
 
@@ -28,36 +25,11 @@ def free_port():
 
 @pytest.fixture(scope='module')
 def empty_notary(stack, tmp_path_factory):
-    """A second, healthy Notary server (memory storage) that knows no repository: what a
-    Notary looks like after its database was restored from before a repository existed."""
-    d = tmp_path_factory.mktemp('empty-notary')
-    port = free_port()
-    tls = os.path.dirname(stack.ca)
-    config = {'server': {'http_addr': '127.0.0.1:%d' % port,
-                         'tls_cert_file': os.path.join(tls, 'notary-server.crt'),
-                         'tls_key_file': os.path.join(tls, 'notary-server.key')},
-              'trust_service': {'type': 'local'}, 'storage': {'backend': 'memory'},
-              'logging': {'level': 'error'}}
-    (d / 'server.json').write_text(json.dumps(config))
-    log = open(str(d / 'server.log'), 'w')
-    proc = subprocess.Popen(['notary-server', '-config', str(d / 'server.json')], stdout=log, stderr=log)
-    url = 'https://127.0.0.1:%d' % port
-    ctx = ssl.create_default_context(cafile=stack.ca)
-    try:
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(url + '/_notary_server/health', context=ctx, timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise
-                import time
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+    """A second, healthy Notary server that knows no repository: what a Notary looks like
+    after its database was restored from before a repository existed."""
+    notary = PrivateNotary(stack, tmp_path_factory.mktemp('empty-notary')).start()
+    yield notary.url
+    notary.stop()
 
 
 @pytest.fixture

@@ -31,19 +31,19 @@ def new_key():
     return pub, private
 
 
-def run_signers_role(tmp_path, stack, docker_config, repositories, *args, **extra):
-    role_vars = {'content_trust_docker_cli': stack.docker_cli, 'content_trust_docker_config': docker_config,
-                 'content_trust_server': stack.notary_url, 'content_trust_timeout': 60,
-                 'content_trust_repositories': repositories,
-                 'content_trust_root_passphrase': ROOT_PASS, 'content_trust_repository_passphrase': REPO_PASS}
-    role_vars.update(extra)
+def run_role(tmp_path, role, role_vars, *args):
+    """ansible-playbook of one role of the collection on localhost; returns (rc, output)."""
     varsfile = tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])
     varsfile.write_text(json.dumps(role_vars))
     os.chmod(str(varsfile), 0o600)
-    playbook = tmp_path / 'signers.yml'
-    playbook.write_text('- hosts: localhost\n  gather_facts: false\n  roles:\n    - openbanking.content_trust.signers\n')
+    playbook = tmp_path / ('%s.yml' % role)
+    playbook.write_text('- hosts: localhost\n  gather_facts: false\n  roles:\n    - openbanking.content_trust.%s\n'
+                        % role)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'), ANSIBLE_NOCOLOR='1',
                PATH=BIN + os.pathsep + os.environ['PATH'])
+    for k in list(env):
+        if k.endswith('_PASSPHRASE') or k == 'DOCKER_CONTENT_TRUST':
+            del env[k]
     proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
                            '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', '@%s' % varsfile,
                            str(playbook)] + list(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -52,6 +52,15 @@ def run_signers_role(tmp_path, stack, docker_config, repositories, *args, **extr
     for secret in ALL_SECRETS:
         assert secret not in out
     return proc.returncode, out
+
+
+def run_signers_role(tmp_path, stack, docker_config, repositories, *args, **extra):
+    role_vars = {'content_trust_docker_cli': stack.docker_cli, 'content_trust_docker_config': docker_config,
+                 'content_trust_server': stack.notary_url, 'content_trust_timeout': 60,
+                 'content_trust_repositories': repositories,
+                 'content_trust_root_passphrase': ROOT_PASS, 'content_trust_repository_passphrase': REPO_PASS}
+    role_vars.update(extra)
+    return run_role(tmp_path, 'signers', role_vars, *args)
 
 
 def test_signers_role_installs_the_notary_ca_itself(stack, docker_config, tmp_path):

@@ -85,7 +85,7 @@ options:
   digests:
     description:
       - With O(push=false), sign these manifest digests (C(sha256:<hex>)) for these tags instead of the digests the
-        registry serves for the tags, as C({tag: digest}); each digest must be in the registry. Every key must be one
+        registry serves for the tags, as a dictionary of tag to digest; each digest must be in the registry. Every key must be one
         of O(tags).
       - For example to point a tag back at the digest it was signed for before (the rollback of the
         P(openbanking.content_trust.publish_release#role) role does this).

@@ -6,7 +6,6 @@ repository), the play failed naming only the first image while the second was pu
 and pullable; and a failure after the first repository was signed left the release in part.
 """
 
-import os
 import shutil
 import urllib.error
 import urllib.request

@@ -430,6 +430,9 @@ def push_and_sign(module, cli):
                 done = [item['tag'] for item in plan if item['signed']]
                 if done:
                     exc.msg += '; already pushed and signed in this run: %s' % ', '.join(done)
+                unsigned = [item['tag'] for item in plan if item['pushed'] and not item['signed']]
+                if unsigned:
+                    exc.msg += '; pushed to the registry but not signed: %s' % ', '.join(unsigned)
                 raise
             trust = read_trust(cli, repository, notary_fallback=not p['push'])
         elif module.check_mode:

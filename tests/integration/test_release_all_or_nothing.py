@@ -132,7 +132,9 @@ def test_a_failure_after_the_first_repository_was_signed_rolls_the_trust_data_ba
     rc, out = release.publish(images, content_trust_notary_cli=failing_notary(release.tmp_path, release.repo2))
     assert rc != 0, out[-3000:]
     report = out[out.index('Report what could not be published'):]
-    assert 'injected: connection reset' in report or release.repo2 in report, report[-3000:]
+    assert '- %s: notary publish %s failed: injected: connection reset; pushed to the registry but not signed: ' \
+        '%s, extra' % (release.repo2, release.repo2, RELEASE) in report, report[-3000:]
+    assert release.in_registry(release.repo2, RELEASE)
     assert '- %s:%s pushed and signed' % (release.repo1, RELEASE) in report, report[-3000:]
     assert '- %s:%s revoked (this run had signed it anew)' % (release.repo1, RELEASE) in report, report[-3000:]
     assert '- %s:stable signed for its previous digest %s again' % (release.repo1, old_digest) in report, report[-3000:]

@@ -47,7 +47,7 @@ ANSIBLE_ENV := \
 LINT_PATHS = galaxy.yml meta/runtime.yml $(wildcard roles playbooks)
 
 .PHONY: help venv collection stack-up stack-down sanity lint unit integration test \
-	demo bench clean
+	demo bench clean installed installed-sanity changelog release-notes
 
 help:
 	@echo 'make demo         sign and verify images against a local Notary'
@@ -60,6 +60,9 @@ help:
 	@echo 'make lint         ansible-lint over roles/, playbooks/ and the collection metadata'
 	@echo 'make unit         pytest tests/unit'
 	@echo 'make integration  pytest tests/integration against the local stack (stopped afterwards)'
+	@echo 'make installed    build the tarball, install it, sanity + demo playbooks from the installed copy'
+	@echo 'make changelog    antsibull-changelog lint of changelogs/fragments'
+	@echo 'make release-notes fold the fragments into CHANGELOG.rst for the version in galaxy.yml'
 	@echo 'make bench        benchmarks against the bare docker CLI (build/bench.json)'
 	@echo 'make clean        stop the stack and remove build/ and test output'
 
@@ -149,7 +152,44 @@ integration: venv collection
 	done; \
 	exit $$rc
 
-test: venv collection sanity lint unit integration
+test: venv collection sanity lint changelog unit integration installed
+
+# What a user gets from Galaxy: the tarball `ansible-galaxy collection build` makes,
+# installed into an empty collections path.  ansible-test sanity runs on that installed
+# copy (in a git repository of its own, as for `make sanity`), then the demo playbooks
+# run from it, against the local stack, which is stopped afterwards as for
+# `make integration`.
+INSTALLED := $(BUILD)/installed
+INSTALLED_ROOT := $(INSTALLED)/ansible_collections/openbanking/content_trust
+installed: installed-sanity
+	@trap '"$(STACK)" stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	env -u PYTHONPATH PATH="$(BIN):$$PATH" CT_DEMO_COLLECTIONS="$(INSTALLED)" \
+	  CT_DEMO_DIR="$(BUILD)/installed-demo" bash tests/demo.sh
+
+# The build, the install and ansible-test sanity on the installed copy (no stack needed).
+installed-sanity: venv
+	@exec 9>"$(BUILD)/sanity.lock"; \
+	if ! flock -n 9; then echo 'installed: waiting for another make sanity in this tree'; flock 9; fi; \
+	rm -rf "$(BUILD)/dist" "$(INSTALLED)" "$(BUILD)/installed-demo"; \
+	mkdir -p "$(BUILD)/dist" "$(INSTALLED)"; \
+	"$(BIN)/ansible-galaxy" collection build --output-path "$(BUILD)/dist" .; \
+	env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH="$(INSTALLED)" "$(BIN)/ansible-galaxy" collection install --offline --no-deps \
+	  -p "$(INSTALLED)" "$(BUILD)"/dist/*.tar.gz; \
+	git -C "$(INSTALLED_ROOT)" init -q; \
+	"$(BIN)/python" .ci/sanity-get-pip.py "$(SANITY_HOME)"; \
+	cd "$(INSTALLED_ROOT)" && env -u PYTHONPATH -u ANSIBLE_COLLECTIONS_PATH HOME="$(SANITY_HOME)" \
+	  PATH="$(BIN):$$PATH" "$(BIN)/ansible-test" sanity --local --python $(SANITY_PYTHON) --color no \
+	  $(SANITY_ARGS)
+
+# Fragments are checked on every `make test`.  Right before publishing, `make
+# release-notes` folds the fragments into the release galaxy.yml names (it may be run
+# again while that version is unpublished: later fragments join the same release).
+changelog: venv
+	PATH="$(BIN):$$PATH" "$(BIN)/antsibull-changelog" lint
+
+release-notes: venv
+	PATH="$(BIN):$$PATH" "$(BIN)/antsibull-changelog" release \
+	  --version "$$(sed -n 's/^version: *//p' galaxy.yml)"
 
 # The demo leaves the stack running so that its result can be looked at; stop it
 # with `make stack-down`.  tests/demo.sh, where it exists, is the demo's own driver

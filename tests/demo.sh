@@ -22,7 +22,11 @@
 # see tests/stack/stack.sh), CT_DEMO_DIR (the demo's state: signing docker config,
 # generated passphrases, public keys, reports, logs; default build/demo), DOCKER_CLI (the
 # docker CLI the playbooks use, default docker; e.g. ../shared/bin/docker-29, which without
-# its docker-trust plugin makes the modules use the notary CLI and the Docker SDK).
+# its docker-trust plugin makes the modules use the notary CLI and the Docker SDK),
+# CT_DEMO_COLLECTIONS (the collections path the playbooks run from: default
+# build/collections, the symlink to this clone; `make installed` gives it the
+# collection installed from the built tarball, and the playbooks and the demo
+# inventory are then those of the installed copy).
 # Passphrases are generated once into $CT_DEMO_DIR/secrets.yml (mode 0600) and given
 # to the playbooks with -e @file; they are never printed.
 set -euo pipefail
@@ -31,7 +35,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 stack=$root/tests/stack/stack.sh
 venv=$root/build/venv
-collection=$root/build/collections/ansible_collections/openbanking/content_trust
+collections=${CT_DEMO_COLLECTIONS:-$root/build/collections}
+collection=$collections/ansible_collections/openbanking/content_trust
 export CT_DEMO_DIR=${CT_DEMO_DIR:-$root/build/demo}
 demo=$CT_DEMO_DIR
 secrets=$demo/secrets.yml
@@ -43,13 +48,14 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 [ -x "$venv/bin/ansible-playbook" ] || die "no virtualenv in $venv: run 'make venv' first"
-[ -e "$collection/galaxy.yml" ] || die "the collection is not linked at $collection: run 'make collection' first"
+[ -e "$collection/galaxy.yml" ] || [ -e "$collection/MANIFEST.json" ] ||
+  die "no collection at $collection: run 'make collection' (or 'make installed') first"
 
 say "Starting the local trust stack"
 "$stack" start
 eval "$("$stack" env)"
 export PATH="$venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH=$root/build/collections
+export ANSIBLE_COLLECTIONS_PATH=$collections
 export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 export ANSIBLE_HOST_KEY_CHECKING=False
 unset PYTHONPATH
@@ -111,14 +117,14 @@ say "Building $image (FROM scratch, offline)"
 mkdir -p "$demo/docker"
 chmod 700 "$demo/docker"
 DOCKER_BUILDKIT=0 DOCKER_CONFIG=$demo/docker docker -H "$CT_DOCKER_HOST" build -q -t "$image" \
-  "$root/playbooks/files/demo-image" >/dev/null
+  "$collection/playbooks/files/demo-image" >/dev/null
 echo "built $image"
 
 recaps=()
 run_playbook() { # playbook, title
   local pb=$1 title=$2 log=$demo/logs/$1.log
-  say "$title: ansible-playbook -i playbooks/inventory/demo.yml -e @${secrets#"$root"/} playbooks/$pb.yml"
-  (cd "$root" && ansible-playbook -i playbooks/inventory/demo.yml -e "@$secrets" "playbooks/$pb.yml") 2>&1 | tee "$log"
+  say "$title: ansible-playbook -i playbooks/inventory/demo.yml -e @$secrets playbooks/$pb.yml (in $collection)"
+  (cd "$collection" && ansible-playbook -i playbooks/inventory/demo.yml -e "@$secrets" "playbooks/$pb.yml") 2>&1 | tee "$log"
   recaps+=("$(printf '%-24s %s' "$pb.yml" "$(grep -E '^localhost +:' "$log" | tail -1 | sed 's/^localhost *: *//')")")
 }
 

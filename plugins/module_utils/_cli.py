@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     PEXPECT_IMPORT_ERROR = exc
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    check_server_url, notary_server_for,
+    check_server_url, notary_server_for, parse_reference,
 )
 
 
@@ -63,6 +63,8 @@ REPOSITORY_LABELS = ('repository', 'targets', 'snapshot')
 # When the Notary server cannot be reached but trust data is cached, docker answers from the
 # cache with exit code 0; only this warning (printed from log level warn) says so.
 STALE_CACHE_RE = re.compile(r'Error while downloading remote metadata, using cached timestamp')
+# A healthy server without the repository: "received HTTP status 404 when requesting timestamp."
+_MISSING_ON_SERVER_RE = re.compile(r'received HTTP status 404 when requesting (?P<role>[\w/.-]+?)\.?"?$', re.M)
 _PING_RE = re.compile(r'Error pinging notary server \\?"(?P<url>[^"\\]+)\\?": (?P<cause>[^\n]*)')
 
 
@@ -119,6 +121,66 @@ def scrub(text, secrets):
     for value in sorted(secrets, key=len, reverse=True):
         if value:
             text = text.replace(value, '********')
+    return text
+
+
+# docker -D / notary -D print logrus lines; the debug and info ones explain a failure only
+# when they say what went wrong.
+_LOG_NOISE_RE = re.compile(r'\blevel=(debug|info)\b')
+_FAILURE_WORDS_RE = re.compile(r'error|fail|denied|refused|unauthori[sz]ed|x509|status [45]\d\d|does not exist|'
+                               r'not found|unavailable|timed? ?out|no such|invalid|incorrect|could not|cannot', re.I)
+FAILURE_LINES = 20
+
+
+def failure_lines(output, limit=FAILURE_LINES):
+    """The lines of a CLI's output that explain its failure, whole and in order: debug and
+    info log lines only where they report an error, each line once, at most ``limit``
+    (the last ones, after a note of how many were left out)."""
+    lines = []
+    for line in (output or '').splitlines():
+        line = line.rstrip()
+        if not line.strip() or line in lines:
+            continue
+        if _LOG_NOISE_RE.search(line) and not _FAILURE_WORDS_RE.search(line):
+            continue
+        lines.append(line)
+    if len(lines) > limit:
+        lines = ['(%d earlier lines left out)' % (len(lines) - limit)] + lines[-limit:]
+    return '\n'.join(lines)
+
+
+# Options of docker and notary that take a value (skipped when naming a command).
+_OPTIONS_WITH_VALUE = ('-l', '--log-level', '-H', '--host', '-c', '--config', '-s', '--server', '-d', '--trustDir',
+                       '--tlscacert', '--context', '-r', '--roles')
+
+
+def describe_command(argv, server=None):
+    """``docker trust inspect of R1, R2 (Notary server S)`` for an argv: the operation, what it
+    was about and where, for messages such as timeouts."""
+    words, args, skip = [], [], False
+    for i, arg in enumerate(argv):
+        if i == 0:
+            words.append(os.path.basename(arg))
+            continue
+        if skip:
+            skip = False
+            if arg and argv[i - 1] in ('-s', '--server') and not server:
+                server = arg
+            continue
+        if arg in _OPTIONS_WITH_VALUE:
+            skip = True
+            continue
+        if arg.startswith('-'):
+            continue
+        if len(words) < 3 and re.match(r'^[a-z][a-z-]*$', arg) and not args:
+            words.append(arg)
+        else:
+            args.append(arg)
+    text = ' '.join(words)
+    if args:
+        text += ' of %s' % ', '.join(args[:5]) + (' and %d more' % (len(args) - 5) if len(args) > 5 else '')
+    if server:
+        text += ' (Notary server %s)' % server
     return text
 
 
@@ -248,6 +310,29 @@ class TrustCLI(object):
                              % (self.docker_path(), caps['version'] or 'unknown'))
         return caps
 
+    # --- messages --------------------------------------------------------------------------
+
+    def _server_of(self, argv):
+        """The Notary server a command talks to: notary's -s, else the configured or derived one."""
+        for i, arg in enumerate(argv[:-1]):
+            if arg in ('-s', '--server'):
+                return argv[i + 1]
+        if self.server:
+            return self.server
+        for arg in argv[1:]:
+            if '/' in arg and not arg.startswith(('-', '/')):
+                try:
+                    return self.server_for(parse_reference(arg))
+                except ValueError:
+                    continue
+        return None
+
+    @staticmethod
+    def _timeout_message(what, timeout):
+        return ('%s did not finish within the timeout of %s seconds: the server did not answer in time or the '
+                'command waited for something; check that the server is up and reachable from this host, or raise '
+                'the timeout option' % (what, timeout))
+
     # --- running -------------------------------------------------------------------------
 
     def run(self, argv, env=None, timeout=None, check=False, what=None, secrets=()):
@@ -257,8 +342,8 @@ class TrustCLI(object):
             proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise TrustError('%s did not finish within the timeout of %s seconds'
-                             % (what or ' '.join(argv[:3]), timeout), cmd=argv[:3])
+            raise TrustError(self._timeout_message(what or describe_command(argv, self._server_of(argv)), timeout),
+                             cmd=argv[:3])
         except OSError as exc:
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         out = scrub(proc.stdout.decode('utf-8', 'replace'), secrets)
@@ -273,7 +358,8 @@ class TrustCLI(object):
             proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise TrustError('%s did not finish within the timeout of %s seconds' % (' '.join(argv[:3]), timeout))
+            raise TrustError(self._timeout_message(describe_command(argv, self._server_of(argv)), timeout),
+                             cmd=argv[:3])
         except OSError as exc:
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
@@ -340,8 +426,10 @@ class TrustCLI(object):
                     raise pexpect.TIMEOUT('deadline')
         except pexpect.TIMEOUT:
             child.close(force=True)
-            raise TrustError('%s did not finish within the timeout of %s seconds; output so far: %s'
-                             % (what, timeout, scrub(''.join(output), known).strip()[-500:]))
+            raise TrustError(self._timeout_message('%s (Notary server %s)' % (what, self._server_of(argv))
+                                                   if self._server_of(argv) and 'Notary server' not in what else what,
+                                                   timeout),
+                             output=failure_lines(scrub(''.join(output), known)))
         except TrustError as exc:
             child.close(force=True)
             exc.output = scrub(''.join(output), known)
@@ -403,22 +491,45 @@ class TrustCLI(object):
         return result
 
     def _raise_unreachable(self, references):
-        # The cached answer may be stale: fail, naming the server and docker's reason.
+        # docker answered from its cache (it only warns, and exits 0): fail, saying why it
+        # could not use the server. docker -D tells the causes apart: no answer (ping error),
+        # an untrusted certificate, or a healthy server without this repository (HTTP 404).
         docker = self.docker_path()
         rc, out, err = self.run_split([docker, '-D', 'trust', 'inspect'] + [str(r) for r in references])
-        m = _PING_RE.search(err + out)
+        text = err + out
         ref = references[0]
-        cause = 'no answer'
+        m = _PING_RE.search(text)
         if m:
-            cause = m.group('cause').replace('\\"', '"').rstrip('"').strip()
-            cause = re.sub(r'^[A-Za-z]+ "[^"]*": ', '', cause)  # Go's 'Get "URL": ' prefix
             url = m.group('url').rstrip('/')
             url = url[:-3] if url.endswith('/v2') else url
             ref = ([r for r in references if self.server_for(r) == url] or [ref])[0]
-        msg = explain('error contacting notary server: %s' % cause, 'docker trust inspect %s' % ref,
-                      server=self.server_for(ref), reference=ref, docker_config=self.docker_config)
-        raise TrustError(msg + '; docker fell back to trust data cached in %s, which may be stale' % self.trust_dir,
-                         output=(err + out)[-4000:])
+        server = self.server_for(ref)
+        cache = os.path.join(self.trust_dir, 'tuf', ref.gun)
+        what = 'docker trust inspect %s' % ref
+        missing = _MISSING_ON_SERVER_RE.search(text)
+        if m:
+            cause = m.group('cause').replace('\\"', '"').rstrip('"').strip()
+            cause = re.sub(r'^[A-Za-z]+ "[^"]*": ', '', cause)  # Go's 'Get "URL": ' prefix
+            msg = explain('error contacting notary server: %s' % cause, what, server=server, reference=ref,
+                          docker_config=self.docker_config)
+            msg += ('; docker fell back to the trust data cached in %s, which may be stale (it is not used: '
+                    'bring the server back or point the server option at the right one)' % cache)
+        elif 'x509:' in text or 'certificate signed by unknown authority' in text:
+            msg = explain(text, what, server=server, reference=ref, docker_config=self.docker_config)
+            msg += '; docker fell back to the trust data cached in %s, which may be stale' % cache
+        elif missing:
+            msg = ('%s: the Notary server %s answers, but has no trust data for %s (HTTP 404 for its %s), while this '
+                   'host has trust data for it cached in %s. The server lost or never had this repository: after a '
+                   'database restore or reset, restore the server\'s data (or re-create the repository with the '
+                   'same root using trust_migrate); if server points at the wrong Notary, fix it; if the repository '
+                   'was deleted on purpose, remove that cache directory. The cached data is stale and was not used'
+                   % (what, server, ref.gun, missing.group('role'), cache))
+        else:
+            msg = ('%s: docker could not update the trust data of %s from the Notary server %s and fell back to the '
+                   'data cached in %s, which may be stale (it is not used); the debug output says why'
+                   % (what, ref.gun, server, cache))
+        # docker's log is on stderr; stdout holds the (cached, stale) JSON answer.
+        raise TrustError(msg, output=failure_lines(err))
 
     def _classify_inspect_failures(self, references, result):
         # "no signatures or cannot access R" is the same for a repository that has no trust
@@ -432,7 +543,7 @@ class TrustCLI(object):
                 result[str(ref)] = None
                 continue
             raise TrustError(explain(text, 'docker trust inspect %s' % ref, server=self.server_for(ref),
-                                     reference=ref, docker_config=self.docker_config), output=text)
+                                     reference=ref, docker_config=self.docker_config), output=failure_lines(text))
 
 
 _VERSION_RE = re.compile(r'version (\d+)\.(\d+)\.?(\d+)?')

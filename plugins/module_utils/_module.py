@@ -18,7 +18,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError,
+    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError, failure_lines,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY,
@@ -49,7 +49,8 @@ def run(module, action):
     except TrustError as exc:
         extra = {}
         if exc.output:
-            extra['stdout'] = exc.output.strip()[-4000:]
+            # The lines that explain the failure, whole; not a tail of debug log cut mid-line.
+            extra['stdout'] = failure_lines(exc.output)
         if exc.rc is not None:
             extra['rc'] = exc.rc
         module.fail_json(msg=exc.msg, **extra)

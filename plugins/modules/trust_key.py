@@ -134,8 +134,11 @@ def _existing_public(existing, passphrase, public_key_path, name):
         try:
             key = read_local_key(existing['path'], passphrase, 'the existing key of signer %s' % name)
         except KeyError_ as exc:
-            raise InputError('passphrase does not decrypt the existing key %s of signer %s (%s); give its '
-                             'passphrase, or force=true to replace the key' % (existing['key_id'], name, exc))
+            raise InputError('passphrase does not decrypt the existing key %s of signer %s (%s); nothing was '
+                             'changed. Check the passphrase (a typo, or the passphrase of another key). Only if it '
+                             'is lost for good, replace the key as docs/key-management.md says: force=true deletes '
+                             'key %s, and %s cannot sign until the new key is added to its repositories'
+                             % (existing['key_id'], name, exc, existing['key_id'], name))
         if public_key_id(key.public_key()) != existing['key_id']:
             raise InputError('key file %s does not hold the key its name says' % existing['path'])
         return public_key_pem(key.public_key())
@@ -202,8 +205,10 @@ def ensure_key(module, cli):
                              % (len(existing), name, ', '.join(before)))
         keep = existing[0]
     elif existing and imported and not p['force']:
-        raise InputError('a different key for signer %s exists (key ID %s) and private_key is key %s; set '
-                         'force=true to replace it' % (name, ', '.join(before), wanted_id))
+        raise InputError('a different key for signer %s exists (key ID %s) and private_key is key %s; to replace '
+                         'it, set force=true, which deletes key %s from the trust directory (repositories that list '
+                         'it keep it until trust_signer removes it)' % (name, ', '.join(before), wanted_id,
+                                                                        ', '.join(before)))
 
     if keep is not None:
         extra = [k for k in existing if k is not keep]

@@ -84,6 +84,15 @@ options:
         naming the repository.
     type: bool
     default: false
+  digests:
+    description:
+      - With O(push=false), sign these manifest digests (C(sha256:<hex>)) for these tags instead of the digests the
+        registry serves for the tags, as a dictionary of tag to digest; each digest must be in the registry. Every key must be one
+        of O(tags).
+      - For example to point a tag back at the digest it was signed for before (the rollback of the
+        P(openbanking.content_trust.publish_release#role) role does this).
+    type: dict
+    version_added: 0.1.0
   sign_with:
     description:
       - How tags pushed with O(push=true) are signed.
@@ -170,6 +179,7 @@ results:
 
 import os
 import random
+import re
 import time
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
@@ -204,6 +214,14 @@ def _inputs(module):
         raise InputError('source is only used with push: true (push: false signs what the registry already has)')
     if p['source'] is not None and not p['source'].strip():
         raise InputError('source must name a local image')
+    if p['digests']:
+        if p['push']:
+            raise InputError('digests is only used with push: false (push: true signs what it pushes)')
+        for tag, digest in p['digests'].items():
+            if tag not in tags:
+                raise InputError('digests names tag %r, which is not in tags' % tag)
+            if not isinstance(digest, str) or not re.match(r'^sha256:[0-9a-f]{64}$', digest):
+                raise InputError('digests[%s] must be a manifest digest sha256:<64 hex digits>, got %r' % (tag, digest))
     return repository, tags, signer
 
 
@@ -243,10 +261,11 @@ def _plan_registry(module, cli, repository, tags, signer, trust):
     registry = RegistryClient(repository, cli.docker_config, timeout=min(cli.timeout, 60))
     plan = []
     missing = []
+    wanted = module.params['digests'] or {}
     for tag in tags:
-        served = registry.manifest(tag)
+        served = registry.manifest(wanted.get(tag, tag))
         if served is None:
-            missing.append(tag)
+            missing.append('%s (%s)' % (tag, wanted[tag]) if tag in wanted else tag)
             continue
         digest, length = served
         done = signed_by(trust, tag, signer, [digest])
@@ -414,6 +433,9 @@ def push_and_sign(module, cli):
                 done = [item['tag'] for item in plan if item['signed']]
                 if done:
                     exc.msg += '; already pushed and signed in this run: %s' % ', '.join(done)
+                unsigned = [item['tag'] for item in plan if item['pushed'] and not item['signed']]
+                if unsigned:
+                    exc.msg += '; pushed to the registry but not signed: %s' % ', '.join(unsigned)
                 raise
             trust = read_trust(cli, repository)
         elif module.check_mode:
@@ -458,6 +480,7 @@ def main():
         push=dict(type='bool', default=True),
         force=dict(type='bool', default=False),
         sign_with=dict(type='str', default='auto', choices=['auto', 'docker', 'notary']),
+        digests=dict(type='dict'),
     ))
     run(module, push_and_sign)
 

@@ -20,7 +20,8 @@ description:
     the release entry their signatures no longer make the tag pullable.
   - Where docker has no C(docker trust) (docker 29 and later without the C(docker-trust) plugin), the notary CLI
     does the same - each tag removed from the roles the signer's key can sign, one publish per tag.
-  - A tag that is not signed is left alone; nothing is published for it.
+  - A tag that is not signed is left alone; nothing is published for it, so revoking stays idempotent. As a tag that
+    is not signed may also be a typo of one that is, O(missing) says what to do about it.
   - A tag signed only into the C(targets) role (signer C(Repo Admin), as C(DOCKER_CONTENT_TRUST=1 docker push) does
     on a repository without signers) cannot be revoked by a signer; the task fails and says so.
 author:
@@ -54,6 +55,16 @@ options:
     description:
       - Passphrase of the signer's key. When not set, O(repository_passphrase) is used, as docker does.
     type: str
+  missing:
+    description:
+      - What to do about a tag of O(tags) that is not signed (already revoked, never signed, or mistyped).
+      - V(warn) leaves it alone and warns, naming the tag and the signed tags closest to it.
+      - V(fail) fails, before anything is revoked, with the same message.
+      - V(ignore) leaves it alone silently (it is still listed in RV(unsigned)).
+    type: str
+    choices: [warn, fail, ignore]
+    default: warn
+    version_added: 0.1.0
 seealso:
   - module: openbanking.content_trust.trust_push
   - module: openbanking.content_trust.trust_inspect
@@ -76,6 +87,7 @@ EXAMPLES = r'''
     tags: [v1.2.0, v1.2]
     signer: jeff
     signer_passphrase: "{{ vault_jeff_passphrase }}"
+    missing: fail  # a tag that is not signed is a typo here, not an earlier run
 
 - name: Withdraw every signed tag of a retired repository
   openbanking.content_trust.trust_revoke:
@@ -97,8 +109,14 @@ unsigned:
   returned: always
   type: list
   elements: str
+closest:
+  description: For each tag of RV(unsigned), the signed tags of the repository closest to it (a possible typo).
+  returned: always
+  type: dict
+  sample: {v2.0.O: [v2.0.0, v2.0.1]}
 '''
 
+import difflib
 import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
@@ -122,7 +140,7 @@ def _signed(trust):
     return signed
 
 
-def _revoke_with_notary(cli, repository, tags, keys, view, secrets):
+def _revoke_with_notary(cli, repository, tags, keys, view, secrets, done):
     """What ``docker trust revoke -y REPO:TAG`` does, with the notary CLI (docker 29 without the plugin):
     each tag removed from every direct delegation of targets that lists one of the signer's keys
     (its own role and targets/releases), one publish per tag."""
@@ -136,8 +154,26 @@ def _revoke_with_notary(cli, repository, tags, keys, view, secrets):
     try:
         for tag in tags:
             notary.remove_target(tag, roles=roles, publish=True, secrets=secrets)
+            done.append(tag)
     finally:
         notary.reset()
+
+
+def closest_signed(tag, signed):
+    """The signed tags most like ``tag``, best first (at most three; ties in tag order)."""
+    close = difflib.get_close_matches(tag, sorted(signed), n=3, cutoff=0.6)
+    return sorted(close, key=lambda t: (-difflib.SequenceMatcher(None, tag, t).ratio(), t))
+
+
+def missing_message(repository, unsigned, closest, signed_count):
+    parts = []
+    for tag in unsigned:
+        if closest[tag]:
+            parts.append('%s (closest signed tags: %s)' % (tag, ', '.join(closest[tag])))
+        else:
+            parts.append('%s (no signed tag is close to it)' % tag)
+    return ('not signed in %s, so nothing to revoke for: %s. A tag already revoked is fine; a mistyped tag is not: '
+            'check the name (the repository has %d signed tags)' % (repository.gun, '; '.join(parts), signed_count))
 
 
 def revoke(module, cli):
@@ -162,20 +198,35 @@ def revoke(module, cli):
     wanted = sorted(before) if p['all_tags'] else list(dict.fromkeys(p['tags']))
     todo = [tag for tag in wanted if tag in before]
     unsigned = [tag for tag in wanted if tag not in before]
+    closest = dict((tag, closest_signed(tag, before)) for tag in unsigned)
+    if unsigned and p['missing'] != 'ignore':
+        message = missing_message(repository, unsigned, closest, len(before))
+        if p['missing'] == 'fail':
+            raise InputError('%s; nothing was revoked (missing=fail)' % message)
+        module.warn(message)
     after = dict((tag, digests) for tag, digests in before.items() if tag not in todo)
 
     if todo and not module.check_mode:
         view = signer_view(cli, keys)
         secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
-        if cli.has_docker_trust():
-            env = cli.env(docker_config=view)
-            docker = cli.docker_path()
-            for tag in todo:
-                ref = repository.with_tag(tag)
-                cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
-                            what='docker trust revoke %s' % ref)
-        else:
-            _revoke_with_notary(cli, repository, todo, keys, view, secrets)
+        done = []
+        try:
+            if cli.has_docker_trust():
+                env = cli.env(docker_config=view)
+                docker = cli.docker_path()
+                for tag in todo:
+                    ref = repository.with_tag(tag)
+                    cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
+                                what='docker trust revoke %s' % ref)
+                    done.append(tag)
+            else:
+                _revoke_with_notary(cli, repository, todo, keys, view, secrets, done)
+        except TrustError as exc:
+            if not done:
+                raise
+            raise TrustError('%s (already revoked in this run: %s; not revoked: %s)'
+                             % (exc.msg, ', '.join(done), ', '.join(todo[len(done):])),
+                             output=exc.output, rc=exc.rc, cmd=exc.cmd)
         trust = read_trust(cli, repository)
         after = _signed(trust)
         left = [tag for tag in todo if tag in after]
@@ -187,7 +238,7 @@ def revoke(module, cli):
                                 ', '.join(holders) or 'the targets role'))
 
     scope = set(wanted)
-    return dict(changed=bool(todo), revoked=todo, unsigned=unsigned,
+    return dict(changed=bool(todo), revoked=todo, unsigned=unsigned, closest=closest,
                 diff=dict(before={'signed_tags': dict((t, d) for t, d in before.items() if t in scope)},
                           after={'signed_tags': dict((t, d) for t, d in after.items() if t in scope)}))
 
@@ -199,6 +250,7 @@ def main():
         all_tags=dict(type='bool', default=False),
         signer=dict(type='str', required=True),
         signer_passphrase=dict(type='str', no_log=True),
+        missing=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
     ))
     run(module, revoke)
 

@@ -127,3 +127,59 @@ class TcpProxy(object):
                     s.close()
                 except OSError:
                     pass
+
+
+class PrivateNotary(object):
+    """A notary-server of the test's own (memory storage, in-process signer, the stack's TLS
+    certificate) on a free port: healthy, empty, and emptied again by ``restart`` - what a
+    Notary looks like after its database was lost or restored from before a repository."""
+
+    def __init__(self, stack, directory):
+        import json
+        import socket
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.url = 'https://127.0.0.1:%d' % self.port
+        self.ca = stack.ca
+        self.directory = str(directory)
+        tls = os.path.dirname(stack.ca)
+        self.config = os.path.join(self.directory, 'notary-server.json')
+        with open(self.config, 'w') as f:
+            json.dump({'server': {'http_addr': '127.0.0.1:%d' % self.port,
+                                  'tls_cert_file': os.path.join(tls, 'notary-server.crt'),
+                                  'tls_key_file': os.path.join(tls, 'notary-server.key')},
+                       'trust_service': {'type': 'local'}, 'storage': {'backend': 'memory'},
+                       'logging': {'level': 'error'}}, f)
+        self.proc = None
+
+    def start(self):
+        import ssl
+        import subprocess
+        import time
+        import urllib.request
+        log = open(os.path.join(self.directory, 'notary-server.log'), 'a')
+        self.proc = subprocess.Popen(['notary-server', '-config', self.config], stdout=log, stderr=log)
+        log.close()
+        ctx = ssl.create_default_context(cafile=self.ca)
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(self.url + '/_notary_server/health', context=ctx, timeout=2).read()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError('the private notary-server did not start; see %s' % self.directory)
+                time.sleep(0.2)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self):
+        """Memory storage: the server comes back healthy and without any repository."""
+        self.stop()
+        return self.start()

@@ -9,6 +9,7 @@ PostgreSQL is a throw-away cluster made here (initdb in a temporary directory, i
 port). Nothing here needs the local trust stack or a docker daemon.
 """
 
+import base64
 import datetime
 import glob
 import hashlib
@@ -90,8 +91,10 @@ class RoleRun(object):
         self.recap = dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, m.groups()))) if m else None
 
 
-def run_role(workdir, role_vars, check=False):
-    """ansible-playbook playbooks/notary_server.yml against this machine; returns a RoleRun."""
+def run_role(workdir, role_vars, check=False, fail=False):
+    """ansible-playbook playbooks/notary_server.yml against this machine; returns a RoleRun.
+
+    With ``fail``, the run must fail (and still print no secret)."""
     _ensure_collection_path()
     inventory = os.path.join(workdir, 'inventory.ini')
     with open(inventory, 'w') as f:
@@ -113,6 +116,9 @@ def run_role(workdir, role_vars, check=False):
         # As it is, as Ansible prints it in JSON, and as it appears in a database URL.
         for form in (secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe='')):
             assert form not in run.output, 'a secret appeared in the ansible-playbook output'
+    if fail:
+        assert run.rc != 0 and run.recap and run.recap['failed'] == 1, 'the role did not fail:\n' + run.output[-6000:]
+        return run
     assert run.rc == 0 and run.recap, 'the role failed:\n' + run.output[-6000:]
     assert run.recap['failed'] == 0
     return run
@@ -457,15 +463,37 @@ def pg_bin():
     return os.path.dirname(found[-1])
 
 
+PKI_SCRIPT = os.path.join(ROOT, 'roles', 'notary_server', 'files', 'notary_pki.py')
+
+
+def issue_with_role_pki(directory, common_name, names, key_owner='root'):
+    """A CA and a server certificate for ``names``, made by the role's own PKI script."""
+    spec = {'ca_cert': os.path.join(directory, 'ca.crt'), 'ca_key': os.path.join(directory, 'ca.key'),
+            'ca_common_name': 'Database CA %s' % uuid.uuid4().hex[:6],
+            'certificates': [{'cert': os.path.join(directory, 'server.crt'), 'key': os.path.join(directory, 'server.key'),
+                              'common_name': common_name, 'names': names, 'usage': 'server', 'key_owner': key_owner,
+                              'key_group': key_owner}]}
+    proc = subprocess.run([os.path.join(BIN, 'python'), PKI_SCRIPT,
+                           base64.b64encode(json.dumps(spec).encode()).decode()],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout.decode()
+    with open(spec['ca_cert']) as f:
+        return f.read()
+
+
 class Postgres(object):
-    """A throw-away cluster on 127.0.0.1:PG_PORT, owned by the postgres user, password logins only."""
+    """A throw-away cluster on 127.0.0.1:PG_PORT, owned by the postgres user, password logins only,
+    and over TCP only with TLS (hostssl), its certificate for "localhost" issued by the role's PKI."""
 
     def __init__(self):
         self.bin = pg_bin()
         # Outside pytest's 0700 tmp tree: the postgres user must reach it.
         self.dir = tempfile.mkdtemp(prefix='ct-notary-pg-')
         self.data = os.path.join(self.dir, 'data')
+        self.tls = os.path.join(self.dir, 'tls')
         shutil.chown(self.dir, 'postgres', 'postgres')
+        os.mkdir(self.tls, 0o755)
+        self.ca = issue_with_role_pki(self.tls, 'localhost', ['localhost'], key_owner='postgres')
 
     def _as_postgres(self, *argv):
         return subprocess.run(['runuser', '-u', 'postgres', '--'] + list(argv), stdout=subprocess.PIPE,
@@ -483,14 +511,21 @@ class Postgres(object):
                                  '--pwfile', pwfile, '--auth', 'scram-sha-256', '-E', 'UTF8', '--locale', 'C.UTF-8')
         os.unlink(pwfile)
         assert proc.returncode == 0, proc.stdout.decode()
+        # TCP connections must use TLS: one without it is refused, so a role run that works used TLS.
+        with open(os.path.join(self.data, 'pg_hba.conf'), 'w') as f:
+            f.write('local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n'
+                    'hostssl all all ::1/128 scram-sha-256\n')
         proc = self._as_postgres(os.path.join(self.bin, 'pg_ctl'), '-D', self.data, '-l',
                                  os.path.join(self.data, 'server.log'), '-w', '-t', '60', '-o',
-                                 '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off' % (PG_PORT, self.dir), 'start')
+                                 '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on '
+                                 '-c ssl_cert_file=%s -c ssl_key_file=%s'
+                                 % (PG_PORT, self.dir, os.path.join(self.tls, 'server.crt'),
+                                    os.path.join(self.tls, 'server.key')), 'start')
         assert proc.returncode == 0, proc.stdout.decode()
 
     def psql(self, database, sql, user='postgres', password=PG_ADMIN_PASS):
-        env = dict(os.environ, PGHOST='127.0.0.1', PGPORT=str(PG_PORT), PGUSER=user, PGPASSWORD=password,
-                   PGDATABASE=database)
+        env = dict(os.environ, PGHOST='localhost', PGPORT=str(PG_PORT), PGUSER=user, PGPASSWORD=password,
+                   PGDATABASE=database, PGSSLMODE='verify-full', PGSSLROOTCERT=os.path.join(self.tls, 'ca.crt'))
         proc = subprocess.run([os.path.join(self.bin, 'psql'), '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
         assert proc.returncode == 0, proc.stderr.decode()
@@ -519,9 +554,10 @@ def postgres_notary(tmp_path_factory, postgres):
         _base_vars(workdir, *POSTGRES_PORTS),
         content_trust_notary_storage='postgres',
         content_trust_notary_manage_database=True,
-        content_trust_notary_db_host='127.0.0.1',
+        # The defaults: TLS, verifying the server's certificate and name against the given CA.
+        content_trust_notary_db_host='localhost',
         content_trust_notary_db_port=PG_PORT,
-        content_trust_notary_db_sslmode='disable',
+        content_trust_notary_db_ca=postgres.ca,
         content_trust_notary_db_admin_user='postgres',
         content_trust_notary_db_admin_password=PG_ADMIN_PASS,
         content_trust_notary_server_db_password=SERVER_DB_PASS,
@@ -610,6 +646,88 @@ def test_postgres_signer_passphrase_rotation_keeps_old_keys_usable(postgres_nota
     assert aliases == [['rotated_2027']]
 
 
+def test_postgres_connections_verify_the_database_server_with_the_given_ca(postgres_notary, postgres):
+    d = postgres_notary['config_dir']
+    with open(os.path.join(d, 'db-ca.crt')) as f:
+        assert f.read().strip() == postgres.ca.strip()
+    for name, var in (('server.env', 'NOTARY_SERVER_STORAGE_DB_URL'), ('signer.env', 'NOTARY_SIGNER_STORAGE_DB_URL')):
+        url = urllib.parse.urlsplit(read_env_file(os.path.join(d, name))[var])
+        query = urllib.parse.parse_qs(url.query)
+        assert query['sslmode'] == ['verify-full'] and query['sslrootcert'] == [os.path.join(d, 'db-ca.crt')], url
+        assert url.hostname == 'localhost'
+    # What the database itself says: every connection of notary-server and notary-signer uses TLS.
+    sign_and_verify(postgres_notary['workdir'], postgres_notary['notary'])
+    rows = postgres.psql('postgres', "SELECT a.usename, s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a "
+                                     "USING (pid) WHERE a.usename IN ('notaryserver', 'notarysigner')")
+    assert set(r[0] for r in rows) == {'notaryserver', 'notarysigner'}, rows
+    assert all(r[1] == 't' for r in rows), rows
+
+
+def test_postgres_database_with_another_ca_is_refused(postgres, tmp_path):
+    # A certificate the given CA did not issue: verification is really on, so the role stops.
+    workdir = str(tmp_path)
+    other = os.path.join(workdir, 'other-ca')
+    os.mkdir(other)
+    role_vars = dict(
+        _base_vars(workdir, *POSTGRES_PORTS),
+        content_trust_notary_storage='postgres',
+        content_trust_notary_db_host='localhost',
+        content_trust_notary_db_port=PG_PORT,
+        content_trust_notary_db_ca=issue_with_role_pki(other, 'localhost', ['localhost']),
+        content_trust_notary_db_admin_password=PG_ADMIN_PASS,
+        content_trust_notary_server_db_password=SERVER_DB_PASS,
+        content_trust_notary_signer_db_password=SIGNER_DB_PASS,
+        content_trust_notary_signer_key_passphrase=SIGNER_KEY_PASS,
+    )
+    run = run_role(workdir, role_vars, fail=True)
+    assert 'certificate verify failed' in run.output, run.output[-4000:]
+
+
+@pytest.mark.parametrize('settings, words', [
+    # The old default: encrypted, but any certificate would do.
+    (dict(content_trust_notary_db_sslmode='require', content_trust_notary_db_ca='x'),
+     'encrypts but accepts any server certificate'),
+    (dict(content_trust_notary_db_sslmode='disable'), 'sends the passwords and the trust data in clear text'),
+    (dict(), 'set content_trust_notary_db_ca to the PEM of the CA'),
+    (dict(content_trust_notary_storage='mysql', content_trust_notary_db_sslmode='verify-ca',
+          content_trust_notary_db_ca='x', content_trust_notary_manage_database=False),
+     'use content_trust_notary_db_sslmode verify-full'),
+    (dict(content_trust_notary_storage='mysql', content_trust_notary_server_db_user='notary@server',
+          content_trust_notary_db_ca='x', content_trust_notary_manage_database=False),
+     "cannot contain ':', '@', '/'"),
+])
+def test_database_over_tcp_without_verification_is_refused_before_anything_changes(tmp_path, settings, words):
+    workdir = str(tmp_path)
+    role_vars = dict(_base_vars(workdir, *POSTGRES_PORTS), content_trust_notary_storage='postgres',
+                     content_trust_notary_db_host='db.example.test', content_trust_notary_db_admin_password=PG_ADMIN_PASS,
+                     content_trust_notary_server_db_password=SERVER_DB_PASS,
+                     content_trust_notary_signer_db_password=SIGNER_DB_PASS,
+                     content_trust_notary_signer_key_passphrase=SIGNER_KEY_PASS)
+    role_vars.update(settings)
+    run = run_role(workdir, role_vars, fail=True)
+    assert words in run.output, run.output[-3000:]
+    assert not os.path.exists(role_vars['content_trust_notary_config_dir'])
+
+
+def test_database_settings_an_explicit_opt_out_or_a_socket_allow(tmp_path):
+    base = dict(_base_vars(str(tmp_path), *POSTGRES_PORTS), content_trust_notary_storage='postgres',
+                content_trust_notary_manage_database=False, content_trust_notary_start_services=False,
+                content_trust_notary_server_db_password=SERVER_DB_PASS,
+                content_trust_notary_signer_db_password=SIGNER_DB_PASS,
+                content_trust_notary_signer_key_passphrase=SIGNER_KEY_PASS)
+    d = base['content_trust_notary_config_dir']
+    run_role(str(tmp_path), dict(base, content_trust_notary_db_host='/var/run/postgresql'))
+    url = urllib.parse.urlsplit(read_env_file(os.path.join(d, 'server.env'))['NOTARY_SERVER_STORAGE_DB_URL'])
+    assert urllib.parse.parse_qs(url.query) == {'sslmode': ['disable'], 'host': ['/var/run/postgresql'],
+                                                'port': ['5432']}
+    assert urllib.parse.unquote(url.password) == SERVER_DB_PASS
+    run_role(str(tmp_path), dict(base, content_trust_notary_db_host='db.example.test',
+                                 content_trust_notary_db_sslmode='require',
+                                 content_trust_notary_db_allow_unverified=True))
+    url = urllib.parse.urlsplit(read_env_file(os.path.join(d, 'server.env'))['NOTARY_SERVER_STORAGE_DB_URL'])
+    assert urllib.parse.parse_qs(url.query) == {'sslmode': ['require']} and url.hostname == 'db.example.test'
+
+
 # --- local signer, a given CA, check mode, renewal ---------------------------------------------------
 
 def make_ca():
@@ -684,6 +802,8 @@ def test_systemd_units_render_without_starting_and_verify(tmp_path):
         content_trust_notary_start_services=False,
         content_trust_notary_systemd_dir=units,
         content_trust_notary_storage='postgres',
+        # The local socket: no TLS, and none needed (a TCP host would need content_trust_notary_db_ca).
+        content_trust_notary_db_host='/var/run/postgresql',
         content_trust_notary_manage_database=False,
         content_trust_notary_server_db_password=SERVER_DB_PASS,
         content_trust_notary_signer_db_password=SIGNER_DB_PASS,

@@ -59,6 +59,11 @@ class Run(object):
 class Scenario(object):
     """The test inventory, the secrets file and every ansible-playbook run made with them."""
 
+    # Where the playbooks and the collection come from: this clone, through the
+    # build/collections symlink (test_installed.py points both at an installed tarball).
+    playbooks_dir = PLAYBOOKS
+    collections_path = os.path.join(ROOT, 'build', 'collections')
+
     def __init__(self, stack, base):
         self.stack = stack
         self.base = base
@@ -123,8 +128,8 @@ class Scenario(object):
 
     def playbook(self, *args):
         argv = [os.path.join(BIN, 'ansible-playbook'), '-i', self.inventory, '-e', '@' + self.secrets] + \
-            [os.path.join(PLAYBOOKS, a) if a.endswith('.yml') else a for a in args]
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+            [os.path.join(self.playbooks_dir, a) if a.endswith('.yml') else a for a in args]
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections_path,
                    ANSIBLE_NOCOLOR='1', ANSIBLE_HOST_KEY_CHECKING='False', PATH=BIN + os.pathsep + os.environ['PATH'])
         for k in list(env):
             if k.endswith('_PASSPHRASE') or k == 'DOCKER_CONTENT_TRUST':

@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 """trust_revoke against the real stack: a revoked tag no longer passes a trusted pull."""
 
+import json
+import shutil
+
 import pytest
 
 from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
@@ -118,3 +121,47 @@ def test_malformed_input(stack, docker_config, args, words):
     full.update(args)
     res = run_module('trust_revoke', full)
     assert res.failed and words in res['msg'], res
+
+
+def test_unsigned_tag_warns_naming_the_closest_signed_tags(stack, docker_config, tmp_path):
+    # Before, a mistyped tag (letter O for zero) came back ok with only unsigned: [v2.0.O].
+    repo = signed_repo(stack, docker_config, tmp_path, ['v2.0.0', 'v2.0.1', 'latest'])
+    before = stack.versions(repo, ROLES)
+
+    res = revoke(stack, docker_config, repo, tags=['v2.0.O'])
+    assert res['changed'] is False and res['revoked'] == [] and res['unsigned'] == ['v2.0.O'], res
+    assert res['closest'] == {'v2.0.O': ['v2.0.0', 'v2.0.1']}, res
+    warnings = json.dumps(res.get('warnings'))
+    assert 'v2.0.O (closest signed tags: v2.0.0, v2.0.1)' in warnings and repo in warnings, res
+    assert stack.versions(repo, ROLES) == before
+
+    quiet = revoke(stack, docker_config, repo, tags=['v2.0.O'], missing='ignore')
+    assert quiet['changed'] is False and quiet['unsigned'] == ['v2.0.O'] and not quiet.get('warnings'), quiet
+
+    # missing=fail: fails before anything is revoked, even the tag that is signed.
+    strict = revoke(stack, docker_config, repo, tags=['v2.0.1', 'v2.0.O'], missing='fail')
+    assert strict.failed and 'v2.0.O (closest signed tags: v2.0.0, v2.0.1)' in strict['msg'], strict
+    assert 'nothing was revoked' in strict['msg'], strict
+    assert signed_tags(stack, docker_config, repo) == ['latest', 'v2.0.0', 'v2.0.1']
+    assert stack.versions(repo, ROLES) == before
+
+    far = revoke(stack, docker_config, repo, tags=['nightly-2026'])
+    assert far['closest'] == {'nightly-2026': []}, far
+    assert 'nightly-2026 (no signed tag is close to it)' in json.dumps(far.get('warnings')), far
+
+
+def test_failure_part_way_names_the_tags_already_revoked(stack, docker_config, tmp_path):
+    repo = signed_repo(stack, docker_config, tmp_path, ['v1', 'v2', 'v3'])
+    # The real docker CLI, except that revoking v2 fails once v1 is revoked (a failure
+    # injected part-way, as a lost connection would be).
+    real = shutil.which(stack.docker_cli)
+    wrapper = tmp_path / 'docker-failing-on-v2'
+    wrapper.write_text('#!/bin/sh\ncase "$*" in *"trust revoke -y %s:v2"*) echo "injected: connection reset" >&2; '
+                       'exit 1;; esac\nexec %s "$@"\n' % (repo, real))
+    wrapper.chmod(0o755)
+
+    res = revoke(stack, docker_config, repo, tags=['v1', 'v2', 'v3'], docker_cli=str(wrapper))
+    assert res.failed, res
+    assert 'already revoked in this run: v1; not revoked: v2, v3' in res['msg'], res
+    # What the Notary holds agrees with the message.
+    assert signed_tags(stack, docker_config, repo) == ['v2', 'v3']

@@ -160,8 +160,8 @@ def pytest_collection_modifyitems(config, items):
     plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN')
     missing = [p for p in (cli, plugin) if p and os.path.sep in p and not os.access(p, os.X_OK)]
     if missing:
-        skip = pytest.mark.skip(reason='CLI matrix leg skipped: %s not found (the docker CLI 29 binaries come from '
-                                       '%s, which is absent here)' % (', '.join(missing), SHARED_BIN))
+        skip = pytest.mark.skip(reason='CLI matrix leg skipped: %s not found (the docker CLI 29 binaries are '
+                                       'expected in %s)' % (', '.join(missing), SHARED_BIN))
         for item in items:
             item.add_marker(skip)
 

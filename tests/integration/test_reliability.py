@@ -142,8 +142,9 @@ def test_module_killed_while_signing_then_next_run_completes(stack, docker_confi
     signer(stack, docker_config, repo)
     stack.build_image(docker_config, repo + ':build')
     tags = ['t%d' % i for i in range(12)]
+    # docker trust sign per tag: with the reference CLI, whichever docker the matrix leg tests.
     args = common(stack, docker_config, repository=repo, tags=tags, signer='jeff', signer_passphrase=JEFF_PASS,
-                  source=repo + ':build', sign_with='docker')
+                  source=repo + ':build', sign_with='docker', docker_cli=stack.reference_cli)
     proc, path = start_module('trust_push', args)
     # kill it once docker trust sign is running (the first tags are being signed)
     deadline = time.time() + 60

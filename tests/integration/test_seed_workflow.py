@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 """The runbook (key, signer, signed tag, verification) as four module calls, run twice."""
 
+import uuid
+
 import pytest
 
 from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
@@ -8,7 +10,9 @@ from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 
 @pytest.mark.cli_matrix
 def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config, tmp_path):
-    repo = stack.repo('openbanking')
+    # Unique per run: the Notary keeps every repository for the stack's life, and the test
+    # matrix runs this test once per docker CLI against one stack.
+    repo = '%s/openbanking/conformance-suite-%s' % (stack.registry, uuid.uuid4().hex[:10])
     stack.build_image(docker_config, 'openbanking/conformance-suite:build')
 
     def runbook():

@@ -154,9 +154,21 @@ def pytest_configure(config):
                                        'verify) that also runs on docker 20.10 and on 29.x with the docker-trust plugin')
 
 
+# Test files whose modules and roles never run the docker CLI under test (cosign and notation modules,
+# the notary_server role, the installed tarball's playbooks with the default CLI): they run in the
+# reference leg only, and the other legs of the CLI matrix skip them, saying so.
+CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_installed.py')
+
+
 def pytest_collection_modifyitems(config, items):
-    # A leg of the CLI matrix whose docker CLI is absent (no ../shared/bin here) is skipped, saying so.
     cli = os.environ.get('CT_DOCKER_CLI')
+    if cli:
+        independent = pytest.mark.skip(reason='does not use the docker CLI under test (%s): runs in the leg of the '
+                                              'reference CLI only' % cli)
+        for item in items:
+            if os.path.basename(str(item.fspath)) in CLI_INDEPENDENT:
+                item.add_marker(independent)
+    # A leg of the CLI matrix whose docker CLI is absent (no ../shared/bin here) is skipped, saying so.
     plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN')
     missing = [p for p in (cli, plugin) if p and os.path.sep in p and not os.access(p, os.X_OK)]
     if missing:

@@ -27,6 +27,9 @@ COMMON_ARGUMENT_SPEC = dict(
 )
 
 SIGNER_NAME_RE = re.compile(r'\A[a-z0-9][a-z0-9_-]*\Z')
+# TUF's top-level roles and docker's releases role: a signer of one of these names would be
+# taken for that role (trust_key would find, and remove, the root or repository keys).
+RESERVED_SIGNER_NAMES = ('root', 'targets', 'snapshot', 'timestamp', 'releases')
 DEFAULT_REGISTRY = 'docker.io'
 DOCKER_HUB_NOTARY = 'https://notary.docker.io'
 
@@ -129,10 +132,10 @@ def parse_reference(text, allow_tag=True, what='repository'):
 def validate_signer_name(name, what='name'):
     if not isinstance(name, str) or not SIGNER_NAME_RE.match(name):
         raise ValueError('%s %r is not a valid signer name: expected lowercase letters, digits, "_" '
-                         'and "-", starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)' % (what, name))
-    if name == 'releases':
-        raise ValueError('%s "releases" is reserved by docker for the releases role; choose another '
-                         'signer name' % what)
+                         'and "-" (no "/"), starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)' % (what, name))
+    if name in RESERVED_SIGNER_NAMES:
+        raise ValueError('%s "%s" is reserved: %s are the names of the repository\'s own roles, not of '
+                         'signers; choose another signer name' % (what, name, ', '.join(RESERVED_SIGNER_NAMES)))
     return name
 
 

@@ -37,7 +37,10 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 
 PBKDF2_ITERATIONS = 10000
-_PEM_RE = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----', re.S)
+# No key, certificate or key file docker or notary writes comes near this; anything larger is
+# refused before it is parsed (a key pasted into an option, a file, the server's metadata).
+MAX_PEM_BYTES = 64 * 1024
+_PEM_TYPE_RE = re.compile(r'\A[A-Z0-9 ]{1,64}\Z')
 
 
 class KeyError_(ValueError):
@@ -46,17 +49,41 @@ class KeyError_(ValueError):
 
 # --- PEM -----------------------------------------------------------------------------------
 
-def split_pem(text):
-    """Return ``(type, headers, der)`` of the first PEM block in ``text``."""
+def check_pem_size(text, what):
+    if text and len(text) > MAX_PEM_BYTES:
+        raise KeyError_('%s is %d bytes long, more than the %d KiB a key or certificate can be; give one PEM '
+                        'key or certificate' % (what, len(text), MAX_PEM_BYTES // 1024))
+
+
+def split_pem(text, what='PEM data'):
+    """Return ``(type, headers, der)`` of the first PEM block in ``text``.
+
+    One pass with ``str.find``: only the first ``-----BEGIN`` line counts, and its block must
+    end with the matching ``-----END`` line (a backtracking regex took minutes on many BEGIN
+    lines).  Input over MAX_PEM_BYTES is refused unread."""
+    check_pem_size(text, what)
     if isinstance(text, bytes):
         text = text.decode('ascii', 'replace')
-    m = _PEM_RE.search(text or '')
-    if not m:
+    text = text or ''
+    begin = text.find('-----BEGIN ')
+    if begin < 0:
         raise KeyError_('no PEM block found')
-    body = m.group(2)
+    type_start = begin + len('-----BEGIN ')
+    type_end = text.find('-----', type_start)
+    eol = text.find('\n', type_start)
+    pem_type = text[type_start:type_end] if type_end >= 0 else ''
+    if not _PEM_TYPE_RE.match(pem_type) or (eol >= 0 and eol < type_end) or \
+            text[type_end + 5:eol if eol >= 0 else len(text)].strip():
+        raise KeyError_('no PEM block found: the first "-----BEGIN" line is not a PEM header')
+    if eol < 0:
+        raise KeyError_('PEM block %s has no content' % pem_type)
+    end_marker = '-----END %s-----' % pem_type
+    end = text.find(end_marker, eol)
+    if end < 0:
+        raise KeyError_('PEM block %s has no "%s" line' % (pem_type, end_marker))
     headers = {}
     lines = []
-    for line in body.splitlines():
+    for line in text[eol + 1:end].splitlines():
         line = line.strip()
         if not line:
             continue
@@ -68,8 +95,8 @@ def split_pem(text):
     try:
         der = base64.b64decode(''.join(lines), validate=True)
     except (ValueError, TypeError):
-        raise KeyError_('PEM block %s has invalid base64 content' % m.group(1))
-    return m.group(1), headers, der
+        raise KeyError_('PEM block %s has invalid base64 content' % pem_type)
+    return pem_type, headers, der
 
 
 def encode_pem(pem_type, der, headers=None):
@@ -117,6 +144,7 @@ def parse_public_pem(text, what='public key'):
     Returns a dict with ``key_id`` (the ID docker and notary show for it) and ``pem``.
     Private material is refused without being echoed.
     """
+    check_pem_size(text, what)
     try:
         pem_type, headers, der = split_pem(text)
     except KeyError_:
@@ -182,6 +210,7 @@ def generate_private_key():
 
 def load_private_pem(text, passphrase=None, what='private_key'):
     """Load a plain or PKCS#8-encrypted private key PEM; headers are ignored."""
+    check_pem_size(text, what)
     try:
         pem_type, headers, der = split_pem(text)
     except KeyError_:
@@ -385,12 +414,12 @@ def list_local_keys(trust_dir):
         return keys
     for dirpath, dummy, filenames in os.walk(base):
         for fn in sorted(filenames):
-            if not fn.endswith('.key'):
+            if not fn.endswith('.key') or fn.startswith('.'):
                 continue
             path = os.path.join(dirpath, fn)
             try:
                 with open(path) as f:
-                    pem_type, headers, dummy_der = split_pem(f.read())
+                    pem_type, headers, dummy_der = split_pem(f.read(MAX_PEM_BYTES + 1), path)
             except (IOError, OSError, KeyError_):
                 continue
             role = headers.get('role', '')
@@ -400,8 +429,15 @@ def list_local_keys(trust_dir):
     return keys
 
 
+BASE_ROLES = ('root', 'targets', 'snapshot', 'timestamp')
+
+
 def signer_role_matches(role, name):
-    """Delegation keys carry ``role: NAME`` (docker) or ``role: targets/NAME`` (notary)."""
+    """Delegation keys carry ``role: NAME`` (docker) or ``role: targets/NAME`` (notary).
+
+    Never a top-level role's key, whatever ``name`` is: those are the repository's own keys."""
+    if not name or '/' in name or name in BASE_ROLES or role in BASE_ROLES:
+        return False
     return role in (name, 'targets/' + name)
 
 
@@ -411,7 +447,7 @@ def find_signer_keys(trust_dir, name):
 
 def read_local_key(path, passphrase, what):
     with open(path) as f:
-        return load_private_pem(f.read(), passphrase, what)
+        return load_private_pem(f.read(MAX_PEM_BYTES + 1), passphrase, what)
 
 
 def ensure_dir(path, mode=0o700):
@@ -420,20 +456,27 @@ def ensure_dir(path, mode=0o700):
     os.chmod(path, mode)
 
 
+def write_file_atomic(path, text, mode):
+    """Write ``path`` through a new temp file in its directory (``mkstemp``: never an existing file or
+    symlink), ``fchmod`` before any content, then ``rename`` over ``path``: a symlink placed at
+    ``path`` is replaced, never followed, and a failed write leaves ``path`` as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.rename(tmp, path)
+        return path
+    except Exception:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def write_private_key_file(trust_dir, key_id, pem_text):
     """Write atomically into a 0600 temp file in the same 0700 directory, then rename."""
     ensure_dir(trust_dir)
     base = private_dir(trust_dir)
     ensure_dir(base)
-    fd, tmp = tempfile.mkstemp(dir=base, prefix='.tmp-', suffix='.key')
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            f.write(pem_text)
-        final = os.path.join(base, key_id + '.key')
-        os.rename(tmp, final)
-        return final
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return write_file_atomic(os.path.join(base, key_id + '.key'), pem_text, 0o600)

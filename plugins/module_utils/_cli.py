@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from urllib.error import HTTPError
 
 try:
     import pexpect
@@ -32,8 +33,10 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     HAS_PEXPECT = False
     PEXPECT_IMPORT_ERROR = exc
 
+from ansible.module_utils.urls import open_url
+
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    check_server_url, notary_server_for,
+    check_server_url, docker_verifies_notary, notary_server_for, notary_tls_verified,
 )
 
 
@@ -145,6 +148,7 @@ class TrustCLI(object):
         self.root_passphrase = p['root_passphrase']
         self.repository_passphrase = p['repository_passphrase']
         self._tmpdirs = []
+        self._verified_servers = set()
 
     # --- binaries and environment ------------------------------------------------------
 
@@ -185,6 +189,36 @@ class TrustCLI(object):
         hostport = re.sub(r'^https?://', '', server).rstrip('/')
         path = os.path.join(self.docker_config, 'tls', hostport, 'ca.crt')
         return path if os.path.isfile(path) else None
+
+    def require_trusted_notary(self, reference):
+        """Preflight: refuse a Notary server docker would not verify but the collection must.
+
+        docker skips TLS verification of the Notary for a loopback registry even when the Notary
+        is elsewhere (and then sends it client certificates).  Then the server's certificate is
+        checked here, against ``<docker_config>/tls/<host:port>/ca.crt`` or the system CAs, with
+        no client certificate, before docker is run."""
+        server = self.server_for(reference)
+        if docker_verifies_notary(reference) or not notary_tls_verified(reference, server) \
+                or server in self._verified_servers:
+            return server
+        ca = self.ca_file_for(server)
+        try:
+            open_url(server + '/v2/', timeout=min(self.timeout, 30), validate_certs=True, ca_path=ca,
+                     use_proxy=True).close()
+        except HTTPError:
+            pass  # it answered over a verified connection
+        except Exception as exc:  # URLError, SSLValidationError, socket errors
+            reason = getattr(exc, 'reason', None) or exc
+            if 'CERTIFICATE_VERIFY_FAILED' in str(reason) or 'certificate verify failed' in str(reason) \
+                    or 'hostname' in str(reason).lower() or 'SSL' in type(exc).__name__:
+                raise TrustError('the TLS certificate of the Notary server %s could not be verified (%s): docker does '
+                                 'not verify it for the loopback registry %s, so nothing is sent to a server that '
+                                 'is not on this host until its certificate verifies; install its CA as '
+                                 '%s/tls/%s/ca.crt' % (server, reason, reference.registry, self.docker_config,
+                                                       re.sub(r'^https?://', '', server)))
+            raise TrustError('the Notary server %s cannot be reached (%s)' % (server, reason))
+        self._verified_servers.add(server)
+        return server
 
     def tempdir(self):
         d = tempfile.mkdtemp(prefix='content-trust-')
@@ -350,8 +384,8 @@ class TrustCLI(object):
         ca = self.ca_file_for(server)
         if ca:
             config['remote_server']['root_ca'] = ca
-        elif reference.is_loopback():
-            # docker skips verification of the Notary for loopback registries; match it.
+        elif not notary_tls_verified(reference, server):
+            # A loopback Notary for a loopback registry: docker skips verification; match it.
             config['remote_server']['skipTLSVerify'] = True
         path = os.path.join(self.tempdir(), 'notary-config.json')
         with open(path, 'w') as f:
@@ -367,6 +401,8 @@ class TrustCLI(object):
         data for it.  An unreachable server or a TLS problem raises TrustError naming it.
         """
         self.require_docker_trust()
+        for reference in references:
+            self.require_trusted_notary(reference)
         docker = self.docker_path()
         names = [str(r) for r in references]
         result = {}

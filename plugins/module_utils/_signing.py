@@ -28,7 +28,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError, explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    ReferenceError, parse_reference,
+    ReferenceError, notary_tls_verified, parse_reference,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyError_, find_signer_keys, read_local_key,
@@ -57,7 +57,7 @@ def check_notary(cli, reference):
     Needed before anything changes: ``docker trust inspect`` only warns when the server is
     down ("Error while downloading remote metadata, using cached timestamp") and reports the
     cached trust data, so a push would go ahead and fail only at signing."""
-    server = cli.server_for(reference)
+    server = cli.require_trusted_notary(reference)
     ca = cli.ca_file_for(server)
     hostport = re.sub(r'^https?://', '', server).rstrip('/')
     client_cert = client_key = None
@@ -65,8 +65,9 @@ def check_notary(cli, reference):
         if os.path.isfile(cert[:-5] + '.key'):
             client_cert, client_key = cert, cert[:-5] + '.key'
     try:
-        # docker skips verification of the Notary for loopback registries; so do we.
-        open_url(server + '/v2/', timeout=min(cli.timeout, 30), validate_certs=bool(ca) or not reference.is_loopback(),
+        # Unverified only for a loopback Notary of a loopback registry (docker skips it too).
+        open_url(server + '/v2/', timeout=min(cli.timeout, 30),
+                 validate_certs=bool(ca) or notary_tls_verified(reference, server),
                  ca_path=ca, client_cert=client_cert, client_key=client_key, use_proxy=True).close()
     except HTTPError:
         return server  # it answered (401 from a server that wants a token is fine)

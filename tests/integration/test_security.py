@@ -1,14 +1,21 @@
 # -*- coding: utf-8 -*-
 """The security defects of issue 9, each pinned on the real stack with the real tools."""
 
+import datetime
 import hashlib
 import os
+import shutil
+import socket
+import ssl
 import stat
+import threading
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 
@@ -145,3 +152,140 @@ def test_pem_bomb_fails_fast_with_a_clear_message(stack, docker_config, size):
     assert time.time() - start < 10
     assert stack.version(repo, 'root') == 0
     assert jeff['key_id']
+
+
+# --- defect 5: a remote Notary is verified even when the registry is loopback -----------------
+
+def _self_signed(name, ca=None, ca_key=None, client=False):
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject)
+               .issuer_name(ca.subject if ca else subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=1)))
+    if ca is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    elif not client:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+    cert = builder.sign(ca_key or key, hashes.SHA256())
+    return cert, key
+
+
+def _write_pair(directory, stem, cert, key):
+    os.makedirs(directory, exist_ok=True)
+    cert_path = os.path.join(directory, stem + ('.crt' if stem == 'ca' else '.cert'))
+    with open(cert_path, 'wb') as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    if key is not None:
+        with open(os.path.join(directory, stem + '.key'), 'wb') as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return cert_path
+
+
+class RecordingTLSServer(object):
+    """A TLS server on every interface that asks for a client certificate and records whether one came."""
+
+    def __init__(self, workdir):
+        self.ca, self.ca_key = _self_signed('test-ca')
+        cert, key = _self_signed('notary-server', self.ca, self.ca_key)
+        self.ca_path = _write_pair(workdir, 'ca', self.ca, None)
+        cert_path = _write_pair(workdir, 'server', cert, key)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert_path, os.path.join(workdir, 'server.key'))
+        self.ctx.load_verify_locations(self.ca_path)
+        self.ctx.verify_mode = ssl.CERT_OPTIONAL
+        self.client_certs = []
+        self.handshakes = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('0.0.0.0', 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def client_pair(self, directory):
+        cert, key = _self_signed('client', self.ca, self.ca_key, client=True)
+        _write_pair(directory, 'client', cert, key)
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, dummy = self.sock.accept()
+            except socket.timeout:
+                continue
+            conn.settimeout(5)
+            try:
+                tls = self.ctx.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                continue
+            self.handshakes += 1
+            if tls.getpeercert(binary_form=True):
+                self.client_certs.append(True)
+            try:
+                tls.recv(65536)
+                tls.sendall(b'HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+            except (ssl.SSLError, OSError):
+                pass
+            tls.close()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    server = RecordingTLSServer(str(tmp_path / 'tls-server'))
+    yield server
+    server.stop()
+
+
+def _remote_name(port):
+    """A host name (not literally loopback) under which this machine answers on ``port``."""
+    name = socket.gethostname()
+    try:
+        socket.create_connection((name, port), timeout=2).close()
+    except OSError:
+        pytest.skip('the host name %s does not reach this machine' % name)
+    assert name != 'localhost' and not name.startswith('127.')
+    return name
+
+
+def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_registry(stack, docker_config, tls_server):
+    name = _remote_name(tls_server.port)
+    remote = 'https://%s:%d' % (name, tls_server.port)
+    tls_dir = os.path.join(docker_config, 'tls', '%s:%d' % (name, tls_server.port))
+    tls_server.client_pair(tls_dir)
+    repo = stack.repo()
+    assert repo.startswith('127.0.0.1:')  # docker itself would not verify this Notary
+    public_pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    # without a CA, and with a CA whose certificate names another host: refused, nothing sent
+    for with_ca in (False, True):
+        if with_ca:
+            shutil.copy(tls_server.ca_path, os.path.join(tls_dir, 'ca.crt'))
+        for module, args in (('trust_inspect', dict(repositories=[repo])),
+                             ('trust_signer', dict(repository=repo, name='jeff', public_keys=[public_pem],
+                                                   root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS))):
+            res = run_module(module, common(stack, docker_config, server=remote, **args))
+            assert res.failed, res
+            assert 'could not be verified' in res['msg'] and 'loopback registry' in res['msg'], res['msg']
+            assert remote in res['msg']
+    assert tls_server.client_certs == []
+    assert not os.path.isdir(os.path.join(docker_config, 'trust', 'private'))
+
+    # the same server under a literally loopback name is not verified (as docker): the recorder
+    # does see the client certificate then, so the check above can fail
+    loop_dir = os.path.join(docker_config, 'tls', '127.0.0.1:%d' % tls_server.port)
+    tls_server.client_pair(loop_dir)
+    run_module('trust_inspect', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,
+                                       repositories=[repo]))
+    assert tls_server.client_certs, 'the loopback control run sent no client certificate'

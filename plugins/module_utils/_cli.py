@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, docker_verifies_notary, notary_server_for, notary_tls_verified,
 )
@@ -335,9 +336,9 @@ class TrustCLI(object):
                     if not secret:
                         raise TrustError('%s needs the passphrase of the %s%s and none was given (set %s)'
                                          % (what, 'new ' if m.group('new') else '', describe_key(label, key_id), option))
-                    if m.group('new') and len(secret) < 8:
-                        raise TrustError('%s must be at least 8 characters to protect the new %s'
-                                         % (option, describe_key(label, key_id)))
+                    if m.group('new') and len(secret) < MIN_NEW_PASSPHRASE:
+                        raise TrustError('%s must be at least %d characters to protect the new %s'
+                                         % (option, MIN_NEW_PASSPHRASE, describe_key(label, key_id)))
                     output.append(child.after.rstrip() + '\n')
                     child.sendline(secret)
                 elif idx == 1:

@@ -125,7 +125,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
+    KeyError_, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
     public_key_id, public_key_pem, read_local_key, write_file_atomic, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
@@ -220,8 +220,7 @@ def ensure_key(module, cli):
         passphrase = p['passphrase']
         if not passphrase:
             raise InputError('passphrase is required to store a new key for signer %s' % name)
-        if len(passphrase) < 8:
-            raise InputError('passphrase must be at least 8 characters (as docker requires for new keys)')
+        check_new_passphrase(passphrase, 'passphrase', 'a new key (as docker requires)')
         key = imported or generate_private_key()
         key_id = public_key_id(key.public_key())
         path = os.path.join(cli.trust_dir, 'private', key_id + '.key')

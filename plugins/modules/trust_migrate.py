@@ -208,7 +208,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     check_server_url, parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, canonical_key_id, list_local_keys, public_key_id, read_local_key, tuf_key_ids, write_private_key_file,
+    KeyError_, canonical_key_id, check_new_passphrase, list_local_keys, public_key_id, read_local_key, tuf_key_ids, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
@@ -544,9 +544,10 @@ def migrate(module, cli):
         if steps['init'] or steps['snapshot_keys']:
             keys['root'] = root_key(cli, ref, src, p['root_passphrase'])
         if steps['init'] or steps['delegations']:
-            if steps['init'] and len(p['repository_passphrase'] or '') < 8:
-                raise InputError('repository %s: repository_passphrase must be at least 8 characters: notary init '
-                                 'encrypts the keys it creates with it' % ref.gun)
+            if steps['init']:
+                # notary init encrypts the keys it creates with it
+                check_new_passphrase(p['repository_passphrase'], 'repository_passphrase',
+                                     'the keys notary init creates for %s' % ref.gun)
             ids = (src if have is None else have)['parsed']['repository_key_ids']
             keys['repository'] = repository_key(cli, ref, ids, p['repository_passphrase'])
         if steps['tags']:

@@ -168,7 +168,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
+    KeyError_, check_new_passphrase, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
@@ -299,13 +299,10 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
                if not v]
     if missing:
         raise InputError('%s has no trust data yet; initialising it needs %s' % (gun, ' and '.join(missing)))
-    if len(repository_passphrase) < 8:
-        raise InputError('repository_passphrase must be at least 8 characters to protect the new repository key '
-                         'of %s' % gun)
+    check_new_passphrase(repository_passphrase, 'repository_passphrase', 'the new repository key of %s' % gun)
     roots = [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
     if not roots:
-        if len(root_passphrase) < 8:
-            raise InputError('root_passphrase must be at least 8 characters to protect the new root key')
+        check_new_passphrase(root_passphrase, 'root_passphrase', 'the new root key')
         return
     # docker reuses a local root key (the first it lists) rather than creating one.
     if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
@@ -481,10 +478,6 @@ def main():
         exclusive_keys=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
     ))
-    # A private key given by mistake must not come back in the task's invocation.
-    for text in module.params['public_keys'] or []:
-        if 'PRIVATE KEY' in text:
-            module.no_log_values.add(text)
     run(module, ensure_signer)
 
 

@@ -289,3 +289,106 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     run_module('trust_inspect', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,
                                        repositories=[repo]))
     assert tls_server.client_certs, 'the loopback control run sent no client certificate'
+
+
+# --- passphrase policy: what the pty cannot carry is refused up front, by every module ---------
+
+BAD_PASSPHRASES = [('ctrl-u', 'abcd\x15efghij'), ('ctrl-w', 'abcd\x17efghij'), ('del', 'abcdefgh\x7f'),
+                   ('ctrl-c', '\x03abcdefgh'), ('newline', 'abcd\nefgh'), ('too-long', 'x' * 4096)]
+
+
+def _module_cases(stack, repo):
+    image = dict(repository=repo, tags=['v1'])
+    return [
+        ('trust_inspect', dict(repositories=[repo]), ['root_passphrase', 'repository_passphrase']),
+        ('trust_verify', dict(images=[image]), ['repository_passphrase']),
+        ('trust_key', dict(name='jeff'), ['passphrase', 'private_key_passphrase', 'root_passphrase']),
+        ('trust_signer', dict(repository=repo, name='jeff'), ['root_passphrase', 'repository_passphrase']),
+        ('trust_push', dict(repository=repo, tags=['v1'], signer='jeff'), ['signer_passphrase',
+                                                                            'repository_passphrase']),
+        ('trust_revoke', dict(repository=repo, signer='jeff'), ['signer_passphrase', 'root_passphrase']),
+        ('trust_migrate', dict(source_server=stack.notary_url, repositories=[repo], signer='jeff'),
+         ['signer_passphrase', 'repository_passphrase', 'root_passphrase']),
+    ]
+
+
+def test_passphrases_the_pty_cannot_carry_are_refused_by_every_module(stack, docker_config):
+    repo = stack.repo()
+    for module, args, options in _module_cases(stack, repo):
+        for option in options:
+            for label, bad in BAD_PASSPHRASES:
+                res = run_module(module, common(stack, docker_config, **dict(args, **{option: bad})),
+                                 secrets=[bad])
+                assert res.failed, (module, option, label, res)
+                assert res['msg'].startswith(option + ' '), (module, option, res['msg'])
+                assert ('control characters' in res['msg']) if label != 'too-long' else \
+                    ('4095 bytes' in res['msg']), res['msg']
+    assert not os.path.exists(os.path.join(docker_config, 'trust'))
+    assert stack.version(repo, 'root') == 0
+
+
+# --- defect 6: a private key pasted into public_keys never reaches syslog ---------------------
+
+class DevLog(object):
+    """Our own /dev/log (a unix datagram socket), collecting what modules send to syslog."""
+
+    PATH = '/dev/log'
+
+    def __init__(self):
+        self.saved = None
+        if os.path.lexists(self.PATH):
+            self.saved = '%s.ct-test-%d' % (self.PATH, os.getpid())
+            os.rename(self.PATH, self.saved)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.PATH)
+        self.sock.settimeout(0.2)
+        self.messages = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        while not self._stop.is_set():
+            try:
+                self.messages.append(self.sock.recv(1024 * 1024).decode('utf-8', 'replace'))
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def close(self):
+        time.sleep(0.5)
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+        os.unlink(self.PATH)
+        if self.saved:
+            os.rename(self.saved, self.PATH)
+
+
+@pytest.fixture
+def dev_log():
+    if not os.access('/dev', os.W_OK):
+        pytest.skip('cannot bind /dev/log here')
+    log = DevLog()
+    yield log
+    log.close()
+
+
+def test_private_key_in_public_keys_never_reaches_syslog(stack, docker_config, dev_log):
+    key = ec.generate_private_key(ec.SECP256R1())
+    private_pem = _pem(key)
+    body = private_pem.splitlines()[1]  # a line of the key's base64, as it would be logged
+    repo = stack.repo()
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+                                            public_keys=[private_pem], root_passphrase=ROOT_PASS,
+                                            repository_passphrase=REPO_PASS), secrets=[body, ROOT_PASS])
+    assert res.failed and 'private key' in res['msg'], res
+    time.sleep(0.5)
+    invocations = [m for m in dev_log.messages if 'ansible-' in m and repo in m and 'Invoked with' in m]
+    assert invocations, 'the module\'s invocation line never arrived on /dev/log: %s' % dev_log.messages[-3:]
+    assert 'public_keys=NOT_LOGGING_PARAMETER' in invocations[0], invocations[0]
+    for message in dev_log.messages:
+        assert 'PRIVATE KEY' not in message and body not in message and body[:20] not in message, message
+        assert ROOT_PASS not in message
+    assert stack.version(repo, 'root') == 0

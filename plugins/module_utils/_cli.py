@@ -16,10 +16,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import errno
+import fcntl
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -41,6 +44,84 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 
 
+VIEWS_DIR = '.views'
+
+
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP/SIGINT) arrived: unwind so every ``finally`` runs and the views go."""
+
+    def __init__(self, signum):
+        super(Terminated, self).__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    for other in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(other, signal.SIG_IGN)  # let the clean-up finish
+    raise Terminated(signum)
+
+
+def handle_termination():
+    """Turn SIGTERM, SIGHUP and SIGINT into ``Terminated`` for the module's process."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _raise_terminated)
+
+
+def _lock(path, create):
+    """An open, exclusively flock'ed lock file, or None when another process holds it (or it is gone).
+
+    The descriptor is not inherited by docker or notary (PEP 446), so the lock lives exactly as
+    long as the module's process."""
+    flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if not create and exc.errno == errno.ENOENT:
+            return None
+        raise
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The path may have been swept (unlinked) between open and flock: then it is not ours.
+        if os.fstat(fd).st_ino != os.stat(path).st_ino:
+            raise OSError(errno.ESTALE, 'lock file replaced')
+    except (IOError, OSError):
+        os.close(fd)
+        return None
+    return fd
+
+
+def sweep_stale_views(views_dir):
+    """Remove the views of module runs that died (SIGKILL): those whose lock no process holds.
+
+    A live run holds the lock of each of its views for as long as it runs, so its views stay."""
+    try:
+        names = os.listdir(views_dir)
+    except OSError:
+        return []
+    swept = []
+    for name in sorted(names):
+        if name.endswith('.lock'):
+            continue
+        view = os.path.join(views_dir, name)
+        lock_path = view + '.lock'
+        fd = _lock(lock_path, create=False)
+        if fd is None and os.path.exists(lock_path):
+            continue  # a running module's view
+        shutil.rmtree(view, ignore_errors=True)
+        if fd is not None:
+            os.unlink(lock_path)
+            os.close(fd)
+        swept.append(name)
+    for name in names:
+        # a lock file whose view is gone (the run died between the two)
+        if name.endswith('.lock') and not os.path.lexists(os.path.join(views_dir, name[:-5])):
+            fd = _lock(os.path.join(views_dir, name), create=False)
+            if fd is not None:
+                os.unlink(os.path.join(views_dir, name))
+                os.close(fd)
+    return swept
+
+
 class TrustError(Exception):
     """A failure with a message fit for the user; ``output`` is the scrubbed CLI output."""
 
@@ -58,6 +139,9 @@ class TrustError(Exception):
 PROMPT_RE = re.compile(r'(?P<verb>Enter|Repeat) passphrase for (?P<new>new )?(?P<label>[\w./-]+) key '
                        r'with ID (?P<id>[0-9a-f]+):\s*')
 ENCRYPTED_PROMPT_RE = re.compile(r'Enter passphrase for encrypted key:\s*')
+# notary asking for the passphrase of a key file given on its command line names only a role:
+# "Enter passphrase for root key:" (notary key rotate -k, init --rootkey).
+NAMELESS_PROMPT_RE = re.compile(r'Enter passphrase for (?P<label>[\w./-]+) key:\s*')
 INCORRECT_RE = re.compile(r'Passphrase incorrect\. Please retry\.')
 MISMATCH_RE = re.compile(r'Passphrases do not match\. Please retry\.')
 USERNAME_RE = re.compile(r'Enter username:\s*')
@@ -149,7 +233,12 @@ class TrustCLI(object):
         self.root_passphrase = p['root_passphrase']
         self.repository_passphrase = p['repository_passphrase']
         self._tmpdirs = []
+        self._children = []
         self._verified_servers = set()
+        # Temporary views (docker configurations, notary configs, copies of encrypted keys) live in
+        # the real trust directory, 0700, never in /tmp; those of dead runs go at start.
+        self.views_dir = os.path.join(self.trust_dir, VIEWS_DIR)
+        sweep_stale_views(self.views_dir)
 
     # --- binaries and environment ------------------------------------------------------
 
@@ -222,14 +311,44 @@ class TrustCLI(object):
         return server
 
     def tempdir(self):
-        d = tempfile.mkdtemp(prefix='content-trust-')
-        os.chmod(d, 0o700)
-        self._tmpdirs.append(d)
+        """A new private directory (0700) under ``<trust_dir>/.views``, locked for this run."""
+        for directory in (self.docker_config, self.trust_dir, self.views_dir):
+            if not os.path.isdir(directory):
+                os.mkdir(directory, 0o700)
+        os.chmod(self.trust_dir, 0o700)
+        os.chmod(self.views_dir, 0o700)
+        while True:
+            fd, lock_path = tempfile.mkstemp(dir=self.views_dir, prefix='view-', suffix='.lock')
+            os.close(fd)
+            fd = _lock(lock_path, create=False)
+            if fd is not None:
+                break
+        d = lock_path[:-len('.lock')]
+        self._tmpdirs.append((d, lock_path, fd))
+        os.mkdir(d, 0o700)
         return d
 
     def cleanup(self):
+        """Stop any CLI still running, then remove every view of this run."""
+        while self._children:
+            child = self._children.pop()
+            try:
+                if child.isalive():
+                    child.close(force=True)
+            except Exception:  # pragma: no cover - best effort
+                pass
         while self._tmpdirs:
-            shutil.rmtree(self._tmpdirs.pop(), ignore_errors=True)
+            d, lock_path, fd = self._tmpdirs.pop()
+            shutil.rmtree(d, ignore_errors=True)
+            try:
+                os.unlink(lock_path)
+            except OSError:
+                pass
+            os.close(fd)
+        try:
+            os.rmdir(self.views_dir)
+        except OSError:
+            pass  # another run's views are there
 
     def view(self, docker_config, server=None):
         """This client, running docker and notary with another docker configuration and, if given,
@@ -317,10 +436,11 @@ class TrustCLI(object):
         # echo off for its password prompt.
         child = pexpect.spawn(argv[0], argv[1:], env=env or self.env(), encoding='utf-8',
                               codec_errors='replace', echo=False, timeout=timeout, dimensions=(24, 500))
+        self._children.append(child)
         output = []
         last_key = None
         patterns = [PROMPT_RE, ENCRYPTED_PROMPT_RE, INCORRECT_RE, MISMATCH_RE, USERNAME_RE, CONFIRM_RE,
-                    pexpect.EOF, pexpect.TIMEOUT]
+                    pexpect.EOF, pexpect.TIMEOUT, NAMELESS_PROMPT_RE]
         try:
             while True:
                 remaining = deadline - time.time()
@@ -359,6 +479,15 @@ class TrustCLI(object):
                     child.sendline(confirm)
                 elif idx == 6:
                     break
+                elif idx == 8:
+                    label = child.match.group('label')
+                    last_key = (label, 'from the key file')
+                    secret, option = secrets.for_label(label)
+                    if not secret:
+                        raise TrustError('%s needs the passphrase of a %s key file and none was given (set %s)'
+                                         % (what, label, option))
+                    output.append(child.after.rstrip() + '\n')
+                    child.sendline(secret)
                 else:
                     raise pexpect.TIMEOUT('deadline')
         except pexpect.TIMEOUT:

@@ -16,7 +16,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError,
+    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, TrustError, handle_termination,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
@@ -77,10 +77,17 @@ def build_module(argument_spec, **kwargs):
 
 
 def run(module, action):
-    """Run ``action(module, cli)`` and exit with its result; user errors become fail_json."""
+    """Run ``action(module, cli)`` and exit with its result; user errors become fail_json.
+
+    SIGTERM, SIGHUP and SIGINT unwind the run like an error: the CLI it waits for is stopped and
+    its views are removed before it exits."""
+    handle_termination()
+    terminated = None
     cli = TrustCLI(module)
     try:
         result = action(module, cli)
+    except Terminated as exc:
+        terminated = exc.signum
     except TrustError as exc:
         extra = {}
         if exc.output:
@@ -94,4 +101,7 @@ def run(module, action):
         module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
     finally:
         cli.cleanup()
+    if terminated is not None:
+        module.fail_json(msg='stopped by signal %d; the temporary views were removed' % terminated,
+                         rc=128 + terminated)
     module.exit_json(**result)

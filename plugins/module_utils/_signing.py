@@ -240,12 +240,20 @@ def _new_view(cli):
 
 
 def signer_view(cli, keys):
-    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring)."""
+    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring).
+
+    Its TUF cache is a copy of the real one's metadata (so the trust pinned there still holds),
+    without changelists: whatever docker or notary stage lives in the view only, and a run
+    killed between staging and publishing leaves nothing that a later ``notary publish`` on the
+    real trust directory would send."""
     view = _new_view(cli)
     tuf = os.path.join(cli.trust_dir, 'tuf')
-    if not os.path.isdir(tuf):
-        os.makedirs(tuf, 0o700)
-    os.symlink(tuf, os.path.join(view, 'trust', 'tuf'))
+    target = os.path.join(view, 'trust', 'tuf')
+    if os.path.isdir(tuf):
+        shutil.copytree(tuf, target, symlinks=True, ignore=shutil.ignore_patterns('changelist'))
+    else:
+        os.mkdir(target, 0o700)
+    os.chmod(target, 0o700)
     add_keys_to_view(view, [key['path'] for key in keys])
     return view
 

@@ -359,17 +359,28 @@ def _pkcs8_v1(der):
     return der
 
 
+# OpenSSL writes 2048 iterations, docker and notary 10000; a key file asking for more than this
+# would only make the module spin.
+MAX_PBKDF2_ITERATIONS = 1000000
+
+
 def decrypt_pkcs8(der, passphrase, what='private_key'):
     """Decrypt a PBES2 (PBKDF2 + AES-CBC) PKCS#8 EncryptedPrivateKeyInfo.
 
     Done here because cryptography 48 refuses the files docker and notary write (its
     decoder answers "Invalid key" where OpenSSL decrypts them).  Covers notary's scheme
-    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).
+    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).  Anything malformed is a KeyError_
+    naming ``what``.
     """
+    invalid = '%s is not a valid encrypted PKCS#8 key' % what
     try:
-        dummy, outer, dummy_pos = _der_read(der)
+        tag, outer, end = _der_read(der)
+        if tag != 0x30 or end != len(der):
+            raise KeyError_(invalid)
         (t1, alg), (t2, encrypted) = _der_items(outer)
         (to, alg_oid), (tp, params) = _der_items(alg)
+        if (t1, t2, to, tp) != (0x30, 0x04, 0x06, 0x30):
+            raise KeyError_(invalid)
         if alg_oid != _oid('1.2.840.113549.1.5.13')[2:]:
             raise KeyError_('%s is encrypted with a scheme other than PBES2; re-encrypt it with '
                             '"openssl pkcs8 -topk8 -v2 aes-256-cbc"' % what)
@@ -378,6 +389,8 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
         if kdf_oid != _oid('1.2.840.113549.1.5.12')[2:]:
             raise KeyError_('%s uses a key derivation other than PBKDF2' % what)
         kp = _der_items(kdf_params)
+        if kp[0][0] != 0x04 or kp[1][0] != 0x02:
+            raise KeyError_(invalid)
         salt = kp[0][1]
         iterations = int.from_bytes(kp[1][1], 'big')
         prf_oid = b''
@@ -385,11 +398,19 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
             if tag == 0x30:
                 prf_oid = _der_items(value)[0][1]
         (tco, cipher_oid), (tiv, iv) = _der_items(cipher)
-    except (ValueError, IndexError):
-        raise KeyError_('%s is not a valid encrypted PKCS#8 key' % what)
+    except KeyError_ as exc:
+        if what in str(exc):
+            raise
+        raise KeyError_('%s (%s)' % (invalid, exc))
+    except (ValueError, IndexError, TypeError):
+        raise KeyError_(invalid)
     if prf_oid not in _PRFS or cipher_oid not in _CIPHERS:
         raise KeyError_('%s uses an unsupported PBES2 hash or cipher (supported: PBKDF2 with HMAC-SHA1/256/384/512, '
                         'AES-CBC)' % what)
+    if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
+        raise KeyError_('%s asks for %d PBKDF2 iterations; expected 1 to %d' % (what, iterations, MAX_PBKDF2_ITERATIONS))
+    if len(iv) != 16 or not encrypted or len(encrypted) % 16:
+        raise KeyError_('%s: its AES-CBC IV or ciphertext has the wrong length' % invalid)
     kdf_obj = PBKDF2HMAC(algorithm=getattr(hashes, _PRFS[prf_oid].upper())(), length=_CIPHERS[cipher_oid],
                          salt=salt, iterations=iterations)
     aes_key = kdf_obj.derive(passphrase.encode('utf-8'))

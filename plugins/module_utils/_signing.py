@@ -31,7 +31,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     ReferenceError, notary_tls_verified, parse_reference,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, find_signer_keys, read_local_key,
+    KeyError_, find_signer_keys, list_local_keys, read_local_key,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     parse_inspect_entry, signer_keys,
@@ -256,6 +256,14 @@ def signer_view(cli, keys):
     os.chmod(target, 0o700)
     add_keys_to_view(view, [key['path'] for key in keys])
     return view
+
+
+def repository_view(cli, gun):
+    """A view like ``signer_view`` holding copies of the repository's own (targets, snapshot) keys:
+    delegation changes are staged in it, never in the real trust directory."""
+    keys = [k for k in list_local_keys(cli.trust_dir)
+            if k['role'] in ('targets', 'snapshot') and k['gun'] in (None, gun)]
+    return signer_view(cli, keys)
 
 
 def isolated_view(cli, key_paths):

@@ -175,6 +175,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
     RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
     signature_key_ids, signed_targets, signer_role,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     parse_inspect_entry, signer_keys,
 )
@@ -368,8 +369,11 @@ def clean_failed_init(cli, ref, before):
 
 
 def apply(cli, ref, name, steps, keys, roles, secrets):
-    """Stage every change with the notary CLI and publish them as one TUF version."""
-    notary = NotaryRepository(cli, ref)
+    """Stage every change with the notary CLI and publish them as one TUF version.
+
+    Staged in a view (``_signing.repository_view``): a run killed before it publishes leaves
+    nothing staged in the real trust directory."""
+    notary = NotaryRepository(cli, ref, trust_dir=os.path.join(repository_view(cli, ref.gun), 'trust'))
     notary.reset()
     role = signer_role(name)
     try:

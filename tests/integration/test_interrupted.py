@@ -14,40 +14,52 @@ import time
 
 import pytest
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module, start_module
+from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module, start_module
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import load_private_pem
 from cryptography.hazmat.primitives import serialization
 
-PASSPHRASES = {'root': ROOT_PASS, 'targets': REPO_PASS, 'jeff': JEFF_PASS}
+PASSPHRASES = {'root': ROOT_PASS, 'targets': REPO_PASS, 'jeff': JEFF_PASS, 'alice': ALICE_PASS}
 STALL = '''#!/bin/sh
 for a in "$@"; do
   if [ "$a" = "%(word)s" ]; then
-    echo $$ >> %(pids)s
-    touch %(mark)s
-    sleep 60 &
-    echo $! >> %(pids)s
-    wait
+    echo x >> %(count)s
+    if [ "$(wc -l < %(count)s)" -eq %(nth)d ]; then
+      echo $$ >> %(pids)s
+      touch %(mark)s
+      sleep 60 &
+      echo $! >> %(pids)s
+      wait
+    fi
   fi
 done
-exec %(notary)s "$@"
+exec %(real)s "$@"
 '''
 
 
-def notary_binary():
+def binary(name):
     for d in os.environ['PATH'].split(os.pathsep):
-        if os.access(os.path.join(d, 'notary'), os.X_OK):
-            return os.path.join(d, 'notary')
-    pytest.skip('no notary CLI')
+        if os.access(os.path.join(d, name), os.X_OK):
+            return os.path.join(d, name)
+    pytest.skip('no %s CLI' % name)
 
 
-def stalling_notary(tmp_path, word):
-    path = tmp_path / 'notary-stall'
+def notary_binary():
+    return binary('notary')
+
+
+def stalling(tmp_path, real, word, nth=1):
+    """A stand-in for ``real`` that stalls (60 s) at its ``nth`` call with ``word`` in its argv."""
+    path = tmp_path / ('stall-' + os.path.basename(real))
     mark = tmp_path / 'stalled'
     pids = tmp_path / 'stall-pids'
-    path.write_text(STALL % dict(word=word, mark=mark, pids=pids, notary=notary_binary()))
+    path.write_text(STALL % dict(word=word, nth=nth, mark=mark, pids=pids, real=real, count=tmp_path / 'stall-count'))
     os.chmod(str(path), 0o755)
     return str(path), str(mark), str(pids)
+
+
+def stalling_notary(tmp_path, word, nth=1):
+    return stalling(tmp_path, notary_binary(), word, nth)
 
 
 def kill_pids(pids_file):
@@ -161,39 +173,51 @@ def push_args(stack, docker_config, repo, **kwargs):
                   **kwargs)
 
 
-@pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM], ids=['SIGKILL', 'SIGTERM'])
-@pytest.mark.parametrize('point', ['addhash', 'publish'], ids=['staging', 'publishing'])
-def test_killed_trust_push_leaves_no_key_and_nothing_staged(stack, docker_config, tmp_path, signed_repo, sig, point):
-    repo = signed_repo
-    versions = stack.versions(repo)
-    material = key_material(docker_config)
-    notary_cli, mark, pids = stalling_notary(tmp_path, point)
-    proc, args_file = start_module('trust_push', push_args(stack, docker_config, repo, notary_cli=notary_cli,
-                                                           timeout=120))
+def kill_while_stalled(docker_config, module, args, mark, pids, sig):
+    """Start ``module``, wait until the stand-in stalls, send ``sig``; returns the module's result or None."""
+    proc, args_file = start_module(module, args)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + 120
         while not os.path.exists(mark):
             assert proc.poll() is None, proc.communicate()
             assert time.time() < deadline, 'the stand-in never stalled'
             time.sleep(0.05)
         assert views(docker_config), 'the run has a view while it stalls'
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=60)
+        stdout, dummy = proc.communicate(timeout=60)
     finally:
         os.unlink(args_file)
+    result = None
     if sig == signal.SIGTERM:
         result = json.loads(stdout.decode())
         assert result['failed'] and 'stopped by signal 15' in result['msg'], result
-        assert views(docker_config) == []
-        time.sleep(0.5)
+        assert views(docker_config) == [], 'SIGTERM left a view'
     else:
         assert proc.returncode == -signal.SIGKILL
     kill_pids(pids)
+    return result
 
+
+def assert_nothing_left(stack, docker_config, gun, material):
     assert_no_key_leak(docker_config, material)
     assert staged_files(docker_config) == []
-    rc, out = notary_status(stack, docker_config, repo)
-    assert rc == 0 and 'No unpublished changes for %s' % repo in out, out
+    rc, out = notary_status(stack, docker_config, gun)
+    assert rc == 0 and 'No unpublished changes for %s' % gun in out, out
+
+
+SIGNALS = pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM], ids=['SIGKILL', 'SIGTERM'])
+
+
+@SIGNALS
+@pytest.mark.parametrize('point', [('addhash', 2), ('publish', 1)], ids=['staging', 'publishing'])
+def test_killed_trust_push_leaves_no_key_and_nothing_staged(stack, docker_config, tmp_path, signed_repo, sig, point):
+    repo = signed_repo
+    versions = stack.versions(repo)
+    material = key_material(docker_config)
+    notary_cli, mark, pids = stalling_notary(tmp_path, *point)
+    kill_while_stalled(docker_config, 'trust_push', push_args(stack, docker_config, repo, notary_cli=notary_cli,
+                                                              timeout=120), mark, pids, sig)
+    assert_nothing_left(stack, docker_config, repo, material)
     assert stack.versions(repo) == versions
 
     # the next run (with the real notary) sweeps the dead run's view, signs, and leaves no view
@@ -202,13 +226,82 @@ def test_killed_trust_push_leaves_no_key_and_nothing_staged(stack, docker_config
     assert views(docker_config) == []
     entry = stack.inspect(docker_config, repo)[repo]
     assert sorted((t['SignedTag'], t['Signers']) for t in entry['SignedTags']) == [('v1', ['jeff']), ('v2', ['jeff'])]
-    assert_no_key_leak(docker_config, material)
-    assert notary_status(stack, docker_config, repo)[0] == 0
+    assert_nothing_left(stack, docker_config, repo, material)
+
+
+@SIGNALS
+@pytest.mark.parametrize('point', [('add', 2), ('publish', 1)], ids=['staging', 'publishing'])
+def test_killed_trust_signer_leaves_nothing_staged(stack, docker_config, tmp_path, signed_repo, sig, point):
+    repo = signed_repo
+    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    versions = stack.versions(repo)
+    material = key_material(docker_config)
+    notary_cli, mark, pids = stalling_notary(tmp_path, *point)
+    args = common(stack, docker_config, repository=repo, name='alice', public_keys=[alice['public_key']],
+                  repository_passphrase=REPO_PASS)
+    kill_while_stalled(docker_config, 'trust_signer', dict(args, notary_cli=notary_cli), mark, pids, sig)
+    assert_nothing_left(stack, docker_config, repo, material)
+    assert stack.versions(repo) == versions
+
+    done = run_module('trust_signer', args)
+    assert done['changed'] and not done.failed, done
+    assert views(docker_config) == []
+    entry = stack.inspect(docker_config, repo)[repo]
+    assert sorted(s['Name'] for s in entry['Signers']) == ['alice', 'jeff']
+    assert_nothing_left(stack, docker_config, repo, material)
+
+
+@SIGNALS
+def test_killed_trust_revoke_leaves_no_view(stack, docker_config, tmp_path, signed_repo, sig):
+    repo = signed_repo
+    signed = run_module('trust_push', push_args(stack, docker_config, repo))
+    assert signed['changed'] and not signed.failed, signed
+    material = key_material(docker_config)
+    docker_cli, mark, pids = stalling(tmp_path, binary(stack.docker_cli), 'revoke', 2)
+    args = common(stack, docker_config, repository=repo, tags=['v1', 'v2'], signer='jeff',
+                  signer_passphrase=JEFF_PASS)
+    kill_while_stalled(docker_config, 'trust_revoke', dict(args, docker_cli=docker_cli), mark, pids, sig)
+    assert_nothing_left(stack, docker_config, repo, material)
+
+    done = run_module('trust_revoke', args)
+    assert not done.failed, done
+    assert views(docker_config) == []
+    entry = stack.inspect(docker_config, repo)[repo]
+    assert [t['SignedTag'] for t in entry['SignedTags']] == []
+    assert_nothing_left(stack, docker_config, repo, material)
+
+
+@SIGNALS
+def test_killed_trust_migrate_never_wrote_the_repository_key_decrypted(stack, docker_config, tmp_path, signed_repo,
+                                                                       tmp_path_factory, sig):
+    from test_migrate_trust import NotaryServer
+    repo = signed_repo
+    signed = run_module('trust_push', push_args(stack, docker_config, repo))
+    assert signed['changed'] and not signed.failed, signed
+    material = key_material(docker_config)
+    new = NotaryServer(stack, str(tmp_path_factory.mktemp('new-notary')))
+    try:
+        # notary key rotate -k gets the repository key: stall right there
+        notary_cli, mark, pids = stalling_notary(tmp_path, 'rotate', 1)
+        args = common(stack, docker_config, server=new.url, source_server=stack.notary_url, repositories=[repo],
+                      signer='jeff', signer_passphrase=JEFF_PASS, root_passphrase=ROOT_PASS,
+                      repository_passphrase=REPO_PASS)
+        kill_while_stalled(docker_config, 'trust_migrate', dict(args, notary_cli=notary_cli), mark, pids, sig)
+        assert_no_key_leak(docker_config, material)
+        assert staged_files(docker_config) == []
+
+        done = run_module('trust_migrate', args)
+        assert done['changed'] and not done.failed, done
+        assert views(docker_config) == []
+        assert new.versions(repo)['targets'] >= 1
+        assert_no_key_leak(docker_config, material)
+    finally:
+        new.stop()
 
 
 def test_a_live_run_s_view_is_not_swept(stack, docker_config, tmp_path, signed_repo):
     repo = signed_repo
-    notary_cli, mark, pids = stalling_notary(tmp_path, 'publish')
+    notary_cli, mark, pids = stalling_notary(tmp_path, 'publish', 1)
     proc, args_file = start_module('trust_push', push_args(stack, docker_config, repo, notary_cli=notary_cli))
     try:
         deadline = time.time() + 90

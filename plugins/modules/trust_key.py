@@ -27,7 +27,7 @@ options:
     description:
       - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$).
         C(root), C(targets), C(snapshot), C(timestamp) and C(releases) are reserved (the repository's own
-        roles): only delegation (signer) keys are ever created or removed.
+        roles); only delegation (signer) keys are ever created or removed.
     type: str
     required: true
   state:

@@ -140,7 +140,7 @@ def views(docker_config):
 def notary_status(stack, docker_config, gun):
     proc = subprocess.run([notary_binary(), '-s', stack.notary_url, '-d', os.path.join(docker_config, 'trust'),
                            '--tlscacert', stack.ca, 'status', gun], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, timeout=60)
+                          stdin=subprocess.DEVNULL, timeout=60, check=False)
     return proc.returncode, proc.stdout.decode()
 
 

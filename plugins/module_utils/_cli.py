@@ -100,25 +100,28 @@ def sweep_stale_views(views_dir):
         return []
     swept = []
     for name in sorted(names):
-        if name.endswith('.lock'):
-            continue
         view = os.path.join(views_dir, name)
-        lock_path = view + '.lock'
-        fd = _lock(lock_path, create=False)
-        if fd is None and os.path.exists(lock_path):
-            continue  # a running module's view
-        shutil.rmtree(view, ignore_errors=True)
-        if fd is not None:
-            os.unlink(lock_path)
-            os.close(fd)
-        swept.append(name)
-    for name in names:
-        # a lock file whose view is gone (the run died between the two)
-        if name.endswith('.lock') and not os.path.lexists(os.path.join(views_dir, name[:-5])):
-            fd = _lock(os.path.join(views_dir, name), create=False)
+        if name.endswith('.lock'):
+            # a lock file whose view is gone (the run died between the two) when nobody holds it
+            view, lock_path = view[:-len('.lock')], view
+            if os.path.lexists(view):
+                continue
+        else:
+            lock_path = view + '.lock'
+        try:
+            fd = _lock(lock_path, create=False)
+            if fd is None and os.path.exists(lock_path):
+                continue  # a running module's view
+            if os.path.lexists(view):
+                shutil.rmtree(view, ignore_errors=True)
+                swept.append(name)
             if fd is not None:
-                os.unlink(os.path.join(views_dir, name))
-                os.close(fd)
+                try:
+                    os.unlink(lock_path)
+                finally:
+                    os.close(fd)
+        except OSError:
+            continue  # not ours to remove (permissions); never fail a run over it
     return swept
 
 

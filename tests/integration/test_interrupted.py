@@ -209,20 +209,23 @@ SIGNALS = pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM], ids=[
 
 
 @SIGNALS
-@pytest.mark.parametrize('point', [('addhash', 2), ('publish', 1)], ids=['staging', 'publishing'])
+@pytest.mark.parametrize('point', [('notary', 'addhash', 2), ('notary', 'publish', 1), ('docker', 'inspect', 2)],
+                         ids=['staging', 'publishing', 'after-publishing'])
 def test_killed_trust_push_leaves_no_key_and_nothing_staged(stack, docker_config, tmp_path, signed_repo, sig, point):
     repo = signed_repo
     versions = stack.versions(repo)
     material = key_material(docker_config)
-    notary_cli, mark, pids = stalling_notary(tmp_path, *point)
-    kill_while_stalled(docker_config, 'trust_push', push_args(stack, docker_config, repo, notary_cli=notary_cli,
-                                                              timeout=120), mark, pids, sig)
+    cli, word, nth = point
+    stand_in, mark, pids = stalling(tmp_path, binary(stack.docker_cli if cli == 'docker' else 'notary'), word, nth)
+    kill_while_stalled(docker_config, 'trust_push', push_args(stack, docker_config, repo, timeout=120,
+                                                              **{cli + '_cli': stand_in}), mark, pids, sig)
     assert_nothing_left(stack, docker_config, repo, material)
-    assert stack.versions(repo) == versions
+    published = cli == 'docker'  # stalled after notary publish returned: the server has it
+    assert (stack.versions(repo) != versions) is published
 
-    # the next run (with the real notary) sweeps the dead run's view, signs, and leaves no view
+    # the next run (with the real CLIs) sweeps the dead run's view, signs what is left, and leaves no view
     done = run_module('trust_push', push_args(stack, docker_config, repo))
-    assert done['changed'] and not done.failed, done
+    assert done['changed'] is not published and not done.failed, done
     assert views(docker_config) == []
     entry = stack.inspect(docker_config, repo)[repo]
     assert sorted((t['SignedTag'], t['Signers']) for t in entry['SignedTags']) == [('v1', ['jeff']), ('v2', ['jeff'])]

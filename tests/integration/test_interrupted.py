@@ -77,6 +77,14 @@ def kill_pids(pids_file):
     return alive
 
 
+def _zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except (IOError, OSError):
+        return True
+
+
 def key_material(docker_config):
     """Strings that would betray a copy of each local key: a line of its encrypted file, and the start
     of its decrypted DER (base64), which must exist nowhere."""
@@ -192,6 +200,12 @@ def kill_while_stalled(docker_config, module, args, mark, pids, sig):
         result = json.loads(stdout.decode())
         assert result['failed'] and 'stopped by signal 15' in result['msg'], result
         assert views(docker_config) == [], 'SIGTERM left a view'
+        # the stand-in itself (not the sleep it started) is the CLI the module was waiting for
+        with open(pids) as f:
+            stand_in = int(f.read().split()[0])
+        time.sleep(1)
+        assert not os.path.exists('/proc/%d' % stand_in) or _zombie(stand_in), \
+            'the module left the CLI it was waiting for running'
     else:
         assert proc.returncode == -signal.SIGKILL
     kill_pids(pids)

@@ -80,6 +80,10 @@ options:
       - URL of the Notary server, as C(DOCKER_CONTENT_TRUST_SERVER). Must be C(https://).
       - When not set, docker's default applies - C(https://notary.docker.io) for docker.io (shut down on
         2026-12-08), otherwise C(https://<registry host>). Set it to your own Notary server.
+      - Its TLS certificate is verified against C(<docker_config>/tls/<host:port>/ca.crt) or the system CAs,
+        unless both its host and the registry are literally loopback (C(localhost), 127.0.0.0/8, C(::1)). docker
+        itself skips verification for any loopback registry; for a Notary elsewhere the modules then check the
+        certificate first and refuse a server whose certificate does not verify.
     type: str
   root_passphrase:
     description:
@@ -101,5 +105,9 @@ requirements:
   - notary CLI (for signer removal and daemonless signing)
   - Python libraries C(cryptography), C(pexpect) and C(jmespath) on the signing host
 notes:
-  - Passphrases are never put in argv, results or logs.
+  - Passphrases are never put in argv, results or logs. Every passphrase option must be printable text of at
+    most 4095 bytes (control characters such as ^U, ^W, DEL or a newline cannot be typed on the terminal docker
+    and notary read passphrases from); one that protects a new key needs at least 8 characters.
+  - Temporary docker configurations and copies of (encrypted) keys live under C(<docker_config>/trust/.views)
+    (0700) while a task runs, and go when it ends, also on SIGTERM; those of a killed run go at the next run.
 '''

@@ -16,13 +16,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import errno
+import fcntl
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
+from urllib.error import HTTPError
 
 try:
     import pexpect
@@ -32,9 +36,93 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     HAS_PEXPECT = False
     PEXPECT_IMPORT_ERROR = exc
 
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    check_server_url, notary_server_for, parse_reference,
+    check_server_url, docker_verifies_notary, notary_server_for, notary_tls_verified, parse_reference,
 )
+
+
+VIEWS_DIR = '.views'
+
+
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP/SIGINT) arrived: unwind so every ``finally`` runs and the views go."""
+
+    def __init__(self, signum):
+        super(Terminated, self).__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    for other in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(other, signal.SIG_IGN)  # let the clean-up finish
+    raise Terminated(signum)
+
+
+def handle_termination():
+    """Turn SIGTERM, SIGHUP and SIGINT into ``Terminated`` for the module's process."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _raise_terminated)
+
+
+def _lock(path, create):
+    """An open, exclusively flock'ed lock file, or None when another process holds it (or it is gone).
+
+    The descriptor is not inherited by docker or notary (PEP 446), so the lock lives exactly as
+    long as the module's process."""
+    flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if not create and exc.errno == errno.ENOENT:
+            return None
+        raise
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The path may have been swept (unlinked) between open and flock: then it is not ours.
+        if os.fstat(fd).st_ino != os.stat(path).st_ino:
+            raise OSError(errno.ESTALE, 'lock file replaced')
+    except (IOError, OSError):
+        os.close(fd)
+        return None
+    return fd
+
+
+def sweep_stale_views(views_dir):
+    """Remove the views of module runs that died (SIGKILL): those whose lock no process holds.
+
+    A live run holds the lock of each of its views for as long as it runs, so its views stay."""
+    try:
+        names = os.listdir(views_dir)
+    except OSError:
+        return []
+    swept = []
+    for name in sorted(names):
+        view = os.path.join(views_dir, name)
+        if name.endswith('.lock'):
+            # a lock file whose view is gone (the run died between the two) when nobody holds it
+            view, lock_path = view[:-len('.lock')], view
+            if os.path.lexists(view):
+                continue
+        else:
+            lock_path = view + '.lock'
+        try:
+            fd = _lock(lock_path, create=False)
+            if fd is None and os.path.exists(lock_path):
+                continue  # a running module's view
+            if os.path.lexists(view):
+                shutil.rmtree(view, ignore_errors=True)
+                swept.append(name)
+            if fd is not None:
+                try:
+                    os.unlink(lock_path)
+                finally:
+                    os.close(fd)
+        except OSError:
+            continue  # not ours to remove (permissions); never fail a run over it
+    return swept
 
 
 class TrustError(Exception):
@@ -54,6 +142,9 @@ class TrustError(Exception):
 PROMPT_RE = re.compile(r'(?P<verb>Enter|Repeat) passphrase for (?P<new>new )?(?P<label>[\w./-]+) key '
                        r'with ID (?P<id>[0-9a-f]+):\s*')
 ENCRYPTED_PROMPT_RE = re.compile(r'Enter passphrase for encrypted key:\s*')
+# notary asking for the passphrase of a key file given on its command line names only a role:
+# "Enter passphrase for root key:" (notary key rotate -k, init --rootkey).
+NAMELESS_PROMPT_RE = re.compile(r'Enter passphrase for (?P<label>[\w./-]+) key:\s*')
 INCORRECT_RE = re.compile(r'Passphrase incorrect\. Please retry\.')
 MISMATCH_RE = re.compile(r'Passphrases do not match\. Please retry\.')
 USERNAME_RE = re.compile(r'Enter username:\s*')
@@ -209,6 +300,12 @@ class TrustCLI(object):
         self._tmpdirs = []
         # Views (see ``view``) link the real configuration's cli-plugins/: they share its capabilities.
         self.plugin_config = self.docker_config
+        self._children = []
+        self._verified_servers = set()
+        # Temporary views (docker configurations, notary configs, copies of encrypted keys) live in
+        # the real trust directory, 0700, never in /tmp; those of dead runs go at start.
+        self.views_dir = os.path.join(self.trust_dir, VIEWS_DIR)
+        sweep_stale_views(self.views_dir)
 
     # --- binaries and environment ------------------------------------------------------
 
@@ -250,15 +347,75 @@ class TrustCLI(object):
         path = os.path.join(self.docker_config, 'tls', hostport, 'ca.crt')
         return path if os.path.isfile(path) else None
 
+    def require_trusted_notary(self, reference):
+        """Preflight: refuse a Notary server docker would not verify but the collection must.
+
+        docker skips TLS verification of the Notary for a loopback registry even when the Notary
+        is elsewhere (and then sends it client certificates).  Then the server's certificate is
+        checked here, against ``<docker_config>/tls/<host:port>/ca.crt`` or the system CAs, with
+        no client certificate, before docker is run."""
+        server = self.server_for(reference)
+        if docker_verifies_notary(reference) or not notary_tls_verified(reference, server) \
+                or server in self._verified_servers:
+            return server
+        ca = self.ca_file_for(server)
+        try:
+            open_url(server + '/v2/', timeout=min(self.timeout, 30), validate_certs=True, ca_path=ca,
+                     use_proxy=True).close()
+        except HTTPError:
+            pass  # it answered over a verified connection
+        except Exception as exc:  # URLError, SSLValidationError, socket errors
+            reason = getattr(exc, 'reason', None) or exc
+            if 'CERTIFICATE_VERIFY_FAILED' in str(reason) or 'certificate verify failed' in str(reason) \
+                    or 'hostname' in str(reason).lower() or 'SSL' in type(exc).__name__:
+                raise TrustError('the TLS certificate of the Notary server %s could not be verified (%s): docker does '
+                                 'not verify it for the loopback registry %s, so nothing is sent to a server that '
+                                 'is not on this host until its certificate verifies; install its CA as '
+                                 '%s/tls/%s/ca.crt' % (server, reason, reference.registry, self.docker_config,
+                                                       re.sub(r'^https?://', '', server)))
+            raise TrustError('the Notary server %s cannot be reached (%s)' % (server, reason))
+        self._verified_servers.add(server)
+        return server
+
     def tempdir(self):
-        d = tempfile.mkdtemp(prefix='content-trust-')
-        os.chmod(d, 0o700)
-        self._tmpdirs.append(d)
+        """A new private directory (0700) under ``<trust_dir>/.views``, locked for this run."""
+        for directory in (self.docker_config, self.trust_dir, self.views_dir):
+            if not os.path.isdir(directory):
+                os.mkdir(directory, 0o700)
+        os.chmod(self.trust_dir, 0o700)
+        os.chmod(self.views_dir, 0o700)
+        while True:
+            fd, lock_path = tempfile.mkstemp(dir=self.views_dir, prefix='view-', suffix='.lock')
+            os.close(fd)
+            fd = _lock(lock_path, create=False)
+            if fd is not None:
+                break
+        d = lock_path[:-len('.lock')]
+        self._tmpdirs.append((d, lock_path, fd))
+        os.mkdir(d, 0o700)
         return d
 
     def cleanup(self):
+        """Stop any CLI still running, then remove every view of this run."""
+        while self._children:
+            child = self._children.pop()
+            try:
+                if child.isalive():
+                    child.close(force=True)
+            except Exception:  # pragma: no cover - best effort
+                pass
         while self._tmpdirs:
-            shutil.rmtree(self._tmpdirs.pop(), ignore_errors=True)
+            d, lock_path, fd = self._tmpdirs.pop()
+            shutil.rmtree(d, ignore_errors=True)
+            try:
+                os.unlink(lock_path)
+            except OSError:
+                pass
+            os.close(fd)
+        try:
+            os.rmdir(self.views_dir)
+        except OSError:
+            pass  # another run's views are there
 
     def view(self, docker_config, server=None):
         """This client, running docker and notary with another docker configuration and, if given,
@@ -380,10 +537,11 @@ class TrustCLI(object):
         # echo off for its password prompt.
         child = pexpect.spawn(argv[0], argv[1:], env=env or self.env(), encoding='utf-8',
                               codec_errors='replace', echo=False, timeout=timeout, dimensions=(24, 500))
+        self._children.append(child)
         output = []
         last_key = None
         patterns = [PROMPT_RE, ENCRYPTED_PROMPT_RE, INCORRECT_RE, MISMATCH_RE, USERNAME_RE, CONFIRM_RE,
-                    pexpect.EOF, pexpect.TIMEOUT]
+                    pexpect.EOF, pexpect.TIMEOUT, NAMELESS_PROMPT_RE]
         try:
             while True:
                 remaining = deadline - time.time()
@@ -399,9 +557,9 @@ class TrustCLI(object):
                     if not secret:
                         raise TrustError('%s needs the passphrase of the %s%s and none was given (set %s)'
                                          % (what, 'new ' if m.group('new') else '', describe_key(label, key_id), option))
-                    if m.group('new') and len(secret) < 8:
-                        raise TrustError('%s must be at least 8 characters to protect the new %s'
-                                         % (option, describe_key(label, key_id)))
+                    if m.group('new') and len(secret) < MIN_NEW_PASSPHRASE:
+                        raise TrustError('%s must be at least %d characters to protect the new %s'
+                                         % (option, MIN_NEW_PASSPHRASE, describe_key(label, key_id)))
                     output.append(child.after.rstrip() + '\n')
                     child.sendline(secret)
                 elif idx == 1:
@@ -422,6 +580,15 @@ class TrustCLI(object):
                     child.sendline(confirm)
                 elif idx == 6:
                     break
+                elif idx == 8:
+                    label = child.match.group('label')
+                    last_key = (label, 'from the key file')
+                    secret, option = secrets.for_label(label)
+                    if not secret:
+                        raise TrustError('%s needs the passphrase of a %s key file and none was given (set %s)'
+                                         % (what, label, option))
+                    output.append(child.after.rstrip() + '\n')
+                    child.sendline(secret)
                 else:
                     raise pexpect.TIMEOUT('deadline')
         except pexpect.TIMEOUT:
@@ -450,8 +617,8 @@ class TrustCLI(object):
         ca = self.ca_file_for(server)
         if ca:
             config['remote_server']['root_ca'] = ca
-        elif reference.is_loopback():
-            # docker skips verification of the Notary for loopback registries; match it.
+        elif not notary_tls_verified(reference, server):
+            # A loopback Notary for a loopback registry: docker skips verification; match it.
             config['remote_server']['skipTLSVerify'] = True
         path = os.path.join(self.tempdir(), 'notary-config.json')
         with open(path, 'w') as f:
@@ -467,6 +634,8 @@ class TrustCLI(object):
         data for it.  An unreachable server or a TLS problem raises TrustError naming it.
         """
         self.require_docker_trust()
+        for reference in references:
+            self.require_trusted_notary(reference)
         docker = self.docker_path()
         names = [str(r) for r in references]
         result = {}

@@ -13,6 +13,11 @@ __metaclass__ = type
 import ipaddress
 import re
 
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2
+    from urlparse import urlsplit
+
 # The options every module of the collection accepts; documented once in the
 # openbanking.content_trust.common doc fragment.
 # How to reach docker, notary and the Notary server (the openbanking.content_trust.common.connection
@@ -32,6 +37,9 @@ COMMON_ARGUMENT_SPEC = dict(
 )
 
 SIGNER_NAME_RE = re.compile(r'\A[a-z0-9][a-z0-9_-]*\Z')
+# TUF's top-level roles and docker's releases role: a signer of one of these names would be
+# taken for that role (trust_key would find, and remove, the root or repository keys).
+RESERVED_SIGNER_NAMES = ('root', 'targets', 'snapshot', 'timestamp', 'releases')
 DEFAULT_REGISTRY = 'docker.io'
 DOCKER_HUB_NOTARY = 'https://notary.docker.io'
 
@@ -76,13 +84,39 @@ class Reference(object):
 
     def is_loopback(self):
         """Docker skips TLS verification of the Notary for loopback registries."""
-        host = self.registry_host
-        if host == 'localhost':
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.registry_host)
+
+
+def is_loopback_host(host):
+    """Whether ``host`` is literally loopback: ``localhost``, an address in 127.0.0.0/8 or ``::1``.
+
+    A name that merely resolves to a loopback address does not count: it may resolve elsewhere."""
+    host = (host or '').strip('[]').lower()
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_host(url):
+    """The host of ``https://host[:port]`` (no brackets for IPv6)."""
+    return urlsplit(url).hostname or ''
+
+
+def docker_verifies_notary(reference):
+    """docker checks the Notary's certificate unless the registry is loopback, wherever the Notary is."""
+    return not reference.is_loopback()
+
+
+def notary_tls_verified(reference, server):
+    """Whether the Notary server's certificate must be verified before anything is sent to it.
+
+    Skipped only when the Notary host is literally loopback AND docker would skip it too (loopback
+    registry): a remote Notary is always verified, whatever the registry, so no credential or client
+    certificate goes to a server nobody checked."""
+    return docker_verifies_notary(reference) or not is_loopback_host(url_host(server))
 
 
 def parse_tag(tag, what='tag'):
@@ -134,10 +168,10 @@ def parse_reference(text, allow_tag=True, what='repository'):
 def validate_signer_name(name, what='name'):
     if not isinstance(name, str) or not SIGNER_NAME_RE.match(name):
         raise ValueError('%s %r is not a valid signer name: expected lowercase letters, digits, "_" '
-                         'and "-", starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)' % (what, name))
-    if name == 'releases':
-        raise ValueError('%s "releases" is reserved by docker for the releases role; choose another '
-                         'signer name' % what)
+                         'and "-" (no "/"), starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)' % (what, name))
+    if name in RESERVED_SIGNER_NAMES:
+        raise ValueError('%s "%s" is reserved: %s are the names of the repository\'s own roles, not of '
+                         'signers; choose another signer name' % (what, name, ', '.join(RESERVED_SIGNER_NAMES)))
     return name
 
 

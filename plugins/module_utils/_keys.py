@@ -37,26 +37,88 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 
 PBKDF2_ITERATIONS = 10000
-_PEM_RE = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----', re.S)
+# No key, certificate or key file docker or notary writes comes near this; anything larger is
+# refused before it is parsed (a key pasted into an option, a file, the server's metadata).
+MAX_PEM_BYTES = 64 * 1024
+_PEM_TYPE_RE = re.compile(r'\A[A-Z0-9 ]{1,64}\Z')
 
 
 class KeyError_(ValueError):
     """A key or PEM that cannot be used; the message names what was expected."""
 
 
+# --- passphrases ---------------------------------------------------------------------------
+
+# docker and notary read a passphrase as one line from a pty in canonical mode: the line
+# discipline acts on control characters (^U kills the line, ^W a word, DEL and ^H erase, ^C,
+# ^D, ^V, ...) and holds at most 4095 bytes before the newline.
+MIN_NEW_PASSPHRASE = 8
+MAX_PASSPHRASE_BYTES = 4095
+
+
+def passphrase_problem(value, option):
+    """Why ``value`` cannot be typed on the pty, or None: C0 control characters, DEL, too long."""
+    if value is None or value == '':
+        return None
+    bad = sorted(set(c for c in value if ord(c) < 0x20 or ord(c) == 0x7f))
+    if bad:
+        return ('%s contains control characters (%s), which the terminal docker and notary read passphrases '
+                'from would act on instead of passing them; use printable characters only'
+                % (option, ', '.join('0x%02x' % ord(c) for c in bad)))
+    size = len(value.encode('utf-8'))
+    if size > MAX_PASSPHRASE_BYTES:
+        return ('%s is %d bytes long; a terminal line carries at most %d bytes'
+                % (option, size, MAX_PASSPHRASE_BYTES))
+    return None
+
+
+def check_new_passphrase(value, option, what='the new key'):
+    """The rule for a passphrase that will protect a new key (docker's): at least 8 characters."""
+    if value is None or len(value) < MIN_NEW_PASSPHRASE:
+        raise KeyError_('%s must be at least %d characters to protect %s' % (option, MIN_NEW_PASSPHRASE, what))
+    problem = passphrase_problem(value, option)
+    if problem:
+        raise KeyError_(problem)
+    return value
+
+
 # --- PEM -----------------------------------------------------------------------------------
 
-def split_pem(text):
-    """Return ``(type, headers, der)`` of the first PEM block in ``text``."""
+def check_pem_size(text, what):
+    if text and len(text) > MAX_PEM_BYTES:
+        raise KeyError_('%s is %d bytes long, more than the %d KiB a key or certificate can be; give one PEM '
+                        'key or certificate' % (what, len(text), MAX_PEM_BYTES // 1024))
+
+
+def split_pem(text, what='PEM data'):
+    """Return ``(type, headers, der)`` of the first PEM block in ``text``.
+
+    One pass with ``str.find``: only the first ``-----BEGIN`` line counts, and its block must
+    end with the matching ``-----END`` line (a backtracking regex took minutes on many BEGIN
+    lines).  Input over MAX_PEM_BYTES is refused unread."""
+    check_pem_size(text, what)
     if isinstance(text, bytes):
         text = text.decode('ascii', 'replace')
-    m = _PEM_RE.search(text or '')
-    if not m:
+    text = text or ''
+    begin = text.find('-----BEGIN ')
+    if begin < 0:
         raise KeyError_('no PEM block found')
-    body = m.group(2)
+    type_start = begin + len('-----BEGIN ')
+    type_end = text.find('-----', type_start)
+    eol = text.find('\n', type_start)
+    pem_type = text[type_start:type_end] if type_end >= 0 else ''
+    if not _PEM_TYPE_RE.match(pem_type) or (eol >= 0 and eol < type_end) or \
+            text[type_end + 5:eol if eol >= 0 else len(text)].strip():
+        raise KeyError_('no PEM block found: the first "-----BEGIN" line is not a PEM header')
+    if eol < 0:
+        raise KeyError_('PEM block %s has no content' % pem_type)
+    end_marker = '-----END %s-----' % pem_type
+    end = text.find(end_marker, eol)
+    if end < 0:
+        raise KeyError_('PEM block %s has no "%s" line' % (pem_type, end_marker))
     headers = {}
     lines = []
-    for line in body.splitlines():
+    for line in text[eol + 1:end].splitlines():
         line = line.strip()
         if not line:
             continue
@@ -68,8 +130,8 @@ def split_pem(text):
     try:
         der = base64.b64decode(''.join(lines), validate=True)
     except (ValueError, TypeError):
-        raise KeyError_('PEM block %s has invalid base64 content' % m.group(1))
-    return m.group(1), headers, der
+        raise KeyError_('PEM block %s has invalid base64 content' % pem_type)
+    return pem_type, headers, der
 
 
 def encode_pem(pem_type, der, headers=None):
@@ -117,6 +179,7 @@ def parse_public_pem(text, what='public key'):
     Returns a dict with ``key_id`` (the ID docker and notary show for it) and ``pem``.
     Private material is refused without being echoed.
     """
+    check_pem_size(text, what)
     try:
         pem_type, headers, der = split_pem(text)
     except KeyError_:
@@ -182,6 +245,7 @@ def generate_private_key():
 
 def load_private_pem(text, passphrase=None, what='private_key'):
     """Load a plain or PKCS#8-encrypted private key PEM; headers are ignored."""
+    check_pem_size(text, what)
     try:
         pem_type, headers, der = split_pem(text)
     except KeyError_:
@@ -295,17 +359,28 @@ def _pkcs8_v1(der):
     return der
 
 
+# OpenSSL writes 2048 iterations, docker and notary 10000; a key file asking for more than this
+# would only make the module spin.
+MAX_PBKDF2_ITERATIONS = 1000000
+
+
 def decrypt_pkcs8(der, passphrase, what='private_key'):
     """Decrypt a PBES2 (PBKDF2 + AES-CBC) PKCS#8 EncryptedPrivateKeyInfo.
 
     Done here because cryptography 48 refuses the files docker and notary write (its
     decoder answers "Invalid key" where OpenSSL decrypts them).  Covers notary's scheme
-    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).
+    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).  Anything malformed is a KeyError_
+    naming ``what``.
     """
+    invalid = '%s is not a valid encrypted PKCS#8 key' % what
     try:
-        dummy, outer, dummy_pos = _der_read(der)
+        tag, outer, end = _der_read(der)
+        if tag != 0x30 or end != len(der):
+            raise KeyError_(invalid)
         (t1, alg), (t2, encrypted) = _der_items(outer)
         (to, alg_oid), (tp, params) = _der_items(alg)
+        if (t1, t2, to, tp) != (0x30, 0x04, 0x06, 0x30):
+            raise KeyError_(invalid)
         if alg_oid != _oid('1.2.840.113549.1.5.13')[2:]:
             raise KeyError_('%s is encrypted with a scheme other than PBES2; re-encrypt it with '
                             '"openssl pkcs8 -topk8 -v2 aes-256-cbc"' % what)
@@ -314,6 +389,8 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
         if kdf_oid != _oid('1.2.840.113549.1.5.12')[2:]:
             raise KeyError_('%s uses a key derivation other than PBKDF2' % what)
         kp = _der_items(kdf_params)
+        if kp[0][0] != 0x04 or kp[1][0] != 0x02:
+            raise KeyError_(invalid)
         salt = kp[0][1]
         iterations = int.from_bytes(kp[1][1], 'big')
         prf_oid = b''
@@ -321,11 +398,19 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
             if tag == 0x30:
                 prf_oid = _der_items(value)[0][1]
         (tco, cipher_oid), (tiv, iv) = _der_items(cipher)
-    except (ValueError, IndexError):
-        raise KeyError_('%s is not a valid encrypted PKCS#8 key' % what)
+    except KeyError_ as exc:
+        if what in str(exc):
+            raise
+        raise KeyError_('%s (%s)' % (invalid, exc))
+    except (ValueError, IndexError, TypeError):
+        raise KeyError_(invalid)
     if prf_oid not in _PRFS or cipher_oid not in _CIPHERS:
         raise KeyError_('%s uses an unsupported PBES2 hash or cipher (supported: PBKDF2 with HMAC-SHA1/256/384/512, '
                         'AES-CBC)' % what)
+    if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
+        raise KeyError_('%s asks for %d PBKDF2 iterations; expected 1 to %d' % (what, iterations, MAX_PBKDF2_ITERATIONS))
+    if len(iv) != 16 or not encrypted or len(encrypted) % 16:
+        raise KeyError_('%s: its AES-CBC IV or ciphertext has the wrong length' % invalid)
     kdf_obj = PBKDF2HMAC(algorithm=getattr(hashes, _PRFS[prf_oid].upper())(), length=_CIPHERS[cipher_oid],
                          salt=salt, iterations=iterations)
     aes_key = kdf_obj.derive(passphrase.encode('utf-8'))
@@ -385,12 +470,12 @@ def list_local_keys(trust_dir):
         return keys
     for dirpath, dummy, filenames in os.walk(base):
         for fn in sorted(filenames):
-            if not fn.endswith('.key'):
+            if not fn.endswith('.key') or fn.startswith('.'):
                 continue
             path = os.path.join(dirpath, fn)
             try:
                 with open(path) as f:
-                    pem_type, headers, dummy_der = split_pem(f.read())
+                    pem_type, headers, dummy_der = split_pem(f.read(MAX_PEM_BYTES + 1), path)
             except (IOError, OSError, KeyError_):
                 continue
             role = headers.get('role', '')
@@ -400,8 +485,15 @@ def list_local_keys(trust_dir):
     return keys
 
 
+BASE_ROLES = ('root', 'targets', 'snapshot', 'timestamp')
+
+
 def signer_role_matches(role, name):
-    """Delegation keys carry ``role: NAME`` (docker) or ``role: targets/NAME`` (notary)."""
+    """Delegation keys carry ``role: NAME`` (docker) or ``role: targets/NAME`` (notary).
+
+    Never a top-level role's key, whatever ``name`` is: those are the repository's own keys."""
+    if not name or '/' in name or name in BASE_ROLES or role in BASE_ROLES:
+        return False
     return role in (name, 'targets/' + name)
 
 
@@ -411,7 +503,7 @@ def find_signer_keys(trust_dir, name):
 
 def read_local_key(path, passphrase, what):
     with open(path) as f:
-        return load_private_pem(f.read(), passphrase, what)
+        return load_private_pem(f.read(MAX_PEM_BYTES + 1), passphrase, what)
 
 
 def ensure_dir(path, mode=0o700):
@@ -420,20 +512,27 @@ def ensure_dir(path, mode=0o700):
     os.chmod(path, mode)
 
 
+def write_file_atomic(path, text, mode):
+    """Write ``path`` through a new temp file in its directory (``mkstemp``: never an existing file or
+    symlink), ``fchmod`` before any content, then ``rename`` over ``path``: a symlink placed at
+    ``path`` is replaced, never followed, and a failed write leaves ``path`` as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.rename(tmp, path)
+        return path
+    except Exception:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def write_private_key_file(trust_dir, key_id, pem_text):
     """Write atomically into a 0600 temp file in the same 0700 directory, then rename."""
     ensure_dir(trust_dir)
     base = private_dir(trust_dir)
     ensure_dir(base)
-    fd, tmp = tempfile.mkstemp(dir=base, prefix='.tmp-', suffix='.key')
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            f.write(pem_text)
-        final = os.path.join(base, key_id + '.key')
-        os.rename(tmp, final)
-        return final
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return write_file_atomic(os.path.join(base, key_id + '.key'), pem_text, 0o600)

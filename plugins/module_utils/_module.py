@@ -18,10 +18,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, TrustCLI, TrustError, failure_lines,
+    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, TrustError, failure_lines, handle_termination,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY,
+    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
 )
 
 
@@ -29,11 +29,49 @@ class InputError(ValueError):
     """Bad module input, found before anything changed."""
 
 
+def _strings(value):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _strings(item)]
+    return []
+
+
+class TrustModule(AnsibleModule):
+    """AnsibleModule that never logs private key material, whatever option it was pasted into.
+
+    AnsibleModule writes its invocation (every option not marked no_log) to syslog or the journal
+    from its constructor, before a module could add a value to ``no_log_values``.  An option that
+    holds a PEM private key is masked for this run here, just before that log line is written,
+    and its values are scrubbed from the result as well."""
+
+    def _log_invocation(self):
+        for name, value in list(self.params.items()):
+            texts = [t for t in _strings(value) if 'PRIVATE KEY' in t]
+            if texts:
+                self.argument_spec[name] = dict(self.argument_spec.get(name) or {}, no_log=True)
+                self.no_log_values.update(texts)
+        super(TrustModule, self)._log_invocation()
+
+
+def check_passphrases(module):
+    """The passphrase policy, once for every module: every ``*passphrase`` option (all no_log) must be
+    something the pty can carry to docker and notary; fails naming the option."""
+    for name, spec in sorted(module.argument_spec.items()):
+        if name.endswith('passphrase') and spec.get('no_log'):
+            problem = passphrase_problem(module.params.get(name), name)
+            if problem:
+                module.fail_json(msg=problem)
+
+
 def build_module(argument_spec, passphrases=True, **kwargs):
     """The module with the common options; ``passphrases=False`` for modules that never write trust data."""
     spec = dict(COMMON_ARGUMENT_SPEC if passphrases else CONNECTION_ARGUMENT_SPEC)
     spec.update(argument_spec)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    module = TrustModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    check_passphrases(module)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
     if not HAS_PEXPECT:
@@ -42,10 +80,17 @@ def build_module(argument_spec, passphrases=True, **kwargs):
 
 
 def run(module, action):
-    """Run ``action(module, cli)`` and exit with its result; user errors become fail_json."""
+    """Run ``action(module, cli)`` and exit with its result; user errors become fail_json.
+
+    SIGTERM, SIGHUP and SIGINT unwind the run like an error: the CLI it waits for is stopped and
+    its views are removed before it exits."""
+    handle_termination()
+    terminated = None
     cli = TrustCLI(module)
     try:
         result = action(module, cli)
+    except Terminated as exc:
+        terminated = exc.signum
     except TrustError as exc:
         extra = {}
         if exc.output:
@@ -60,4 +105,7 @@ def run(module, action):
         module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
     finally:
         cli.cleanup()
+    if terminated is not None:
+        module.fail_json(msg='stopped by signal %d; the temporary views were removed' % terminated,
+                         rc=128 + terminated)
     module.exit_json(**result)

@@ -28,11 +28,11 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    ReferenceError, parse_reference,
+    ReferenceError, notary_tls_verified, parse_reference,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, find_signer_keys, read_local_key,
+    KeyError_, find_signer_keys, list_local_keys, read_local_key,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
@@ -57,7 +57,7 @@ def check_notary(cli, reference):
     Needed before anything changes: ``docker trust inspect`` only warns when the server is
     down ("Error while downloading remote metadata, using cached timestamp") and reports the
     cached trust data, so a push would go ahead and fail only at signing."""
-    server = cli.server_for(reference)
+    server = cli.require_trusted_notary(reference)
     ca = cli.ca_file_for(server)
     hostport = re.sub(r'^https?://', '', server).rstrip('/')
     client_cert = client_key = None
@@ -65,8 +65,9 @@ def check_notary(cli, reference):
         if os.path.isfile(cert[:-5] + '.key'):
             client_cert, client_key = cert, cert[:-5] + '.key'
     try:
-        # docker skips verification of the Notary for loopback registries; so do we.
-        open_url(server + '/v2/', timeout=min(cli.timeout, 30), validate_certs=bool(ca) or not reference.is_loopback(),
+        # Unverified only for a loopback Notary of a loopback registry (docker skips it too).
+        open_url(server + '/v2/', timeout=min(cli.timeout, 30),
+                 validate_certs=bool(ca) or notary_tls_verified(reference, server),
                  ca_path=ca, client_cert=client_cert, client_key=client_key, use_proxy=True).close()
     except HTTPError:
         return server  # it answered (401 from a server that wants a token is fine)
@@ -170,14 +171,30 @@ def _new_view(cli):
 
 
 def signer_view(cli, keys):
-    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring)."""
+    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring).
+
+    Its TUF cache is a copy of the real one's metadata (so the trust pinned there still holds),
+    without changelists: whatever docker or notary stage lives in the view only, and a run
+    killed between staging and publishing leaves nothing that a later ``notary publish`` on the
+    real trust directory would send."""
     view = _new_view(cli)
     tuf = os.path.join(cli.trust_dir, 'tuf')
-    if not os.path.isdir(tuf):
-        os.makedirs(tuf, 0o700)
-    os.symlink(tuf, os.path.join(view, 'trust', 'tuf'))
+    target = os.path.join(view, 'trust', 'tuf')
+    if os.path.isdir(tuf):
+        shutil.copytree(tuf, target, symlinks=True, ignore=shutil.ignore_patterns('changelist'))
+    else:
+        os.mkdir(target, 0o700)
+    os.chmod(target, 0o700)
     add_keys_to_view(view, [key['path'] for key in keys])
     return view
+
+
+def repository_view(cli, gun):
+    """A view like ``signer_view`` holding copies of the repository's own (targets, snapshot) keys:
+    delegation changes are staged in it, never in the real trust directory."""
+    keys = [k for k in list_local_keys(cli.trust_dir)
+            if k['role'] in ('targets', 'snapshot') and k['gun'] in (None, gun)]
+    return signer_view(cli, keys)
 
 
 def isolated_view(cli, key_paths):

@@ -25,8 +25,9 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$);
-        C(releases) is reserved.
+      - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$).
+        C(root), C(targets), C(snapshot), C(timestamp) and C(releases) are reserved (the repository's own
+        roles); only delegation (signer) keys are ever created or removed.
     type: str
     required: true
   state:
@@ -54,6 +55,8 @@ options:
   public_key_path:
     description:
       - File to write the public key PEM to (like the C(NAME.pub) file docker writes).
+      - Written through a new temporary file in the same directory that is then renamed over it, so a
+        symlink at this path is replaced, never followed.
     type: path
   force:
     description:
@@ -122,8 +125,8 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
-    public_key_id, public_key_pem, read_local_key, write_private_key_file,
+    KeyError_, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
+    public_key_id, public_key_pem, read_local_key, write_file_atomic, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 
@@ -156,7 +159,7 @@ def _existing_public(existing, passphrase, public_key_path, name):
 def _write_public(module, path, pem):
     if not path:
         return False
-    if os.path.isfile(path):
+    if os.path.isfile(path) and not os.path.islink(path):
         with open(path) as f:
             if f.read() == pem:
                 return False
@@ -164,11 +167,7 @@ def _write_public(module, path, pem):
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            f.write(pem)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
+        write_file_atomic(path, pem, 0o644)
     return True
 
 
@@ -226,15 +225,16 @@ def ensure_key(module, cli):
         passphrase = p['passphrase']
         if not passphrase:
             raise InputError('passphrase is required to store a new key for signer %s' % name)
-        if len(passphrase) < 8:
-            raise InputError('passphrase must be at least 8 characters (as docker requires for new keys)')
+        check_new_passphrase(passphrase, 'passphrase', 'a new key (as docker requires)')
         key = imported or generate_private_key()
         key_id = public_key_id(key.public_key())
         path = os.path.join(cli.trust_dir, 'private', key_id + '.key')
         if not module.check_mode:
-            for k in existing:
-                os.unlink(k['path'])
+            # The new key first: a failed write must not leave the signer without a key.
             path = write_private_key_file(cli.trust_dir, key_id, notary_key_pem(key, passphrase, name))
+            for k in existing:
+                if k['path'] != path:
+                    os.unlink(k['path'])
         result.update(changed=True, key_id=key_id if not module.check_mode or imported else None,
                       public_key=public_key_pem(key.public_key()) if not module.check_mode or imported else None,
                       key_path=path, removed_key_ids=before)

@@ -198,17 +198,13 @@ server:
 
 import os
 
-try:
-    from cryptography.hazmat.primitives import serialization
-except ImportError:  # pragma: no cover - build_module reports the missing library
-    pass
-
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, canonical_key_id, list_local_keys, public_key_id, read_local_key, tuf_key_ids, write_private_key_file,
+    KeyError_, canonical_key_id, check_new_passphrase, list_local_keys, notary_key_pem, public_key_id, read_local_key,
+    tuf_key_ids, write_file_atomic, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
@@ -433,15 +429,12 @@ def local_snapshot_keys(cli, dest):
 
 # --- doing it ------------------------------------------------------------------------------------
 
-def _plain_key_file(cli, private_key):
-    # notary key rotate -k asks for an encrypted key's passphrase with a prompt that names no key
-    # ("Enter passphrase for root key:" whatever the role), so it gets the key decrypted, 0600, briefly.
-    path = os.path.join(cli.tempdir(), 'repository.key')
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, 'wb') as f:
-        f.write(private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    return path
+def _key_file_for_rotate(view, private_key, root_passphrase):
+    # notary key rotate -k asks for an encrypted key's passphrase as "Enter passphrase for root key:"
+    # whatever the role, and keeps the answer as the root passphrase: so the file is the repository
+    # key encrypted with the root passphrase, in the view (0700). Never decrypted on disk.
+    return write_file_atomic(os.path.join(view, 'trust', 'repository-key.pem'),
+                             notary_key_pem(private_key, root_passphrase, 'targets'), 0o600)
 
 
 def apply(cli, dest, view, ref, src, steps, keys, signer, secrets):
@@ -456,11 +449,11 @@ def apply(cli, dest, view, ref, src, steps, keys, signer, secrets):
             # Staged only: notary creates a targets and a snapshot key; the first rotation publishes it all.
             notary.init_with_root_cert(keys['root']['cert_pem'], secrets)
             snapshot_keys = [k for k in list_local_keys(trust_dir) if k['path'] not in before and k['role'] == 'snapshot']
-            plain = _plain_key_file(cli, keys['repository']['private'])
+            key_file = _key_file_for_rotate(view, keys['repository']['private'], secrets.root)
             try:
-                notary.rotate_key('targets', secrets, key_file=plain)
+                notary.rotate_key('targets', secrets, key_file=key_file)
             finally:
-                os.unlink(plain)
+                os.unlink(key_file)
         if steps['init'] or snapshot_keys:
             try:
                 notary.rotate_key('snapshot', secrets, server_managed=True)
@@ -544,9 +537,10 @@ def migrate(module, cli):
         if steps['init'] or steps['snapshot_keys']:
             keys['root'] = root_key(cli, ref, src, p['root_passphrase'])
         if steps['init'] or steps['delegations']:
-            if steps['init'] and len(p['repository_passphrase'] or '') < 8:
-                raise InputError('repository %s: repository_passphrase must be at least 8 characters: notary init '
-                                 'encrypts the keys it creates with it' % ref.gun)
+            if steps['init']:
+                # notary init encrypts the keys it creates with it
+                check_new_passphrase(p['repository_passphrase'], 'repository_passphrase',
+                                     'the keys notary init creates for %s' % ref.gun)
             ids = (src if have is None else have)['parsed']['repository_key_ids']
             keys['repository'] = repository_key(cli, ref, ids, p['repository_passphrase'])
         if steps['tags']:

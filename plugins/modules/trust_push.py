@@ -425,7 +425,7 @@ def push_and_sign(module, cli):
                         # signature for an image the registry does not have.
                         _push_all(cli, plan, images)
                     _sign_with_notary(module, cli, repository, plan, view, secrets)
-                if p['force'] and role_version(cli.trust_dir, repository.gun, RELEASES_ROLE) == releases_version:
+                if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == releases_version:
                     # The same digests again: notary publishes nothing for an unchanged target,
                     # so force re-signs the roles with the signer's current key instead.
                     _retry_on_conflict(lambda: notary.witness([signer_role(signer), RELEASES_ROLE], secrets))

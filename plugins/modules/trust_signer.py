@@ -171,13 +171,14 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
+    KeyError_, check_new_passphrase, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
     signature_key_ids, signed_targets, signer_role,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -301,13 +302,10 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
                if not v]
     if missing:
         raise InputError('%s has no trust data yet; initialising it needs %s' % (gun, ' and '.join(missing)))
-    if len(repository_passphrase) < 8:
-        raise InputError('repository_passphrase must be at least 8 characters to protect the new repository key '
-                         'of %s' % gun)
+    check_new_passphrase(repository_passphrase, 'repository_passphrase', 'the new repository key of %s' % gun)
     roots = [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
     if not roots:
-        if len(root_passphrase) < 8:
-            raise InputError('root_passphrase must be at least 8 characters to protect the new root key')
+        check_new_passphrase(root_passphrase, 'root_passphrase', 'the new root key')
         return
     # docker reuses a local root key (the first it lists) rather than creating one.
     if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
@@ -403,8 +401,11 @@ def clean_failed_init(cli, ref, before):
 
 
 def apply(cli, ref, name, steps, keys, roles, secrets):
-    """Stage every change with the notary CLI and publish them as one TUF version."""
-    notary = NotaryRepository(cli, ref)
+    """Stage every change with the notary CLI and publish them as one TUF version.
+
+    Staged in a view (``_signing.repository_view``): a run killed before it publishes leaves
+    nothing staged in the real trust directory."""
+    notary = NotaryRepository(cli, ref, trust_dir=os.path.join(repository_view(cli, ref.gun), 'trust'))
     notary.reset()
     role = signer_role(name)
     try:
@@ -512,10 +513,6 @@ def main():
         exclusive_keys=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
     ))
-    # A private key given by mistake must not come back in the task's invocation.
-    for text in module.params['public_keys'] or []:
-        if 'PRIVATE KEY' in text:
-            module.no_log_values.add(text)
     run(module, ensure_signer)
 
 

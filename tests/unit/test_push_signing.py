@@ -151,6 +151,13 @@ def test_view_holds_copies_of_the_signer_keys_only(tmp_path):
         f.write('{}')
     jeff = add_key(config, 'jeff', 'jeff-pass-1')
     alice = add_key(config, 'alice', 'alice-pass-1')
+    gun = os.path.join(config, 'trust', 'tuf', 'reg.example', 'app')
+    os.makedirs(os.path.join(gun, 'metadata'))
+    os.makedirs(os.path.join(gun, 'changelist'))
+    with open(os.path.join(gun, 'metadata', 'root.json'), 'w') as f:
+        f.write('{"signed": {}}')
+    with open(os.path.join(gun, 'changelist', '1.change'), 'w') as f:
+        f.write('{}')
     cli = FakeCLI(config)
     keys = signer_local_keys(cli, trust({'jeff': [jeff], 'alice': [alice]}), 'jeff')
     view = signer_view(cli, keys)
@@ -160,6 +167,11 @@ def test_view_holds_copies_of_the_signer_keys_only(tmp_path):
     # notary ignores symlinked key files: a copy, 0600 in a 0700 directory
     assert not os.path.islink(copied) and stat.S_IMODE(os.stat(copied).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(private).st_mode) == 0o700
-    assert os.path.realpath(os.path.join(view, 'trust', 'tuf')) == os.path.realpath(os.path.join(config, 'trust', 'tuf'))
+    # a private TUF cache: the real metadata (pinned trust), none of the real changelists, and
+    # whatever is staged in the view stays there
+    view_gun = os.path.join(view, 'trust', 'tuf', 'reg.example', 'app')
+    assert not os.path.islink(os.path.join(view, 'trust', 'tuf'))
+    assert os.listdir(view_gun) == ['metadata'] and os.listdir(os.path.join(view_gun, 'metadata')) == ['root.json']
+    assert stat.S_IMODE(os.stat(os.path.join(view, 'trust', 'tuf')).st_mode) == 0o700
     assert os.path.islink(os.path.join(view, 'config.json')) and os.path.islink(os.path.join(view, 'tls'))
     assert os.path.exists(os.path.join(config, 'trust', 'private', alice + '.key'))

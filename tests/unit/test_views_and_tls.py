@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where temporary views live and when they are swept; when the Notary's certificate is verified."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
+    TrustCLI, _lock, sweep_stale_views,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    RESERVED_SIGNER_NAMES, is_loopback_host, notary_tls_verified, parse_reference, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_role_matches
+
+
+@pytest.mark.parametrize('host', ['localhost', 'LOCALHOST', '127.0.0.1', '127.5.6.7', '::1', '[::1]'])
+def test_literally_loopback(host):
+    assert is_loopback_host(host)
+
+
+@pytest.mark.parametrize('host', ['vm', 'localhost.localdomain', 'notary.example.com', '10.0.0.1', '192.0.2.2',
+                                  '127.0.0.1.nip.io', '::2', ''])
+def test_not_literally_loopback(host):
+    assert not is_loopback_host(host)
+
+
+@pytest.mark.parametrize('registry,server,verified', [
+    ('127.0.0.1:5000', 'https://127.0.0.1:4443', False),     # both on this host: docker skips, so do we
+    ('localhost:5000', 'https://localhost:4443', False),
+    ('127.0.0.1:5000', 'https://notary.example.com', True),  # docker would skip; the collection must not
+    ('127.0.0.1:5000', 'https://vm:4443', True),             # resolving to 127.0.0.1 is not enough
+    ('registry.example.com', 'https://127.0.0.1:4443', True),  # docker verifies here
+    ('registry.example.com', 'https://notary.example.com', True),
+])
+def test_when_the_notary_certificate_is_verified(registry, server, verified):
+    assert notary_tls_verified(parse_reference(registry + '/acme/app', allow_tag=False), server) is verified
+
+
+@pytest.mark.parametrize('name', list(RESERVED_SIGNER_NAMES) + ['targets/jeff', 'a/b'])
+def test_reserved_and_slashed_signer_names(name):
+    with pytest.raises(ValueError, match='reserved|no "/"'):
+        validate_signer_name(name)
+
+
+def test_only_delegation_keys_match_a_signer():
+    assert signer_role_matches('jeff', 'jeff') and signer_role_matches('targets/jeff', 'jeff')
+    for role, name in (('root', 'root'), ('targets', 'targets'), ('snapshot', 'snapshot'),
+                       ('targets', 'jeff'), ('targets/releases', 'targets/releases'), ('timestamp', 'timestamp')):
+        assert not signer_role_matches(role, name)
+
+
+# --- views -------------------------------------------------------------------------------------
+
+def _view(views, name, held):
+    os.makedirs(os.path.join(views, name), 0o700)
+    fd = _lock(os.path.join(views, name + '.lock'), create=True)
+    assert fd is not None
+    if not held:
+        os.close(fd)
+        return None
+    return fd
+
+
+def test_sweep_removes_dead_views_only(tmp_path):
+    views = str(tmp_path / '.views')
+    os.mkdir(views, 0o700)
+    live = _view(views, 'view-live', held=True)
+    _view(views, 'view-dead', held=False)
+    os.mkdir(os.path.join(views, 'view-nolock'))
+    with open(os.path.join(views, 'view-gone.lock'), 'w'):
+        pass
+    try:
+        swept = sweep_stale_views(views)
+        assert sorted(swept) == ['view-dead', 'view-nolock']
+        assert sorted(os.listdir(views)) == ['view-live', 'view-live.lock']
+    finally:
+        os.close(live)
+    assert sweep_stale_views(views) == ['view-live']
+    assert os.listdir(views) == []
+
+
+class FakeModule(object):
+    def __init__(self, docker_config):
+        self.params = dict(docker_cli='docker', notary_cli='notary', docker_host=None, docker_config=docker_config,
+                           server=None, timeout=30, root_passphrase=None, repository_passphrase=None)
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+def test_views_live_in_the_trust_directory_and_go_with_cleanup(tmp_path):
+    config = str(tmp_path / 'cfg')
+    cli = TrustCLI(FakeModule(config))
+    view = cli.tempdir()
+    other = cli.tempdir()
+    trust = os.path.join(config, 'trust')
+    assert os.path.dirname(view) == os.path.join(trust, '.views')
+    for d in (trust, os.path.dirname(view), view):
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    # a second run on the same configuration leaves them alone while this one lives
+    assert sweep_stale_views(os.path.dirname(view)) == []
+    assert os.path.isdir(view) and os.path.isdir(other)
+    cli.cleanup()
+    assert not os.path.exists(os.path.join(trust, '.views'))
+    assert os.listdir(trust) == []

@@ -70,6 +70,18 @@ class Stack(object):
         # The docker-trust CLI plugin, copied into every test's docker config (never /usr/libexec).
         self.trust_plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN') or None
 
+    @property
+    def cli_has_trust(self):
+        """Whether the docker CLI under test has ``docker trust`` (built in up to 28.x, or the plugin the
+        docker_config fixture installs); without it the modules use the notary CLI instead."""
+        if self.trust_plugin:
+            return True
+        if not hasattr(self, '_cli_has_trust'):
+            out = subprocess.run([self.docker_cli, 'trust'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, check=False).stdout.decode()
+            self._cli_has_trust = 'docker trust COMMAND' in out and 'unknown command' not in out
+        return self._cli_has_trust
+
     def check(self):
         ctx = ssl.create_default_context(cafile=self.ca)
         try:

@@ -154,13 +154,17 @@ def test_failure_part_way_names_the_tags_already_revoked(stack, docker_config, t
     repo = signed_repo(stack, docker_config, tmp_path, ['v1', 'v2', 'v3'])
     # The real docker CLI, except that revoking v2 fails once v1 is revoked (a failure
     # injected part-way, as a lost connection would be).
-    real = shutil.which(stack.docker_cli)
-    wrapper = tmp_path / 'docker-failing-on-v2'
-    wrapper.write_text('#!/bin/sh\ncase "$*" in *"trust revoke -y %s:v2"*) echo "injected: connection reset" >&2; '
-                       'exit 1;; esac\nexec %s "$@"\n' % (repo, real))
+    # Where docker has no docker trust, the notary CLI revokes: fail its removal of v2 instead.
+    if stack.cli_has_trust:
+        option, real, call = 'docker_cli', shutil.which(stack.docker_cli), 'trust revoke -y %s:v2' % repo
+    else:
+        option, real, call = 'notary_cli', shutil.which('notary'), 'remove -p %s v2' % repo
+    wrapper = tmp_path / 'cli-failing-on-v2'
+    wrapper.write_text('#!/bin/sh\ncase "$*" in *"%s"*) echo "injected: connection reset" >&2; '
+                       'exit 1;; esac\nexec %s "$@"\n' % (call, real))
     wrapper.chmod(0o755)
 
-    res = revoke(stack, docker_config, repo, tags=['v1', 'v2', 'v3'], docker_cli=str(wrapper))
+    res = revoke(stack, docker_config, repo, tags=['v1', 'v2', 'v3'], **{option: str(wrapper)})
     assert res.failed, res
     assert 'already revoked in this run: v1; not revoked: v2, v3' in res['msg'], res
     # What the Notary holds agrees with the message.

@@ -167,9 +167,11 @@ def pytest_configure(config):
 
 
 # Test files whose modules and roles never run the docker CLI under test (cosign and notation modules,
-# the notary_server role, the installed tarball's playbooks with the default CLI): they run in the
-# reference leg only, and the other legs of the CLI matrix skip them, saying so.
-CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_installed.py')
+# the notary_server role, the installed tarball's playbooks with the default CLI), or that run every
+# consumer CLI themselves (trust_pull: CLI 28, 29 and none): they run in the reference leg only, and
+# the other legs of the CLI matrix skip them, saying so.
+CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_installed.py',
+                   'test_trust_pull.py', 'test_trusted_consumer.py')
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,8 +12,8 @@ hands out the first time.  A consumer here does it in two steps that do not need
 1. ``verify_images``: read each repository's verified trust data (``_trustreader``: docker trust or
    the notary CLI), check the root against the pins and every tag against the signer policy, and
    resolve the tag to its signed digest.
-   Nothing is pulled unless every image verifies.  The verification of one signature format is a
-   function in ``VERIFIERS``; other formats (cosign, Notation) plug in there.
+   Nothing is pulled unless every image verifies.  cosign and Notation signatures, where asked for,
+   must verify on that same digest too (``verify_oci_signatures``).
 2. ``pull_verified``: pull ``repository@<signed digest>`` through the daemon (Docker SDK), check
    that the image's ``RepoDigests`` holds that digest, then tag.  Nothing is tagged unless every
    pull checked out.
@@ -27,6 +27,9 @@ import re
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     ReferenceError, parse_reference, parse_tag, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
+    resolve_digests, verify_cosign, verify_notation,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials,
@@ -178,13 +181,70 @@ def verify_notary(cli, images, policy):
 
 # One function per signature format: ``(cli, [(reference, tags)], policy) -> ([target], [failure])``,
 # a target being ``{reference, repository, tag, digest, signers, root_key_id}``.
+def registry_targets(cli, images):
+    """Without Notary: each tag at the digest the registry serves now, for the other formats to verify."""
+    targets, failures = [], []
+    for reference, tags in images:
+        digests = resolve_digests(cli, reference, tags, missing_ok=True)
+        for tag in tags:
+            if not digests[tag]:
+                failures.append('%s: the registry has no such tag' % reference.with_tag(tag))
+                continue
+            targets.append(dict(reference=reference, repository=reference.gun, tag=tag, digest=digests[tag],
+                                signers=[], root_key_id=None))
+    return targets, failures
+
+
+def verify_oci_signatures(cli, targets, fmt, policy):
+    """``(verified targets, failures)``: the cosign or Notation signature of each target's digest."""
+    by_reference = {}
+    for target in targets:
+        by_reference.setdefault(target['repository'], []).append(target)
+    kept, failures = [], []
+    for group in by_reference.values():
+        reference = group[0]['reference']
+        tags = [t['tag'] for t in group]
+        digests = dict((t['tag'], t['digest']) for t in group)
+        if fmt == 'cosign':
+            results = verify_cosign(cli, reference, tags, policy['cosign_public_keys'],
+                                            cosign_cli=policy['cosign_cli'], digests=digests)
+        else:
+            results = verify_notation(cli, reference, tags, policy['notation_ca_certificates'],
+                                              trusted_identities=policy.get('notation_trusted_identities'),
+                                              notation_cli=policy['notation_cli'], digests=digests)
+        verdicts = dict((r['tag'], r) for r in results)
+        for target in group:
+            verdict = verdicts[target['tag']]
+            if verdict['verified']:
+                target.setdefault('formats', []).append(fmt)
+                kept.append(target)
+            else:
+                failures.append('%s: no valid %s signature on %s (%s)' % (
+                    target['reference'].with_tag(target['tag']), 'cosign' if fmt == 'cosign' else 'Notation',
+                    target['digest'], '; '.join(verdict['problems'])))
+    return kept, failures
+
+
 VERIFIERS = {'notary': verify_notary}
+FORMATS = ('notary', 'cosign', 'notation')
 
 
-def verify_images(cli, images, policy, verifier='notary'):
-    """Every tag of every image resolved to its signed digest, or TrustError naming each image that
-    does not verify and why.  ``policy``: ``signers``, ``require_all_signers``, ``root_key_ids``."""
-    targets, failures = VERIFIERS[verifier](cli, images, policy)
+def verify_images(cli, images, policy, formats=('notary',)):
+    """Every tag of every image resolved to the digest to pull, or TrustError naming each image that
+    does not verify and why.  ``policy``: ``signers``, ``require_all_signers``, ``root_key_ids`` (Notary),
+    ``cosign_public_keys``, ``cosign_cli``, ``notation_ca_certificates``, ``notation_cli`` (the others).
+
+    EVERY format in ``formats`` must verify, on the same digest: the Notary-signed digest where Notary
+    is one of them, otherwise the digest the registry serves for the tag now."""
+    if 'notary' in formats:
+        targets, failures = VERIFIERS['notary'](cli, images, policy)
+    else:
+        targets, failures = registry_targets(cli, images)
+    for target in targets:
+        target['formats'] = ['notary'] if 'notary' in formats else []
+    for fmt in [f for f in FORMATS if f in formats and f != 'notary']:
+        targets, more = verify_oci_signatures(cli, targets, fmt, policy)
+        failures.extend(more)
     if failures:
         raise TrustError('nothing was pulled or tagged; %d image(s) do not verify: %s'
                          % (len(failures), '; '.join(failures)))
@@ -285,5 +345,6 @@ def pull_verified(cli, targets, tag_locally=True, check_mode=False, warn=None):
                     local.tag(image['Id'], target['reference'].with_tag(target['tag']))
     finally:
         local.close()
-    return [dict((k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged'))
+    return [dict([(k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged')]
+                 + [('formats', t.get('formats', ['notary']))])
             for t in targets]

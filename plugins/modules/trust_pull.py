@@ -70,6 +70,40 @@ options:
       - Point the local C(repository:tag) at the verified image. V(false) only pulls by digest.
     type: bool
     default: true
+  formats:
+    description:
+      - The signature formats that must verify; EVERY one listed must, on the same digest.
+      - V(notary) - Docker Content Trust (Notary v1), with O(signers), O(require_all_signers) and O(root_key_ids).
+      - V(cosign) - a cosign signature that one of O(cosign_public_keys) verifies.
+      - V(notation) - a Notation signature from a certificate chain to one of O(notation_ca_certificates).
+      - With V(notary) the digest pulled is the Notary-signed one, and cosign and Notation must have signed that
+        same digest. Without it, the digest the registry serves for the tag now is what the other formats must have
+        signed, and what gets pulled. A deploy host can so require a cosign or Notation signature instead of, or as
+        well as, the Notary one, and switch over one format at a time.
+    type: list
+    elements: str
+    choices: [notary, cosign, notation]
+    default: [notary]
+  cosign_public_keys:
+    description: Public keys (PEM) for V(cosign) in O(formats); a signature by any one of them verifies.
+    type: list
+    elements: str
+  notation_ca_certificates:
+    description: CA certificates (PEM) for V(notation) in O(formats), trusted under a strict trust policy.
+    type: list
+    elements: str
+  notation_trusted_identities:
+    description: Subjects of signing certificates Notation accepts (for example C(x509.subject:CN=release)); default any.
+    type: list
+    elements: str
+  cosign_cli:
+    description: Name or path of the cosign CLI, for V(cosign) in O(formats).
+    type: str
+    default: cosign
+  notation_cli:
+    description: Name or path of the notation CLI, for V(notation) in O(formats).
+    type: str
+    default: notation
 attributes:
   check_mode:
     support: full
@@ -112,6 +146,25 @@ EXAMPLES = r'''
         tags: [v2.3.1, latest]
     signers: [alice, jeff]
     require_all_signers: true
+
+- name: During the move off Notary v1, require the Notary AND the cosign signature on the same digest
+  openbanking.content_trust.trust_pull:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/acme/app
+        tags: [v2.3.1]
+    formats: [notary, cosign]
+    cosign_public_keys:
+      - "{{ lookup('ansible.builtin.file', 'keys/release-cosign.pub') }}"
+
+- name: After it, a cosign signature alone
+  openbanking.content_trust.trust_pull:
+    images:
+      - repository: registry.example.com/acme/app
+        tags: [v2.4.0]
+    formats: [cosign]
+    cosign_public_keys:
+      - "{{ lookup('ansible.builtin.file', 'keys/release-cosign.pub') }}"
 '''
 
 RETURN = r'''
@@ -135,8 +188,12 @@ results:
       type: list
       elements: str
     root_key_id:
-      description: The repository's root key ID (the pinned one, when pinned).
+      description: The repository's root key ID (the pinned one, when pinned); None without V(notary) in O(formats).
       type: str
+    formats:
+      description: The signature formats that verified this digest (every one of O(formats)).
+      type: list
+      elements: str
     pulled:
       description: Whether the image was pulled (would be, in check mode); false when it was already present.
       type: bool
@@ -158,7 +215,18 @@ def pull(module, cli):
                   root_key_ids=parse_root_pins(p['root_key_ids']))
     if policy['require_all_signers'] and not policy['signers']:
         raise ValueError('require_all_signers needs signers: the list of signers that must all have signed each tag')
-    targets = verify_images(cli, images, policy)
+    formats = p['formats']
+    if not formats:
+        raise ValueError('formats must list at least one of notary, cosign, notation')
+    if 'cosign' in formats and not p['cosign_public_keys']:
+        raise ValueError('formats lists cosign: cosign_public_keys must give the public keys (PEM) that verify it')
+    if 'notation' in formats and not p['notation_ca_certificates']:
+        raise ValueError('formats lists notation: notation_ca_certificates must give the CA certificates (PEM) '
+                         'that verify it')
+    policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
+                  notation_ca_certificates=p['notation_ca_certificates'],
+                  notation_trusted_identities=p['notation_trusted_identities'], notation_cli=p['notation_cli'])
+    targets = verify_images(cli, images, policy, formats=formats)
     results = pull_verified(cli, targets, tag_locally=p['tag_locally'], check_mode=module.check_mode,
                             warn=module.warn)
     return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results)
@@ -174,6 +242,12 @@ def main():
         require_all_signers=dict(type='bool', default=False),
         root_key_ids=dict(type='dict', no_log=False),
         tag_locally=dict(type='bool', default=True),
+        formats=dict(type='list', elements='str', choices=['notary', 'cosign', 'notation'], default=['notary']),
+        cosign_public_keys=dict(type='list', elements='str', no_log=False),
+        notation_ca_certificates=dict(type='list', elements='str'),
+        notation_trusted_identities=dict(type='list', elements='str'),
+        cosign_cli=dict(type='str', default='cosign'),
+        notation_cli=dict(type='str', default='notation'),
     ), passphrases=False)
     run(module, pull)
 

@@ -171,7 +171,7 @@ def pytest_configure(config):
 # consumer CLI themselves (trust_pull: CLI 28, 29 and none): they run in the reference leg only, and
 # the other legs of the CLI matrix skip them, saying so.
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_installed.py',
-                   'test_trust_pull.py', 'test_trusted_consumer.py')
+                   'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py')
 
 
 def pytest_collection_modifyitems(config, items):

@@ -207,11 +207,11 @@ def verify_oci_signatures(cli, targets, fmt, policy):
         digests = dict((t['tag'], t['digest']) for t in group)
         if fmt == 'cosign':
             results = verify_cosign(cli, reference, tags, policy['cosign_public_keys'],
-                                            cosign_cli=policy['cosign_cli'], digests=digests)
+                                    cosign_cli=policy['cosign_cli'], digests=digests)
         else:
             results = verify_notation(cli, reference, tags, policy['notation_ca_certificates'],
-                                              trusted_identities=policy.get('notation_trusted_identities'),
-                                              notation_cli=policy['notation_cli'], digests=digests)
+                                      trusted_identities=policy.get('notation_trusted_identities'),
+                                      notation_cli=policy['notation_cli'], digests=digests)
         verdicts = dict((r['tag'], r) for r in results)
         for target in group:
             verdict = verdicts[target['tag']]

@@ -110,7 +110,7 @@ def test_cosign_alone_pulls_what_the_registry_serves_when_cosign_signed_it(stack
     ('cosign-only', ['notary', 'cosign'], 'right', ['cosign-only', 'not signed']),
 ], ids=['notary-without-cosign', 'cosign-wrong-key', 'notation-wrong-ca', 'cosign-without-notary'])
 def test_a_format_that_does_not_verify_fails_and_tags_nothing(stack, signed, docker_config, tag, formats, options,
-                                                             words):
+                                                              words):
     s = signed
     keys = dict(cosign_public_keys=[s.cosign_pub if options == 'right' else s.wrong_pub],
                 notation_ca_certificates=[s.ca_pem if options == 'right' else s.other_ca_pem])

@@ -38,15 +38,19 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._trustda
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
-
 class _NoDockerSDK(Exception):
-    """Stands for the Docker SDK's exceptions until ``load_docker_sdk`` has imported them."""
+    """Stands for the Docker SDK's DockerException until ``load_docker_sdk`` has imported it."""
+
+
+class _NoDockerSDKNotFound(_NoDockerSDK):
+    """Stands for the Docker SDK's NotFound until ``load_docker_sdk`` has imported it."""
 
 
 # The Docker SDK (with requests) costs 50-90 ms of every module start; it is imported only when a
 # daemon is first needed (``LocalImages``), which rebinds these names.
 docker_sdk = None
-DockerException = NotFound = _NoDockerSDK
+DockerException = _NoDockerSDK
+NotFound = _NoDockerSDKNotFound
 
 
 def load_docker_sdk():
@@ -61,6 +65,7 @@ def load_docker_sdk():
                              'docker daemon: %s' % exc)
         docker_sdk, DockerException, NotFound = docker, docker_exception, not_found
     return docker_sdk
+
 
 _PUSHED_DIGEST_RE = re.compile(r'^(?P<tag>[\w][\w.-]*): digest: (?P<digest>sha256:[0-9a-f]{64}) size: (?P<size>\d+)', re.M)
 

@@ -360,6 +360,10 @@ def goals(cases):
     return rows
 
 
+def sizes(text):
+    return [int(x) for x in text.split(',') if x.strip()]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--reps', type=int, default=3, help='repetitions of each case below n=1000')
@@ -371,7 +375,6 @@ def main():
                         help='skip the extra runs with ANSIBLE_PIPELINING=1')
     parser.add_argument('--out', default=os.path.join(ROOT, 'build', 'bench.json'))
     args = parser.parse_args()
-    sizes = lambda text: [int(x) for x in text.split(',') if x.strip()]  # noqa: E731
     bench = Bench(args)
     try:
         for n in sizes(args.sizes):

@@ -28,13 +28,11 @@ import tempfile
 import time
 from urllib.error import HTTPError
 
-try:
-    import pexpect
-    HAS_PEXPECT = True
-    PEXPECT_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported by the modules
-    HAS_PEXPECT = False
-    PEXPECT_IMPORT_ERROR = exc
+from importlib.util import find_spec
+
+# pexpect is imported by run_pty, the only user: a module that never answers a prompt does not pay for it.
+HAS_PEXPECT = find_spec('pexpect') is not None
+PEXPECT_IMPORT_ERROR = None if HAS_PEXPECT else ImportError('No module named pexpect')
 
 from ansible.module_utils.urls import open_url
 
@@ -529,6 +527,7 @@ class TrustCLI(object):
         """
         if not HAS_PEXPECT:
             raise TrustError('the Python library pexpect is required on the signing host: %s' % PEXPECT_IMPORT_ERROR)
+        import pexpect
         timeout = timeout or self.timeout
         what = what or ' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(argv[:3]))
         deadline = time.time() + timeout

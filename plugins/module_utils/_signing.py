@@ -37,14 +37,35 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
-try:
-    import docker as docker_sdk
-    from docker.errors import DockerException, NotFound
-    HAS_DOCKER_SDK = True
-    DOCKER_SDK_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported when a daemon is needed
-    HAS_DOCKER_SDK = False
-    DOCKER_SDK_IMPORT_ERROR = exc
+
+class _NoDockerSDK(Exception):
+    """Stands for the Docker SDK's DockerException until ``load_docker_sdk`` has imported it."""
+
+
+class _NoDockerSDKNotFound(_NoDockerSDK):
+    """Stands for the Docker SDK's NotFound until ``load_docker_sdk`` has imported it."""
+
+
+# The Docker SDK (with requests) costs 50-90 ms of every module start; it is imported only when a
+# daemon is first needed (``LocalImages``), which rebinds these names.
+docker_sdk = None
+DockerException = _NoDockerSDK
+NotFound = _NoDockerSDKNotFound
+
+
+def load_docker_sdk():
+    """Import the Docker SDK (once); TrustError when it is missing."""
+    global docker_sdk, DockerException, NotFound
+    if docker_sdk is None:
+        try:
+            import docker
+            from docker.errors import DockerException as docker_exception, NotFound as not_found
+        except ImportError as exc:
+            raise TrustError('the Docker SDK for Python (pip package "docker") is required on this host to reach the '
+                             'docker daemon: %s' % exc)
+        docker_sdk, DockerException, NotFound = docker, docker_exception, not_found
+    return docker_sdk
+
 
 _PUSHED_DIGEST_RE = re.compile(r'^(?P<tag>[\w][\w.-]*): digest: (?P<digest>sha256:[0-9a-f]{64}) size: (?P<size>\d+)', re.M)
 
@@ -226,9 +247,7 @@ class LocalImages(object):
     """The docker daemon's images, through the Docker SDK (as the module's docker_host)."""
 
     def __init__(self, cli, hint='set docker_host, or use push: false to sign what the registry already has'):
-        if not HAS_DOCKER_SDK:
-            raise TrustError('the Docker SDK for Python (pip package "docker") is required on this host to reach the '
-                             'docker daemon: %s' % DOCKER_SDK_IMPORT_ERROR)
+        load_docker_sdk()
         env = cli.env()
         kwargs = docker_sdk.utils.kwargs_from_env(environment=env)
         if cli.docker_host:

@@ -39,10 +39,6 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
-try:
-    from docker.errors import DockerException
-except ImportError:  # pragma: no cover - LocalImages reports the missing SDK
-    DockerException = Exception
 
 ROOT_KEY_ID_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 DAEMON_HINT = 'set docker_host to the socket of the docker daemon that should hold the images'
@@ -280,6 +276,7 @@ def _auth_config(cli, reference):
 
 
 def _pull(local, cli, reference, digest):
+    from docker.errors import DockerException  # loaded by LocalImages, which made ``local``
     try:
         for line in local.client.pull(reference.gun, tag=digest, stream=True, decode=True,
                                       auth_config=_auth_config(cli, reference)):

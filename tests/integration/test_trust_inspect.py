@@ -91,7 +91,7 @@ def test_query(stack, docker_config, tmp_path):
     assert bad.failed and 'JMESPath' in bad['msg']
 
 
-def test_fifty_references_in_one_docker_call(stack, docker_config, tmp_path):
+def test_fifty_references_in_one_module_call_over_a_few_docker_calls(stack, docker_config, tmp_path):
     repo = signed_repo(stack, docker_config, tmp_path)
     refs = [repo] + ['%s:v%d' % (repo, i) for i in range(44)] + [stack.repo('absent') for dummy in range(5)]
     assert len(refs) == 50
@@ -101,10 +101,17 @@ def test_fifty_references_in_one_docker_call(stack, docker_config, tmp_path):
     assert len(res['repositories']) == 50
     assert [r['reference'] for r in res['repositories']] == refs
     assert sum(r['exists'] for r in res['repositories']) == 45
-    calls = [l for l in log.read_text().splitlines() if 'inspect' in l]
-    # one call for all references, one debug call to tell missing repositories from errors
-    assert len(calls) == 2, calls
-    assert all(r in calls[0].split() for r in refs)
+    calls = [l.split() for l in log.read_text().splitlines() if 'inspect' in l]
+    # the references are split over at most 4 concurrent calls, every reference in exactly one and
+    # the 45 of one repository in the same one (two processes never refresh one repository's cache)
+    reads = [c for c in calls if '-D' not in c]
+    assert 2 <= len(reads) <= 4, calls
+    assert sorted(r for c in reads for r in c if '/' in r) == sorted(refs)
+    assert [c for c in reads if repo in c][0].count(repo) == 1 and all(r in [c for c in reads if repo in c][0]
+                                                                       for r in refs[:45])
+    # debug calls only tell the missing repositories from errors
+    debug = [r for c in calls if '-D' in c for r in c if '/' in r]
+    assert debug and sorted(debug) == sorted(refs[45:]), calls
 
 
 def test_bad_references_fail_before_any_call(stack, docker_config, tmp_path):

@@ -202,3 +202,110 @@ def test_capabilities_are_asked_once_per_run_and_shared_by_views(tmp_path):
     assert log.read_text().splitlines() == ['--version', 'trust']
     missing = TrustCLI(FakeModule(docker_cli=str(tmp_path / 'no-docker'), docker_config=str(tmp_path / 'config')))
     assert missing.has_docker_trust() is False  # no docker at all: the notary path
+
+
+# --- parallel reads: chunks and merging ------------------------------------------------------
+
+def refs(*names):
+    return [parse_reference(n) for n in names]
+
+
+def test_few_references_are_one_chunk():
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import chunk_references
+    many = refs(*['127.0.0.1:5000/team/r%d' % i for i in range(7)])
+    assert chunk_references(many) == [many]
+    assert chunk_references([]) == []
+
+
+def test_many_references_split_evenly_in_input_order():
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import chunk_references
+    many = refs(*['127.0.0.1:5000/team/r%d' % i for i in range(40)])
+    chunks = chunk_references(many)
+    assert [len(c) for c in chunks] == [10, 10, 10, 10]
+    assert [r for c in chunks for r in c] == many
+    assert [len(c) for c in chunk_references(many[:20])] == [10, 10]
+
+
+def test_one_repository_stays_in_one_chunk():
+    # two processes must never refresh one repository's cache at the same time
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import chunk_references
+    names = []
+    for i in range(10):
+        names += ['127.0.0.1:5000/team/r%d:v1' % i, '127.0.0.1:5000/team/r%d:v2' % i]
+    names += ['127.0.0.1:5000/team/r0:v3']  # a late reference of the first repository
+    many = refs(*names)
+    chunks = chunk_references(many)
+    assert len(chunks) == 2
+    guns = [set(r.gun for r in c) for c in chunks]
+    assert not guns[0] & guns[1]
+    assert sorted(str(r) for c in chunks for r in c) == sorted(names)
+    for chunk in chunks:
+        assert chunk == [r for r in many if r in chunk]
+
+
+class ChunkedCLI(FakeCLI):
+    """docker trust inspect answering from the fixture per reference; records the chunks."""
+
+    def __init__(self, docker_config, fail=()):
+        super(ChunkedCLI, self).__init__(docker_config, {}, trust=True)
+        self.chunks = []
+        self.fail = fail
+
+    def inspect(self, references):
+        import threading
+        import time
+        self.chunks.append((threading.current_thread().name, [str(r) for r in references]))
+        time.sleep(0.05)
+        for r in references:
+            if str(r) in self.fail:
+                raise TrustError('cannot read %s' % r)
+        entry = json.loads(fixture('notary_read', 'docker-trust-inspect.json'))[0]
+        return dict((str(r), dict(entry, Name=str(r))) for r in references if 'none' not in str(r))
+
+
+def test_docker_path_reads_chunks_concurrently_and_merges_in_input_order(tmp_path):
+    names = ['127.0.0.1:5000/team/r%d' % i for i in range(30)] + ['127.0.0.1:5000/none/x']
+    cli = ChunkedCLI(str(tmp_path))
+    result = TrustReader(cli).read(refs(*names))
+    assert list(result) == names
+    assert len(cli.chunks) == 3 and len(set(thread for thread, dummy in cli.chunks)) == 3
+    assert sorted(n for dummy, chunk in cli.chunks for n in chunk) == sorted(names)
+    assert result['127.0.0.1:5000/none/x']['exists'] is False
+    assert result['127.0.0.1:5000/team/r7']['exists'] is True
+
+
+def test_the_first_failing_chunk_in_input_order_is_raised(tmp_path):
+    names = ['127.0.0.1:5000/team/r%d' % i for i in range(32)]
+    cli = ChunkedCLI(str(tmp_path), fail=(names[30], names[9]))
+    with pytest.raises(TrustError) as exc:
+        TrustReader(cli).read(refs(*names))
+    assert exc.value.msg == 'cannot read %s' % names[9]
+    assert len(cli.chunks) == 4  # every chunk ran to its end before the error was raised
+
+
+class ManyReposNotaryCLI(FakeCLI):
+    """notary answering for any repository of team/ with the recorded output of GUN."""
+
+    def run(self, argv, what=None, **kwargs):
+        import threading
+        gun = [a for a in argv if a.startswith('127.0.0.1:5000/team/')][0]
+        self.calls.append((threading.current_thread().name, gun))
+        if argv[1:3] == ['delegation', 'list']:
+            metadata = os.path.join(self.trust_dir, 'tuf', gun, 'metadata')
+            os.makedirs(metadata)  # fails if two threads read one repository
+            for name in ('root.json', 'targets.json'):
+                shutil.copy(os.path.join(FIXTURES, 'notary_read', name), metadata)
+        return self.outputs[tuple(GUN if a == gun else a for a in argv[1:])]
+
+
+def test_notary_path_reads_repositories_concurrently(tmp_path):
+    many = [parse_reference('127.0.0.1:5000/team/r%d:v%d' % (i, i % 2 + 1)) for i in range(16)]
+    cli = ManyReposNotaryCLI(str(tmp_path), recorded_outputs())
+    result = TrustReader(cli).read(many)
+    assert list(result) == [str(r) for r in many]
+    for ref in many:
+        expected = docker_view(parse_reference(GUN + ':' + ref.tag))
+        same = dict(repository=ref.gun, reference=str(ref))
+        assert dict(result[str(ref)], **same) == dict(expected, **same)
+    threads = set(thread for thread, dummy in cli.calls)
+    assert len(threads) == 2

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import secrets as pysecrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -385,6 +386,8 @@ def main():
             bench.verify(n)
     finally:
         bench.rss.stop()
+        # The work directory holds the bench's passphrases and keys: it goes whatever happened.
+        shutil.rmtree(bench.work, ignore_errors=True)
     row = '%-14s %5s %13s %8s %7s %10s %12s %13s'
     print('\n' + row % ('case', 'n', 'collection s', 'cli s', 'ratio', 'tuf moved', 'peak rss MB', 'pipelining s'))
     for c in bench.cases:

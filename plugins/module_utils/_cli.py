@@ -686,12 +686,7 @@ class TrustCLI(object):
             msg = explain(text, what, server=server, reference=ref, docker_config=self.docker_config)
             msg += '; docker fell back to the trust data cached in %s, which may be stale' % cache
         elif missing:
-            msg = ('%s: the Notary server %s answers, but has no trust data for %s (HTTP 404 for its %s), while this '
-                   'host has trust data for it cached in %s. The server lost or never had this repository: after a '
-                   'database restore or reset, restore the server\'s data (or re-create the repository with the '
-                   'same root using trust_migrate); if server points at the wrong Notary, fix it; if the repository '
-                   'was deleted on purpose, remove that cache directory. The cached data is stale and was not used'
-                   % (what, server, ref.gun, missing.group('role'), cache))
+            msg = missing_on_server_message(what, server, ref.gun, missing.group('role'), cache)
         else:
             msg = ('%s: docker could not update the trust data of %s from the Notary server %s and fell back to the '
                    'data cached in %s, which may be stale (it is not used); the debug output says why'
@@ -729,6 +724,23 @@ def docker_capabilities_from(version_output, trust_output):
         'push_signs': bool(version and version < (29, 0)),
         'pull_verifies': bool(version and version < (29, 0)),
     }
+
+
+def missing_on_server(output):
+    """The TUF role a healthy Notary server answered HTTP 404 for (it does not have the repository), or None."""
+    m = _MISSING_ON_SERVER_RE.search(output or '')
+    return m.group('role') if m else None
+
+
+def missing_on_server_message(what, server, gun, role, cache):
+    """A healthy Notary server without a repository this host has cached trust data for (docker and notary
+    then answer from the cache): not 'unreachable', and what to do about it."""
+    return ('%s: the Notary server %s answers, but has no trust data for %s (HTTP 404 for its %s), while this '
+            'host has trust data for it cached in %s. The server lost or never had this repository: after a '
+            'database restore or reset, restore the server\'s data (or re-create the repository with the '
+            'same root using trust_migrate); if server points at the wrong Notary, fix it; if the repository '
+            'was deleted on purpose, remove that cache directory. The cached data is stale and was not used'
+            % (what, server, gun, role, cache))
 
 
 def explain(output, what, server=None, reference=None, docker_config=None):

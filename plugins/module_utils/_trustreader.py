@@ -34,7 +34,7 @@ import re
 import threading
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    STALE_CACHE_RE, TrustError, explain,
+    STALE_CACHE_RE, TrustError, explain, failure_lines, missing_on_server, missing_on_server_message,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, cached_metadata, delegation_roles, explain_notary, inspect_entry, list_rows, target_hashes,
@@ -138,10 +138,18 @@ class TrustReader(object):
 
     def _notary(self, argv, what, reference):
         """Output of a read-only notary call; None when the server has no trust data."""
-        rc, out = self.cli.run(argv, what=what)
         server = self.cli.server_for(reference)
+        # A timeout names the operation, the repository and the server.
+        rc, out = self.cli.run(argv, what='%s (Notary server %s)' % (what, server))
         if STALE_CACHE_RE.search(out):
-            # notary, like docker, answers from its cache when the server is down: that may be stale.
+            # notary, like docker, answers from its cache when the server is down or no longer has the
+            # repository: that may be stale.
+            # Only notary's debug log says why it could not use the server (as docker -D does).
+            dummy, debug = self.cli.run(argv[:1] + ['-D'] + argv[1:], what=what)
+            role = missing_on_server(debug)
+            if role:
+                raise TrustError(missing_on_server_message(what, server, reference.gun, role, os.path.join(
+                    self.cli.trust_dir, 'tuf', reference.gun)), output=failure_lines(debug))
             msg = explain_notary(out, what, server, self.cli.docker_config) or \
                 '%s: the Notary server %s cannot be reached' % (what, server)
             raise TrustError(msg + '; notary fell back to trust data cached in %s, which may be stale'

@@ -40,7 +40,7 @@ def run_block(block, env, cwd):
 def inspect(stack, docker_config, repo, server):
     env = stack.cli_env(docker_config)
     env['DOCKER_CONTENT_TRUST_SERVER'] = server
-    proc = subprocess.run([stack.docker_cli, 'trust', 'inspect', repo], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.run([stack.reference_cli, 'trust', 'inspect', repo], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=60, check=False)
     entries = json.loads(proc.stdout.decode() or '[]')
     return entries[0] if entries else None
@@ -104,7 +104,7 @@ def test_documented_recovery_keeps_the_root_id_and_consumers_verify_after_one_st
         assert [t['Digest'] for t in again['SignedTags']] == digest
         pull_env = stack.cli_env(consumer)
         pull_env.update(DOCKER_CONTENT_TRUST='1', DOCKER_CONTENT_TRUST_SERVER=notary.url)
-        pulled = subprocess.run([stack.docker_cli, 'pull', repo + ':v1'], env=pull_env, stdout=subprocess.PIPE,
+        pulled = subprocess.run([stack.reference_cli, 'pull', repo + ':v1'], env=pull_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, timeout=120, check=False)
         assert pulled.returncode == 0, pulled.stdout.decode()
         assert b'sha256:' + digest[0].encode() in pulled.stdout

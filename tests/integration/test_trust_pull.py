@@ -170,7 +170,7 @@ def test_signed_tag_is_pulled_by_digest_and_tagged_once(stack, signed, docker_co
     assert not res.failed and res['changed'] is True, res
     assert res['results'] == [{'repository': signed.repo, 'tag': 'v1', 'digest': signed.digests['v1'],
                                'signers': ['jeff'], 'root_key_id': signed.root_key_ids[0],
-                               'pulled': True, 'tagged': True}]
+                               'pulled': True, 'tagged': True, 'formats': ['notary']}]
     # The daemon holds the signed digest under the tag, and it was pulled by that digest.
     repo_digests = json.loads(stack.docker(docker_config, 'image', 'inspect', '-f', '{{json .RepoDigests}}',
                                            signed.repo + ':v1').stdout.decode())

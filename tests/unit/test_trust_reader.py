@@ -161,10 +161,24 @@ def test_notary_path_refuses_a_stale_cache(tmp_path):
     # notary exits 0 from its cache when the server is down; that answer may be stale.
     ref = parse_reference(GUN, allow_tag=False)
     answer = (0, fixture('notary_read', 'delegation-list-offline-cached.txt'))
-    cli = FakeCLI(str(tmp_path), {('delegation', 'list', GUN): answer})
+    # the reader asks notary's debug log (-D) why; here it says nothing of a 404
+    cli = FakeCLI(str(tmp_path), {('delegation', 'list', GUN): answer, ('-D', 'delegation', 'list', GUN): answer})
     with pytest.raises(TrustError) as exc:
         TrustReader(cli).read_one(ref)
     assert 'cannot be reached' in exc.value.msg and 'stale' in exc.value.msg
+
+
+def test_notary_path_tells_a_server_without_the_repository_from_an_unreachable_one(tmp_path):
+    # A healthy server that answers 404 (its database restored from before the repository existed).
+    ref = parse_reference(GUN, allow_tag=False)
+    answer = (0, fixture('notary_read', 'delegation-list-offline-cached.txt'))
+    debug = (0, answer[1] + 'time="2026-11-29T16:06:40Z" level=debug msg="received HTTP status 404 when '
+                            'requesting timestamp."\n')
+    cli = FakeCLI(str(tmp_path), {('delegation', 'list', GUN): answer, ('-D', 'delegation', 'list', GUN): debug})
+    with pytest.raises(TrustError) as exc:
+        TrustReader(cli).read_one(ref)
+    assert 'cannot be reached' not in exc.value.msg, exc.value.msg
+    assert 'answers, but has no trust data for %s (HTTP 404 for its timestamp)' % GUN in exc.value.msg
 
 
 def test_docker_path_when_docker_trust_exists(tmp_path):

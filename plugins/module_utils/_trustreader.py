@@ -126,6 +126,10 @@ class TrustReader(object):
             return dict((str(ref), parse_inspect_entry(ref, raw.get(str(ref)))) for ref in references)
         if references and not os.path.isdir(self.cli.trust_dir):
             os.makedirs(self.cli.trust_dir, 0o700)
+        # The same preflight as docker trust inspect's: a Notary docker would not verify (loopback
+        # registry) but that is not on this host gets nothing until its certificate verifies.
+        for ref in references:
+            self.cli.require_trusted_notary(ref)
         entries = {}
         for part in run_concurrently(lambda chunk: [(str(ref), self._notary_entry(ref)) for ref in chunk], chunks):
             entries.update(part)

@@ -84,6 +84,10 @@ class FakeCLI(object):
     def has_docker_trust(self):
         return self.trust
 
+    def require_trusted_notary(self, reference):
+        # the TLS preflight (tested in test_views_and_tls.py and test_security.py); kept apart from calls
+        self.preflighted = getattr(self, 'preflighted', []) + [str(reference)]
+
     def inspect(self, references):  # pragma: no cover - must not be called on the notary path
         raise AssertionError('docker trust inspect run on a CLI without docker trust')
 

@@ -88,6 +88,16 @@ def _lock(path, create):
     return fd
 
 
+def _mkdir_private(directory):
+    """Create ``directory`` 0700 unless it exists; another process creating it first (or
+    removing it again right after) is fine: the caller retries on ENOENT."""
+    try:
+        os.mkdir(directory, 0o700)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise
+
+
 def sweep_stale_views(views_dir):
     """Remove the views of module runs that died (SIGKILL): those whose lock no process holds.
 
@@ -377,13 +387,19 @@ class TrustCLI(object):
 
     def tempdir(self):
         """A new private directory (0700) under ``<trust_dir>/.views``, locked for this run."""
-        for directory in (self.docker_config, self.trust_dir, self.views_dir):
-            if not os.path.isdir(directory):
-                os.mkdir(directory, 0o700)
-        os.chmod(self.trust_dir, 0o700)
-        os.chmod(self.views_dir, 0o700)
         while True:
-            fd, lock_path = tempfile.mkstemp(dir=self.views_dir, prefix='view-', suffix='.lock')
+            # Another run on this host may create the same directories at the same moment, or
+            # remove the views directory in its cleanup between our mkdir and mkstemp: retry.
+            for directory in (self.docker_config, self.trust_dir, self.views_dir):
+                _mkdir_private(directory)
+            os.chmod(self.trust_dir, 0o700)
+            try:
+                os.chmod(self.views_dir, 0o700)
+                fd, lock_path = tempfile.mkstemp(dir=self.views_dir, prefix='view-', suffix='.lock')
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    continue
+                raise
             os.close(fd)
             fd = _lock(lock_path, create=False)
             if fd is not None:

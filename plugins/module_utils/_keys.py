@@ -507,8 +507,7 @@ def read_local_key(path, passphrase, what):
 
 
 def ensure_dir(path, mode=0o700):
-    if not os.path.isdir(path):
-        os.makedirs(path, mode)
+    os.makedirs(path, mode, exist_ok=True)  # another run on this host may create it first
     os.chmod(path, mode)
 
 

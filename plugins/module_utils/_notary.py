@@ -236,7 +236,7 @@ def _private_dirs(base, path):
         missing.append(path)
         path = os.path.dirname(path)
     for directory in reversed(missing):
-        os.mkdir(directory, 0o700)
+        os.makedirs(directory, 0o700, exist_ok=True)  # another run may create it first
         os.chmod(directory, 0o700)
 
 

@@ -124,8 +124,8 @@ class TrustReader(object):
             for part in run_concurrently(self.cli.inspect, chunks):
                 raw.update(part)
             return dict((str(ref), parse_inspect_entry(ref, raw.get(str(ref)))) for ref in references)
-        if references and not os.path.isdir(self.cli.trust_dir):
-            os.makedirs(self.cli.trust_dir, 0o700)
+        if references:
+            os.makedirs(self.cli.trust_dir, 0o700, exist_ok=True)
         # The same preflight as docker trust inspect's: a Notary docker would not verify (loopback
         # registry) but that is not on this host gets nothing until its certificate verifies.
         for ref in references:
@@ -169,8 +169,7 @@ class TrustReader(object):
     def _notary_entry(self, reference):
         cli = self.cli
         gun = reference.gun
-        if not os.path.isdir(cli.trust_dir):
-            os.makedirs(cli.trust_dir, 0o700)
+        os.makedirs(cli.trust_dir, 0o700, exist_ok=True)
         base = cli.notary_argv(reference)
         if self._notary(base + ['delegation', 'list', gun], 'notary delegation list %s' % gun, reference) is None:
             return None

@@ -111,3 +111,27 @@ def test_views_live_in_the_trust_directory_and_go_with_cleanup(tmp_path):
     cli.cleanup()
     assert not os.path.exists(os.path.join(trust, '.views'))
     assert os.listdir(trust) == []
+
+
+def _views_churn(config, rounds):
+    """One process of the race below: open and close views on a shared configuration."""
+    for _ in range(rounds):
+        cli = TrustCLI(FakeModule(config))
+        view = cli.tempdir()
+        assert os.path.isdir(view)
+        cli.cleanup()
+
+
+def test_runs_at_once_on_one_configuration_never_trip_over_each_others_views(tmp_path):
+    # Two modules on one host create the views directory, and remove it when they are the last
+    # to leave, at the same moments: neither may fail with "File exists" or "No such file".
+    import multiprocessing
+    config = str(tmp_path / 'cfg')
+    ctx = multiprocessing.get_context('fork')
+    procs = [ctx.Process(target=_views_churn, args=(config, 150)) for _ in range(6)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    assert [proc.exitcode for proc in procs] == [0] * len(procs)
+    assert not os.path.exists(os.path.join(config, 'trust', '.views'))

@@ -208,3 +208,37 @@ def test_exclusive_keys_removes_a_key_the_inventory_does_not_list(stack, docker_
     assert '1 of 1 repositories already matched the inventory; nothing to change' in out, out[-3000:]
     assert '(item=present jeff' not in out, out[-3000:]
     assert stack.versions(repo) == after and signers() == {'jeff': [jeff_id], 'alice': alice_ids}
+
+
+def self_signed_certificate():
+    """An X.509 certificate PEM of a new P-256 key, and the ID docker shows for it (its public key's)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, u'jeff')])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_signer_given_a_certificate_matches_on_the_next_run(stack, docker_config, tmp_path):
+    """The inventory compares key IDs as docker shows them: for a certificate, the ID of its public
+    key (not the certificate's TUF ID), so a second run finds nothing to change and calls no trust_signer."""
+    repo = stack.repo('sg')
+    repositories = [{'repository': repo, 'exclusive': True,
+                     'signers': [{'name': 'jeff', 'public_key': self_signed_certificate()}]}]
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories)
+    assert rc == 0, out[-3000:]
+    shown = [s for s in stack.inspect(docker_config, repo)[repo]['Signers'] if s['Name'] == 'jeff']
+    assert len(shown) == 1 and len(shown[0]['Keys']) == 1, shown
+    after = stack.versions(repo)
+
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '-v')
+    assert rc == 0, out[-3000:]
+    assert '1 of 1 repositories already matched the inventory; nothing to change' in out, out[-3000:]
+    assert '(item=present jeff' not in out, out[-3000:]
+    assert stack.versions(repo) == after

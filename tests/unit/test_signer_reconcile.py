@@ -209,6 +209,7 @@ def test_the_filter_plans_the_whole_inventory_from_one_inspect():
     assert plan['private_keys'] == [] and plan['keyless'] == []
     # The registered result or its repositories list: the same plan.
     assert signer_plan(inventory, registered['repositories']) == plan
+    assert plan_inventory(inventory, registered['repositories']) == plan
 
 
 def test_the_filter_with_nothing_to_do():

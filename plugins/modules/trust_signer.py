@@ -178,6 +178,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
     RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
     signature_key_ids, signed_targets, signer_role,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerplan import delegation_steps
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
@@ -214,32 +215,9 @@ def wanted_keys(public_keys):
 # --- what to do ----------------------------------------------------------------------------
 
 def plan(name, roles, wanted_ids, present, exclusive):
-    """The delegation changes that take ``roles`` (from targets.json) to what is wanted.
-
-    All IDs are TUF key IDs.  Returns a dict of key ID lists: ``add_signer``,
-    ``add_releases``, ``remove_signer``, ``remove_releases``, and ``remove_role`` (bool:
-    drop ``targets/<name>`` entirely).
-    """
-    role = signer_role(name)
-    current = set(roles.get(role, {}).get('key_ids', []))
-    releases = set(roles.get(RELEASES_ROLE, {}).get('key_ids', []))
-    # Keys another signer also holds must stay in releases: that signer still signs with them.
-    held_elsewhere = set()
-    for other, info in roles.items():
-        if other not in (role, RELEASES_ROLE):
-            held_elsewhere.update(info['key_ids'])
-    steps = dict(add_signer=[], add_releases=[], remove_signer=[], remove_releases=[], remove_role=False)
-    if present:
-        wanted = set(wanted_ids)
-        steps['add_signer'] = [k for k in wanted_ids if k not in current]
-        steps['add_releases'] = [k for k in wanted_ids if k not in releases]
-        if exclusive:
-            steps['remove_signer'] = sorted(current - wanted)
-            steps['remove_releases'] = sorted((set(steps['remove_signer']) & releases) - held_elsewhere)
-    elif role in roles:
-        steps['remove_role'] = True
-        steps['remove_releases'] = sorted((current & releases) - held_elsewhere)
-    return steps
+    """The delegation changes that take ``roles`` (from targets.json) to what is wanted: see
+    ``_signerplan.delegation_steps``, the one signer reconciliation (the signers role's too)."""
+    return delegation_steps(name, roles, wanted_ids, present, exclusive)
 
 
 def has_changes(steps):

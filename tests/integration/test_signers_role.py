@@ -154,3 +154,91 @@ def test_diff_shows_the_signer_drift_as_key_ids(stack, docker_config, tmp_path):
     assert rc == 0, out[-3000:]
     shown = out[out.index('Show the signers before and after]'):]
     assert shown.split('\n')[1].startswith('skipping:') and '+++ after' not in out, out[-3000:]
+
+
+def test_exclusive_keys_removes_a_key_the_inventory_does_not_list(stack, docker_config, tmp_path):
+    """Drift on the server: signer jeff holds a second key the inventory does not list. With
+    exclusive_keys the role removes that key (from jeff and from targets/releases) and nothing else;
+    the next run finds nothing to change and moves no TUF version."""
+    repo = stack.repo('sg')
+    jeff_pub = generate_key_cli(stack, docker_config, 'jeff', 'jeff-Passphrase-3', str(tmp_path))
+    extra_pub = generate_key_cli(stack, docker_config, 'jeffold', 'jeff-Passphrase-3', str(tmp_path))
+    alice_pub = generate_key_cli(stack, docker_config, 'alice', 'alice-Passphrase-4', str(tmp_path))
+    signer_add_cli(stack, docker_config, 'jeff', jeff_pub, repo, ROOT_PASS, REPO_PASS)
+    jeff_id = stack.inspect(docker_config, repo)[repo]['Signers'][0]['Keys'][0]['ID']
+    signer_add_cli(stack, docker_config, 'jeff', extra_pub, repo, ROOT_PASS, REPO_PASS)
+    signer_add_cli(stack, docker_config, 'alice', alice_pub, repo, ROOT_PASS, REPO_PASS)
+
+    def signers():
+        return dict((s['Name'], sorted(k['ID'] for k in s['Keys']))
+                    for s in stack.inspect(docker_config, repo)[repo]['Signers'])
+
+    def releases_key_ids():
+        delegations = stack.tuf(repo, 'targets')['signed']['delegations']['roles']
+        return sorted(next(r for r in delegations if r['name'] == 'targets/releases')['keyids'])
+
+    start = signers()
+    assert len(start['jeff']) == 2 and jeff_id in start['jeff'], start
+    extra_id = [k for k in start['jeff'] if k != jeff_id][0]
+    alice_ids = start['alice']
+    releases_before = releases_key_ids()
+    assert len(releases_before) == 3, releases_before
+    repositories = [{'repository': repo,
+                     'signers': [{'name': 'jeff', 'public_key': open(jeff_pub).read(), 'exclusive_keys': True}]}]
+
+    before = stack.versions(repo)
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '--check', '--diff')
+    assert rc == 0, out[-3000:]
+    assert '%s: would change the keys of signer jeff: removed %s' % (repo, extra_id[:12]) in out, out[-3000:]
+    diff = out[out.index('TASK [openbanking.content_trust.signers : Show the signers before and after]'):]
+    diff = diff[:diff.index('TASK [', 10)]
+    assert '-  - %s' % extra_id in diff and '+  - %s' % extra_id not in diff, diff
+    assert stack.versions(repo) == before and signers() == start
+
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories)
+    assert rc == 0, out[-3000:]
+    assert '%s: changed the keys of signer jeff: removed %s' % (repo, extra_id[:12]) in out, out[-3000:]
+    # What docker reports: jeff has only the listed key, alice (not exclusive) is untouched.
+    assert signers() == {'jeff': [jeff_id], 'alice': alice_ids}, signers()
+    assert len(releases_key_ids()) == 2 and stack.versions(repo)['targets'] == before['targets'] + 1
+    after = stack.versions(repo)
+
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '-v')
+    assert rc == 0, out[-3000:]
+    assert '1 of 1 repositories already matched the inventory; nothing to change' in out, out[-3000:]
+    assert '(item=present jeff' not in out, out[-3000:]
+    assert stack.versions(repo) == after and signers() == {'jeff': [jeff_id], 'alice': alice_ids}
+
+
+def self_signed_certificate():
+    """An X.509 certificate PEM of a new P-256 key, and the ID docker shows for it (its public key's)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, u'jeff')])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_signer_given_a_certificate_matches_on_the_next_run(stack, docker_config, tmp_path):
+    """The inventory compares key IDs as docker shows them: for a certificate, the ID of its public
+    key (not the certificate's TUF ID), so a second run finds nothing to change and calls no trust_signer."""
+    repo = stack.repo('sg')
+    repositories = [{'repository': repo, 'exclusive': True,
+                     'signers': [{'name': 'jeff', 'public_key': self_signed_certificate()}]}]
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories)
+    assert rc == 0, out[-3000:]
+    shown = [s for s in stack.inspect(docker_config, repo)[repo]['Signers'] if s['Name'] == 'jeff']
+    assert len(shown) == 1 and len(shown[0]['Keys']) == 1, shown
+    after = stack.versions(repo)
+
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '-v')
+    assert rc == 0, out[-3000:]
+    assert '1 of 1 repositories already matched the inventory; nothing to change' in out, out[-3000:]
+    assert '(item=present jeff' not in out, out[-3000:]
+    assert stack.versions(repo) == after

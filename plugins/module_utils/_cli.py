@@ -36,8 +36,8 @@ PEXPECT_IMPORT_ERROR = None if HAS_PEXPECT else ImportError('No module named pex
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # noqa: F401 (TrustError: the modules' import)
-    CommandTimeout, InputError, RepositoryUnknown, TrustError, WrongPassphrase, explain, is_tls_failure,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    CommandTimeout, RepositoryUnknown, TrustError, WrongPassphrase, explain, is_tls_failure,
     notary_ca_path, notary_tls_untrusted, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
@@ -504,7 +504,7 @@ class TrustCLI(object):
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise CommandTimeout(self._timeout_message(what or describe_command(argv, self._server_of(argv)), timeout),
-                             cmd=argv[:3])
+                                 cmd=argv[:3])
         except OSError as exc:
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         out = scrub(proc.stdout.decode('utf-8', 'replace'), secrets)
@@ -520,7 +520,7 @@ class TrustCLI(object):
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise CommandTimeout(self._timeout_message(describe_command(argv, self._server_of(argv)), timeout),
-                             cmd=argv[:3])
+                                 cmd=argv[:3])
         except OSError as exc:
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
@@ -572,7 +572,7 @@ class TrustCLI(object):
                 elif idx == 2:
                     if last_key:
                         raise WrongPassphrase('passphrase incorrect for the %s (%s stopped at its first retry prompt)'
-                                         % (describe_key(*last_key), what))
+                                              % (describe_key(*last_key), what))
                     raise WrongPassphrase('passphrase incorrect (%s)' % what)
                 elif idx == 3:
                     raise TrustError('%s: the passphrases given for the new %s do not match' % (what, describe_key(*last_key) if last_key else 'key'))
@@ -599,9 +599,9 @@ class TrustCLI(object):
         except pexpect.TIMEOUT:
             child.close(force=True)
             raise CommandTimeout(self._timeout_message('%s (Notary server %s)' % (what, self._server_of(argv))
-                                                   if self._server_of(argv) and 'Notary server' not in what else what,
-                                                   timeout),
-                             output=failure_lines(scrub(''.join(output), known)))
+                                                       if self._server_of(argv) and 'Notary server' not in what else what,
+                                                       timeout),
+                                 output=failure_lines(scrub(''.join(output), known)))
         except TrustError as exc:
             child.close(force=True)
             exc.output = scrub(''.join(output), known)

@@ -20,8 +20,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
     HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, failure_lines, handle_termination,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # noqa: F401 (InputError: the modules' import)
-    ContentTrustError, InputError,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # pylint: disable=unused-import
+    ContentTrustError, InputError,  # InputError: the modules import it from here
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,

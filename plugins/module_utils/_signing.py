@@ -114,8 +114,9 @@ def read_trust(cli, reference):
     check_notary(cli, reference)
     parsed = TrustReader(cli).read_one(reference)
     if not parsed['exists']:
-        raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialise it by adding a signer '
-                         'with openbanking.content_trust.trust_signer' % (reference.gun, cli.server_for(reference)))
+        raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialise it by adding a '
+                                'signer with openbanking.content_trust.trust_signer'
+                                % (reference.gun, cli.server_for(reference)))
     return parsed
 
 

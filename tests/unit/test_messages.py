@@ -95,31 +95,31 @@ def _explained(output, what='docker trust inspect r/a', **kwargs):
 ])
 def test_docker_output_maps_to_its_class_and_message(output, cls, expected):
     error = _explained(output, server=SERVER, docker_config='/cfg', rc=1, cmd=['docker', 'trust', 'inspect'])
-    assert type(error) is cls
+    assert error.__class__ is cls
     assert error.msg == expected
     assert (error.rc, error.cmd) == (1, ['docker', 'trust', 'inspect'])
 
 
 def test_without_a_server_the_messages_say_where_it_came_from():
     error = _explained('dial tcp 127.0.0.1:1: connect: connection refused')
-    assert type(error) is NotaryUnreachable
+    assert error.__class__ is NotaryUnreachable
     assert 'the Notary server (from the docker configuration) cannot be reached' in error.msg
     error = _explained('x509: certificate has expired')
-    assert type(error) is NotaryTLSUntrusted and 'install its CA' not in error.msg
+    assert error.__class__ is NotaryTLSUntrusted and 'install its CA' not in error.msg
 
 
 def test_notary_failure_texts():
     offline = ('Pushing changes to r/a\nERRO[0000] could not reach https://n:4443: Get "https://n:4443/v2/": dial tcp '
                '127.0.0.1:4443: connect: connection refused\n* fatal: client is offline')
     error = _explained(offline, 'notary publish', sources=('notary',), server=SERVER)
-    assert type(error) is NotaryUnreachable
+    assert error.__class__ is NotaryUnreachable
     assert error.msg == ('notary publish: the Notary server https://n:4443 cannot be reached (Get "https://n:4443/v2/": '
                          'dial tcp 127.0.0.1:4443: connect: connection refused)')
     assert explain('* fatal: client is offline', 'notary publish', sources=('notary',), server=SERVER).msg == \
         'notary publish: the Notary server https://n:4443 cannot be reached (client is offline)'
     tls = 'could not reach https://n:4443: Get "https://n:4443/v2/": x509: certificate signed by unknown authority'
     error = _explained(tls, 'notary publish', sources=('notary',), server=SERVER, docker_config='/cfg')
-    assert type(error) is NotaryTLSUntrusted and error.msg.endswith('install its CA as /cfg/tls/n:4443/ca.crt')
+    assert error.__class__ is NotaryTLSUntrusted and error.msg.endswith('install its CA as /cfg/tls/n:4443/ca.crt')
     # nothing notary-specific: None keeps the error already raised; with the docker rules, the generic one
     assert explain('* fatal: something else', 'notary publish', sources=('notary',), server=SERVER,
                    fallback=False) is None
@@ -131,15 +131,15 @@ def test_push_failures_blame_the_registry_not_the_notary():
     refused = ('The push refers to repository [127.0.0.1:1/acme/app]\r\nGet "http://127.0.0.1:1/v2/": dial tcp '
                '127.0.0.1:1: connect: connection refused\r\n')
     error = _explained(refused, 'docker trust sign x', sources=('push',), registry='http://127.0.0.1:1')
-    assert type(error) is RegistryUnreachable
+    assert error.__class__ is RegistryUnreachable
     assert error.msg == ('docker trust sign x: the registry http://127.0.0.1:1 cannot be reached by the docker daemon '
                          '(Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused)')
     denied = 'The push refers to repository [r/acme/app]\nunauthorized: authentication required\n'
     error = _explained(denied, 'w', sources=('push',), registry='https://r')
-    assert type(error) is CredentialsRefused and 'refused the push' in error.msg and 'docker login' in error.msg
+    assert error.__class__ is CredentialsRefused and 'refused the push' in error.msg and 'docker login' in error.msg
     other = 'The push refers to repository [r/acme/app]\nblob upload unknown\n'
     error = _explained(other, 'w', sources=('push',), registry='https://r')
-    assert type(error) is CLIFailure and error.msg == 'w: pushing to the registry https://r failed: blob upload unknown'
+    assert error.__class__ is CLIFailure and error.msg == 'w: pushing to the registry https://r failed: blob upload unknown'
     signing = 'The push refers to repository [r]\nv1: digest: sha256:%s size: 1\nSigning and pushing trust metadata\nx\n' \
         % ('a' * 64)
     assert explain(signing, 'w', sources=('push',), registry='https://r', fallback=False) is None
@@ -148,16 +148,16 @@ def test_push_failures_blame_the_registry_not_the_notary():
 def test_the_daemons_push_error_names_the_registry():
     error = _explained('Get "https://r/v2/": dial tcp: lookup r: no such host', 'pushing r/a:v1',
                        sources=('registry',), registry='https://r')
-    assert type(error) is RegistryUnreachable and 'the registry https://r cannot be reached' in error.msg
+    assert error.__class__ is RegistryUnreachable and 'the registry https://r cannot be reached' in error.msg
     error = _explained('denied: requested access to the resource is denied', 'pushing r/a:v1', sources=('registry',),
                        registry='https://r')
-    assert type(error) is CredentialsRefused
+    assert error.__class__ is CredentialsRefused
 
 
 def test_cosign_and_notation_keep_their_first_error_line():
     out = 'Pushing\r\nError: signing [x]: boom\r\nerror during command execution: signing [x]: boom\r\n'
     error = _explained(out, 'cosign sign', sources=('oci',))
-    assert type(error) is CLIFailure and error.msg == 'cosign sign failed: signing [x]: boom'
+    assert error.__class__ is CLIFailure and error.msg == 'cosign sign failed: signing [x]: boom'
     assert explain('no error line\r\nlast one\r\n', 'notation verify', sources=('oci',)).msg == \
         'notation verify failed: last one'
 

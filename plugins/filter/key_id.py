@@ -52,7 +52,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, KeyError_, parse_public_pem,
+    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, KeyProblem, parse_public_pem,
 )
 
 
@@ -65,7 +65,7 @@ def key_id(pem):
         raise AnsibleFilterError('key_id expects a PEM string, got %s' % type(pem).__name__)
     try:
         return parse_public_pem(to_text(pem), 'the input of key_id')['key_id']
-    except KeyError_ as exc:
+    except KeyProblem as exc:
         raise AnsibleFilterError(to_text(exc))
 
 

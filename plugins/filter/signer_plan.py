@@ -78,8 +78,9 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import ContentTrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, KeyError_,
+    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerplan import (
     inventory_problems, plan_inventory,
@@ -98,7 +99,7 @@ def signer_plan(repositories, inspected=None):
         if isinstance(inspected, dict):
             inspected = inspected.get('repositories')
         return plan_inventory(repositories, inspected)
-    except (KeyError_, ValueError) as exc:
+    except ContentTrustError as exc:
         raise AnsibleFilterError('signer_plan: %s' % to_text(exc))
 
 

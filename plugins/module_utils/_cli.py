@@ -36,6 +36,10 @@ PEXPECT_IMPORT_ERROR = None if HAS_PEXPECT else ImportError('No module named pex
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    CommandTimeout, RepositoryUnknown, TrustError, WrongPassphrase, explain, is_tls_failure,
+    notary_ca_path, notary_tls_untrusted, notary_unreachable,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, docker_verifies_notary, notary_server_for, notary_tls_verified, parse_reference,
@@ -131,17 +135,6 @@ def sweep_stale_views(views_dir):
         except OSError:
             continue  # not ours to remove (permissions); never fail a run over it
     return swept
-
-
-class TrustError(Exception):
-    """A failure with a message fit for the user; ``output`` is the scrubbed CLI output."""
-
-    def __init__(self, msg, output=None, rc=None, cmd=None):
-        super(TrustError, self).__init__(msg)
-        self.msg = msg
-        self.output = output
-        self.rc = rc
-        self.cmd = cmd
 
 
 # docker: "Enter passphrase for new root key with ID 1628b4d: ", "Repeat passphrase for ...",
@@ -351,8 +344,7 @@ class TrustCLI(object):
         return notary_server_for(reference, self.server or os.environ.get('DOCKER_CONTENT_TRUST_SERVER'))
 
     def ca_file_for(self, server):
-        hostport = re.sub(r'^https?://', '', server).rstrip('/')
-        path = os.path.join(self.docker_config, 'tls', hostport, 'ca.crt')
+        path = notary_ca_path(self.docker_config, server)
         return path if os.path.isfile(path) else None
 
     def require_trusted_notary(self, reference):
@@ -374,14 +366,12 @@ class TrustCLI(object):
             pass  # it answered over a verified connection
         except Exception as exc:  # URLError, SSLValidationError, socket errors
             reason = getattr(exc, 'reason', None) or exc
-            if 'CERTIFICATE_VERIFY_FAILED' in str(reason) or 'certificate verify failed' in str(reason) \
-                    or 'hostname' in str(reason).lower() or 'SSL' in type(exc).__name__:
-                raise TrustError('the TLS certificate of the Notary server %s could not be verified (%s): docker does '
-                                 'not verify it for the loopback registry %s, so nothing is sent to a server that '
-                                 'is not on this host until its certificate verifies; install its CA as '
-                                 '%s/tls/%s/ca.crt' % (server, reason, reference.registry, self.docker_config,
-                                                       re.sub(r'^https?://', '', server)))
-            raise TrustError('the Notary server %s cannot be reached (%s)' % (server, reason))
+            if is_tls_failure(reason) or 'hostname' in str(reason).lower() or 'SSL' in type(exc).__name__:
+                raise notary_tls_untrusted(
+                    server, self.docker_config, reason=reason,
+                    note='docker does not verify it for the loopback registry %s, so nothing is sent to a server '
+                         'that is not on this host until its certificate verifies' % reference.registry)
+            raise notary_unreachable(server, reason)
         self._verified_servers.add(server)
         return server
 
@@ -513,13 +503,13 @@ class TrustCLI(object):
             proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise TrustError(self._timeout_message(what or describe_command(argv, self._server_of(argv)), timeout),
-                             cmd=argv[:3])
+            raise CommandTimeout(self._timeout_message(what or describe_command(argv, self._server_of(argv)), timeout),
+                                 cmd=argv[:3])
         except OSError as exc:
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         out = scrub(proc.stdout.decode('utf-8', 'replace'), secrets)
         if check and proc.returncode != 0:
-            raise TrustError(explain(out, what or ' '.join(argv[:3])), output=out, rc=proc.returncode, cmd=argv[:3])
+            raise explain(out, what or ' '.join(argv[:3]), rc=proc.returncode, cmd=argv[:3])
         return proc.returncode, out
 
     def run_split(self, argv, env=None, timeout=None):
@@ -529,8 +519,8 @@ class TrustCLI(object):
             proc = subprocess.run(argv, env=env or self.env(), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise TrustError(self._timeout_message(describe_command(argv, self._server_of(argv)), timeout),
-                             cmd=argv[:3])
+            raise CommandTimeout(self._timeout_message(describe_command(argv, self._server_of(argv)), timeout),
+                                 cmd=argv[:3])
         except OSError as exc:
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
@@ -581,9 +571,9 @@ class TrustCLI(object):
                     raise TrustError('%s asked for the passphrase of an encrypted key it was given' % what)
                 elif idx == 2:
                     if last_key:
-                        raise TrustError('passphrase incorrect for the %s (%s stopped at its first retry prompt)'
-                                         % (describe_key(*last_key), what))
-                    raise TrustError('passphrase incorrect (%s)' % what)
+                        raise WrongPassphrase('passphrase incorrect for the %s (%s stopped at its first retry prompt)'
+                                              % (describe_key(*last_key), what))
+                    raise WrongPassphrase('passphrase incorrect (%s)' % what)
                 elif idx == 3:
                     raise TrustError('%s: the passphrases given for the new %s do not match' % (what, describe_key(*last_key) if last_key else 'key'))
                 elif idx == 4:
@@ -608,10 +598,10 @@ class TrustCLI(object):
                     raise pexpect.TIMEOUT('deadline')
         except pexpect.TIMEOUT:
             child.close(force=True)
-            raise TrustError(self._timeout_message('%s (Notary server %s)' % (what, self._server_of(argv))
-                                                   if self._server_of(argv) and 'Notary server' not in what else what,
-                                                   timeout),
-                             output=failure_lines(scrub(''.join(output), known)))
+            raise CommandTimeout(self._timeout_message('%s (Notary server %s)' % (what, self._server_of(argv))
+                                                       if self._server_of(argv) and 'Notary server' not in what else what,
+                                                       timeout),
+                                 output=failure_lines(scrub(''.join(output), known)))
         except TrustError as exc:
             child.close(force=True)
             exc.output = scrub(''.join(output), known)
@@ -620,7 +610,7 @@ class TrustCLI(object):
         out = scrub(''.join(output), known)
         rc = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
         if rc != 0:
-            raise TrustError(explain(out, what), output=out, rc=rc, cmd=argv[:3])
+            raise explain(out, what, rc=rc, cmd=argv[:3])
         return out
 
     # --- notary --------------------------------------------------------------------------
@@ -669,7 +659,7 @@ class TrustCLI(object):
             result[entry.get('Name')] = entry
         failed = [n for n in names if n not in result]
         if rc != 0 and not failed:
-            raise TrustError(explain(err, 'docker trust inspect'), output=err, rc=rc)
+            raise explain(err, 'docker trust inspect', rc=rc)
         if failed:
             self._classify_inspect_failures([r for r in references if str(r) in failed], result)
         return result
@@ -694,21 +684,22 @@ class TrustCLI(object):
         if m:
             cause = m.group('cause').replace('\\"', '"').rstrip('"').strip()
             cause = re.sub(r'^[A-Za-z]+ "[^"]*": ', '', cause)  # Go's 'Get "URL": ' prefix
-            msg = explain('error contacting notary server: %s' % cause, what, server=server, reference=ref,
-                          docker_config=self.docker_config)
-            msg += ('; docker fell back to the trust data cached in %s, which may be stale (it is not used: '
-                    'bring the server back or point the server option at the right one)' % cache)
+            error = explain('error contacting notary server: %s' % cause, what, server=server,
+                            docker_config=self.docker_config)
+            error.msg += ('; docker fell back to the trust data cached in %s, which may be stale (it is not used: '
+                          'bring the server back or point the server option at the right one)' % cache)
         elif 'x509:' in text or 'certificate signed by unknown authority' in text:
-            msg = explain(text, what, server=server, reference=ref, docker_config=self.docker_config)
-            msg += '; docker fell back to the trust data cached in %s, which may be stale' % cache
+            error = explain(text, what, server=server, docker_config=self.docker_config)
+            error.msg += '; docker fell back to the trust data cached in %s, which may be stale' % cache
         elif missing:
-            msg = missing_on_server_message(what, server, ref.gun, missing.group('role'), cache)
+            error = RepositoryUnknown(missing_on_server_message(what, server, ref.gun, missing.group('role'), cache))
         else:
-            msg = ('%s: docker could not update the trust data of %s from the Notary server %s and fell back to the '
-                   'data cached in %s, which may be stale (it is not used); the debug output says why'
-                   % (what, ref.gun, server, cache))
+            error = TrustError('%s: docker could not update the trust data of %s from the Notary server %s and fell '
+                               'back to the data cached in %s, which may be stale (it is not used); the debug output '
+                               'says why' % (what, ref.gun, server, cache))
         # docker's log is on stderr; stdout holds the (cached, stale) JSON answer.
-        raise TrustError(msg, output=failure_lines(err))
+        error.output, error.rc = failure_lines(err), None
+        raise error
 
     def _classify_inspect_failures(self, references, result):
         # "no signatures or cannot access R" is the same for a repository that has no trust
@@ -721,8 +712,10 @@ class TrustCLI(object):
                     re.search(r'remote trust data does not exist for %s\b' % re.escape(ref.gun), text):
                 result[str(ref)] = None
                 continue
-            raise TrustError(explain(text, 'docker trust inspect %s' % ref, server=self.server_for(ref),
-                                     reference=ref, docker_config=self.docker_config), output=failure_lines(text))
+            error = explain(text, 'docker trust inspect %s' % ref, server=self.server_for(ref),
+                            docker_config=self.docker_config)
+            error.output = failure_lines(text)
+            raise error
 
 
 _VERSION_RE = re.compile(r'version (\d+)\.(\d+)\.?(\d+)?')
@@ -757,30 +750,3 @@ def missing_on_server_message(what, server, gun, role, cache):
             'same root using trust_migrate); if server points at the wrong Notary, fix it; if the repository '
             'was deleted on purpose, remove that cache directory. The cached data is stale and was not used'
             % (what, server, gun, role, cache))
-
-
-def explain(output, what, server=None, reference=None, docker_config=None):
-    """Turn the CLIs' misleading errors into messages that say what is wrong."""
-    text = output or ''
-    if 'x509:' in text or 'certificate signed by unknown authority' in text:
-        hint = ''
-        if server and docker_config:
-            hint = '; install its CA as %s/tls/%s/ca.crt' % (docker_config, re.sub(r'^https?://', '', server))
-        return '%s: the TLS certificate of the Notary server %s is not trusted%s' % (what, server or '', hint)
-    m = re.search(r'error contacting notary server: ([^"\n]+)', text)
-    if m or 'connection refused' in text or 'no such host' in text:
-        detail = m.group(1) if m else text.strip().splitlines()[-1] if text.strip() else ''
-        return '%s: the Notary server %s cannot be reached (%s)' % (
-            what, server or '(from the docker configuration)', detail.strip())
-    m = re.search(r'could not find necessary signing keys, at least one of these keys must be available: (\S+)', text)
-    if m:
-        return ('%s: no usable local private key for the role being signed (needed one of: %s); the key is '
-                'missing from the trust directory or its passphrase was wrong' % (what, m.group(1)))
-    if re.search(r'does not have trust data for|remote trust data does not exist', text):
-        return '%s: the Notary server has no trust data for this repository' % what
-    if 'you are not authorized' in text.lower() or 'unauthorized' in text.lower():
-        return '%s: the registry or Notary server refused the credentials; run "docker login" with this docker_config' % what
-    if 'No such image' in text or 'does not exist locally' in text:
-        return '%s: the image does not exist locally' % what
-    last = [l for l in text.strip().splitlines() if l.strip()]
-    return '%s failed: %s' % (what, last[-1].strip() if last else 'no output')

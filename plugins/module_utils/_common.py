@@ -13,6 +13,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, InvalidReference
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2
@@ -50,10 +52,6 @@ _DOMAIN = r'(?:%s(?:\.%s)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?' % (_DOMAIN_COMPONENT,
 _PATH_RE = re.compile(r'\A%s(?:/%s)*\Z' % (_COMPONENT, _COMPONENT))
 _DOMAIN_RE = re.compile(r'\A%s\Z' % _DOMAIN)
 TAG_RE = re.compile(r'\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
-
-
-class ReferenceError(ValueError):
-    pass
 
 
 class Reference(object):
@@ -121,35 +119,35 @@ def notary_tls_verified(reference, server):
 
 def parse_tag(tag, what='tag'):
     if not isinstance(tag, str) or not TAG_RE.match(tag):
-        raise ReferenceError('%s %r is not a valid tag: expected 1 to 128 characters of '
-                             'letters, digits, "_", "." and "-", not starting with "." or "-"' % (what, tag))
+        raise InvalidReference('%s %r is not a valid tag: expected 1 to 128 characters of '
+                               'letters, digits, "_", "." and "-", not starting with "." or "-"' % (what, tag))
     return tag
 
 
 def parse_reference(text, allow_tag=True, what='repository'):
     """Parse ``registry/path[:tag]`` the way docker does (short names mean docker.io)."""
     if not isinstance(text, str) or not text.strip():
-        raise ReferenceError('%s must be a non-empty repository reference such as '
-                             '"docker.io/openbanking/conformance-suite"' % what)
+        raise InvalidReference('%s must be a non-empty repository reference such as '
+                               '"docker.io/openbanking/conformance-suite"' % what)
     original = text
     if '@' in text:
-        raise ReferenceError('%s %r: digest references are not supported here; give a repository '
-                             'and, where allowed, a tag' % (what, original))
+        raise InvalidReference('%s %r: digest references are not supported here; give a repository '
+                               'and, where allowed, a tag' % (what, original))
     tag = None
     name = text
     last = text.rsplit('/', 1)[-1]
     if ':' in last:
         name, tag = text.rsplit(':', 1)
         if not allow_tag:
-            raise ReferenceError('%s %r must not contain a tag; expected a repository such as '
-                                 '"127.0.0.1:5000/acme/app"' % (what, original))
+            raise InvalidReference('%s %r must not contain a tag; expected a repository such as '
+                                   '"127.0.0.1:5000/acme/app"' % (what, original))
         parse_tag(tag, '%s %r: tag' % (what, original))
     parts = name.split('/', 1)
     if len(parts) == 2 and ('.' in parts[0] or ':' in parts[0] or parts[0] == 'localhost'
                             or parts[0] != parts[0].lower()):
         registry, path = parts
         if not _DOMAIN_RE.match(registry):
-            raise ReferenceError('%s %r: %r is not a valid registry host[:port]' % (what, original, registry))
+            raise InvalidReference('%s %r: %r is not a valid registry host[:port]' % (what, original, registry))
     else:
         registry, path = DEFAULT_REGISTRY, name
     if registry in ('index.docker.io', 'registry-1.docker.io'):
@@ -157,20 +155,20 @@ def parse_reference(text, allow_tag=True, what='repository'):
     if registry == DEFAULT_REGISTRY and '/' not in path:
         path = 'library/' + path
     if not _PATH_RE.match(path):
-        raise ReferenceError('%s %r is not a valid repository name: expected lowercase path components '
-                             'of letters, digits and separators (".", "_", "-") joined by "/"'
-                             % (what, original))
+        raise InvalidReference('%s %r is not a valid repository name: expected lowercase path components '
+                               'of letters, digits and separators (".", "_", "-") joined by "/"'
+                               % (what, original))
     if len(registry) + 1 + len(path) > 255:
-        raise ReferenceError('%s %r is longer than 255 characters' % (what, original))
+        raise InvalidReference('%s %r is longer than 255 characters' % (what, original))
     return Reference(registry, path, tag, original)
 
 
 def validate_signer_name(name, what='name'):
     if not isinstance(name, str) or not SIGNER_NAME_RE.match(name):
-        raise ValueError('%s %r is not a valid signer name: expected lowercase letters, digits, "_" '
+        raise InputError('%s %r is not a valid signer name: expected lowercase letters, digits, "_" '
                          'and "-" (no "/"), starting with a letter or digit (^[a-z0-9][a-z0-9_-]*$)' % (what, name))
     if name in RESERVED_SIGNER_NAMES:
-        raise ValueError('%s "%s" is reserved: %s are the names of the repository\'s own roles, not of '
+        raise InputError('%s "%s" is reserved: %s are the names of the repository\'s own roles, not of '
                          'signers; choose another signer name' % (what, name, ', '.join(RESERVED_SIGNER_NAMES)))
     return name
 
@@ -188,6 +186,6 @@ def check_server_url(server):
     if server is None:
         return None
     if not re.match(r'\Ahttps://[^/\s]+/?\Z', server):
-        raise ValueError('server %r is not a Notary URL docker accepts: expected '
+        raise InputError('server %r is not a Notary URL docker accepts: expected '
                          'https://host[:port] (docker refuses http:// for content trust)' % server)
     return server.rstrip('/')

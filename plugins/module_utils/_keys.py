@@ -23,6 +23,10 @@ import os
 import re
 import tempfile
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    KeyProblem, WrongKeyPassphrase,
+)
+
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -41,10 +45,6 @@ PBKDF2_ITERATIONS = 10000
 # refused before it is parsed (a key pasted into an option, a file, the server's metadata).
 MAX_PEM_BYTES = 64 * 1024
 _PEM_TYPE_RE = re.compile(r'\A[A-Z0-9 ]{1,64}\Z')
-
-
-class KeyError_(ValueError):
-    """A key or PEM that cannot be used; the message names what was expected."""
 
 
 # --- passphrases ---------------------------------------------------------------------------
@@ -75,10 +75,10 @@ def passphrase_problem(value, option):
 def check_new_passphrase(value, option, what='the new key'):
     """The rule for a passphrase that will protect a new key (docker's): at least 8 characters."""
     if value is None or len(value) < MIN_NEW_PASSPHRASE:
-        raise KeyError_('%s must be at least %d characters to protect %s' % (option, MIN_NEW_PASSPHRASE, what))
+        raise KeyProblem('%s must be at least %d characters to protect %s' % (option, MIN_NEW_PASSPHRASE, what))
     problem = passphrase_problem(value, option)
     if problem:
-        raise KeyError_(problem)
+        raise KeyProblem(problem)
     return value
 
 
@@ -86,8 +86,8 @@ def check_new_passphrase(value, option, what='the new key'):
 
 def check_pem_size(text, what):
     if text and len(text) > MAX_PEM_BYTES:
-        raise KeyError_('%s is %d bytes long, more than the %d KiB a key or certificate can be; give one PEM '
-                        'key or certificate' % (what, len(text), MAX_PEM_BYTES // 1024))
+        raise KeyProblem('%s is %d bytes long, more than the %d KiB a key or certificate can be; give one PEM '
+                         'key or certificate' % (what, len(text), MAX_PEM_BYTES // 1024))
 
 
 def split_pem(text, what='PEM data'):
@@ -102,20 +102,20 @@ def split_pem(text, what='PEM data'):
     text = text or ''
     begin = text.find('-----BEGIN ')
     if begin < 0:
-        raise KeyError_('no PEM block found')
+        raise KeyProblem('no PEM block found')
     type_start = begin + len('-----BEGIN ')
     type_end = text.find('-----', type_start)
     eol = text.find('\n', type_start)
     pem_type = text[type_start:type_end] if type_end >= 0 else ''
     if not _PEM_TYPE_RE.match(pem_type) or (eol >= 0 and eol < type_end) or \
             text[type_end + 5:eol if eol >= 0 else len(text)].strip():
-        raise KeyError_('no PEM block found: the first "-----BEGIN" line is not a PEM header')
+        raise KeyProblem('no PEM block found: the first "-----BEGIN" line is not a PEM header')
     if eol < 0:
-        raise KeyError_('PEM block %s has no content' % pem_type)
+        raise KeyProblem('PEM block %s has no content' % pem_type)
     end_marker = '-----END %s-----' % pem_type
     end = text.find(end_marker, eol)
     if end < 0:
-        raise KeyError_('PEM block %s has no "%s" line' % (pem_type, end_marker))
+        raise KeyProblem('PEM block %s has no "%s" line' % (pem_type, end_marker))
     headers = {}
     lines = []
     for line in text[eol + 1:end].splitlines():
@@ -130,7 +130,7 @@ def split_pem(text, what='PEM data'):
     try:
         der = base64.b64decode(''.join(lines), validate=True)
     except (ValueError, TypeError):
-        raise KeyError_('PEM block %s has invalid base64 content' % pem_type)
+        raise KeyProblem('PEM block %s has invalid base64 content' % pem_type)
     return pem_type, headers, der
 
 
@@ -166,7 +166,7 @@ def public_key_id(public_key):
         return _canonical_id('rsa', _spki(public_key))
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         return _canonical_id('ed25519', public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-    raise KeyError_('unsupported key type %s: expected an ECDSA, RSA or Ed25519 key' % type(public_key).__name__)
+    raise KeyProblem('unsupported key type %s: expected an ECDSA, RSA or Ed25519 key' % type(public_key).__name__)
 
 
 def public_key_pem(public_key):
@@ -182,17 +182,17 @@ def parse_public_pem(text, what='public key'):
     check_pem_size(text, what)
     try:
         pem_type, headers, der = split_pem(text)
-    except KeyError_:
-        raise KeyError_('%s is not a PEM public key or certificate: expected a block starting with '
-                        '"-----BEGIN PUBLIC KEY-----" or "-----BEGIN CERTIFICATE-----"' % what)
+    except KeyProblem:
+        raise KeyProblem('%s is not a PEM public key or certificate: expected a block starting with '
+                         '"-----BEGIN PUBLIC KEY-----" or "-----BEGIN CERTIFICATE-----"' % what)
     if 'PRIVATE KEY' in pem_type:
-        raise KeyError_('%s is a private key (a PEM "%s" block); give the public key only (the .pub file), '
-                        'never a private key' % (what, pem_type))
+        raise KeyProblem('%s is a private key (a PEM "%s" block); give the public key only (the .pub file), '
+                         'never a private key' % (what, pem_type))
     if pem_type == 'CERTIFICATE':
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError:
-            raise KeyError_('%s is not a valid X.509 certificate' % what)
+            raise KeyProblem('%s is not a valid X.509 certificate' % what)
         pub = cert.public_key()
         cert_pem = encode_pem('CERTIFICATE', der)
         if isinstance(pub, ec.EllipticCurvePublicKey):
@@ -200,14 +200,14 @@ def parse_public_pem(text, what='public key'):
         elif isinstance(pub, rsa.RSAPublicKey):
             keytype = 'rsa-x509'
         else:
-            raise KeyError_('%s: certificate key type is not ECDSA or RSA' % what)
+            raise KeyProblem('%s: certificate key type is not ECDSA or RSA' % what)
         return {'key_id': _canonical_id(keytype, cert_pem.encode('ascii')), 'pem': cert_pem}
     if pem_type != 'PUBLIC KEY':
-        raise KeyError_('%s is a PEM "%s" block; expected "PUBLIC KEY" or "CERTIFICATE"' % (what, pem_type))
+        raise KeyProblem('%s is a PEM "%s" block; expected "PUBLIC KEY" or "CERTIFICATE"' % (what, pem_type))
     try:
         pub = serialization.load_der_public_key(der)
     except (ValueError, TypeError):
-        raise KeyError_('%s is not a valid public key' % what)
+        raise KeyProblem('%s is not a valid public key' % what)
     return {'key_id': public_key_id(pub), 'pem': public_key_pem(pub)}
 
 
@@ -222,8 +222,8 @@ def canonical_key_id(keytype, public_bytes):
         try:
             dummy_type, dummy_headers, der = split_pem(public_bytes)
             return public_key_id(x509.load_der_x509_certificate(der).public_key())
-        except (KeyError_, ValueError):
-            raise KeyError_('a %s key does not hold a valid certificate' % keytype)
+        except (KeyProblem, ValueError):
+            raise KeyProblem('a %s key does not hold a valid certificate' % keytype)
     return _canonical_id(keytype, public_bytes)
 
 
@@ -248,26 +248,26 @@ def load_private_pem(text, passphrase=None, what='private_key'):
     check_pem_size(text, what)
     try:
         pem_type, headers, der = split_pem(text)
-    except KeyError_:
-        raise KeyError_('%s is not a PEM private key: expected a block such as '
-                        '"-----BEGIN EC PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----"' % what)
+    except KeyProblem:
+        raise KeyProblem('%s is not a PEM private key: expected a block such as '
+                         '"-----BEGIN EC PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----"' % what)
     if 'PRIVATE KEY' not in pem_type:
-        raise KeyError_('%s is a PEM "%s" block, not a private key' % (what, pem_type))
+        raise KeyProblem('%s is a PEM "%s" block, not a private key' % (what, pem_type))
     if 'Proc-Type' in headers:
-        raise KeyError_('%s uses legacy OpenSSL PEM encryption (Proc-Type header); convert it to '
-                        'PKCS#8 (openssl pkcs8 -topk8) first' % what)
+        raise KeyProblem('%s uses legacy OpenSSL PEM encryption (Proc-Type header); convert it to '
+                         'PKCS#8 (openssl pkcs8 -topk8) first' % what)
     encrypted = pem_type == 'ENCRYPTED PRIVATE KEY'
     if encrypted and not passphrase:
-        raise KeyError_('%s is encrypted: its passphrase is required' % what)
+        raise KeyProblem('%s is encrypted: its passphrase is required' % what)
     if encrypted:
         der = decrypt_pkcs8(der, passphrase, what)
     der = _pkcs8_v1(der)
     try:
         key = serialization.load_der_private_key(der, password=None)
     except (ValueError, TypeError):
-        raise KeyError_('%s is not a valid private key' % what)
+        raise KeyProblem('%s is not a valid private key' % what)
     if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
-        raise KeyError_('%s: unsupported key type; expected ECDSA, RSA or Ed25519' % what)
+        raise KeyProblem('%s: unsupported key type; expected ECDSA, RSA or Ed25519' % what)
     return key
 
 
@@ -307,18 +307,18 @@ def _int(n):
 def _der_read(data, pos=0):
     """Read one DER TLV at ``pos``: return (tag, content, next position)."""
     if pos + 2 > len(data):
-        raise KeyError_('truncated DER')
+        raise KeyProblem('truncated DER')
     tag = data[pos]
     length = data[pos + 1]
     pos += 2
     if length & 0x80:
         n = length & 0x7f
         if n == 0 or n > 4 or pos + n > len(data):
-            raise KeyError_('bad DER length')
+            raise KeyProblem('bad DER length')
         length = int.from_bytes(data[pos:pos + n], 'big')
         pos += n
     if pos + length > len(data):
-        raise KeyError_('truncated DER')
+        raise KeyProblem('truncated DER')
     return tag, data[pos:pos + length], pos + length
 
 
@@ -351,7 +351,7 @@ def _pkcs8_v1(der):
     try:
         tag, content, end = _der_read(der)
         items = _der_items(content)
-    except KeyError_:
+    except KeyProblem:
         return der
     if tag == 0x30 and items and items[0] == (0x02, b'\x01') and not any(t == 0xa1 for t, v in items):
         body = _der(0x02, b'\x00') + b''.join(_der(t, v) for t, v in items[1:])
@@ -369,28 +369,28 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
 
     Done here because cryptography 48 refuses the files docker and notary write (its
     decoder answers "Invalid key" where OpenSSL decrypts them).  Covers notary's scheme
-    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).  Anything malformed is a KeyError_
+    (HMAC-SHA1) and OpenSSL 3's default (HMAC-SHA256).  Anything malformed is a KeyProblem
     naming ``what``.
     """
     invalid = '%s is not a valid encrypted PKCS#8 key' % what
     try:
         tag, outer, end = _der_read(der)
         if tag != 0x30 or end != len(der):
-            raise KeyError_(invalid)
+            raise KeyProblem(invalid)
         (t1, alg), (t2, encrypted) = _der_items(outer)
         (to, alg_oid), (tp, params) = _der_items(alg)
         if (t1, t2, to, tp) != (0x30, 0x04, 0x06, 0x30):
-            raise KeyError_(invalid)
+            raise KeyProblem(invalid)
         if alg_oid != _oid('1.2.840.113549.1.5.13')[2:]:
-            raise KeyError_('%s is encrypted with a scheme other than PBES2; re-encrypt it with '
-                            '"openssl pkcs8 -topk8 -v2 aes-256-cbc"' % what)
+            raise KeyProblem('%s is encrypted with a scheme other than PBES2; re-encrypt it with '
+                             '"openssl pkcs8 -topk8 -v2 aes-256-cbc"' % what)
         (tk, kdf), (tc, cipher) = _der_items(params)
         (tko, kdf_oid), (tkp, kdf_params) = _der_items(kdf)
         if kdf_oid != _oid('1.2.840.113549.1.5.12')[2:]:
-            raise KeyError_('%s uses a key derivation other than PBKDF2' % what)
+            raise KeyProblem('%s uses a key derivation other than PBKDF2' % what)
         kp = _der_items(kdf_params)
         if kp[0][0] != 0x04 or kp[1][0] != 0x02:
-            raise KeyError_(invalid)
+            raise KeyProblem(invalid)
         salt = kp[0][1]
         iterations = int.from_bytes(kp[1][1], 'big')
         prf_oid = b''
@@ -398,19 +398,19 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
             if tag == 0x30:
                 prf_oid = _der_items(value)[0][1]
         (tco, cipher_oid), (tiv, iv) = _der_items(cipher)
-    except KeyError_ as exc:
+    except KeyProblem as exc:
         if what in str(exc):
             raise
-        raise KeyError_('%s (%s)' % (invalid, exc))
+        raise KeyProblem('%s (%s)' % (invalid, exc))
     except (ValueError, IndexError, TypeError):
-        raise KeyError_(invalid)
+        raise KeyProblem(invalid)
     if prf_oid not in _PRFS or cipher_oid not in _CIPHERS:
-        raise KeyError_('%s uses an unsupported PBES2 hash or cipher (supported: PBKDF2 with HMAC-SHA1/256/384/512, '
-                        'AES-CBC)' % what)
+        raise KeyProblem('%s uses an unsupported PBES2 hash or cipher (supported: PBKDF2 with HMAC-SHA1/256/384/512, '
+                         'AES-CBC)' % what)
     if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
-        raise KeyError_('%s asks for %d PBKDF2 iterations; expected 1 to %d' % (what, iterations, MAX_PBKDF2_ITERATIONS))
+        raise KeyProblem('%s asks for %d PBKDF2 iterations; expected 1 to %d' % (what, iterations, MAX_PBKDF2_ITERATIONS))
     if len(iv) != 16 or not encrypted or len(encrypted) % 16:
-        raise KeyError_('%s: its AES-CBC IV or ciphertext has the wrong length' % invalid)
+        raise KeyProblem('%s: its AES-CBC IV or ciphertext has the wrong length' % invalid)
     kdf_obj = PBKDF2HMAC(algorithm=getattr(hashes, _PRFS[prf_oid].upper())(), length=_CIPHERS[cipher_oid],
                          salt=salt, iterations=iterations)
     aes_key = kdf_obj.derive(passphrase.encode('utf-8'))
@@ -423,7 +423,7 @@ def decrypt_pkcs8(der, passphrase, what='private_key'):
         if tag != 0x30 or end != len(plain):
             raise ValueError('not DER')
     except ValueError:
-        raise KeyError_('%s could not be decrypted: the passphrase is incorrect' % what)
+        raise WrongKeyPassphrase('%s could not be decrypted: the passphrase is incorrect' % what)
     return plain
 
 
@@ -476,7 +476,7 @@ def list_local_keys(trust_dir):
             try:
                 with open(path) as f:
                     pem_type, headers, dummy_der = split_pem(f.read(MAX_PEM_BYTES + 1), path)
-            except (IOError, OSError, KeyError_):
+            except (IOError, OSError, KeyProblem):
                 continue
             role = headers.get('role', '')
             # Old notary layouts name files <id>_<role>.key.

@@ -18,15 +18,14 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, TrustError, failure_lines, handle_termination,
+    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, failure_lines, handle_termination,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # pylint: disable=unused-import
+    ContentTrustError, InputError,  # InputError: the modules import it from here
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
 )
-
-
-class InputError(ValueError):
-    """Bad module input, found before anything changed."""
 
 
 def _strings(value):
@@ -80,7 +79,11 @@ def build_module(argument_spec, passphrases=True, **kwargs):
 
 
 def run(module, action):
-    """Run ``action(module, cli)`` and exit with its result; user errors become fail_json.
+    """Run ``action(module, cli)`` and exit with its result.
+
+    A ``ContentTrustError`` is the user's failure: its message, the lines of CLI output that
+    explain it (``stdout``), the exit code (``rc``) and its kind (``error_kind``).  Anything else
+    is a bug and says so: "unexpected error" with the traceback.
 
     SIGTERM, SIGHUP and SIGINT unwind the run like an error: the CLI it waits for is stopped and
     its views are removed before it exits."""
@@ -91,17 +94,15 @@ def run(module, action):
         result = action(module, cli)
     except Terminated as exc:
         terminated = exc.signum
-    except TrustError as exc:
-        extra = {}
+    except ContentTrustError as exc:
+        extra = {'error_kind': exc.kind}
         if exc.output:
             # The lines that explain the failure, whole; not a tail of debug log cut mid-line.
             extra['stdout'] = failure_lines(exc.output)
         if exc.rc is not None:
             extra['rc'] = exc.rc
         module.fail_json(msg=exc.msg, **extra)
-    except ValueError as exc:  # InputError, ReferenceError, KeyError_ and friends
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # pragma: no cover - a bug; still no secret in the message
+    except Exception as exc:  # a bug; still no secret in the message
         module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
     finally:
         cli.cleanup()

@@ -33,6 +33,7 @@ import shutil
 import tempfile
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import KeyProblem, explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import canonical_key_id, encode_pem
 
 RELEASES_ROLE = 'targets/releases'
@@ -210,12 +211,12 @@ def tuf_key_pem(key):
         public = base64.b64decode(key['keyval']['public'])
         keytype = key['keytype']
     except (KeyError, TypeError, ValueError, binascii.Error):
-        raise ValueError('a TUF key without a readable public key')
+        raise KeyProblem('a TUF key without a readable public key')
     if keytype in ('ecdsa-x509', 'rsa-x509'):
         return public.decode('ascii')
     if keytype in ('ecdsa', 'rsa'):
         return encode_pem('PUBLIC KEY', public)
-    raise ValueError('%s keys cannot be given to the notary CLI (ECDSA and RSA only)' % keytype)
+    raise KeyProblem('%s keys cannot be given to the notary CLI (ECDSA and RSA only)' % keytype)
 
 
 def _cached_files(trust_dir, gun):
@@ -281,25 +282,6 @@ def replace_cached_metadata(trust_dir, gun, from_trust_dir):
 
 # --- the notary CLI ------------------------------------------------------------------------
 
-def explain_notary(output, what, server, docker_config=None):
-    """A clear message for the notary CLI's own failure texts, or None to keep the generic one.
-
-    When it cannot reach the server, notary logs ``could not reach <url>: <reason>`` and
-    then fails with ``client is offline``.
-    """
-    text = output or ''
-    if 'x509:' in text:
-        hint = ''
-        if docker_config:
-            hint = '; install its CA as %s/tls/%s/ca.crt' % (docker_config, server.split('://', 1)[-1])
-        return '%s: the TLS certificate of the Notary server %s is not trusted%s' % (what, server, hint)
-    m = re.search(r'could not reach \S+: ([^\n]+)', text)
-    if m or 'client is offline' in text:
-        reason = m.group(1).strip().rstrip('"') if m else 'client is offline'
-        return '%s: the Notary server %s cannot be reached (%s)' % (what, server, reason)
-    return None
-
-
 class NotaryRepository(object):
     """The notary CLI bound to one repository (GUN), its server and a trust directory.
 
@@ -328,11 +310,11 @@ class NotaryRepository(object):
             dummy, out = self.cli.run(argv, check=True, what=what)
             return out
         except TrustError as exc:
-            explained = explain_notary(exc.output, what, self.cli.server_for(self.reference),
-                                       self.cli.docker_config)
+            # notary's own texts (offline, TLS) say more than the generic reading of its output
+            explained = explain(exc.output, what, sources=('notary',), server=self.cli.server_for(self.reference),
+                                docker_config=self.cli.docker_config, rc=exc.rc, cmd=exc.cmd, fallback=False)
             if explained:
-                exc.msg = explained
-                exc.args = (explained,)
+                raise explained
             raise
 
     @property

@@ -48,6 +48,9 @@ except ImportError:  # pragma: no cover - build_module reports a missing cryptog
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, scrub
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    CommandTimeout, InputError, WrongPassphrase, explain,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 
 FORMATS = ('notary', 'cosign', 'notation')
@@ -76,22 +79,11 @@ if pexpect is not None:
             return ptyprocess.PtyProcess.spawn(args, **kwargs)
 
 
-def last_error(output, what):
-    """cosign and notation print ``Error: ...`` (cosign twice); keep the first, clean."""
-    text = (output or '').replace('\r', '')
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith('Error:'):
-            return '%s failed: %s' % (what, line[len('Error:'):].strip())
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return '%s failed: %s' % (what, lines[-1] if lines else 'no output')
-
-
 # --- inputs ----------------------------------------------------------------------------------
 
 def check_tags(tags, what='tags'):
     if not tags:
-        raise ValueError('%s must list at least one tag' % what)
+        raise InputError('%s must list at least one tag' % what)
     out = []
     for tag in tags:
         parse_tag(tag, what)
@@ -104,9 +96,9 @@ def check_annotations(annotations, what='annotations'):
     out = {}
     for key, value in (annotations or {}).items():
         if not isinstance(key, str) or not _ANNOTATION_KEY_RE.match(key):
-            raise ValueError('%s: key %r is not valid: expected a non-empty string without "=" or spaces' % (what, key))
+            raise InputError('%s: key %r is not valid: expected a non-empty string without "=" or spaces' % (what, key))
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValueError('%s: the value of %s must be a string, got %r' % (what, key, value))
+            raise InputError('%s: the value of %s must be a string, got %r' % (what, key, value))
         out[key] = str(value)
     return out
 
@@ -114,17 +106,17 @@ def check_annotations(annotations, what='annotations'):
 def check_public_keys(pems, what='public_keys'):
     """PEM public keys (text); each one must load."""
     if not pems:
-        raise ValueError('%s must list at least one PEM public key ("-----BEGIN PUBLIC KEY-----")' % what)
+        raise InputError('%s must list at least one PEM public key ("-----BEGIN PUBLIC KEY-----")' % what)
     out = []
     for i, pem in enumerate(pems):
         m = PUBLIC_PEM_RE.search(pem or '')
         if not m:
-            raise ValueError('%s[%d] is not a PEM public key: expected a "-----BEGIN PUBLIC KEY-----" block, such as '
+            raise InputError('%s[%d] is not a PEM public key: expected a "-----BEGIN PUBLIC KEY-----" block, such as '
                              'the <path>.pub that cosign_key writes' % (what, i))
         try:
             serialization.load_pem_public_key(m.group(0).encode('ascii'))
         except (ValueError, TypeError):
-            raise ValueError('%s[%d] is not a valid public key' % (what, i))
+            raise InputError('%s[%d] is not a valid public key' % (what, i))
         out.append(m.group(0).strip() + '\n')
     return out
 
@@ -133,19 +125,19 @@ def split_certificates(text, what):
     """The certificates of a PEM bundle, in order; at least one."""
     blocks = _CERT_PEM_RE.findall(text or '')
     if not blocks:
-        raise ValueError('%s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")' % what)
+        raise InputError('%s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")' % what)
     certs = []
     for i, block in enumerate(blocks):
         try:
             certs.append(x509.load_pem_x509_certificate(block.encode('ascii')))
         except ValueError:
-            raise ValueError('%s: certificate %d is not a valid X.509 certificate' % (what, i + 1))
+            raise InputError('%s: certificate %d is not a valid X.509 certificate' % (what, i + 1))
     return blocks, certs
 
 
 def check_ca_certificates(pems, what='ca_certificates'):
     if not pems:
-        raise ValueError('%s must list at least one PEM CA certificate' % what)
+        raise InputError('%s must list at least one PEM CA certificate' % what)
     out = []
     for i, pem in enumerate(pems):
         blocks, dummy = split_certificates(pem, '%s[%d]' % (what, i))
@@ -158,14 +150,14 @@ def check_private_file(path, what):
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise ValueError('%s %s cannot be read: %s' % (what, path, exc.strerror))
+        raise InputError('%s %s cannot be read: %s' % (what, path, exc.strerror))
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError('%s %s is not a regular file' % (what, path))
+        raise InputError('%s %s is not a regular file' % (what, path))
     if st.st_uid != os.getuid():
-        raise ValueError('%s %s belongs to uid %d, not to the user running the task (uid %d): a signing key must be '
+        raise InputError('%s %s belongs to uid %d, not to the user running the task (uid %d): a signing key must be '
                          'the signer\'s own file' % (what, path, st.st_uid, os.getuid()))
     if stat.S_IMODE(st.st_mode) & 0o077:
-        raise ValueError('%s %s is readable by others (mode %o): make it 0600 (chmod 600 %s)'
+        raise InputError('%s %s is readable by others (mode %o): make it 0600 (chmod 600 %s)'
                          % (what, path, stat.S_IMODE(st.st_mode), path))
 
 
@@ -178,7 +170,7 @@ def check_notation_signing_files(key_path, chain_path):
         with open(chain_path) as f:
             chain_text = f.read()
     except (IOError, OSError) as exc:
-        raise ValueError('certificate_chain %s cannot be read: %s' % (chain_path, exc))
+        raise InputError('certificate_chain %s cannot be read: %s' % (chain_path, exc))
     blocks, certs = split_certificates(chain_text, 'certificate_chain %s' % chain_path)
     leaf = certs[0]
     try:
@@ -186,21 +178,21 @@ def check_notation_signing_files(key_path, chain_path):
     except x509.ExtensionNotFound:
         usages = []
     if ExtendedKeyUsageOID.CODE_SIGNING not in usages:
-        raise ValueError('certificate_chain %s: the leaf certificate (%s) has no code-signing extended key usage '
+        raise InputError('certificate_chain %s: the leaf certificate (%s) has no code-signing extended key usage '
                          '(extendedKeyUsage=codeSigning), which Notation requires of a signing certificate'
                          % (chain_path, leaf.subject.rfc4514_string()))
     try:
         with open(key_path, 'rb') as f:
             key = serialization.load_pem_private_key(f.read(), password=None)
     except TypeError:
-        raise ValueError('key %s is encrypted: Notation signs only with an unencrypted key file (the signer\'s own, '
+        raise InputError('key %s is encrypted: Notation signs only with an unencrypted key file (the signer\'s own, '
                          '0600)' % key_path)
     except (ValueError, IOError, OSError):
-        raise ValueError('key %s is not a PEM private key' % key_path)
+        raise InputError('key %s is not a PEM private key' % key_path)
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
             leaf.public_key().public_bytes(serialization.Encoding.DER, spki):
-        raise ValueError('key %s is not the private key of the leaf certificate of certificate_chain %s (%s); the chain '
+        raise InputError('key %s is not the private key of the leaf certificate of certificate_chain %s (%s); the chain '
                          'must start with the signing certificate' % (key_path, chain_path, leaf.subject.rfc4514_string()))
     return leaf.fingerprint(hashes.SHA256()).hex(), blocks
 
@@ -296,7 +288,7 @@ class OciTools(object):
         if cosign not in self._features:
             rc, out = self.cli.run([cosign, 'sign', '--help'], env=self.env(), timeout=min(self.cli.timeout, 30))
             if rc != 0:
-                raise TrustError(last_error(out, '%s sign --help' % cosign), output=out, rc=rc)
+                raise explain(out, '%s sign --help' % cosign, sources=('oci',), rc=rc)
             self._features[cosign] = cosign_features_from_help(out)
         return self._features[cosign]
 
@@ -337,8 +329,8 @@ class OciTools(object):
                     break
         except pexpect.TIMEOUT:
             child.close(force=True)
-            raise TrustError('%s did not finish within the timeout of %s seconds; output so far: %s'
-                             % (what, timeout, scrub(''.join(output), known).strip()[-500:]))
+            raise CommandTimeout('%s did not finish within the timeout of %s seconds; output so far: %s'
+                                 % (what, timeout, scrub(''.join(output), known).strip()[-500:]))
         except TrustError as exc:
             child.close(force=True)
             exc.output = scrub(''.join(output), known)
@@ -347,7 +339,8 @@ class OciTools(object):
         out = scrub(''.join(output), known).replace('\r\n', '\n')
         rc = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
         if rc != 0 and COSIGN_WRONG_PASSWORD_RE.search(out):
-            raise TrustError('%s: the password is incorrect for the private key (%s)' % (what, option), output=out, rc=rc)
+            raise WrongPassphrase('%s: the password is incorrect for the private key (%s)' % (what, option),
+                                  output=out, rc=rc)
         return rc, out
 
     # --- cosign ----------------------------------------------------------------------------
@@ -362,7 +355,7 @@ class OciTools(object):
         rc, out = self.run_pty([self.cosign_path(), 'public-key', '--key', key_path], password, what, option=option)
         m = PUBLIC_PEM_RE.search(out)
         if rc != 0 or not m:
-            raise TrustError(last_error(out, what), output=out, rc=rc)
+            raise explain(out, what, sources=('oci',), rc=rc)
         return m.group(0).strip() + '\n'
 
     def write_public_keys(self, pems):
@@ -387,7 +380,7 @@ class OciTools(object):
             rc, out = self.run(argv, what='cosign verify %s' % target)
             if rc == 0:
                 return i, None
-            problem = last_error(out, 'cosign verify')
+            problem = explain(out, 'cosign verify', sources=('oci',)).msg
         return None, problem
 
     def cosign_sign(self, reference, digest, key_path, password, annotations=None, transparency_log=False):
@@ -398,7 +391,7 @@ class OciTools(object):
         what = 'cosign sign %s' % target
         rc, out = self.run_pty(argv, password, what)
         if rc != 0:
-            raise TrustError(last_error(out, what), output=out, rc=rc)
+            raise explain(out, what, sources=('oci',), rc=rc)
         return out
 
     # --- notation --------------------------------------------------------------------------
@@ -445,7 +438,7 @@ class OciTools(object):
         """Whether ``notation verify`` passes under this run's trust policy; with its message."""
         argv = self._notation_argv('verify', reference, digest)
         rc, out = self.run(argv, env=self.env(self.notation_home()), what='notation verify')
-        return rc == 0, (None if rc == 0 else last_error(out, 'notation verify'))
+        return rc == 0, (None if rc == 0 else explain(out, 'notation verify', sources=('oci',)).msg)
 
     def notation_leaf_fingerprints(self, reference, digest):
         """SHA-256 fingerprints of the leaf certificates of the Notation signatures on ``digest``."""
@@ -454,8 +447,8 @@ class OciTools(object):
         if rc != 0:
             if 'no associated signature' in (out + err) or 'no signature' in (out + err):
                 return []
-            raise TrustError(last_error(scrub(err or out, self.secrets), 'notation inspect %s@%s' % (reference.gun, digest)),
-                             output=scrub(err, self.secrets), rc=rc)
+            raise explain(scrub(err or out, self.secrets), 'notation inspect %s@%s' % (reference.gun, digest),
+                          sources=('oci',), rc=rc)
         try:
             data = json.loads(out[out.index('{'):]) if '{' in out else {}
         except ValueError:
@@ -472,7 +465,7 @@ class OciTools(object):
         what = 'notation sign %s@%s' % (reference.gun, digest)
         rc, out = self.run(argv, env=self.env(self.notation_home()), what=what)
         if rc != 0:
-            raise TrustError(last_error(out, what), output=out, rc=rc)
+            raise explain(out, what, sources=('oci',), rc=rc)
         return out
 
 

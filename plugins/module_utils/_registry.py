@@ -31,6 +31,9 @@ from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import DEFAULT_REGISTRY
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    CredentialsRefused, RegistryUnreachable,
+)
 
 # Single-image and multi-platform manifests, Docker and OCI: the registry must answer with
 # the manifest it really stores, never a conversion, or the digest would not match.
@@ -155,7 +158,7 @@ class RegistryClient(object):
             raise
         except (URLError, socket.timeout, ssl.SSLError, OSError) as exc:
             reason = getattr(exc, 'reason', exc)
-            raise TrustError('the registry %s cannot be reached (%s)' % (self.base, reason))
+            raise RegistryUnreachable('the registry %s cannot be reached (%s)' % (self.base, reason))
 
     def _token(self, params, scope):
         realm = params.get('realm')
@@ -173,9 +176,9 @@ class RegistryClient(object):
             resp = self._open(req)
             data = json.loads(resp.read().decode('utf-8'))
         except HTTPError as exc:
-            raise TrustError('the registry token service %s refused the credentials from the docker configuration '
-                             '(HTTP %s); run "docker login %s" with this docker_config'
-                             % (realm, exc.code, self.reference.registry))
+            raise CredentialsRefused('the registry token service %s refused the credentials from the docker '
+                                     'configuration (HTTP %s); run "docker login %s" with this docker_config'
+                                     % (realm, exc.code, self.reference.registry))
         except ValueError:
             raise TrustError('the registry token service %s answered with something that is not JSON' % realm)
         token = data.get('token') or data.get('access_token')
@@ -189,9 +192,9 @@ class RegistryClient(object):
             return self._token(params, scope)
         if scheme == 'basic' and self.credentials and self.credentials[0] != '<token>':
             return 'Basic ' + base64.b64encode(('%s:%s' % self.credentials).encode('utf-8')).decode('ascii')
-        raise TrustError('the registry %s requires authentication and the docker configuration has no usable '
-                         'credentials for %s; run "docker login %s" with this docker_config'
-                         % (self.base, self.reference.registry, self.reference.registry))
+        raise CredentialsRefused('the registry %s requires authentication and the docker configuration has no usable '
+                                 'credentials for %s; run "docker login %s" with this docker_config'
+                                 % (self.base, self.reference.registry, self.reference.registry))
 
     def _request(self, method, url, scope):
         for attempt in (1, 2):
@@ -218,9 +221,9 @@ class RegistryClient(object):
             if exc.code == 404:
                 return None
             if exc.code in (401, 403):
-                raise TrustError('the registry %s refused to show %s:%s (HTTP %s); run "docker login %s" with this '
-                                 'docker_config' % (self.base, self.reference.gun, tag, exc.code,
-                                                    self.reference.registry))
+                raise CredentialsRefused('the registry %s refused to show %s:%s (HTTP %s); run "docker login %s" with '
+                                         'this docker_config' % (self.base, self.reference.gun, tag, exc.code,
+                                                                 self.reference.registry))
             raise TrustError('the registry %s answered HTTP %s for %s' % (self.base, exc.code, url))
         digest = resp.headers.get('Docker-Content-Digest')
         length = resp.headers.get('Content-Length')

@@ -17,6 +17,7 @@ __metaclass__ = type
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import tuf_key_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, signer_role
 
@@ -80,14 +81,14 @@ def _entries(repositories):
     if repositories is None:
         return []
     if not isinstance(repositories, list):
-        raise ValueError('content_trust_repositories must be a list of {repository, signers, exclusive}, got %s'
+        raise InputError('content_trust_repositories must be a list of {repository, signers, exclusive}, got %s'
                          % type(repositories).__name__)
     for i, repo in enumerate(repositories):
         if not isinstance(repo, dict) or not repo.get('repository'):
-            raise ValueError('content_trust_repositories[%d] must be a dict with a repository' % i)
+            raise InputError('content_trust_repositories[%d] must be a dict with a repository' % i)
         signers = repo.get('signers') or []
         if not isinstance(signers, list) or not all(isinstance(s, dict) and s.get('name') for s in signers):
-            raise ValueError('the signers of repository %s in content_trust_repositories must be a list of '
+            raise InputError('the signers of repository %s in content_trust_repositories must be a list of '
                              '{name, public_key, public_keys}' % repo['repository'])
     return repositories
 
@@ -192,12 +193,12 @@ def plan_inventory(repositories, inspected):
     repositories = _entries(repositories)
     problems = inventory_problems(repositories)
     if problems['private_keys']:
-        raise ValueError('a private key is given as public_key or public_keys of %s; give the public key only'
+        raise InputError('a private key is given as public_key or public_keys of %s; give the public key only'
                          % ', '.join(problems['private_keys']))
     if problems['keyless']:
-        raise ValueError('these signers have neither public_key nor public_keys: %s' % ', '.join(problems['keyless']))
+        raise InputError('these signers have neither public_key nor public_keys: %s' % ', '.join(problems['keyless']))
     if not isinstance(inspected, list) or len(inspected) != len(repositories):
-        raise ValueError('expected the trust data of the %d repositories of the inventory, in its order (the '
+        raise InputError('expected the trust data of the %d repositories of the inventory, in its order (the '
                          'repositories of one trust_inspect of them all), got %s'
                          % (len(repositories), '%d entries' % len(inspected) if isinstance(inspected, list)
                             else type(inspected).__name__))

@@ -28,11 +28,15 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    ReferenceError, notary_tls_verified, parse_reference,
+    notary_tls_verified, parse_reference,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    InvalidReference, RepositoryUnknown, WrongKeyPassphrase, WrongPassphrase, explain, is_tls_failure,
+    notary_tls_untrusted, notary_unreachable, server_hostport,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, find_signer_keys, list_local_keys, read_local_key,
+    KeyProblem, find_signer_keys, list_local_keys, read_local_key,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
@@ -80,9 +84,8 @@ def check_notary(cli, reference):
     cached trust data, so a push would go ahead and fail only at signing."""
     server = cli.require_trusted_notary(reference)
     ca = cli.ca_file_for(server)
-    hostport = re.sub(r'^https?://', '', server).rstrip('/')
     client_cert = client_key = None
-    for cert in sorted(glob.glob(os.path.join(cli.docker_config, 'tls', hostport, '*.cert'))):
+    for cert in sorted(glob.glob(os.path.join(cli.docker_config, 'tls', server_hostport(server), '*.cert'))):
         if os.path.isfile(cert[:-5] + '.key'):
             client_cert, client_key = cert, cert[:-5] + '.key'
     try:
@@ -94,10 +97,9 @@ def check_notary(cli, reference):
         return server  # it answered (401 from a server that wants a token is fine)
     except Exception as exc:  # URLError, SSLValidationError, ConnectionError, socket errors
         reason = getattr(exc, 'reason', None) or exc
-        if 'CERTIFICATE_VERIFY_FAILED' in str(reason) or 'certificate verify failed' in str(reason):
-            raise TrustError('the TLS certificate of the Notary server %s is not trusted (%s); install its CA as '
-                             '%s/tls/%s/ca.crt' % (server, reason, cli.docker_config, hostport))
-        raise TrustError('the Notary server %s cannot be reached (%s)' % (server, reason))
+        if is_tls_failure(reason):
+            raise notary_tls_untrusted(server, cli.docker_config, reason=reason)
+        raise notary_unreachable(server, reason)
     return server
 
 
@@ -112,8 +114,9 @@ def read_trust(cli, reference):
     check_notary(cli, reference)
     parsed = TrustReader(cli).read_one(reference)
     if not parsed['exists']:
-        raise TrustError('repository %s has no trust data on the Notary server %s; initialise it by adding a signer '
-                         'with openbanking.content_trust.trust_signer' % (reference.gun, cli.server_for(reference)))
+        raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialise it by adding a '
+                                'signer with openbanking.content_trust.trust_signer'
+                                % (reference.gun, cli.server_for(reference)))
     return parsed
 
 
@@ -165,10 +168,11 @@ def check_passphrase(keys, passphrase, signer, option):
     for key in keys:
         try:
             read_local_key(key['path'], passphrase, 'key %s' % key['key_id'])
-        except KeyError_ as exc:
-            if 'passphrase is incorrect' in str(exc):
-                raise TrustError('passphrase incorrect for the signer key "%s" %s (%s); nothing was pushed or signed'
-                                 % (signer, key['key_id'][:7], option))
+        except WrongKeyPassphrase:
+            raise WrongPassphrase('passphrase incorrect for the signer key "%s" %s (%s); nothing was pushed or signed'
+                                  % (signer, key['key_id'][:7], option))
+        except KeyProblem:
+            pass  # left for docker to judge
         except (IOError, OSError) as exc:
             raise TrustError('cannot read the key file %s of signer %s: %s' % (key['path'], signer, exc))
 
@@ -281,7 +285,8 @@ class LocalImages(object):
             for line in self.client.push(name, tag=reference.tag, stream=True, decode=True, auth_config=auth_config):
                 if line.get('error') or line.get('errorDetail'):
                     detail = line.get('error') or (line.get('errorDetail') or {}).get('message')
-                    raise TrustError(_registry_failure('pushing %s' % reference, registry_url(reference), detail, detail))
+                    raise explain(detail, 'pushing %s' % reference, sources=('registry',),
+                                  registry=registry_url(reference))
                 if (line.get('aux') or {}).get('Digest'):
                     aux = line['aux']
         except DockerException as exc:
@@ -305,7 +310,7 @@ def repo_digests(image, reference):
         try:
             if parse_reference(name, allow_tag=False).gun == reference.gun:
                 digests.append(digest)
-        except ReferenceError:
+        except InvalidReference:
             continue
     return digests
 
@@ -318,23 +323,3 @@ def pushed_digest(output, tag):
         if m.group('tag') == tag:
             return m.group('digest'), int(m.group('size'))
     return None
-
-
-def explain_push_failure(output, what, registry_url):
-    """docker trust sign pushes first; a failure before ``Signing and pushing trust metadata`` is the
-    registry's, which _cli.explain would blame on the Notary server."""
-    text = output or ''
-    if 'The push refers to repository' in text and 'Signing and pushing trust metadata' not in text:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return _registry_failure(what, registry_url, lines[-1] if lines else 'no output', text)
-    return None
-
-
-def _registry_failure(what, registry_url, detail, text):
-    """What the daemon's failed push says about the registry, for docker's push output and the SDK's alike."""
-    if re.search(r'connection refused|no such host|i/o timeout|dial tcp|server gave HTTP response', text):
-        return '%s: the registry %s cannot be reached by the docker daemon (%s)' % (what, registry_url, detail)
-    if re.search(r'unauthorized|denied|authentication required', text, re.I):
-        return ('%s: the registry %s refused the push (%s); run "docker login" with this docker_config'
-                % (what, registry_url, detail))
-    return '%s: pushing to the registry %s failed: %s' % (what, registry_url, detail)

@@ -34,10 +34,13 @@ import re
 import threading
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    STALE_CACHE_RE, TrustError, explain, failure_lines, missing_on_server, missing_on_server_message,
+    STALE_CACHE_RE, failure_lines, missing_on_server, missing_on_server_message,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    RepositoryUnknown, explain, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, cached_metadata, delegation_roles, explain_notary, inspect_entry, list_rows, target_hashes,
+    RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 
@@ -152,18 +155,19 @@ class TrustReader(object):
             dummy, debug = self.cli.run(argv[:1] + ['-D'] + argv[1:], what=what)
             role = missing_on_server(debug)
             if role:
-                raise TrustError(missing_on_server_message(what, server, reference.gun, role, os.path.join(
+                raise RepositoryUnknown(missing_on_server_message(what, server, reference.gun, role, os.path.join(
                     self.cli.trust_dir, 'tuf', reference.gun)), output=failure_lines(debug))
-            msg = explain_notary(out, what, server, self.cli.docker_config) or \
-                '%s: the Notary server %s cannot be reached' % (what, server)
-            raise TrustError(msg + '; notary fell back to trust data cached in %s, which may be stale'
-                             % self.cli.trust_dir, output=out)
+            error = explain(out, what, sources=('notary',), server=server, docker_config=self.cli.docker_config,
+                            fallback=False)
+            if error is None:
+                error = notary_unreachable(server, what=what, output=out)
+            error.msg += '; notary fell back to trust data cached in %s, which may be stale' % self.cli.trust_dir
+            raise error
         if rc != 0:
             if _NO_TRUST_DATA_RE.search(out):
                 return None
-            msg = explain_notary(out, what, server, self.cli.docker_config) or \
-                explain(out, what, server=server, reference=reference, docker_config=self.cli.docker_config)
-            raise TrustError(msg, output=out, rc=rc)
+            raise explain(out, what, sources=('notary', 'docker'), server=server, docker_config=self.cli.docker_config,
+                          rc=rc)
         return out
 
     def _notary_entry(self, reference):

@@ -26,7 +26,10 @@ import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    ReferenceError, parse_reference, parse_tag, validate_signer_name,
+    parse_reference, parse_tag, validate_signer_name,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    InputError, Unverified,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
     resolve_digests, verify_cosign, verify_notation,
@@ -44,21 +47,17 @@ ROOT_KEY_ID_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 DAEMON_HINT = 'set docker_host to the socket of the docker daemon that should hold the images'
 
 
-class Unverified(Exception):
-    """Why one image or tag does not verify (a sentence without the image's name)."""
-
-
 # --- input -----------------------------------------------------------------------------------
 
 def parse_images(images, what='images'):
     """``[(Reference, [tags])]`` from ``[{repository, tags}]``; fails naming the bad entry."""
     if not images:
-        raise ValueError('%s must list at least one image (repository and tags)' % what)
+        raise InputError('%s must list at least one image (repository and tags)' % what)
     parsed = []
     for i, image in enumerate(images):
         ref = parse_reference(image.get('repository'), allow_tag=False, what='%s[%d].repository' % (what, i))
         if not image.get('tags'):
-            raise ValueError('%s[%d].tags must list at least one tag' % (what, i))
+            raise InputError('%s[%d].tags must list at least one tag' % (what, i))
         tags = []
         for tag in image['tags']:
             parse_tag(tag, '%s[%d].tags' % (what, i))
@@ -72,18 +71,15 @@ def parse_root_pins(pins, what='root_key_ids'):
     """``{GUN: [root key IDs]}`` from a map of repository to a list of IDs (or one ID)."""
     result = {}
     for repository, ids in (pins or {}).items():
-        try:
-            gun = parse_reference(repository, allow_tag=False, what='%s key %r' % (what, repository)).gun
-        except ReferenceError as exc:
-            raise ValueError(str(exc))
+        gun = parse_reference(repository, allow_tag=False, what='%s key %r' % (what, repository)).gun
         if isinstance(ids, str):
             ids = [ids]
         if not isinstance(ids, (list, tuple)) or not ids:
-            raise ValueError('%s[%s] must be a non-empty list of root key IDs (64 lowercase hex characters, as '
+            raise InputError('%s[%s] must be a non-empty list of root key IDs (64 lowercase hex characters, as '
                              'docker trust inspect and trust_inspect show them)' % (what, repository))
         for key_id in ids:
             if not isinstance(key_id, str) or not ROOT_KEY_ID_RE.match(key_id):
-                raise ValueError('%s[%s]: %r is not a root key ID: expected 64 lowercase hex characters, as docker '
+                raise InputError('%s[%s]: %r is not a root key ID: expected 64 lowercase hex characters, as docker '
                                  'trust inspect and trust_inspect show them' % (what, repository, key_id))
         result.setdefault(gun, []).extend(k for k in ids if k not in result.get(gun, []))
     return result

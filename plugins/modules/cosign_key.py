@@ -113,7 +113,8 @@ except ImportError:  # pragma: no cover - build_module reports it
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, PUBLIC_PEM_RE, last_error
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, PUBLIC_PEM_RE
 
 
 def _read(path):
@@ -180,11 +181,11 @@ def _cosign_import(tools, key, prefix, passphrase):
             os.close(wfd)
         os.close(rfd)
     if rc != 0:
-        msg = last_error(out, what)
+        error = explain(out, what, sources=('oci',), rc=rc)
         if 'unsupported public key type' in out:
-            msg += (' (Debian\'s cosign 2.5 imports no key at all; import with cosign 3 through cosign_cli - the key '
-                    'pair it writes signs with cosign 2.5 too)')
-        raise TrustError(msg, output=out, rc=rc)
+            error.msg += (' (Debian\'s cosign 2.5 imports no key at all; import with cosign 3 through cosign_cli - '
+                          'the key pair it writes signs with cosign 2.5 too)')
+        raise error
 
 
 def _cosign_generate(tools, prefix, passphrase):
@@ -192,7 +193,7 @@ def _cosign_generate(tools, prefix, passphrase):
     rc, out = tools.run_pty([tools.cosign_path(), 'generate-key-pair', '--output-key-prefix', prefix], passphrase, what,
                             option='passphrase')
     if rc != 0:
-        raise TrustError(last_error(out, what), output=out, rc=rc)
+        raise explain(out, what, sources=('oci',), rc=rc)
 
 
 def ensure_key_pair(module, cli):

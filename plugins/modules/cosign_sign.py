@@ -118,7 +118,7 @@ cosign_major_version:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
     OciTools, check_pinned, check_annotations, check_tags, resolve_digests,
 )
@@ -130,7 +130,7 @@ def sign(module, cli):
     tags = check_tags(p['tags'])
     annotations = check_annotations(p['annotations'])
     if not p['key_passphrase']:
-        raise ValueError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
+        raise InputError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
     tools = OciTools(cli, cosign_cli=p['cosign_cli'], secrets=[p['key_passphrase']])
     features = tools.cosign_features()
     # Deriving the public key checks the password before anything is signed.

@@ -125,7 +125,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
+    KeyProblem, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
     public_key_id, public_key_pem, read_local_key, write_file_atomic, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
@@ -136,7 +136,7 @@ def _existing_public(existing, passphrase, public_key_path, name):
     if passphrase:
         try:
             key = read_local_key(existing['path'], passphrase, 'the existing key of signer %s' % name)
-        except KeyError_ as exc:
+        except KeyProblem as exc:
             raise InputError('passphrase does not decrypt the existing key %s of signer %s (%s); nothing was '
                              'changed. Check the passphrase (a typo, or the passphrase of another key). Only if it '
                              'is lost for good, replace the key as docs/key-management.md says: force=true deletes '
@@ -149,7 +149,7 @@ def _existing_public(existing, passphrase, public_key_path, name):
         with open(public_key_path) as f:
             try:
                 pub = parse_public_pem(f.read(), 'public_key_path %s' % public_key_path)
-            except KeyError_:
+            except KeyProblem:
                 return None
         if pub['key_id'] == existing['key_id']:
             return pub['pem']

@@ -203,7 +203,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     check_server_url, parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, canonical_key_id, check_new_passphrase, list_local_keys, notary_key_pem, public_key_id, read_local_key,
+    KeyProblem, canonical_key_id, check_new_passphrase, list_local_keys, notary_key_pem, public_key_id, read_local_key,
     tuf_key_ids, write_file_atomic, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
@@ -354,7 +354,7 @@ def _decrypt(ref, key, passphrase, option, what):
         raise InputError('repository %s: %s is required to use its %s' % (ref.gun, option, what))
     try:
         return read_local_key(key['path'], passphrase, what)
-    except KeyError_ as exc:
+    except KeyProblem as exc:
         if 'passphrase is incorrect' in str(exc):
             raise InputError('repository %s: %s is incorrect for its %s' % (ref.gun, option, what))
         raise InputError('repository %s: %s' % (ref.gun, exc))

@@ -202,7 +202,7 @@ results:
       type: bool
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
     parse_images, parse_root_pins, parse_signers, pull_verified, verify_images,
 )
@@ -214,14 +214,14 @@ def pull(module, cli):
     policy = dict(signers=parse_signers(p['signers']), require_all_signers=p['require_all_signers'],
                   root_key_ids=parse_root_pins(p['root_key_ids']))
     if policy['require_all_signers'] and not policy['signers']:
-        raise ValueError('require_all_signers needs signers: the list of signers that must all have signed each tag')
+        raise InputError('require_all_signers needs signers: the list of signers that must all have signed each tag')
     formats = p['formats']
     if not formats:
-        raise ValueError('formats must list at least one of notary, cosign, notation')
+        raise InputError('formats must list at least one of notary, cosign, notation')
     if 'cosign' in formats and not p['cosign_public_keys']:
-        raise ValueError('formats lists cosign: cosign_public_keys must give the public keys (PEM) that verify it')
+        raise InputError('formats lists cosign: cosign_public_keys must give the public keys (PEM) that verify it')
     if 'notation' in formats and not p['notation_ca_certificates']:
-        raise ValueError('formats lists notation: notation_ca_certificates must give the CA certificates (PEM) '
+        raise InputError('formats lists notation: notation_ca_certificates must give the CA certificates (PEM) '
                          'that verify it')
     policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
                   notation_ca_certificates=p['notation_ca_certificates'],

@@ -183,6 +183,7 @@ import re
 import time
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
@@ -194,7 +195,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._registr
     RegistryClient, registry_credentials, registry_url,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    LocalImages, check_passphrase, explain_push_failure, pushed_digest, read_trust, repo_digests,
+    LocalImages, check_passphrase, pushed_digest, read_trust, repo_digests,
     signed_by, signer_local_keys, signer_secrets, signer_view, tag_signatures,
 )
 
@@ -310,10 +311,9 @@ def _sign_with_docker(cli, plan, images, view, secrets):
             out = _retry_on_conflict(lambda: cli.run_pty([docker, 'trust', 'sign', '--local', str(item['ref'])],
                                                          secrets, env=env, what=what))
         except TrustError as exc:
-            msg = explain_push_failure(exc.output, what, registry_url(item['ref']))
-            if msg:
-                exc.msg = msg
-            raise
+            # a failure before docker signs is the registry's, not the Notary server's
+            raise explain(exc.output, what, sources=('push',), registry=registry_url(item['ref']), rc=exc.rc,
+                          cmd=exc.cmd, fallback=False) or exc
         pushed = pushed_digest(out, item['tag'])
         item['digest'] = pushed[0] if pushed else item['digest']
         item['pushed'] = item['signed'] = True

@@ -171,7 +171,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyError_, check_new_passphrase, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
+    KeyProblem, check_new_passphrase, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
@@ -249,7 +249,7 @@ def _decrypts(key, passphrase, what):
     try:
         read_local_key(key['path'], passphrase, what)
         return True
-    except KeyError_:
+    except KeyProblem:
         return False
     except (IOError, OSError) as exc:
         raise InputError('cannot read the key file %s: %s' % (key['path'], exc))

@@ -277,8 +277,10 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
                                                    root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS))):
             res = run_module(module, common(stack, docker_config, server=remote, **args))
             assert res.failed, res
-            assert 'could not be verified' in res['msg'] and 'loopback registry' in res['msg'], res['msg']
-            assert remote in res['msg']
+            assert 'the TLS certificate of the Notary server %s is not trusted' % remote in res['msg'], res['msg']
+            assert 'loopback registry' in res['msg'], res['msg']
+            assert 'install its CA as %s' % os.path.join(tls_dir, 'ca.crt') in res['msg'], res['msg']
+            assert res['error_kind'] == 'notary_tls_untrusted', res
     assert tls_server.client_certs == []
     assert not os.path.isdir(os.path.join(docker_config, 'trust', 'private'))
 

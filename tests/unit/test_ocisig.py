@@ -73,8 +73,3 @@ def test_trust_policy_is_strict_and_scoped():
     assert tp['registryScopes'] == ['127.0.0.1:5000/acme/app']
     assert tp['signatureVerification'] == {'level': 'strict'}
     assert tp['trustedIdentities'] == ['*']
-
-
-def test_last_error_keeps_the_first_cosign_error():
-    out = 'Pushing\r\nError: signing [x]: boom\r\nerror during command execution: signing [x]: boom\r\n'
-    assert _ocisig.last_error(out, 'cosign sign') == 'cosign sign failed: signing [x]: boom'

@@ -19,7 +19,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
     generate_private_key, notary_key_pem, public_key_id, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_passphrase, explain_push_failure, pushed_digest, repo_digests, signed_by,
+    check_passphrase, pushed_digest, repo_digests, signed_by,
     signer_local_keys, signer_view,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
@@ -87,17 +87,6 @@ def test_pushed_digest_through_terminal_escapes():
     assert pushed_digest(out, 'v1.0') == ('sha256:' + HEX_A, 524)
     assert pushed_digest(out, 'v1') == ('sha256:' + HEX_B, 527)
     assert pushed_digest(out, 'v2') is None
-
-
-def test_push_failures_blame_the_registry_not_the_notary():
-    refused = ('The push refers to repository [127.0.0.1:1/acme/app]\r\nGet "http://127.0.0.1:1/v2/": dial tcp '
-               '127.0.0.1:1: connect: connection refused\r\n')
-    msg = explain_push_failure(refused, 'docker trust sign x', 'http://127.0.0.1:1')
-    assert 'registry http://127.0.0.1:1 cannot be reached' in msg
-    denied = 'The push refers to repository [r/acme/app]\nunauthorized: authentication required\n'
-    assert 'docker login' in explain_push_failure(denied, 'w', 'https://r')
-    signing = 'The push refers to repository [r]\nv1: digest: sha256:%s size: 1\nSigning and pushing trust metadata\nx\n' % HEX_A
-    assert explain_push_failure(signing, 'w', 'https://r') is None
 
 
 def test_signed_by_needs_signer_and_digest():

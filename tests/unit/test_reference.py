@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     DOCKER_HUB_NOTARY,
-    ReferenceError,
+    InvalidReference,
     check_server_url,
     notary_server_for,
     parse_reference,
@@ -99,7 +99,7 @@ def test_with_tag_keeps_the_repository():
     'localhost:5000/a/B:v1',
 ])
 def test_uppercase_repository_path_is_refused(text):
-    with pytest.raises(ReferenceError, match='not a valid repository name'):
+    with pytest.raises(InvalidReference, match='not a valid repository name'):
         parse_reference(text)
 
 
@@ -109,7 +109,7 @@ def test_uppercase_repository_path_is_refused(text):
     '127.0.0.1:5000/acme/app@sha256',
 ])
 def test_digest_reference_is_refused(text):
-    with pytest.raises(ReferenceError, match='digest references are not supported'):
+    with pytest.raises(InvalidReference, match='digest references are not supported'):
         parse_reference(text)
 
 
@@ -121,7 +121,7 @@ def test_digest_reference_is_refused(text):
     'alpine:' + 'x' * 129,
 ])
 def test_bad_tag_is_refused(text):
-    with pytest.raises(ReferenceError, match='not a valid tag'):
+    with pytest.raises(InvalidReference, match='not a valid tag'):
         parse_reference(text)
 
 
@@ -135,40 +135,40 @@ def test_bad_tag_is_refused(text):
     '127.0.0.1:5000/acme/app:v1:v2',
 ])
 def test_malformed_repository_path_is_refused(text):
-    with pytest.raises(ReferenceError):
+    with pytest.raises(InvalidReference):
         parse_reference(text)
 
 
 def test_bad_registry_port_is_refused():
-    with pytest.raises(ReferenceError, match='not a valid registry host'):
+    with pytest.raises(InvalidReference, match='not a valid registry host'):
         parse_reference('registry.example.com:port/acme/app')
 
 
 @pytest.mark.parametrize('text', ['', '   ', None, 42])
 def test_empty_or_non_string_reference_is_refused(text):
-    with pytest.raises(ReferenceError, match='non-empty repository reference'):
+    with pytest.raises(InvalidReference, match='non-empty repository reference'):
         parse_reference(text)
 
 
 def test_tag_refused_where_only_a_repository_is_expected():
-    with pytest.raises(ReferenceError, match='must not contain a tag'):
+    with pytest.raises(InvalidReference, match='must not contain a tag'):
         parse_reference('127.0.0.1:5000/acme/app:v1', allow_tag=False)
     assert parse_reference('127.0.0.1:5000/acme/app', allow_tag=False).tag is None
 
 
 def test_reference_longer_than_255_characters_is_refused():
-    with pytest.raises(ReferenceError, match='longer than 255'):
+    with pytest.raises(InvalidReference, match='longer than 255'):
         parse_reference('registry.example.com/' + 'a' * 250)
 
 
 def test_error_names_the_option_and_the_value():
-    with pytest.raises(ReferenceError) as info:
+    with pytest.raises(InvalidReference) as info:
         parse_reference('acme/App', what='image')
     assert "image 'acme/App'" in str(info.value)
 
 
 def test_reference_error_is_a_value_error():
-    assert issubclass(ReferenceError, ValueError)
+    assert issubclass(InvalidReference, ValueError)
 
 
 @pytest.mark.parametrize('text', [
@@ -176,7 +176,7 @@ def test_reference_error_is_a_value_error():
     '127.0.0.1:5000/acme/app:v1\n',
 ])
 def test_trailing_newline_in_reference_is_refused(text):
-    with pytest.raises(ReferenceError):
+    with pytest.raises(InvalidReference):
         parse_reference(text)
 
 
@@ -189,7 +189,7 @@ def test_valid_tags_are_accepted(tag):
 
 @pytest.mark.parametrize('tag', ['', '-x', '.x', 'x' * 129, 'a/b', 'a:b', 'a b', 'a@b', None, 1])
 def test_invalid_tags_are_refused(tag):
-    with pytest.raises(ReferenceError, match='not a valid tag'):
+    with pytest.raises(InvalidReference, match='not a valid tag'):
         parse_tag(tag)
 
 
@@ -199,7 +199,7 @@ def test_invalid_tags_are_refused(tag):
     u'\u0661',
 ])
 def test_tags_outside_dockers_ascii_grammar_are_refused(tag):
-    with pytest.raises(ReferenceError):
+    with pytest.raises(InvalidReference):
         parse_tag(tag)
 
 

@@ -24,7 +24,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
     canonical_key_id, parse_public_pem, public_key_id, tuf_key_ids,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    cached_metadata, changelist_dir, delegation_key_ids, delegation_roles, explain_notary, signature_key_ids,
+    cached_metadata, changelist_dir, delegation_key_ids, delegation_roles, signature_key_ids,
     signed_targets,
 )
 
@@ -79,16 +79,6 @@ def test_delegation_roles_and_key_ids_of_a_targets_json():
     assert tuf_key_ids(cert_pem) == (cert_tuf_id, ids[cert_tuf_id])
     assert canonical_key_id('ecdsa', der) == plain_id
     assert delegation_roles(None) == {} and delegation_key_ids(None) == {}
-
-
-def test_notary_failure_texts():
-    offline = ('Pushing changes to %s\nERRO[0000] could not reach https://n:4443: Get "https://n:4443/v2/": dial tcp '
-               '127.0.0.1:4443: connect: connection refused\n* fatal: client is offline' % GUN)
-    msg = explain_notary(offline, 'notary publish', 'https://n:4443')
-    assert 'https://n:4443 cannot be reached' in msg
-    tls = 'could not reach https://n:4443: Get "https://n:4443/v2/": x509: certificate signed by unknown authority'
-    assert '/cfg/tls/n:4443/ca.crt' in explain_notary(tls, 'notary publish', 'https://n:4443', '/cfg')
-    assert explain_notary('* fatal: something else', 'notary publish', 'https://n:4443') is None
 
 
 def test_docker_answering_from_its_cache_is_detected():

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import KeyError_, parse_public_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import KeyProblem, parse_public_pem
 from ansible_collections.openbanking.content_trust.plugins.modules.trust_signer import (
     has_changes, plan, stranded_tags, wanted_keys,
 )
@@ -147,7 +147,7 @@ def test_wanted_keys_refuses_a_private_key_without_echoing_it():
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
-    with pytest.raises(KeyError_) as err:
+    with pytest.raises(KeyProblem) as err:
         wanted_keys([public_pem(), pem])
     assert 'public_keys[1] is a private key' in str(err.value)
     for line in pem.splitlines()[1:-1]:

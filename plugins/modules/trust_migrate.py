@@ -208,7 +208,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_keys, delegation_roles,
+    RELEASES_ROLE, cached_metadata, delegation_key_ids, delegation_keys, delegation_roles,
     replace_cached_metadata, role_keys, signer_role, target_hashes, tuf_key_pem,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
@@ -216,6 +216,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     signer_keys,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import (
+    repository_locks, transaction,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -427,6 +430,33 @@ def local_snapshot_keys(cli, dest):
     return [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'snapshot' and k['key_id'] in ids]
 
 
+def prepare(cli, ref, src, have, signer, passphrase, option):
+    """``(steps, keys)``: the plan for one repository and every key it needs, checked with its passphrase."""
+    p = cli.module.params
+    steps = plan(ref, src, have, p['force'], cli.server)
+    if have is not None:
+        steps['snapshot_keys'] = local_snapshot_keys(cli, have)
+    keys = {}
+    if steps['init'] or steps['snapshot_keys']:
+        keys['root'] = root_key(cli, ref, src, p['root_passphrase'])
+    if steps['init'] or steps['delegations']:
+        if steps['init']:
+            # notary init encrypts the keys it creates with it
+            check_new_passphrase(p['repository_passphrase'], 'repository_passphrase',
+                                 'the keys notary init creates for %s' % ref.gun)
+        ids = (src if have is None else have)['parsed']['repository_key_ids']
+        keys['repository'] = repository_key(cli, ref, ids, p['repository_passphrase'])
+    if steps['tags']:
+        keys['signer'] = signer_keys_for(cli, ref, src, signer, passphrase, option)
+    return steps, keys
+
+
+def key_paths(steps, keys):
+    """The key files ``apply`` needs in the view."""
+    return [k['path'] for k in [keys.get('root'), keys.get('repository')] + keys.get('signer', []) + steps['snapshot_keys']
+            if k]
+
+
 # --- doing it ------------------------------------------------------------------------------------
 
 def _key_file_for_rotate(view, private_key, root_passphrase):
@@ -437,52 +467,47 @@ def _key_file_for_rotate(view, private_key, root_passphrase):
                              notary_key_pem(private_key, root_passphrase, 'targets'), 0o600)
 
 
-def apply(cli, dest, view, ref, src, steps, keys, signer, secrets):
+def apply(cli, dest, tx, view, ref, src, steps, keys, signer, secrets):
     """Initialise (if needed), then stage every delegation and tag and publish them as one TUF version."""
     trust_dir = os.path.join(view, 'trust')
-    notary = NotaryRepository(dest, ref, trust_dir=trust_dir)
-    notary.reset()
-    try:
-        snapshot_keys = steps['snapshot_keys']
-        if steps['init']:
-            before = set(k['path'] for k in list_local_keys(trust_dir))
-            # Staged only: notary creates a targets and a snapshot key; the first rotation publishes it all.
-            notary.init_with_root_cert(keys['root']['cert_pem'], secrets)
-            snapshot_keys = [k for k in list_local_keys(trust_dir) if k['path'] not in before and k['role'] == 'snapshot']
-            key_file = _key_file_for_rotate(view, keys['repository']['private'], secrets.root)
-            try:
-                notary.rotate_key('targets', secrets, key_file=key_file)
-            finally:
-                os.unlink(key_file)
-        if steps['init'] or snapshot_keys:
-            try:
-                notary.rotate_key('snapshot', secrets, server_managed=True)
-            except TrustError as exc:
-                # Every later publish needs the snapshot key until the server manages it: keep it.
-                for key in snapshot_keys:
-                    with open(key['path']) as f:
-                        write_private_key_file(cli.trust_dir, key['key_id'], f.read())
-                exc.msg = ('repository %s is on the new Notary server, but handing its snapshot key to the server '
-                           'failed (%s); the snapshot key was kept in %s: run the migration again'
-                           % (ref.gun, exc.msg, os.path.join(cli.trust_dir, 'private')))
-                raise
-            # A snapshot key kept by an interrupted run signs nothing any more.
-            for key in steps['snapshot_keys']:
-                if os.path.exists(key['path']):
-                    os.unlink(key['path'])
-        for change in steps['delegations']:
-            # A new role gets the source's paths (docker's signers: all paths); an existing one keeps its own.
-            all_paths = change['new'] and change['paths'] == ['']
-            notary.add_delegation(change['role'], change['pems'], all_paths=all_paths,
-                                  paths=change['paths'] if change['new'] and not all_paths else None)
-        for tag in steps['tags']:
-            digest, length = src['tags'][tag]
-            notary.add_hash(tag, length, digest, roles=[signer_role(signer), RELEASES_ROLE])
-        if steps['delegations'] or steps['tags']:
-            notary.publish(secrets)
-    finally:
-        # Nothing staged may linger for a later publish, whatever happened.
-        notary.reset()
+    notary = tx.notary(view, cli=dest)
+    snapshot_keys = steps['snapshot_keys']
+    if steps['init']:
+        before = set(k['path'] for k in list_local_keys(trust_dir))
+        # Staged only: notary creates a targets and a snapshot key; the first rotation publishes it all.
+        notary.init_with_root_cert(keys['root']['cert_pem'], secrets)
+        snapshot_keys = [k for k in list_local_keys(trust_dir) if k['path'] not in before and k['role'] == 'snapshot']
+        key_file = _key_file_for_rotate(view, keys['repository']['private'], secrets.root)
+        try:
+            notary.rotate_key('targets', secrets, key_file=key_file)
+        finally:
+            os.unlink(key_file)
+    if steps['init'] or snapshot_keys:
+        try:
+            notary.rotate_key('snapshot', secrets, server_managed=True)
+        except TrustError as exc:
+            # Every later publish needs the snapshot key until the server manages it: keep it.
+            for key in snapshot_keys:
+                with open(key['path']) as f:
+                    write_private_key_file(cli.trust_dir, key['key_id'], f.read())
+            exc.msg = ('repository %s is on the new Notary server, but handing its snapshot key to the server '
+                       'failed (%s); the snapshot key was kept in %s: run the migration again'
+                       % (ref.gun, exc.msg, os.path.join(cli.trust_dir, 'private')))
+            raise
+        # A snapshot key kept by an interrupted run signs nothing any more.
+        for key in steps['snapshot_keys']:
+            if os.path.exists(key['path']):
+                os.unlink(key['path'])
+    for change in steps['delegations']:
+        # A new role gets the source's paths (docker's signers: all paths); an existing one keeps its own.
+        all_paths = change['new'] and change['paths'] == ['']
+        notary.add_delegation(change['role'], change['pems'], all_paths=all_paths,
+                              paths=change['paths'] if change['new'] and not all_paths else None)
+    for tag in steps['tags']:
+        digest, length = src['tags'][tag]
+        notary.add_hash(tag, length, digest, roles=[signer_role(signer), RELEASES_ROLE])
+    if steps['delegations'] or steps['tags']:
+        notary.publish(secrets)
 
 
 def verify(server, refs, sources, dests):
@@ -508,6 +533,16 @@ def verify(server, refs, sources, dests):
                              % (ref.gun, server, '; '.join(problems)))
 
 
+def _attempt(cli, dest, tx, view, ref, sources, dests, plans, needed, signer, secrets, passphrase, option):
+    """Migrate one repository; after a TUF conflict, read the new server again and plan again first."""
+    if tx.attempt_number:
+        dests[ref.gun] = read_state(dest, [ref])[ref.gun]
+        plans[ref.gun], needed[ref.gun] = prepare(cli, ref, sources[ref.gun], dests[ref.gun], signer, passphrase,
+                                                  option)
+    add_keys_to_view(view, sorted(set(key_paths(plans[ref.gun], needed[ref.gun]))))
+    apply(cli, dest, tx, view, ref, sources[ref.gun], plans[ref.gun], needed[ref.gun], signer, secrets)
+
+
 def migrate(module, cli):
     p = module.params
     source_server, refs, signer = _inputs(module, cli)
@@ -529,60 +564,41 @@ def migrate(module, cli):
     plans = {}
     needed = {}
     for ref in refs:
-        src, have = sources[ref.gun], dests[ref.gun]
-        steps = plan(ref, src, have, p['force'], cli.server)
-        if have is not None:
-            steps['snapshot_keys'] = local_snapshot_keys(cli, have)
-        keys = {}
-        if steps['init'] or steps['snapshot_keys']:
-            keys['root'] = root_key(cli, ref, src, p['root_passphrase'])
-        if steps['init'] or steps['delegations']:
-            if steps['init']:
-                # notary init encrypts the keys it creates with it
-                check_new_passphrase(p['repository_passphrase'], 'repository_passphrase',
-                                     'the keys notary init creates for %s' % ref.gun)
-            ids = (src if have is None else have)['parsed']['repository_key_ids']
-            keys['repository'] = repository_key(cli, ref, ids, p['repository_passphrase'])
-        if steps['tags']:
-            keys['signer'] = signer_keys_for(cli, ref, src, signer, passphrase, option)
-        plans[ref.gun] = steps
-        needed[ref.gun] = keys
+        plans[ref.gun], needed[ref.gun] = prepare(cli, ref, sources[ref.gun], dests[ref.gun], signer, passphrase, option)
     if any(has_changes(s) for s in plans.values()):
         cli.notary_path()
 
     changed_refs = [ref for ref in refs if has_changes(plans[ref.gun])]
     before = dict((ref.gun, describe(dests[ref.gun])) for ref in refs)
     after = dict((ref.gun, _merged(sources[ref.gun], dests[ref.gun])) for ref in refs)
+    cache_updated = dict((ref.gun, False) for ref in refs)
     if not module.check_mode:
-        paths = set()
-        for keys in needed.values():
-            paths.update(k['path'] for k in [keys.get('root'), keys.get('repository')] + keys.get('signer', []) if k)
-        for steps in plans.values():
-            paths.update(k['path'] for k in steps['snapshot_keys'])
-        add_keys_to_view(dest_view, sorted(paths))
         secrets = Secrets(root=p['root_passphrase'], repository=p['repository_passphrase'],
                           signers={signer: passphrase}, signer_fallback=passphrase)
-        done = []
-        try:
-            for ref in changed_refs:
-                apply(cli, dest, dest_view, ref, sources[ref.gun], plans[ref.gun], needed[ref.gun], signer, secrets)
-                done.append(ref)
-        except TrustError as exc:
-            if done:
-                exc.msg += '; already migrated in this run: %s' % ', '.join(r.gun for r in done)
-            raise
-        if changed_refs:
-            # Read again; this also refreshes the view's cache, which replaces the local one below.
-            dests.update(read_state(dest, changed_refs))
-            verify(cli.server, changed_refs, sources, dests)
-            after.update((ref.gun, describe(dests[ref.gun])) for ref in changed_refs)
+        with repository_locks(cli, refs):
+            done = []
+            try:
+                for ref in changed_refs:
+                    with transaction(cli, ref) as tx:
+                        tx.attempt(lambda ref=ref, tx=tx: _attempt(cli, dest, tx, dest_view, ref, sources, dests, plans, needed,
+                                                    signer, secrets, passphrase, option))
+                    done.append(ref)
+            except TrustError as exc:
+                if done:
+                    exc.msg += '; already migrated in this run: %s' % ', '.join(r.gun for r in done)
+                raise
+            if changed_refs:
+                # Read again; this also refreshes the view's cache, which replaces the local one below.
+                dests.update(read_state(dest, changed_refs))
+                verify(cli.server, changed_refs, sources, dests)
+                after.update((ref.gun, describe(dests[ref.gun])) for ref in changed_refs)
+            for ref in refs:
+                cache_updated[ref.gun] = replace_cached_metadata(cli.trust_dir, ref.gun, os.path.join(dest_view, 'trust'))
 
     results = []
     for ref in refs:
         src, steps = sources[ref.gun], plans[ref.gun]
-        cache_updated = False
         if not module.check_mode:
-            cache_updated = replace_cached_metadata(cli.trust_dir, ref.gun, os.path.join(dest_view, 'trust'))
             lower = sorted(role for role, version in src['versions'].items()
                            if version > dests[ref.gun]['versions'].get(role, 0))
             if lower and has_changes(steps):
@@ -599,8 +615,8 @@ def migrate(module, cli):
             added_signers=sorted(set(c['role'][len('targets/'):] for c in steps['delegations']
                                      if c['role'] != RELEASES_ROLE)),
             signed=list(steps['tags']),
-            cache_updated=cache_updated,
-            changed=has_changes(steps) or cache_updated,
+            cache_updated=cache_updated[ref.gun],
+            changed=has_changes(steps) or cache_updated[ref.gun],
         ))
     return dict(changed=any(r['changed'] for r in results), repositories=results, source_server=source_server,
                 server=cli.server, diff=dict(before=before, after=after))

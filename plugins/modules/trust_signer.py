@@ -175,10 +175,11 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
+    RELEASES_ROLE, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
     signature_key_ids, signed_targets, signer_role,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import initialise_repository
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -333,97 +334,22 @@ def read_roles(cli, parsed):
     return roles, ids, cached_metadata(cli.trust_dir, gun, RELEASES_ROLE)
 
 
-def initialise(cli, ref, name, order, keys, secrets):
-    """``docker trust signer add``: initialises the repository and adds the signer, one publish."""
-    if not cli.has_docker_trust():
-        return initialise_with_notary(cli, ref, name, order, keys, secrets)
-    directory = cli.tempdir()
-    argv = [cli.docker_path(), 'trust', 'signer', 'add']
-    for i, key_id in enumerate(order):
-        path = os.path.join(directory, '%s-%d.pub' % (name, i))
-        with open(path, 'w') as f:
-            f.write(keys[key_id]['pem'])
-        argv += ['--key', path]
-    argv += [name, ref.gun]
-    before = set(k['path'] for k in list_local_keys(cli.trust_dir))
-    try:
-        cli.run_pty(argv, secrets, what='docker trust signer add %s %s' % (name, ref.gun))
-    except TrustError:
-        clean_failed_init(cli, ref, before)
-        raise
-
-
-def initialise_with_notary(cli, ref, name, order, keys, secrets):
-    """What ``docker trust signer add`` does on a new repository, with the notary CLI (docker 29 without
-    the docker-trust plugin): the first local root key (or a new one), a new repository key, the
-    snapshot key managed by the Notary server, then the signer and its keys in targets/releases.
-
-    notary cannot initialise with a server-managed snapshot key in one step: it publishes the new
-    repository with root version 2 (the rotation to the server's snapshot key), where docker
-    publishes version 1.  The local snapshot key notary made is then of no use and goes."""
-    before = set(k['path'] for k in list_local_keys(cli.trust_dir))
-    notary = NotaryRepository(cli, ref)
-    notary.reset()
-    try:
-        notary.init(secrets, publish=False)
-        notary.rotate_key('snapshot', secrets, server_managed=True)
-        pems = [keys[k]['pem'] for k in order]
-        notary.add_delegation(signer_role(name), pems, all_paths=True)
-        notary.add_delegation(RELEASES_ROLE, pems, all_paths=True)
-        notary.publish(secrets)
-    except TrustError:
-        notary.reset()
-        clean_failed_init(cli, ref, before)
-        raise
-    notary.reset()
-    for key in list_local_keys(cli.trust_dir):
-        if key['path'] not in before and key['role'] == 'snapshot' and key['gun'] == ref.gun:
-            os.unlink(key['path'])
-
-
-def clean_failed_init(cli, ref, before):
-    # A failed init leaves the root and repository keys it created behind; they belong to
-    # nothing the server knows, so they go, unless the server has the repository after all.
-    try:
-        if TrustReader(cli).read_one(ref)['exists']:
-            return
-    except TrustError:
-        return
-    for key in list_local_keys(cli.trust_dir):
-        if key['path'] in before:
-            continue
-        if key['role'] == 'root' or (key['role'] in ('targets', 'snapshot') and key['gun'] == ref.gun):
-            try:
-                os.unlink(key['path'])
-            except OSError:
-                pass
-    NotaryRepository(cli, ref).reset()
-
-
-def apply(cli, ref, name, steps, keys, roles, secrets):
-    """Stage every change with the notary CLI and publish them as one TUF version.
-
-    Staged in a view (``_signing.repository_view``): a run killed before it publishes leaves
-    nothing staged in the real trust directory."""
-    notary = NotaryRepository(cli, ref, trust_dir=os.path.join(repository_view(cli, ref.gun), 'trust'))
-    notary.reset()
+def apply(tx, ref, name, steps, keys, roles, secrets):
+    """Stage every change with the notary CLI in a view of the transaction and publish them as one TUF version."""
+    notary = tx.notary(tx.view(repository_keys=True))
     role = signer_role(name)
-    try:
-        if steps['add_signer']:
-            notary.add_delegation(role, [keys[k]['pem'] for k in steps['add_signer']], all_paths=role not in roles)
-        if steps['remove_signer']:
-            notary.remove_delegation(role, steps['remove_signer'])
-        if steps['remove_role']:
-            notary.remove_delegation(role)
-        if steps['add_releases']:
-            notary.add_delegation(RELEASES_ROLE, [keys[k]['pem'] for k in steps['add_releases']],
-                                  all_paths=RELEASES_ROLE not in roles)
-        if steps['remove_releases']:
-            notary.remove_delegation(RELEASES_ROLE, steps['remove_releases'])
-        notary.publish(secrets)
-    finally:
-        # Nothing staged may linger for a later publish, whatever happened.
-        notary.reset()
+    if steps['add_signer']:
+        notary.add_delegation(role, [keys[k]['pem'] for k in steps['add_signer']], all_paths=role not in roles)
+    if steps['remove_signer']:
+        notary.remove_delegation(role, steps['remove_signer'])
+    if steps['remove_role']:
+        notary.remove_delegation(role)
+    if steps['add_releases']:
+        notary.add_delegation(RELEASES_ROLE, [keys[k]['pem'] for k in steps['add_releases']],
+                              all_paths=RELEASES_ROLE not in roles)
+    if steps['remove_releases']:
+        notary.remove_delegation(RELEASES_ROLE, steps['remove_releases'])
+    notary.publish(secrets)
 
 
 def verify(cli, ref, name, expected, steps):
@@ -455,6 +381,13 @@ def ensure_signer(module, cli):
     else:
         order, keys = [], {}
 
+    with transaction(cli, ref) as tx:
+        # After a TUF conflict: read and plan again; what the other writer published stays.
+        return tx.attempt(lambda: _attempt(module, cli, tx, ref, name, present, order, keys))
+
+
+def _attempt(module, cli, tx, ref, name, present, order, keys):
+    p = module.params
     parsed = TrustReader(cli).read_one(ref)
     before = sorted(signer_keys(parsed).get(name, []))
     result = dict(changed=False, repository=ref.gun, signer=name, key_ids=before, initialized=False,
@@ -465,8 +398,8 @@ def ensure_signer(module, cli):
             check_init_passphrases(cli, ref.gun, p['root_passphrase'], p['repository_passphrase'])
             expected = sorted(set(keys[k]['id'] for k in order))
             if not module.check_mode:
-                initialise(cli, ref, name, order, keys, Secrets(root=p['root_passphrase'],
-                                                                repository=p['repository_passphrase']))
+                initialise_repository(cli, tx, ref, name, [keys[k]['pem'] for k in order],
+                                      Secrets(root=p['root_passphrase'], repository=p['repository_passphrase']))
                 expected = verify(cli, ref, name, expected, dict(add_releases=order, remove_releases=[]))
             result.update(changed=True, initialized=True, key_ids=expected, added_key_ids=expected)
     else:
@@ -486,7 +419,7 @@ def ensure_signer(module, cli):
             expected = sorted(set(ids.get(k, k) for k in set(current) | set(order)
                                   if k not in steps['remove_signer'])) if present else None
             if not module.check_mode:
-                apply(cli, ref, name, steps, keys, roles, Secrets(repository=p['repository_passphrase']))
+                apply(tx, ref, name, steps, keys, roles, Secrets(repository=p['repository_passphrase']))
                 expected = verify(cli, ref, name, expected, steps)
             removed = set(steps['remove_signer']) | set(steps['remove_releases'])
             if steps['remove_role']:

@@ -375,8 +375,8 @@ def migrate(module, cli):
             try:
                 for ref in changed_refs:
                     with transaction(cli, ref) as tx:
-                        tx.attempt(lambda ref=ref, tx=tx: _attempt(cli, dest, tx, dest_view, ref, sources, dests, plans, needed,
-                                                    signer, secrets, passphrase, option))
+                        tx.attempt(lambda ref=ref, tx=tx: _attempt(cli, dest, tx, dest_view, ref, sources, dests, plans,
+                                                                   needed, signer, secrets, passphrase, option))
                     done.append(ref)
             except TrustError as exc:
                 if done:

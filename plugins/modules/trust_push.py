@@ -235,8 +235,9 @@ def _attempt(module, cli, tx, state):
     else:
         plan = plan_registry(p, cli, repository, tags, signer, trust)
     state.setdefault('before', dict((tag, signed_by(trust, tag, signer)) for tag in tags))
-    for item in plan:  # signed by an attempt that a conflict interrupted
+    for item in plan:  # signed by an attempt that a conflict interrupted: done
         item['pushed'] = item['signed'] = item['tag'] in state['done']
+        item['todo'] = item['todo'] and not item['signed']
     changed = any(item['todo'] for item in plan)
     releases_ok = releases_signature_valid(cli.trust_dir, repository.gun)
     if changed and releases_ok is False and not p['force']:
@@ -283,8 +284,8 @@ def push_and_sign(module, cli):
     p = module.params
     repository, tags, signer = _inputs(module)
     state = dict(repository=repository, tags=tags, signer=signer, images=None, done=set(),
-               passphrase=p['signer_passphrase'] or p['repository_passphrase'],
-               option='signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase')
+                 passphrase=p['signer_passphrase'] or p['repository_passphrase'],
+                 option='signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase')
     if p['push'] and p['sign_with'] == 'docker':
         cli.require_docker_trust()
     try:

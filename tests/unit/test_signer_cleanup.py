@@ -72,6 +72,6 @@ def test_keys_of_a_failed_init_are_kept_only_when_the_server_has_the_repository_
     trust = str(tmp_path / 'trust')
     ref = parse_reference(GUN, allow_tag=False)
     assert server_may_have(FakeCLI(trust, server_has=None), ref) is False
-    assert server_may_have(FakeCLI(trust, server_has={'Name': GUN, 'SignedTags': [], 'Signers': [],
-                                                       'AdministrativeKeys': []}), ref) is True
+    entry = {'Name': GUN, 'SignedTags': [], 'Signers': [], 'AdministrativeKeys': []}
+    assert server_may_have(FakeCLI(trust, server_has=entry), ref) is True
     assert server_may_have(FakeCLI(trust, fail=True), ref) is True

@@ -129,11 +129,20 @@ def test_a_conflict_is_retried_after_reset_and_other_errors_are_not(tmp_path, mo
 
     assert tx.attempt(conflicting) == 'done'
     assert calls == [0, 1, 2] and len(resets) == 2
+    calls[:] = []
+
+    def failing(message):
+        def func():
+            calls.append(1)
+            raise TrustError(message)
+        return func
+
     with pytest.raises(TrustError):
-        tx.attempt(lambda: (_ for _ in ()).throw(TrustError('passphrase incorrect')))
+        tx.attempt(failing('passphrase incorrect'))
+    assert len(calls) == 1
     calls[:] = []
     with pytest.raises(TrustError):
-        tx.attempt(lambda: calls.append(1) or (_ for _ in ()).throw(TrustError('old version')), attempts=3)
+        tx.attempt(failing('old version'), attempts=3)
     assert len(calls) == 3
 
 

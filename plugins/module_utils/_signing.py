@@ -36,8 +36,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, find_signer_keys, list_local_keys, read_local_key,
+    KeyProblem, find_signer_keys, list_local_keys, read_local_key, write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, signer_role
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -243,6 +244,61 @@ def add_keys_to_view(view, key_paths):
         target = os.path.join(view, 'trust', 'private', os.path.basename(path))
         shutil.copyfile(path, target)
         os.chmod(target, 0o600)
+
+
+# --- initialising a repository ----------------------------------------------------------------
+
+def initialise_repository(cli, tx, reference, signer, pems, secrets):
+    """Initialise ``reference`` with ``signer`` (its keys also in targets/releases) as one publish, staged
+    in a view of the publish transaction ``tx``: ``docker trust signer add``, or where docker has no
+    ``docker trust`` the same with the notary CLI.
+
+    The view holds the local root keys (docker and notary use the first, as on the real trust
+    directory, or make one).  The root key and repository key the CLI made there are kept in the real
+    trust directory once the Notary server has the repository (or cannot say); otherwise they go with
+    the view.  notary's own snapshot key is never kept: the server manages the snapshot key, where
+    notary publishes root version 2 (the rotation to it) and docker version 1."""
+    view = tx.view([k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root'])
+    before = set(k['key_id'] for k in list_local_keys(os.path.join(view, 'trust')))
+    try:
+        if cli.has_docker_trust():
+            argv = [cli.docker_path(), 'trust', 'signer', 'add']
+            directory = cli.tempdir()
+            for i, pem in enumerate(pems):
+                argv += ['--key', os.path.join(directory, '%s-%d.pub' % (signer, i))]
+                with open(argv[-1], 'w') as f:
+                    f.write(pem)
+            cli.run_pty(argv + [signer, reference.gun], secrets, env=cli.env(docker_config=view),
+                        what='docker trust signer add %s %s' % (signer, reference.gun))
+        else:
+            notary = tx.notary(view)
+            notary.init(secrets, publish=False)
+            notary.rotate_key('snapshot', secrets, server_managed=True)
+            notary.add_delegation(signer_role(signer), pems, all_paths=True)
+            notary.add_delegation(RELEASES_ROLE, pems, all_paths=True)
+            notary.publish(secrets)
+    except TrustError:
+        if server_may_have(cli, reference):
+            keep_new_keys(cli, view, before, reference.gun)
+        raise
+    keep_new_keys(cli, view, before, reference.gun)
+
+
+def server_may_have(cli, reference):
+    """Whether the Notary server has trust data for ``reference`` (True when it cannot say)."""
+    try:
+        return TrustReader(cli).read_one(reference)['exists']
+    except TrustError:
+        return True
+
+
+def keep_new_keys(cli, view, before, gun):
+    """Copy the root and ``gun``'s repository keys made in ``view`` (not in ``before``, key IDs) to the real
+    trust directory."""
+    for key in list_local_keys(os.path.join(view, 'trust')):
+        if key['key_id'] not in before and (key['role'] == 'root' or (key['role'] == 'targets' and key['gun'] == gun)):
+            with open(key['path']) as f:
+                write_private_key_file(cli.trust_dir, key['key_id'], f.read())
 
 
 # --- the local daemon ------------------------------------------------------------------------

@@ -14,6 +14,8 @@ where ``docker trust`` exists, which is docker 28.x and older or 29 with the doc
 plugin; the notary CLI where it does not (docker 29 without the plugin, or no docker at all).
 Both verify the TUF metadata against the cached root before answering, and both report the
 same data for the same repository; ``docker trust`` is never run on a CLI that lacks it.
+Reading refreshes each repository's TUF cache, so it holds that repository's lock
+(``_transaction.repository_locks``) while it reads.
 
 On the notary path ``notary delegation list`` refreshes and verifies root, targets and the
 delegation keys (read from the cache it has just written), and ``notary list -r ROLE`` reads
@@ -43,6 +45,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
     RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks
 
 DOCKER = 'docker trust inspect'
 NOTARY = 'notary'
@@ -121,6 +124,12 @@ class TrustReader(object):
         """``{str(reference): parsed}``; ``parsed['exists']`` is False for a repository without trust
         data.  An unreachable server or an untrusted TLS certificate raises TrustError naming it."""
         references = list(references)
+        # Both CLIs clear and rewrite each repository's TUF cache: never while a writer on this host
+        # uses it (``_transaction``).
+        with repository_locks(self.cli, references):
+            return self._read(references)
+
+    def _read(self, references):
         chunks = chunk_references(references)
         if self.via == DOCKER:
             raw = {}

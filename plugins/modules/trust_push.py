@@ -177,27 +177,23 @@ results:
       sample: [jeff]
 '''
 
-import os
-import random
 import re
-import time
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, NotaryRepository, releases_signature_valid, role_version, signer_role,
+    RELEASES_ROLE, releases_signature_valid, role_version, signer_role,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
-    RegistryClient, registry_credentials, registry_url,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._push import (
+    with_progress, plan_local, plan_registry, push_all, results, sign_with_docker, sign_with_notary, signing_method,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    LocalImages, check_passphrase, pushed_digest, read_trust, repo_digests,
-    signed_by, signer_local_keys, signer_secrets, signer_view, tag_signatures,
+    LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 
 
 def _inputs(module):
@@ -226,248 +222,84 @@ def _inputs(module):
     return repository, tags, signer
 
 
-def _plan_local(module, repository, tags, signer, trust, images):
-    """push: true - what the local images are, and which tags the signer already signed."""
-    source = module.params['source']
-    plan = []
-    missing = []
-    source_image = None
-    if source is not None:
-        source_image = images.inspect(source)
-        if source_image is None:
-            raise TrustError('local image %s (source) does not exist on the docker daemon %s; build or pull it first'
-                             % (source, images.url))
-    for tag in tags:
-        ref = repository.with_tag(tag)
-        image = source_image or images.inspect(str(ref))
-        if image is None:
-            missing.append(str(ref))
-            continue
-        current = images.inspect(str(ref)) if source_image else image
-        digests = repo_digests(image, repository)
-        done = signed_by(trust, tag, signer, digests)
-        plan.append(dict(tag=tag, ref=ref, image_id=image['Id'], retag=bool(source_image) and
-                         (current is None or current['Id'] != image['Id']),
-                         digest=done or (digests[0] if len(digests) == 1 else None),
-                         todo=module.params['force'] or not done))
-    if missing:
-        raise TrustError('local image%s %s do%s not exist on the docker daemon %s; build or tag %s first, or set source'
-                         % ('s' if len(missing) > 1 else '', ', '.join(missing), '' if len(missing) > 1 else 'es',
-                            images.url, 'them' if len(missing) > 1 else 'it'))
-    return plan
-
-
-def _plan_registry(module, cli, repository, tags, signer, trust):
-    """push: false - what the registry serves, and which tags the signer already signed."""
-    registry = RegistryClient(repository, cli.docker_config, timeout=min(cli.timeout, 60))
-    plan = []
-    missing = []
-    wanted = module.params['digests'] or {}
-    for tag in tags:
-        served = registry.manifest(wanted.get(tag, tag))
-        if served is None:
-            missing.append('%s (%s)' % (tag, wanted[tag]) if tag in wanted else tag)
-            continue
-        digest, length = served
-        done = signed_by(trust, tag, signer, [digest])
-        plan.append(dict(tag=tag, ref=repository.with_tag(tag), digest=digest, length=length,
-                         todo=module.params['force'] or not done))
-    if missing:
-        raise TrustError('the registry %s has no tag %s in %s; push %s first, or use push: true'
-                         % (registry.base, ', '.join(missing), repository.path, 'them' if len(missing) > 1 else 'it'))
-    return plan
-
-
-# Another signing host published between our read and our write: the Notary server refuses
-# a TUF version that is not newer ("trust server rejected operation"). Both docker and
-# notary fetch the latest trust data before they sign, so trying again is safe.
-CONFLICT_MARKERS = ('trust server rejected operation', 'ErrOldVersion', 'old version')
-CONFLICT_RETRIES = 6
-
-
-def _retry_on_conflict(action):
-    for attempt in range(CONFLICT_RETRIES):
+def _attempt(module, cli, tx, state):
+    """Read, plan and (unless in check mode) push and sign; again from the start after a TUF conflict."""
+    p = module.params
+    repository, tags, signer = state['repository'], state['tags'], state['signer']
+    trust = read_trust(cli, repository)
+    keys = signer_local_keys(cli, trust, signer)
+    check_passphrase(keys, state['passphrase'], signer, state['option'])
+    if p['push']:
+        state['images'] = state['images'] or LocalImages(cli)
+        plan = plan_local(p, repository, tags, signer, trust, state['images'])
+    else:
+        plan = plan_registry(p, cli, repository, tags, signer, trust)
+    state.setdefault('before', dict((tag, signed_by(trust, tag, signer)) for tag in tags))
+    for item in plan:  # signed by an attempt that a conflict interrupted: done
+        item['pushed'] = item['signed'] = item['tag'] in state['done']
+        item['todo'] = item['todo'] and not item['signed']
+    changed = any(item['todo'] for item in plan)
+    releases_ok = releases_signature_valid(cli.trust_dir, repository.gun)
+    if changed and releases_ok is False and not p['force']:
+        raise TrustError(
+            'targets/releases of %s is no longer validly signed: a key that signed it was removed from the '
+            'repository, so docker shows none of its tags and the Notary server refuses new signatures. Set '
+            'force: true to re-sign targets/releases as %s (%s then vouches for every tag in it), or add the '
+            'removed key back with openbanking.content_trust.trust_signer' % (repository.gun, signer, signer))
+    releases_version = role_version(cli.trust_dir, repository.gun, RELEASES_ROLE)
+    method = signing_method(p, cli, plan)
+    if method == 'docker' and changed:
+        cli.require_docker_trust()
+    if changed and not module.check_mode:
+        view = tx.view(keys)
+        secrets = signer_secrets(signer, state['passphrase'], p['repository_passphrase'])
+        notary = tx.notary(view)
         try:
-            return action()
+            if releases_ok is False:
+                notary.witness([RELEASES_ROLE], secrets)  # force: re-sign the releases role with this signer's key
+            if method == 'docker':
+                sign_with_docker(cli, plan, state['images'], view, secrets)
+            else:
+                if p['push']:
+                    # Nothing is signed before every tag is pushed: a failed push leaves no
+                    # signature for an image the registry does not have.
+                    push_all(cli, plan, state['images'])
+                sign_with_notary(notary, plan, signer, secrets)
+            if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == releases_version:
+                # The same digests again: notary publishes nothing for an unchanged target,
+                # so force re-signs the roles with the signer's current key instead.
+                notary.witness([signer_role(signer), RELEASES_ROLE], secrets)
         except TrustError as exc:
-            text = '%s %s' % (exc.msg, exc.output or '')
-            if attempt == CONFLICT_RETRIES - 1 or not any(m in text for m in CONFLICT_MARKERS):
-                raise
-            time.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
-
-
-def _sign_with_docker(cli, plan, images, view, secrets):
-    docker = cli.docker_path()
-    env = cli.env(docker_config=view)
-    for item in plan:
-        if not item['todo']:
-            continue
-        if item['retag']:
-            images.tag(item['image_id'], item['ref'])
-        what = 'docker trust sign %s' % item['ref']
-        try:
-            # --local: sign the local image's digest; without it docker re-signs whatever digest the
-            # tag already has in targets/releases, so a rebuilt image would keep the old signature.
-            out = _retry_on_conflict(lambda: cli.run_pty([docker, 'trust', 'sign', '--local', str(item['ref'])],
-                                                         secrets, env=env, what=what))
-        except TrustError as exc:
-            # a failure before docker signs is the registry's, not the Notary server's
-            raise explain(exc.output, what, sources=('push',), registry=registry_url(item['ref']), rc=exc.rc,
-                          cmd=exc.cmd, fallback=False) or exc
-        pushed = pushed_digest(out, item['tag'])
-        item['digest'] = pushed[0] if pushed else item['digest']
-        item['pushed'] = item['signed'] = True
-
-
-def _sign_with_notary(module, cli, repository, plan, view, secrets):
-    todo = [item for item in plan if item['todo']]
-    if not todo:
-        return
-    signer = module.params['signer']
-    notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
-
-    # docker trust inspect already dropped stale staged changes; start clean all the same,
-    # and leave nothing staged behind on failure.
-    def stage_and_publish():
-        notary.reset()
-        try:
-            for item in todo:
-                notary.add_hash(item['tag'], item['length'], item['digest'].split(':', 1)[1],
-                                roles=[signer_role(signer), RELEASES_ROLE])
-            notary.publish(secrets)
-        finally:
-            notary.reset()
-
-    _retry_on_conflict(stage_and_publish)
-    for item in todo:
-        item['signed'] = True
-
-
-def _push_all(cli, plan, images):
-    """Push every tag that needs signing; digest and size come from what the registry stored."""
-    auth = None
-    todo = [item for item in plan if item['todo']]
-    creds = registry_credentials(cli.docker_config, todo[0]['ref'], timeout=min(cli.timeout, 30)) if todo else None
-    if creds:
-        auth = {'identitytoken': creds[1]} if creds[0] == '<token>' else {'username': creds[0], 'password': creds[1]}
-    for item in todo:
-        if item['retag']:
-            images.tag(item['image_id'], item['ref'])
-        item['digest'], item['length'] = images.push(item['ref'], auth)
-        item['pushed'] = True
-
-
-def _signing_method(module, cli, plan):
-    """docker trust sign per tag, or the notary CLI: every tag staged, one publish."""
-    wanted = module.params['sign_with']
-    if wanted != 'auto' or not module.params['push']:
-        return wanted if module.params['push'] else 'notary'
-    todo = sum(1 for item in plan if item['todo'])
-    # docker CLI 29 without the docker-trust plugin: the notary CLI signs, the Docker SDK pushes.
-    if todo > 1 or not cli.has_docker_trust():
-        try:
-            cli.notary_path()
-            return 'notary'
-        except TrustError:
-            pass
-    return 'docker'
+            state['done'].update(item['tag'] for item in plan if item['signed'])
+            raise with_progress(exc, plan)
+        trust = read_trust(cli, repository)
+    elif module.check_mode:
+        for item in plan:
+            item['pushed'] = bool(item['todo'] and p['push'])
+            item['signed'] = item['todo']
+    return changed or bool(state['done']), results(plan, trust, signer, module.check_mode)
 
 
 def push_and_sign(module, cli):
     p = module.params
     repository, tags, signer = _inputs(module)
-    passphrase = p['signer_passphrase'] or p['repository_passphrase']
-    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
-
+    state = dict(repository=repository, tags=tags, signer=signer, images=None, done=set(),
+                 passphrase=p['signer_passphrase'] or p['repository_passphrase'],
+                 option='signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase')
     if p['push'] and p['sign_with'] == 'docker':
         cli.require_docker_trust()
-    trust = read_trust(cli, repository)
-    keys = signer_local_keys(cli, trust, signer)
-    check_passphrase(keys, passphrase, signer, option)
-
-    images = None
     try:
-        if p['push']:
-            images = LocalImages(cli)
-            plan = _plan_local(module, repository, tags, signer, trust, images)
-        else:
-            plan = _plan_registry(module, cli, repository, tags, signer, trust)
-        for item in plan:
-            item.setdefault('pushed', False)
-            item.setdefault('signed', False)
-        before = dict((tag, signed_by(trust, tag, signer)) for tag in tags)
-        changed = any(item['todo'] for item in plan)
-        releases_ok = releases_signature_valid(cli.trust_dir, repository.gun)
-        if changed and releases_ok is False and not p['force']:
-            raise TrustError(
-                'targets/releases of %s is no longer validly signed: a key that signed it was removed from the '
-                'repository, so docker shows none of its tags and the Notary server refuses new signatures. Set '
-                'force: true to re-sign targets/releases as %s (%s then vouches for every tag in it), or add the '
-                'removed key back with openbanking.content_trust.trust_signer' % (repository.gun, signer, signer))
-        releases_version = role_version(cli.trust_dir, repository.gun, RELEASES_ROLE)
-        method = _signing_method(module, cli, plan)
-        if method == 'docker' and changed:
-            cli.require_docker_trust()
-
-        if changed and not module.check_mode:
-            view = signer_view(cli, keys)
-            secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
-            notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
-            try:
-                if releases_ok is False:
-                    # force: re-sign the releases role with this signer's key first.
-                    _retry_on_conflict(lambda: notary.witness([RELEASES_ROLE], secrets))
-                if method == 'docker':
-                    _sign_with_docker(cli, plan, images, view, secrets)
-                else:
-                    if p['push']:
-                        # Nothing is signed before every tag is pushed: a failed push leaves no
-                        # signature for an image the registry does not have.
-                        _push_all(cli, plan, images)
-                    _sign_with_notary(module, cli, repository, plan, view, secrets)
-                if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == releases_version:
-                    # The same digests again: notary publishes nothing for an unchanged target,
-                    # so force re-signs the roles with the signer's current key instead.
-                    _retry_on_conflict(lambda: notary.witness([signer_role(signer), RELEASES_ROLE], secrets))
-            except TrustError as exc:
-                done = [item['tag'] for item in plan if item['signed']]
-                if done:
-                    exc.msg += '; already pushed and signed in this run: %s' % ', '.join(done)
-                unsigned = [item['tag'] for item in plan if item['pushed'] and not item['signed']]
-                if unsigned:
-                    exc.msg += '; pushed to the registry but not signed: %s' % ', '.join(unsigned)
-                raise
-            trust = read_trust(cli, repository)
-        elif module.check_mode:
-            for item in plan:
-                item['pushed'] = bool(item['todo'] and p['push'])
-                item['signed'] = item['todo']
+        with transaction(cli, repository) as tx:
+            changed, res = tx.attempt(lambda: _attempt(module, cli, tx, state))
     finally:
-        if images is not None:
-            images.close()
-
-    results = []
-    for item in plan:
-        digest = item['digest']
-        if item['signed'] and not module.check_mode:
-            listed = signed_by(trust, item['tag'], signer, [digest] if digest else None)
-            if not listed:
-                raise TrustError('%s was signed as %s, but the Notary server does not list %s for it%s'
-                                 % (item['ref'], signer, signer, ' with digest %s' % digest if digest else ''))
-            digest = listed
-        signers = []
-        for entry in tag_signatures(trust, item['tag']):
-            if entry['digest'] == digest:
-                signers = entry['signers']
-        results.append(dict(tag=item['tag'], digest=digest, pushed=item['pushed'], signed=item['signed'],
-                            signers=signers))
-
-    after = dict(before)
-    for r in results:
+        if state['images'] is not None:
+            state['images'].close()
+    after = dict(state['before'])
+    for r in res:
         if r['signed']:
             after[r['tag']] = r['digest'] or '(digest of the pushed image)'
-    return dict(changed=changed, results=results,
-                diff=dict(before={'signed_by_%s' % signer: before}, after={'signed_by_%s' % signer: after}))
+    return dict(changed=changed, results=res,
+                diff=dict(before={'signed_by_%s' % signer: state['before']}, after={'signed_by_%s' % signer: after}))
 
 
 def main():

@@ -117,7 +117,6 @@ closest:
 '''
 
 import difflib
-import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
@@ -125,11 +124,12 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles,
+    cached_metadata, delegation_key_ids, delegation_roles,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_passphrase, read_trust, signer_local_keys, signer_secrets, signer_view, tag_signatures,
+    check_passphrase, read_trust, signer_local_keys, signer_secrets, tag_signatures,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 
 
 def _signed(trust):
@@ -140,7 +140,7 @@ def _signed(trust):
     return signed
 
 
-def _revoke_with_notary(cli, repository, tags, keys, view, secrets, done):
+def _revoke_with_notary(cli, repository, tags, keys, notary, secrets, done):
     """What ``docker trust revoke -y REPO:TAG`` does, with the notary CLI (docker 29 without the plugin):
     each tag removed from every direct delegation of targets that lists one of the signer's keys
     (its own role and targets/releases), one publish per tag."""
@@ -149,14 +149,9 @@ def _revoke_with_notary(cli, repository, tags, keys, view, secrets, done):
     mine = set(key['key_id'] for key in keys)
     roles = sorted(role for role, info in delegation_roles(targets).items()
                    if role.count('/') == 1 and mine & set(canonical.get(k, k) for k in info['key_ids']))
-    notary = NotaryRepository(cli, repository, trust_dir=os.path.join(view, 'trust'))
-    notary.reset()
-    try:
-        for tag in tags:
-            notary.remove_target(tag, roles=roles, publish=True, secrets=secrets)
-            done.append(tag)
-    finally:
-        notary.reset()
+    for tag in tags:
+        notary.remove_target(tag, roles=roles, publish=True, secrets=secrets)
+        done.append(tag)
 
 
 def closest_signed(tag, signed):
@@ -190,57 +185,66 @@ def revoke(module, cli):
     passphrase = p['signer_passphrase'] or p['repository_passphrase']
     option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
 
+    state = dict(done=[])
+    with transaction(cli, repository) as tx:
+        # After a TUF conflict: read again, and revoke what is still signed.
+        tx.attempt(lambda: _attempt(module, cli, tx, repository, signer, passphrase, option, state))
+    scope = set(state['wanted'])
+    return dict(changed=bool(state['todo']), revoked=state['todo'], unsigned=state['unsigned'], closest=state['closest'],
+                diff=dict(before={'signed_tags': dict((t, d) for t, d in state['before'].items() if t in scope)},
+                          after={'signed_tags': dict((t, d) for t, d in state['after'].items() if t in scope)}))
+
+
+def _attempt(module, cli, tx, repository, signer, passphrase, option, state):
+    p = module.params
     trust = read_trust(cli, repository)
     keys = signer_local_keys(cli, trust, signer)
     check_passphrase(keys, passphrase, signer, option)
-
-    before = _signed(trust)
-    wanted = sorted(before) if p['all_tags'] else list(dict.fromkeys(p['tags']))
-    todo = [tag for tag in wanted if tag in before]
-    unsigned = [tag for tag in wanted if tag not in before]
-    closest = dict((tag, closest_signed(tag, before)) for tag in unsigned)
-    if unsigned and p['missing'] != 'ignore':
-        message = missing_message(repository, unsigned, closest, len(before))
-        if p['missing'] == 'fail':
-            raise InputError('%s; nothing was revoked (missing=fail)' % message)
-        module.warn(message)
-    after = dict((tag, digests) for tag, digests in before.items() if tag not in todo)
-
-    if todo and not module.check_mode:
-        view = signer_view(cli, keys)
-        secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
-        done = []
-        try:
-            if cli.has_docker_trust():
-                env = cli.env(docker_config=view)
-                docker = cli.docker_path()
-                for tag in todo:
-                    ref = repository.with_tag(tag)
-                    cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
-                                what='docker trust revoke %s' % ref)
-                    done.append(tag)
-            else:
-                _revoke_with_notary(cli, repository, todo, keys, view, secrets, done)
-        except TrustError as exc:
-            if not done:
-                raise
-            raise TrustError('%s (already revoked in this run: %s; not revoked: %s)'
-                             % (exc.msg, ', '.join(done), ', '.join(todo[len(done):])),
-                             output=exc.output, rc=exc.rc, cmd=exc.cmd)
-        trust = read_trust(cli, repository)
-        after = _signed(trust)
-        left = [tag for tag in todo if tag in after]
-        if left:
-            holders = sorted(set(s for tag in left for e in tag_signatures(trust, tag) for s in e['signers']))
-            raise TrustError('%s still signed after revoking as %s (signed by: %s); a tag in the targets role '
-                             '("Repo Admin") can only be removed with the repository key'
-                             % (', '.join('%s:%s' % (repository.gun, t) for t in left), signer,
-                                ', '.join(holders) or 'the targets role'))
-
-    scope = set(wanted)
-    return dict(changed=bool(todo), revoked=todo, unsigned=unsigned, closest=closest,
-                diff=dict(before={'signed_tags': dict((t, d) for t, d in before.items() if t in scope)},
-                          after={'signed_tags': dict((t, d) for t, d in after.items() if t in scope)}))
+    signed = _signed(trust)
+    if 'before' not in state:
+        state['before'] = before = signed
+        state['wanted'] = wanted = sorted(before) if p['all_tags'] else list(dict.fromkeys(p['tags']))
+        state['todo'] = [tag for tag in wanted if tag in before]
+        state['unsigned'] = unsigned = [tag for tag in wanted if tag not in before]
+        state['closest'] = dict((tag, closest_signed(tag, before)) for tag in unsigned)
+        if unsigned and p['missing'] != 'ignore':
+            message = missing_message(repository, unsigned, state['closest'], len(before))
+            if p['missing'] == 'fail':
+                raise InputError('%s; nothing was revoked (missing=fail)' % message)
+            module.warn(message)
+        state['after'] = dict((tag, digests) for tag, digests in before.items() if tag not in state['todo'])
+    todo = [tag for tag in state['todo'] if tag in signed]
+    if not todo or module.check_mode:
+        return
+    view = tx.view(keys)
+    secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
+    done = state['done']
+    try:
+        if cli.has_docker_trust():
+            env = cli.env(docker_config=view)
+            docker = cli.docker_path()
+            for tag in todo:
+                ref = repository.with_tag(tag)
+                cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
+                            what='docker trust revoke %s' % ref)
+                done.append(tag)
+        else:
+            _revoke_with_notary(cli, repository, todo, keys, tx.notary(view), secrets, done)
+    except TrustError as exc:
+        if not done:
+            raise
+        raise TrustError('%s (already revoked in this run: %s; not revoked: %s)'
+                         % (exc.msg, ', '.join(done), ', '.join(t for t in state['todo'] if t not in done)),
+                         output=exc.output, rc=exc.rc, cmd=exc.cmd)
+    trust = read_trust(cli, repository)
+    state['after'] = after = _signed(trust)
+    left = [tag for tag in state['todo'] if tag in after]
+    if left:
+        holders = sorted(set(s for tag in left for e in tag_signatures(trust, tag) for s in e['signers']))
+        raise TrustError('%s still signed after revoking as %s (signed by: %s); a tag in the targets role '
+                         '("Repo Admin") can only be removed with the repository key'
+                         % (', '.join('%s:%s' % (repository.gun, t) for t in left), signer,
+                            ', '.join(holders) or 'the targets role'))
 
 
 def main():

@@ -158,28 +158,27 @@ initialized:
   type: bool
 '''
 
-import os
-
 try:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 except ImportError:  # pragma: no cover - build_module reports the missing library
     pass
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, check_new_passphrase, list_local_keys, parse_public_pem, read_local_key, tuf_key_ids,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._delegations import (
+    apply, check_init_passphrases, check_repository_key, read_roles, verify,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import parse_public_pem, tuf_key_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, NotaryRepository, cached_metadata, delegation_key_ids, delegation_roles, gun_dir,
-    signature_key_ids, signed_targets, signer_role,
+    RELEASES_ROLE, signature_key_ids, signed_targets, signer_role,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerplan import delegation_steps
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import initialise_repository
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -243,182 +242,7 @@ def stranded_tags(roles, releases_doc, remove_ids):
     return tags
 
 
-# --- passphrases and local keys --------------------------------------------------------------
-
-def _decrypts(key, passphrase, what):
-    try:
-        read_local_key(key['path'], passphrase, what)
-        return True
-    except KeyProblem:
-        return False
-    except (IOError, OSError) as exc:
-        raise InputError('cannot read the key file %s: %s' % (key['path'], exc))
-
-
-def check_repository_key(cli, parsed, passphrase):
-    """The local repository (targets) key of an initialised repository, checked with its passphrase."""
-    gun = parsed['repository']
-    if not passphrase:
-        raise InputError('repository_passphrase is required to change the signers of %s (it protects the '
-                         'repository key that signs the change)' % gun)
-    wanted = set(parsed['repository_key_ids'])
-    local = [k for k in list_local_keys(cli.trust_dir) if k['key_id'] in wanted]
-    if not local:
-        raise InputError('the repository key of %s (key ID %s) is not in %s; changing its signers needs it: '
-                         'run this where the repository was initialised, or copy that key file there'
-                         % (gun, ', '.join(sorted(wanted)) or 'unknown', os.path.join(cli.trust_dir, 'private')))
-    for key in local:
-        if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
-            return key
-    raise InputError('repository_passphrase is incorrect for the repository key %s of %s'
-                     % (local[0]['key_id'], gun))
-
-
-def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
-    """What initialising needs: a root key it can use and passphrases for new keys."""
-    missing = [o for o, v in (('root_passphrase', root_passphrase), ('repository_passphrase', repository_passphrase))
-               if not v]
-    if missing:
-        raise InputError('%s has no trust data yet; initialising it needs %s' % (gun, ' and '.join(missing)))
-    check_new_passphrase(repository_passphrase, 'repository_passphrase', 'the new repository key of %s' % gun)
-    roots = [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
-    if not roots:
-        check_new_passphrase(root_passphrase, 'root_passphrase', 'the new root key')
-        return
-    # docker reuses a local root key (the first it lists) rather than creating one.
-    if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
-        raise InputError('root_passphrase is incorrect for the local root key %s, which docker would use to '
-                         'initialise %s' % (', '.join(k['key_id'] for k in roots), gun))
-
-
-# --- reading and doing ---------------------------------------------------------------------
-
-def read_roles(cli, parsed):
-    """Delegation roles, their keys' docker IDs and targets/releases, as the inspect just cached them."""
-    gun = parsed['repository']
-    targets = cached_metadata(cli.trust_dir, gun, 'targets')
-    if targets is None:
-        raise TrustError('docker trust inspect read %s but left no cached targets metadata under %s'
-                         % (gun, gun_dir(cli.trust_dir, gun)))
-    roles = delegation_roles(targets)
-    ids = delegation_key_ids(targets)
-    # Cross-check with what docker itself reported: they must be the same data.
-    for signer, shown in signer_keys(parsed).items():
-        role = roles.get(signer_role(signer))
-        if role is not None and sorted(shown) != sorted(set(ids.get(k, k) for k in role['key_ids'])):
-            raise TrustError('the cached trust data of %s disagrees with docker trust inspect about signer %s; '
-                             'retry' % (gun, signer))
-    return roles, ids, cached_metadata(cli.trust_dir, gun, RELEASES_ROLE)
-
-
-def initialise(cli, ref, name, order, keys, secrets):
-    """``docker trust signer add``: initialises the repository and adds the signer, one publish."""
-    if not cli.has_docker_trust():
-        return initialise_with_notary(cli, ref, name, order, keys, secrets)
-    directory = cli.tempdir()
-    argv = [cli.docker_path(), 'trust', 'signer', 'add']
-    for i, key_id in enumerate(order):
-        path = os.path.join(directory, '%s-%d.pub' % (name, i))
-        with open(path, 'w') as f:
-            f.write(keys[key_id]['pem'])
-        argv += ['--key', path]
-    argv += [name, ref.gun]
-    before = set(k['path'] for k in list_local_keys(cli.trust_dir))
-    try:
-        cli.run_pty(argv, secrets, what='docker trust signer add %s %s' % (name, ref.gun))
-    except TrustError:
-        clean_failed_init(cli, ref, before)
-        raise
-
-
-def initialise_with_notary(cli, ref, name, order, keys, secrets):
-    """What ``docker trust signer add`` does on a new repository, with the notary CLI (docker 29 without
-    the docker-trust plugin): the first local root key (or a new one), a new repository key, the
-    snapshot key managed by the Notary server, then the signer and its keys in targets/releases.
-
-    notary cannot initialise with a server-managed snapshot key in one step: it publishes the new
-    repository with root version 2 (the rotation to the server's snapshot key), where docker
-    publishes version 1.  The local snapshot key notary made is then of no use and goes."""
-    before = set(k['path'] for k in list_local_keys(cli.trust_dir))
-    notary = NotaryRepository(cli, ref)
-    notary.reset()
-    try:
-        notary.init(secrets, publish=False)
-        notary.rotate_key('snapshot', secrets, server_managed=True)
-        pems = [keys[k]['pem'] for k in order]
-        notary.add_delegation(signer_role(name), pems, all_paths=True)
-        notary.add_delegation(RELEASES_ROLE, pems, all_paths=True)
-        notary.publish(secrets)
-    except TrustError:
-        notary.reset()
-        clean_failed_init(cli, ref, before)
-        raise
-    notary.reset()
-    for key in list_local_keys(cli.trust_dir):
-        if key['path'] not in before and key['role'] == 'snapshot' and key['gun'] == ref.gun:
-            os.unlink(key['path'])
-
-
-def clean_failed_init(cli, ref, before):
-    # A failed init leaves the root and repository keys it created behind; they belong to
-    # nothing the server knows, so they go, unless the server has the repository after all.
-    try:
-        if TrustReader(cli).read_one(ref)['exists']:
-            return
-    except TrustError:
-        return
-    for key in list_local_keys(cli.trust_dir):
-        if key['path'] in before:
-            continue
-        if key['role'] == 'root' or (key['role'] in ('targets', 'snapshot') and key['gun'] == ref.gun):
-            try:
-                os.unlink(key['path'])
-            except OSError:
-                pass
-    NotaryRepository(cli, ref).reset()
-
-
-def apply(cli, ref, name, steps, keys, roles, secrets):
-    """Stage every change with the notary CLI and publish them as one TUF version.
-
-    Staged in a view (``_signing.repository_view``): a run killed before it publishes leaves
-    nothing staged in the real trust directory."""
-    notary = NotaryRepository(cli, ref, trust_dir=os.path.join(repository_view(cli, ref.gun), 'trust'))
-    notary.reset()
-    role = signer_role(name)
-    try:
-        if steps['add_signer']:
-            notary.add_delegation(role, [keys[k]['pem'] for k in steps['add_signer']], all_paths=role not in roles)
-        if steps['remove_signer']:
-            notary.remove_delegation(role, steps['remove_signer'])
-        if steps['remove_role']:
-            notary.remove_delegation(role)
-        if steps['add_releases']:
-            notary.add_delegation(RELEASES_ROLE, [keys[k]['pem'] for k in steps['add_releases']],
-                                  all_paths=RELEASES_ROLE not in roles)
-        if steps['remove_releases']:
-            notary.remove_delegation(RELEASES_ROLE, steps['remove_releases'])
-        notary.publish(secrets)
-    finally:
-        # Nothing staged may linger for a later publish, whatever happened.
-        notary.reset()
-
-
-def verify(cli, ref, name, expected, steps):
-    """Read again what docker and the Notary server now say; ``expected``: docker IDs, None for absent."""
-    parsed = TrustReader(cli).read_one(ref)
-    shown = signer_keys(parsed).get(name)
-    roles = read_roles(cli, parsed)[0] if parsed['exists'] else {}
-    releases = set(roles.get(RELEASES_ROLE, {}).get('key_ids', []))
-    if expected is None:
-        problem = shown is not None or signer_role(name) in roles
-    else:
-        problem = sorted(shown or []) != sorted(expected) or not set(steps['add_releases']) <= releases
-    if problem or releases & set(steps['remove_releases']):
-        raise TrustError('published the change of signer %s of %s, but the Notary server now reports signer keys %s '
-                         'and releases keys %s' % (name, ref.gun, shown or [], sorted(releases)))
-    return sorted(shown or [])
-
+# --- reading and doing (the keys, the delegations and publishing: _delegations) -------------
 
 def ensure_signer(module, cli):
     p = module.params
@@ -433,6 +257,13 @@ def ensure_signer(module, cli):
     else:
         order, keys = [], {}
 
+    with transaction(cli, ref) as tx:
+        # After a TUF conflict: read and plan again; what the other writer published stays.
+        return tx.attempt(lambda: _attempt(module, cli, tx, ref, name, present, order, keys))
+
+
+def _attempt(module, cli, tx, ref, name, present, order, keys):
+    p = module.params
     parsed = TrustReader(cli).read_one(ref)
     before = sorted(signer_keys(parsed).get(name, []))
     result = dict(changed=False, repository=ref.gun, signer=name, key_ids=before, initialized=False,
@@ -443,8 +274,8 @@ def ensure_signer(module, cli):
             check_init_passphrases(cli, ref.gun, p['root_passphrase'], p['repository_passphrase'])
             expected = sorted(set(keys[k]['id'] for k in order))
             if not module.check_mode:
-                initialise(cli, ref, name, order, keys, Secrets(root=p['root_passphrase'],
-                                                                repository=p['repository_passphrase']))
+                initialise_repository(cli, tx, ref, name, [keys[k]['pem'] for k in order],
+                                      Secrets(root=p['root_passphrase'], repository=p['repository_passphrase']))
                 expected = verify(cli, ref, name, expected, dict(add_releases=order, remove_releases=[]))
             result.update(changed=True, initialized=True, key_ids=expected, added_key_ids=expected)
     else:
@@ -464,7 +295,7 @@ def ensure_signer(module, cli):
             expected = sorted(set(ids.get(k, k) for k in set(current) | set(order)
                                   if k not in steps['remove_signer'])) if present else None
             if not module.check_mode:
-                apply(cli, ref, name, steps, keys, roles, Secrets(repository=p['repository_passphrase']))
+                apply(tx, ref, name, steps, keys, roles, Secrets(repository=p['repository_passphrase']))
                 expected = verify(cli, ref, name, expected, steps)
             removed = set(steps['remove_signer']) | set(steps['remove_releases'])
             if steps['remove_role']:

@@ -80,3 +80,99 @@ def test_signer_change_and_inspect_while_a_push_runs(stack, docker_config):
     assert sorted(s['Name'] for s in entry['Signers']) == ['alice', 'jeff']
     assert sorted((t['SignedTag'], t['Signers']) for t in entry['SignedTags']) == [('v1', ['jeff']), ('v2', ['jeff'])]
     assert staged(docker_config, repo) == []
+
+
+def nothing_left(docker_config, repo):
+    """Nothing staged in the real trust directory, no view left, and the repository's lock file private."""
+    assert staged(docker_config, repo) == []
+    views = os.path.join(docker_config, 'trust', '.views')
+    assert not os.path.isdir(views) or os.listdir(views) == []
+    locks = os.path.join(docker_config, 'trust', '.locks')
+    assert os.stat(locks).st_mode & 0o777 == 0o700
+    assert [os.stat(os.path.join(locks, f)).st_mode & 0o777 for f in os.listdir(locks)] == \
+        [0o600] * len(os.listdir(locks))
+
+
+def add_signer(stack, docker_config, repo, name, public_key):
+    return ('trust_signer', common(stack, docker_config, repository=repo, name=name, public_keys=[public_key],
+                                   repository_passphrase=REPO_PASS))
+
+
+def test_a_signer_change_and_a_push_at_once(stack, docker_config):
+    repo = stack.repo('one-host')
+    signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
+    src = stack.build_image(docker_config, repo + ':src', content='signer-and-push')
+    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    before = stack.versions(repo)
+    pushed, added = at_once(push(stack, docker_config, repo, ['v1'], 'jeff', JEFF_PASS, src),
+                            add_signer(stack, docker_config, repo, 'alice', alice['public_key']))
+    assert not pushed.get('failed') and not added.get('failed'), (pushed.get('msg'), added.get('msg'))
+    assert pushed['changed'] and added['changed'] and pushed['results'][0]['signed']
+    entry = stack.inspect(docker_config, repo)[repo]
+    assert sorted(s['Name'] for s in entry['Signers']) == ['alice', 'jeff']
+    assert [(t['SignedTag'], t['Signers']) for t in entry['SignedTags']] == [('v1', ['jeff'])]
+    assert entry['SignedTags'][0]['Digest'] == pushed['results'][0]['digest'].split(':', 1)[1]
+    # two publishes, one after the other: the Notary server's targets moved twice
+    assert stack.version(repo, 'targets') >= before['targets'] + 1
+    assert stack.version(repo, 'snapshot') == before['snapshot'] + 2
+    nothing_left(docker_config, repo)
+    assert stack.trusted_pull(repo + ':v1').returncode == 0
+
+
+def test_two_signers_added_at_once(stack, docker_config):
+    repo = stack.repo('one-host')
+    signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
+    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    bob = run_module('trust_key', common(stack, docker_config, name='bob', passphrase=ALICE_PASS))
+    before = stack.versions(repo)
+    first, second = at_once(add_signer(stack, docker_config, repo, 'alice', alice['public_key']),
+                            add_signer(stack, docker_config, repo, 'bob', bob['public_key']))
+    assert not first.get('failed') and not second.get('failed'), (first.get('msg'), second.get('msg'))
+    assert first['changed'] and second['changed']
+    entry = stack.inspect(docker_config, repo)[repo]
+    shown = dict((s['Name'], sorted(k['ID'] for k in s['Keys'])) for s in entry['Signers'])
+    assert sorted(shown) == ['alice', 'bob', 'jeff']
+    assert shown['alice'] == first['key_ids'] and shown['bob'] == second['key_ids']
+    assert stack.version(repo, 'targets') == before['targets'] + 2
+    nothing_left(docker_config, repo)
+    again = run_module('trust_signer', add_signer(stack, docker_config, repo, 'bob', bob['public_key'])[1])
+    assert not again.failed and not again['changed']
+    assert stack.version(repo, 'targets') == before['targets'] + 2
+
+
+def test_two_revokes_of_different_tags_at_once(stack, docker_config):
+    repo = stack.repo('one-host')
+    signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
+    src = stack.build_image(docker_config, repo + ':src', content='revokes')
+    res = run_module('trust_push', push(stack, docker_config, repo, ['v1', 'v2', 'v3'], 'jeff', JEFF_PASS, src)[1])
+    assert not res.failed, res
+    before = stack.versions(repo)
+
+    def revoke(tag):
+        return ('trust_revoke', common(stack, docker_config, repository=repo, tags=[tag], signer='jeff',
+                                       signer_passphrase=JEFF_PASS, repository_passphrase=REPO_PASS))
+
+    first, second = at_once(revoke('v1'), revoke('v2'))
+    assert not first.get('failed') and not second.get('failed'), (first.get('msg'), second.get('msg'))
+    assert first['revoked'] == ['v1'] and second['revoked'] == ['v2']
+    assert dict((t, s) for t, (d, s) in signed_tags(stack, docker_config, repo).items()) == {'v3': ['jeff']}
+    assert stack.version(repo, 'targets/releases') >= before['targets/releases'] + 2
+    nothing_left(docker_config, repo)
+    assert stack.trusted_pull(repo + ':v1').returncode != 0
+    assert stack.trusted_pull(repo + ':v3').returncode == 0
+
+
+def test_an_inspect_while_a_push_runs(stack, docker_config):
+    repo = stack.repo('one-host')
+    signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
+    src = stack.build_image(docker_config, repo + ':src', content='inspect-and-push')
+    pushed, inspected = at_once(push(stack, docker_config, repo, ['v1', 'v2'], 'jeff', JEFF_PASS, src),
+                                ('trust_inspect', common(stack, docker_config, repositories=[repo])))
+    assert not pushed.get('failed') and not inspected.get('failed'), (pushed.get('msg'), inspected.get('msg'))
+    final = signed_tags(stack, docker_config, repo)
+    assert sorted(final) == ['v1', 'v2']
+    # the inspect saw the repository either before the push or after it, never half of it
+    seen = dict((t['tag'], t['digest']) for t in inspected['repositories'][0]['signed_tags'])
+    assert seen in ({}, dict((t, 'sha256:' + d) for t, (d, s) in final.items())), seen
+    assert [s['name'] for s in inspected['repositories'][0]['signers']] == ['jeff']
+    nothing_left(docker_config, repo)

@@ -2,7 +2,8 @@
 # Copyright (c) 2026, Open Banking
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A failed initialisation must not leave orphan root or repository keys behind."""
+"""A first initialisation stages in a view: only the root and repository keys it made are kept, and only
+when the Notary server has the repository (or cannot say)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -12,7 +13,9 @@ import os
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys
-from ansible_collections.openbanking.content_trust.plugins.modules.trust_signer import clean_failed_init
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
+    keep_new_keys, server_may_have,
+)
 
 GUN = '127.0.0.1:5000/acme/app'
 
@@ -20,6 +23,7 @@ GUN = '127.0.0.1:5000/acme/app'
 class FakeCLI(object):
     def __init__(self, trust_dir, server_has=None, fail=False):
         self.trust_dir = trust_dir
+        self.timeout = 5
         self.server_has = server_has
         self.fail = fail
 
@@ -43,34 +47,31 @@ def write_key(trust_dir, key_id, role, gun=None):
     return path
 
 
-def setup(tmp_path):
-    trust = str(tmp_path / 'trust')
-    old_root = write_key(trust, 'a' * 64, 'root')
-    before = set([old_root])
-    write_key(trust, 'b' * 64, 'root')                      # created by the failed init
-    write_key(trust, 'c' * 64, 'targets', GUN)              # created by the failed init
-    write_key(trust, 'd' * 64, 'targets', 'docker.io/acme/other')  # another repository's
-    write_key(trust, 'e' * 64, 'jeff')                      # a signer key written meanwhile
-    changelist = os.path.join(trust, 'tuf', '127.0.0.1:5000', 'acme', 'app', 'changelist')
-    os.makedirs(changelist)
-    open(os.path.join(changelist, '1.change'), 'w').close()
-    return trust, before, changelist
-
-
 def left(trust):
     return sorted(k['key_id'][0] for k in list_local_keys(trust))
 
 
-def test_keys_of_a_failed_init_are_removed(tmp_path):
-    trust, before, changelist = setup(tmp_path)
-    clean_failed_init(FakeCLI(trust, server_has=None), parse_reference(GUN, allow_tag=False), before)
-    assert left(trust) == ['a', 'd', 'e']
-    assert not os.path.exists(changelist)
+def test_only_the_new_root_and_repository_keys_of_the_view_are_kept(tmp_path):
+    real = str(tmp_path / 'config' / 'trust')
+    write_key(real, 'a' * 64, 'root')
+    view = str(tmp_path / 'view')
+    view_trust = os.path.join(view, 'trust')
+    write_key(view_trust, 'a' * 64, 'root')                      # the copy of the real root key
+    write_key(view_trust, 'b' * 64, 'root')                      # made by the init
+    write_key(view_trust, 'c' * 64, 'targets', GUN)              # made by the init
+    write_key(view_trust, 'd' * 64, 'targets', 'docker.io/acme/other')
+    write_key(view_trust, 's' * 64, 'snapshot', GUN)             # notary's, the server manages it
+    write_key(view_trust, 'e' * 64, 'jeff')
+    keep_new_keys(FakeCLI(real), view, set(['a' * 64]), GUN)
+    assert left(real) == ['a', 'b', 'c']
+    for key_id in ('b' * 64, 'c' * 64):
+        assert os.stat(os.path.join(real, 'private', key_id + '.key')).st_mode & 0o777 == 0o600
 
 
-def test_nothing_is_removed_when_the_server_has_the_repository_or_cannot_say(tmp_path):
-    trust, before, changelist = setup(tmp_path)
-    clean_failed_init(FakeCLI(trust, server_has={'Name': GUN}), parse_reference(GUN, allow_tag=False), before)
-    assert left(trust) == ['a', 'b', 'c', 'd', 'e']
-    clean_failed_init(FakeCLI(trust, fail=True), parse_reference(GUN, allow_tag=False), before)
-    assert left(trust) == ['a', 'b', 'c', 'd', 'e']
+def test_keys_of_a_failed_init_are_kept_only_when_the_server_has_the_repository_or_cannot_say(tmp_path):
+    trust = str(tmp_path / 'trust')
+    ref = parse_reference(GUN, allow_tag=False)
+    assert server_may_have(FakeCLI(trust, server_has=None), ref) is False
+    entry = {'Name': GUN, 'SignedTags': [], 'Signers': [], 'AdministrativeKeys': []}
+    assert server_may_have(FakeCLI(trust, server_has=entry), ref) is True
+    assert server_may_have(FakeCLI(trust, fail=True), ref) is True

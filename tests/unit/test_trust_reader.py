@@ -77,6 +77,7 @@ class FakeCLI(object):
     def __init__(self, docker_config, outputs, trust=False):
         self.docker_config = docker_config
         self.trust_dir = os.path.join(docker_config, 'trust')
+        self.timeout = 30
         self.outputs = outputs
         self.calls = []
         self.trust = trust

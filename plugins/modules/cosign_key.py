@@ -268,7 +268,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         force=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ))
+    ), passphrases='deprecated')
     run(module, ensure_key_pair)
 
 

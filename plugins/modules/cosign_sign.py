@@ -168,7 +168,7 @@ def main():
         annotations=dict(type='dict', default={}),
         transparency_log=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ))
+    ), passphrases='deprecated')
     run(module, sign)
 
 

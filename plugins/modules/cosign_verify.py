@@ -129,7 +129,7 @@ def main():
         transparency_log=dict(type='bool', default=False),
         fail_on_unverified=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
-    ))
+    ), passphrases='deprecated')
     run(module, verify)
 
 

@@ -163,7 +163,7 @@ def main():
         key=dict(type='path', required=True, no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
-    ))
+    ), passphrases='deprecated')
     run(module, sign)
 
 

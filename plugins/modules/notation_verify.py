@@ -128,7 +128,7 @@ def main():
         trusted_identities=dict(type='list', elements='str', default=[]),
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),
-    ))
+    ), passphrases='deprecated')
     run(module, verify)
 
 

@@ -160,7 +160,7 @@ def main():
     module = build_module(dict(
         repositories=dict(type='list', elements='str', required=True),
         query=dict(type='str'),
-    ))
+    ), passphrases='deprecated')
     run(module, inspect)
 
 

@@ -33,6 +33,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -41,11 +42,14 @@ options:
         V(127.0.0.1:5000/acme/app). Short names mean docker.io, as docker reads them. No tag.
     type: str
     required: true
-  name:
+  signer:
     description:
-      - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); V(releases) is reserved.
+      - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); C(root), C(targets), C(snapshot), C(timestamp) and
+        C(releases) are reserved.
+      - Called O(name) before 0.1.0's vocabulary; O(name) still works as an alias.
     type: str
     required: true
+    aliases: [name]
   state:
     description:
       - V(present) ensures the signer has O(public_keys), in its own role and in C(targets/releases).
@@ -101,7 +105,7 @@ EXAMPLES = r'''
   openbanking.content_trust.trust_signer:
     server: https://notary.example.com:4443
     repository: registry.example.com/openbanking/conformance-suite
-    name: jeff
+    signer: jeff
     public_keys:
       - "{{ lookup('file', 'keys/jeff.pub') }}"
     root_passphrase: "{{ vault_root_passphrase }}"
@@ -111,7 +115,7 @@ EXAMPLES = r'''
   openbanking.content_trust.trust_signer:
     server: https://notary.example.com:4443
     repository: registry.example.com/openbanking/conformance-suite
-    name: jeff
+    signer: jeff
     public_keys:
       - "{{ lookup('file', 'keys/jeff-2027.pub') }}"
     exclusive_keys: true
@@ -121,7 +125,7 @@ EXAMPLES = r'''
   openbanking.content_trust.trust_signer:
     server: https://notary.example.com:4443
     repository: registry.example.com/openbanking/conformance-suite
-    name: alice
+    signer: alice
     state: absent
     repository_passphrase: "{{ vault_repository_passphrase }}"
 '''
@@ -133,7 +137,7 @@ repository:
   type: str
   sample: registry.example.com/openbanking/conformance-suite
 signer:
-  description: The signer name.
+  description: The signer name, O(signer).
   returned: always
   type: str
   sample: jeff
@@ -444,7 +448,7 @@ def verify(cli, ref, name, expected, steps):
 
 def ensure_signer(module, cli):
     p = module.params
-    name = validate_signer_name(p['name'])
+    name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
     ref = parse_reference(p['repository'], allow_tag=False)
     present = p['state'] == 'present'
     if present:
@@ -507,7 +511,7 @@ def ensure_signer(module, cli):
 def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
-        name=dict(type='str', required=True),
+        signer=dict(type='str', required=True, aliases=['name']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         public_keys=dict(type='list', elements='str', no_log=False),
         exclusive_keys=dict(type='bool', default=False),

@@ -284,7 +284,7 @@ def main():
         root_key_ids=dict(type='dict', no_log=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
-    ))
+    ), passphrases='deprecated')
     run(module, verify)
 
 

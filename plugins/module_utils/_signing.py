@@ -112,7 +112,7 @@ def read_trust(cli, reference):
     check_notary(cli, reference)
     parsed = TrustReader(cli).read_one(reference)
     if not parsed['exists']:
-        raise TrustError('repository %s has no trust data on the Notary server %s; initialise it by adding a signer '
+        raise TrustError('repository %s has no trust data on the Notary server %s; initialize it by adding a signer '
                          'with openbanking.content_trust.trust_signer' % (reference.gun, cli.server_for(reference)))
     return parsed
 

@@ -18,7 +18,7 @@ description:
     against the source.
   - Reads from the source the signed tags with their digests and lengths, the signers with their public keys, the root
     certificate and the repository key.
-  - Initialises the repository on O(server) with the SAME root key and the SAME root certificate (C(notary init
+  - Initializes the repository on O(server) with the SAME root key and the SAME root certificate (C(notary init
     --rootcert)), so the Root key ID C(docker trust inspect) shows does not change and clients that cached the old root
     keep trusting the new trust data. The repository key stays the same as well (C(notary key rotate targets)); the
     snapshot key is managed by O(server), as docker sets it up.
@@ -79,8 +79,8 @@ options:
     default: false
 notes:
   - Needs the repository's root key, its repository key and the key of O(signer) in C(<docker_config>/trust/private)
-    (copy them from where the repository was initialised), with O(root_passphrase), O(repository_passphrase) and
-    O(signer_passphrase). The root key is needed only when a repository is initialised on O(server), the repository
+    (copy them from where the repository was initialized), with O(root_passphrase), O(repository_passphrase) and
+    O(signer_passphrase). The root key is needed only when a repository is initialized on O(server), the repository
     key only when its signers change there.
   - O(repository_passphrase) must be at least 8 characters; C(notary init) encrypts the temporary keys it creates
     with it.
@@ -99,7 +99,7 @@ seealso:
 attributes:
   check_mode:
     support: full
-    details: Reads both Notary servers and checks keys and passphrases; never initialises, stages or publishes, and
+    details: Reads both Notary servers and checks keys and passphrases; never initializes, stages or publishes, and
       leaves the cached trust data alone.
   diff_mode:
     support: full
@@ -167,15 +167,22 @@ repositories:
       type: dict
       sample: {"jeff": ["6d3c419a591439faabe4609a094febc4783e2dff590278e075373e887b68b7b7"]}
     initialized:
-      description: Whether the repository was initialised on O(server) (would be, in check mode).
+      description: Whether the repository was initialized on O(server) (would be, in check mode).
       type: bool
     added_signers:
       description: Signers whose role was created on O(server) or given missing keys (would be, in check mode).
       type: list
       elements: str
       sample: [jeff, alice]
-    signed:
+    newly_signed_tags:
       description: Tags signed on O(server) by this task (would be, in check mode).
+      type: list
+      elements: str
+      sample: [v1.2.0, latest]
+    signed:
+      description:
+        - Deprecated, will be removed in 1.0.0; use RV(repositories[].newly_signed_tags), the same list.
+          Elsewhere C(signed) is a bool per tag (RV(openbanking.content_trust.trust_push#module:results[].signed)).
       type: list
       elements: str
       sample: [v1.2.0, latest]
@@ -380,7 +387,7 @@ def root_key(cli, ref, src, passphrase):
     if not local:
         raise InputError('repository %s: its root key is not in %s: the root certificate %s (the Root key ID docker '
                          'trust inspect shows) belongs to the private key with key ID %s (file %s.key, role root); copy '
-                         'that file there from where the repository was initialised'
+                         'that file there from where the repository was initialized'
                          % (ref.gun, os.path.join(cli.trust_dir, 'private'), cert_id, key_id, key_id))
     private = _decrypt(ref, local[0], passphrase, 'root_passphrase', 'root key %s' % key_id)
     if public_key_id(private.public_key()) != key_id:
@@ -394,7 +401,7 @@ def repository_key(cli, ref, key_ids, passphrase):
     local = [k for k in list_local_keys(cli.trust_dir) if k['key_id'] in key_ids]
     if not local:
         raise InputError('repository %s: its repository key (key ID %s) is not in %s; migrating it needs that key: copy '
-                         'the file %s.key there from where the repository was initialised'
+                         'the file %s.key there from where the repository was initialized'
                          % (ref.gun, ', '.join(key_ids) or 'unknown', os.path.join(cli.trust_dir, 'private'),
                             (key_ids or ['<key ID>'])[0]))
     error = None
@@ -439,7 +446,7 @@ def _key_file_for_rotate(view, private_key, root_passphrase):
 
 
 def apply(cli, dest, view, ref, src, steps, keys, signer, secrets):
-    """Initialise (if needed), then stage every delegation and tag and publish them as one TUF version."""
+    """Initialize (if needed), then stage every delegation and tag and publish them as one TUF version."""
     trust_dir = os.path.join(view, 'trust')
     notary = NotaryRepository(dest, ref, trust_dir=trust_dir)
     notary.reset()
@@ -599,7 +606,8 @@ def migrate(module, cli):
             initialized=steps['init'],
             added_signers=sorted(set(c['role'][len('targets/'):] for c in steps['delegations']
                                      if c['role'] != RELEASES_ROLE)),
-            signed=list(steps['tags']),
+            newly_signed_tags=list(steps['tags']),
+            signed=list(steps['tags']),  # deprecated name, until 1.0.0
             cache_updated=cache_updated,
             changed=has_changes(steps) or cache_updated,
         ))

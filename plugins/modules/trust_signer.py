@@ -18,14 +18,14 @@ description:
   - Reads the repository's trust data first and changes only what differs. When nothing differs, nothing
     is published and the TUF versions on the Notary server do not move (unlike C(docker trust signer add),
     which publishes a new version even for a key it already has).
-  - A repository without trust data is initialised first, as C(docker trust signer add) does it. It reuses
+  - A repository without trust data is initialized first, as C(docker trust signer add) does it. It reuses
     the local root key or creates one, creates the repository key, and lets the Notary server manage
     the snapshot key.
-    Keys that a failed initialisation created are removed again. Where docker has no C(docker trust) (docker 29
+    Keys that a failed initialization created are removed again. Where docker has no C(docker trust) (docker 29
     and later without the C(docker-trust) plugin) the notary CLI does the same (C(notary init), the snapshot key
     rotated to the server, one publish of the signer); the new repository then starts at root version 2, where
     docker's starts at 1.
-  - Changes to an initialised repository are staged with the notary CLI and published as one new TUF
+  - Changes to an initialized repository are staged with the notary CLI and published as one new TUF
     version. Removal uses the notary CLI because C(docker trust signer remove) silently removes nothing
     (docker 26 and later).
   - Passphrases are checked against the local keys before anything is changed.
@@ -81,9 +81,9 @@ options:
     type: bool
     default: false
 notes:
-  - Initialising a repository needs O(root_passphrase) and O(repository_passphrase); when a new root or
+  - Initializing a repository needs O(root_passphrase) and O(repository_passphrase); when a new root or
     repository key is created, its passphrase must be at least 8 characters.
-  - Every change to an initialised repository needs its repository key in C(<docker_config>/trust/private)
+  - Every change to an initialized repository needs its repository key in C(<docker_config>/trust/private)
     and O(repository_passphrase).
   - In check mode the module reads trust data and checks passphrases, and never writes.
 seealso:
@@ -92,7 +92,7 @@ seealso:
 attributes:
   check_mode:
     support: full
-    details: Reads trust data and checks passphrases against the local keys; never initialises, stages or publishes.
+    details: Reads trust data and checks passphrases against the local keys; never initializes, stages or publishes.
   diff_mode:
     support: full
     details: Shows the signer's key IDs before and after, as C(docker trust inspect) lists them.
@@ -157,7 +157,7 @@ removed_key_ids:
   type: list
   elements: str
 initialized:
-  description: Whether the repository's trust data was initialised by this task (would be, in check mode).
+  description: Whether the repository's trust data was initialized by this task (would be, in check mode).
   returned: always
   type: bool
 '''
@@ -282,7 +282,7 @@ def _decrypts(key, passphrase, what):
 
 
 def check_repository_key(cli, parsed, passphrase):
-    """The local repository (targets) key of an initialised repository, checked with its passphrase."""
+    """The local repository (targets) key of an initialized repository, checked with its passphrase."""
     gun = parsed['repository']
     if not passphrase:
         raise InputError('repository_passphrase is required to change the signers of %s (it protects the '
@@ -291,7 +291,7 @@ def check_repository_key(cli, parsed, passphrase):
     local = [k for k in list_local_keys(cli.trust_dir) if k['key_id'] in wanted]
     if not local:
         raise InputError('the repository key of %s (key ID %s) is not in %s; changing its signers needs it: '
-                         'run this where the repository was initialised, or copy that key file there'
+                         'run this where the repository was initialized, or copy that key file there'
                          % (gun, ', '.join(sorted(wanted)) or 'unknown', os.path.join(cli.trust_dir, 'private')))
     for key in local:
         if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
@@ -301,11 +301,11 @@ def check_repository_key(cli, parsed, passphrase):
 
 
 def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
-    """What initialising needs: a root key it can use and passphrases for new keys."""
+    """What initializing needs: a root key it can use and passphrases for new keys."""
     missing = [o for o, v in (('root_passphrase', root_passphrase), ('repository_passphrase', repository_passphrase))
                if not v]
     if missing:
-        raise InputError('%s has no trust data yet; initialising it needs %s' % (gun, ' and '.join(missing)))
+        raise InputError('%s has no trust data yet; initializing it needs %s' % (gun, ' and '.join(missing)))
     check_new_passphrase(repository_passphrase, 'repository_passphrase', 'the new repository key of %s' % gun)
     roots = [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
     if not roots:
@@ -314,7 +314,7 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
     # docker reuses a local root key (the first it lists) rather than creating one.
     if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
         raise InputError('root_passphrase is incorrect for the local root key %s, which docker would use to '
-                         'initialise %s' % (', '.join(k['key_id'] for k in roots), gun))
+                         'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
 
 
 # --- reading and doing ---------------------------------------------------------------------
@@ -338,7 +338,7 @@ def read_roles(cli, parsed):
 
 
 def initialise(cli, ref, name, order, keys, secrets):
-    """``docker trust signer add``: initialises the repository and adds the signer, one publish."""
+    """``docker trust signer add``: initializes the repository and adds the signer, one publish."""
     if not cli.has_docker_trust():
         return initialise_with_notary(cli, ref, name, order, keys, secrets)
     directory = cli.tempdir()
@@ -362,7 +362,7 @@ def initialise_with_notary(cli, ref, name, order, keys, secrets):
     the docker-trust plugin): the first local root key (or a new one), a new repository key, the
     snapshot key managed by the Notary server, then the signer and its keys in targets/releases.
 
-    notary cannot initialise with a server-managed snapshot key in one step: it publishes the new
+    notary cannot initialize with a server-managed snapshot key in one step: it publishes the new
     repository with root version 2 (the rotation to the server's snapshot key), where docker
     publishes version 1.  The local snapshot key notary made is then of no use and goes."""
     before = set(k['path'] for k in list_local_keys(cli.trust_dir))

@@ -256,7 +256,7 @@ def test_playbook_migrates_a_repository(scenario, tmp_path):
         for secret in ALL_SECRETS:
             assert secret not in out
         assert 'changed=1' in out and 'failed=0' in out, out
-        assert '%s: initialised, root key' % repo in out and '2 signed tag(s) (2 signed now)' in out, out
+        assert '%s: initialized, root key' % repo in out and '2 signed tag(s) (2 signed now)' in out, out
         return out
 
     assert 'signers alice, jeff (added alice, jeff), would change' in playbook('--check')
@@ -364,7 +364,7 @@ def test_tag_signed_for_another_digest_fails_unless_force(scenario, tmp_path):
 
 def test_different_root_on_the_new_server_is_never_overwritten(scenario, tmp_path):
     repo = scenario.source_repo(tags=(), signers=('jeff',))
-    # Someone initialised the same repository on the new server with a root key of their own.
+    # Someone initialized the same repository on the new server with a root key of their own.
     other = str(tmp_path / 'other')
     os.makedirs(other, mode=0o700)
     res = run_module('trust_signer', common(scenario.stack, other, server=scenario.new.url, repository=repo,

@@ -73,6 +73,16 @@ _PASSPHRASE_SPECS = {
 }
 
 
+def check_aliases(module):
+    """An option and its alias (``signer`` and ``name``) both set: AnsibleModule only warns and keeps one of the
+    two values; which signer or which references were meant is a guess, so refuse before anything changes."""
+    validation = getattr(module, 'validation_result', None)
+    for warning in getattr(validation, '_warnings', None) or []:
+        if isinstance(warning, dict) and warning.get('alias'):
+            module.fail_json(msg='both %s and its alias %s are set; set only %s'
+                             % (warning['option'], warning['alias'], warning['option']))
+
+
 def build_module(argument_spec, passphrases=True, **kwargs):
     """The module with the common options. ``passphrases``: True for modules that write trust data
     (root_passphrase, repository_passphrase); False for those that never took them; ``'deprecated'`` for
@@ -80,6 +90,7 @@ def build_module(argument_spec, passphrases=True, **kwargs):
     spec = dict(_PASSPHRASE_SPECS[passphrases])
     spec.update(argument_spec)
     module = TrustModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    check_aliases(module)
     check_passphrases(module)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))

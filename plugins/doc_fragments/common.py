@@ -79,6 +79,21 @@ options:
     type: str
 '''
 
-    # The name the connection options had before the split (openbanking.content_trust.common.connection);
-    # the same text, kept so that documentation extending it still builds.
-    CONNECTION = DOCUMENTATION
+    # The same two options on the modules that never read them: accepted until 1.0.0 with a deprecation warning.
+    # Documented only so, because ansible-test validate-modules wants a documented type for every option.
+    DEPRECATED_PASSPHRASES = r'''
+options:
+  root_passphrase:
+    description:
+      - Deprecated and ignored; this module never reads it. Accepted with a deprecation warning until 1.0.0, when it
+        will be removed. Set it only where it is used (M(openbanking.content_trust.trust_signer),
+        M(openbanking.content_trust.trust_migrate)).
+    type: str
+  repository_passphrase:
+    description:
+      - Deprecated and ignored; this module never reads it. Accepted with a deprecation warning until 1.0.0, when it
+        will be removed. Set it only where it is used (M(openbanking.content_trust.trust_push),
+        M(openbanking.content_trust.trust_revoke), M(openbanking.content_trust.trust_signer),
+        M(openbanking.content_trust.trust_migrate)).
+    type: str
+'''

@@ -35,8 +35,8 @@ PASSPHRASE_ARGUMENT_SPEC = dict(
     repository_passphrase=dict(type='str', no_log=True),
 )
 COMMON_ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, **PASSPHRASE_ARGUMENT_SPEC)
-# Modules that never read the passphrases accepted them until 1.0.0: still accepted there, undocumented,
-# with a deprecation warning.
+# Modules that never read the passphrases took them before the split: still accepted there until 1.0.0, with a
+# deprecation warning (documented as such by the openbanking.content_trust.common.deprecated_passphrases fragment).
 DEPRECATED_PASSPHRASE_ARGUMENT_SPEC = dict(
     (name, dict(spec, removed_in_version='1.0.0', removed_from_collection='openbanking.content_trust'))
     for name, spec in PASSPHRASE_ARGUMENT_SPEC.items()

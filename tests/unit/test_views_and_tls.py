@@ -115,7 +115,7 @@ def test_views_live_in_the_trust_directory_and_go_with_cleanup(tmp_path):
 
 def _views_churn(config, rounds):
     """One process of the race below: open and close views on a shared configuration."""
-    for _ in range(rounds):
+    for dummy in range(rounds):
         cli = TrustCLI(FakeModule(config))
         view = cli.tempdir()
         assert os.path.isdir(view)
@@ -128,7 +128,7 @@ def test_runs_at_once_on_one_configuration_never_trip_over_each_others_views(tmp
     import multiprocessing
     config = str(tmp_path / 'cfg')
     ctx = multiprocessing.get_context('fork')
-    procs = [ctx.Process(target=_views_churn, args=(config, 150)) for _ in range(6)]
+    procs = [ctx.Process(target=_views_churn, args=(config, 150)) for dummy in range(6)]
     for proc in procs:
         proc.start()
     for proc in procs:

@@ -30,8 +30,8 @@ options:
   references:
     description:
       - References to read, each C(repository) or C(repository:tag). Short names mean docker.io, as docker reads them.
-      - Called O(repositories) before 0.1.0's vocabulary (where O(repositories) lists repositories without tags);
-        O(repositories) still works as an alias.
+      - O(repositories), its name in 0.1.0, still works as an alias (elsewhere C(repositories) lists repositories
+        without tags).
     type: list
     elements: str
     required: true

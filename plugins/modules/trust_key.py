@@ -29,7 +29,7 @@ options:
       - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$).
         C(root), C(targets), C(snapshot), C(timestamp) and C(releases) are reserved (the repository's own
         roles); only delegation (signer) keys are ever created or removed.
-      - Called O(name) before 0.1.0's vocabulary; O(name) still works as an alias.
+      - O(name), its name in 0.1.0, still works as an alias.
     type: str
     required: true
     aliases: [name]

@@ -12,7 +12,7 @@ module: trust_signer
 short_description: Manage who may sign a repository with Docker Content Trust
 version_added: 0.1.0
 description:
-  - Ensures a signer (a TUF delegation role C(targets/<name>)) of a repository on its Notary server has
+  - Ensures a signer (a TUF delegation role C(targets/<signer>)) of a repository on its Notary server has
     the given public keys, with the same keys in C(targets/releases), the role C(docker pull) trusts; or
     ensures the signer is gone.
   - Reads the repository's trust data first and changes only what differs. When nothing differs, nothing
@@ -46,7 +46,7 @@ options:
     description:
       - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); C(root), C(targets), C(snapshot), C(timestamp) and
         C(releases) are reserved.
-      - Called O(name) before 0.1.0's vocabulary; O(name) still works as an alias.
+      - O(name), its name in 0.1.0, still works as an alias.
     type: str
     required: true
     aliases: [name]

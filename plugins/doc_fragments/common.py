@@ -9,47 +9,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # The options that say how to reach docker, notary and the Notary server, without the
-    # passphrases: modules that never write trust data (trust_pull) extend only this.
-    CONNECTION = r'''
-options:
-  docker_cli:
-    description:
-      - Name or path of the docker CLI to run.
-      - Its C(docker trust) command is detected at start (built in up to CLI 28, the C(docker-trust)
-        plugin from CLI 29); signing never relies on C(DOCKER_CONTENT_TRUST=1 docker push).
-    type: str
-    default: docker
-  notary_cli:
-    description:
-      - Name or path of the notary CLI (Debian package C(notary)), used where C(docker trust) falls short.
-    type: str
-    default: notary
-  docker_host:
-    description:
-      - Docker daemon socket to use, as C(DOCKER_HOST). Only pushing and pulling need a daemon.
-    type: str
-  docker_config:
-    description:
-      - The docker configuration directory (C(DOCKER_CONFIG)) holding registry credentials.
-      - The trust directory is C(<docker_config>/trust); the CA of the Notary server is read from
-        C(<docker_config>/tls/<host:port>/ca.crt).
-    type: path
-    default: ~/.docker
-  server:
-    description:
-      - URL of the Notary server, as C(DOCKER_CONTENT_TRUST_SERVER). Must be C(https://).
-      - When not set, docker's default applies - C(https://notary.docker.io) for docker.io (shut down on
-        2026-12-08), otherwise C(https://<registry host>). Set it to your own Notary server.
-    type: str
-  timeout:
-    description:
-      - Seconds each docker or notary call may take before it is stopped and the task fails.
-    type: int
-    default: 120
-'''
-
-    # Options shared by every module of openbanking.content_trust.
+    # How to reach docker, notary and the Notary server: every module of openbanking.content_trust
+    # extends this one. Modules that write trust data also extend PASSPHRASES.
     DOCUMENTATION = r'''
 options:
   docker_cli:
@@ -85,16 +46,6 @@ options:
         itself skips verification for any loopback registry; for a Notary elsewhere the modules then check the
         certificate first and refuse a server whose certificate does not verify.
     type: str
-  root_passphrase:
-    description:
-      - Passphrase of the root key; needed to initialise a repository's trust data.
-      - Never passed on a command line; given to docker or notary on a pty when they ask.
-    type: str
-  repository_passphrase:
-    description:
-      - Passphrase of the repository (targets) key; needed to change who may sign a repository.
-      - Docker also falls back to it for signer keys when no signer passphrase is given.
-    type: str
   timeout:
     description:
       - Seconds each docker or notary call may take before it is stopped and the task fails.
@@ -110,4 +61,39 @@ notes:
     and notary read passphrases from); one that protects a new key needs at least 8 characters.
   - Temporary docker configurations and copies of (encrypted) keys live under C(<docker_config>/trust/.views)
     (0700) while a task runs, and go when it ends, also on SIGTERM; those of a killed run go at the next run.
+'''
+
+    # The passphrases of a repository's root and repository (targets) keys: only the modules that
+    # write trust data (trust_push, trust_revoke, trust_signer, trust_migrate) take them.
+    PASSPHRASES = r'''
+options:
+  root_passphrase:
+    description:
+      - Passphrase of the root key; needed to initialize a repository's trust data.
+      - Never passed on a command line; given to docker or notary on a pty when they ask.
+    type: str
+  repository_passphrase:
+    description:
+      - Passphrase of the repository (targets) key; needed to change who may sign a repository.
+      - Docker also falls back to it for signer keys when no signer passphrase is given.
+    type: str
+'''
+
+    # The same two options on the modules that never read them: accepted until 1.0.0 with a deprecation warning.
+    # Documented only so, because ansible-test validate-modules wants a documented type for every option.
+    DEPRECATED_PASSPHRASES = r'''
+options:
+  root_passphrase:
+    description:
+      - Deprecated and ignored; this module never reads it. Accepted with a deprecation warning until 1.0.0, when it
+        will be removed. Set it only where it is used (M(openbanking.content_trust.trust_signer),
+        M(openbanking.content_trust.trust_migrate)).
+    type: str
+  repository_passphrase:
+    description:
+      - Deprecated and ignored; this module never reads it. Accepted with a deprecation warning until 1.0.0, when it
+        will be removed. Set it only where it is used (M(openbanking.content_trust.trust_push),
+        M(openbanking.content_trust.trust_revoke), M(openbanking.content_trust.trust_signer),
+        M(openbanking.content_trust.trust_migrate)).
+    type: str
 '''

@@ -65,7 +65,7 @@ _value:
   description:
     - C(changes) - one per trust_signer call, in inventory order, with C(repository) (the GUN), C(reference) (as
       the inventory names it), C(signer), C(state) (V(present) or V(absent)), C(public_keys) (as given),
-      C(exclusive_keys), C(new) (the signer is not there yet), C(initialise) (the repository has no trust data),
+      C(exclusive_keys), C(new) (the signer is not there yet), C(initialize) (the repository has no trust data),
       C(add_key_ids) and C(remove_key_ids).
     - C(new_repositories) - the repositories (GUNs) the changes would create on the Notary server.
     - >-

@@ -20,10 +20,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2
     from urlparse import urlsplit
 
-# The options every module of the collection accepts; documented once in the
-# openbanking.content_trust.common doc fragment.
-# How to reach docker, notary and the Notary server (the openbanking.content_trust.common.connection
-# doc fragment): all a module that never writes trust data needs.
+# How to reach docker, notary and the Notary server: the options every module accepts, documented
+# once in the openbanking.content_trust.common doc fragment.
 CONNECTION_ARGUMENT_SPEC = dict(
     docker_cli=dict(type='str', default='docker'),
     notary_cli=dict(type='str', default='notary'),
@@ -32,10 +30,18 @@ CONNECTION_ARGUMENT_SPEC = dict(
     server=dict(type='str'),
     timeout=dict(type='int', default=120),
 )
-COMMON_ARGUMENT_SPEC = dict(
-    CONNECTION_ARGUMENT_SPEC,
+# The root and repository passphrases (the openbanking.content_trust.common.passphrases doc fragment):
+# only the modules that write trust data take them.
+PASSPHRASE_ARGUMENT_SPEC = dict(
     root_passphrase=dict(type='str', no_log=True),
     repository_passphrase=dict(type='str', no_log=True),
+)
+COMMON_ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, **PASSPHRASE_ARGUMENT_SPEC)
+# Modules that never read the passphrases took them before the split: still accepted there until 1.0.0, with a
+# deprecation warning (documented as such by the openbanking.content_trust.common.deprecated_passphrases fragment).
+DEPRECATED_PASSPHRASE_ARGUMENT_SPEC = dict(
+    (name, dict(spec, removed_in_version='1.0.0', removed_from_collection='openbanking.content_trust'))
+    for name, spec in PASSPHRASE_ARGUMENT_SPEC.items()
 )
 
 SIGNER_NAME_RE = re.compile(r'\A[a-z0-9][a-z0-9_-]*\Z')

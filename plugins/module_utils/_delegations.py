@@ -41,7 +41,7 @@ def _decrypts(key, passphrase, what):
 
 
 def check_repository_key(cli, parsed, passphrase):
-    """The local repository (targets) key of an initialised repository, checked with its passphrase."""
+    """The local repository (targets) key of an initialized repository, checked with its passphrase."""
     gun = parsed['repository']
     if not passphrase:
         raise InputError('repository_passphrase is required to change the signers of %s (it protects the '
@@ -50,7 +50,7 @@ def check_repository_key(cli, parsed, passphrase):
     local = [k for k in list_local_keys(cli.trust_dir) if k['key_id'] in wanted]
     if not local:
         raise InputError('the repository key of %s (key ID %s) is not in %s; changing its signers needs it: '
-                         'run this where the repository was initialised, or copy that key file there'
+                         'run this where the repository was initialized, or copy that key file there'
                          % (gun, ', '.join(sorted(wanted)) or 'unknown', os.path.join(cli.trust_dir, 'private')))
     for key in local:
         if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
@@ -60,11 +60,11 @@ def check_repository_key(cli, parsed, passphrase):
 
 
 def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
-    """What initialising needs: a root key it can use and passphrases for new keys."""
+    """What initializing needs: a root key it can use and passphrases for new keys."""
     missing = [o for o, v in (('root_passphrase', root_passphrase), ('repository_passphrase', repository_passphrase))
                if not v]
     if missing:
-        raise InputError('%s has no trust data yet; initialising it needs %s' % (gun, ' and '.join(missing)))
+        raise InputError('%s has no trust data yet; initializing it needs %s' % (gun, ' and '.join(missing)))
     check_new_passphrase(repository_passphrase, 'repository_passphrase', 'the new repository key of %s' % gun)
     roots = [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
     if not roots:
@@ -73,7 +73,7 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
     # docker reuses a local root key (the first it lists) rather than creating one.
     if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
         raise InputError('root_passphrase is incorrect for the local root key %s, which docker would use to '
-                         'initialise %s' % (', '.join(k['key_id'] for k in roots), gun))
+                         'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
 
 
 def read_roles(cli, parsed):

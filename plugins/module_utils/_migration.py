@@ -115,7 +115,7 @@ def root_key(cli, ref, src, passphrase):
     if not local:
         raise InputError('repository %s: its root key is not in %s: the root certificate %s (the Root key ID docker '
                          'trust inspect shows) belongs to the private key with key ID %s (file %s.key, role root); copy '
-                         'that file there from where the repository was initialised'
+                         'that file there from where the repository was initialized'
                          % (ref.gun, os.path.join(cli.trust_dir, 'private'), cert_id, key_id, key_id))
     private = _decrypt(ref, local[0], passphrase, 'root_passphrase', 'root key %s' % key_id)
     if public_key_id(private.public_key()) != key_id:
@@ -129,7 +129,7 @@ def repository_key(cli, ref, key_ids, passphrase):
     local = [k for k in list_local_keys(cli.trust_dir) if k['key_id'] in key_ids]
     if not local:
         raise InputError('repository %s: its repository key (key ID %s) is not in %s; migrating it needs that key: copy '
-                         'the file %s.key there from where the repository was initialised'
+                         'the file %s.key there from where the repository was initialized'
                          % (ref.gun, ', '.join(key_ids) or 'unknown', os.path.join(cli.trust_dir, 'private'),
                             (key_ids or ['<key ID>'])[0]))
     error = None
@@ -174,7 +174,7 @@ def _key_file_for_rotate(view, private_key, root_passphrase):
 
 
 def apply(cli, dest, tx, view, ref, src, steps, keys, signer, secrets):
-    """Initialise (if needed), then stage every delegation and tag and publish them as one TUF version."""
+    """Initialize (if needed), then stage every delegation and tag and publish them as one TUF version."""
     trust_dir = os.path.join(view, 'trust')
     notary = tx.notary(view, cli=dest)
     snapshot_keys = steps['snapshot_keys']

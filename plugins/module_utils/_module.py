@@ -15,7 +15,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC,
+    COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC, DEPRECATED_PASSPHRASE_ARGUMENT_SPEC,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
     HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, failure_lines, handle_termination,
@@ -65,11 +65,31 @@ def check_passphrases(module):
                 module.fail_json(msg=problem)
 
 
+_PASSPHRASE_SPECS = {
+    True: COMMON_ARGUMENT_SPEC,
+    False: CONNECTION_ARGUMENT_SPEC,
+    'deprecated': dict(CONNECTION_ARGUMENT_SPEC, **DEPRECATED_PASSPHRASE_ARGUMENT_SPEC),
+}
+
+
+def check_aliases(module):
+    """An option and its alias (``signer`` and ``name``) both set: AnsibleModule only warns and keeps one of the
+    two values; which signer or which references were meant is a guess, so refuse before anything changes."""
+    validation = getattr(module, 'validation_result', None)
+    for warning in getattr(validation, '_warnings', None) or []:
+        if isinstance(warning, dict) and warning.get('alias'):
+            module.fail_json(msg='both %s and its alias %s are set; set only %s'
+                             % (warning['option'], warning['alias'], warning['option']))
+
+
 def build_module(argument_spec, passphrases=True, **kwargs):
-    """The module with the common options; ``passphrases=False`` for modules that never write trust data."""
-    spec = dict(COMMON_ARGUMENT_SPEC if passphrases else CONNECTION_ARGUMENT_SPEC)
+    """The module with the common options. ``passphrases``: True for modules that write trust data
+    (root_passphrase, repository_passphrase); False for those that never took them; ``'deprecated'`` for
+    those that took them without reading them (accepted until 1.0.0, with a deprecation warning)."""
+    spec = dict(_PASSPHRASE_SPECS[passphrases])
     spec.update(argument_spec)
     module = TrustModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    check_aliases(module)
     check_passphrases(module)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))

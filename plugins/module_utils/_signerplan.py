@@ -140,7 +140,7 @@ def plan_repository(repo, current):
     ``current`` is the repository's ``parse_inspect_entry`` data.  Each change is a dict:
     ``repository`` (GUN), ``reference`` (as the inventory names it), ``signer``, ``state``,
     ``public_keys`` (as given), ``exclusive_keys``, ``new`` (the signer is not there yet),
-    ``initialise`` (the repository has no trust data), ``add_key_ids`` and ``remove_key_ids``.
+    ``initialize`` (the repository has no trust data), ``add_key_ids`` and ``remove_key_ids``.
     A listed signer changes when it is missing, lacks a key, or (``exclusive_keys``) has a key
     not listed; in an ``exclusive`` repository an unlisted signer is removed.
     """
@@ -152,7 +152,7 @@ def plan_repository(repo, current):
         return dict(repository=current['repository'], reference=repo['repository'], signer=signer, state=state,
                     public_keys=pems, exclusive_keys=exclusive_keys,
                     new=state == 'present' and signer not in have,
-                    initialise=state == 'present' and not current['exists'], add_key_ids=add, remove_key_ids=remove)
+                    initialize=state == 'present' and not current['exists'], add_key_ids=add, remove_key_ids=remove)
 
     for signer in repo.get('signers') or []:
         name = signer['name']
@@ -186,7 +186,7 @@ def plan_inventory(repositories, inspected):
 
     ``inspected`` lists ``parse_inspect_entry`` data in the inventory's order (``trust_inspect``'s
     ``repositories``).  Returns ``changes`` (see ``plan_repository``, in inventory order),
-    ``new_repositories`` (GUNs this plan would initialise), ``drift`` (``before``/``after`` as
+    ``new_repositories`` (GUNs this plan would initialize), ``drift`` (``before``/``after`` as
     ``{repository: {signer: [key IDs]}}`` of the repositories that change), ``private_keys`` and
     ``keyless`` (see ``inventory_problems``; both must be empty to plan).
     """
@@ -209,7 +209,7 @@ def plan_inventory(repositories, inspected):
             continue
         result['changes'].extend(changes)
         gun = current['repository']
-        if any(c['initialise'] for c in changes) and gun not in result['new_repositories']:
+        if any(c['initialize'] for c in changes) and gun not in result['new_repositories']:
             result['new_repositories'].append(gun)
         before, after = drift(current, changes)
         result['drift']['before'][gun] = before

@@ -115,7 +115,7 @@ def read_trust(cli, reference):
     check_notary(cli, reference)
     parsed = TrustReader(cli).read_one(reference)
     if not parsed['exists']:
-        raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialise it by adding a '
+        raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialize it by adding a '
                                 'signer with openbanking.content_trust.trust_signer'
                                 % (reference.gun, cli.server_for(reference)))
     return parsed
@@ -246,10 +246,10 @@ def add_keys_to_view(view, key_paths):
         os.chmod(target, 0o600)
 
 
-# --- initialising a repository ----------------------------------------------------------------
+# --- initializing a repository ----------------------------------------------------------------
 
-def initialise_repository(cli, tx, reference, signer, pems, secrets):
-    """Initialise ``reference`` with ``signer`` (its keys also in targets/releases) as one publish, staged
+def initialize_repository(cli, tx, reference, signer, pems, secrets):
+    """Initialize ``reference`` with ``signer`` (its keys also in targets/releases) as one publish, staged
     in a view of the publish transaction ``tx``: ``docker trust signer add``, or where docker has no
     ``docker trust`` the same with the notary CLI.
 

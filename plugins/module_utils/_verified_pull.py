@@ -106,7 +106,7 @@ def check_root(root_key_ids, pins):
                          'checked' % ', '.join(pins))
     matched = [k for k in ids if k in pins]
     if not matched:
-        raise Unverified('its root key ID %s is not the pinned root key ID %s (the repository was re-initialised '
+        raise Unverified('its root key ID %s is not the pinned root key ID %s (the repository was re-initialized '
                          'with a new root, or the Notary server hands out another root)'
                          % (', '.join(ids), ', '.join(pins)))
     return matched[0]

@@ -23,6 +23,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
   path:
@@ -269,7 +270,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         force=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ))
+    ), passphrases='deprecated')
     run(module, ensure_key_pair)
 
 

@@ -25,6 +25,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -168,7 +169,7 @@ def main():
         annotations=dict(type='dict', default={}),
         transparency_log=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ))
+    ), passphrases='deprecated')
     run(module, sign)
 
 

@@ -20,6 +20,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -129,7 +130,7 @@ def main():
         transparency_log=dict(type='bool', default=False),
         fail_on_unverified=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
-    ))
+    ), passphrases='deprecated')
     run(module, verify)
 
 

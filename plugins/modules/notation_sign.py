@@ -28,6 +28,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -163,7 +164,7 @@ def main():
         key=dict(type='path', required=True, no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
-    ))
+    ), passphrases='deprecated')
     run(module, sign)
 
 

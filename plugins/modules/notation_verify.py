@@ -21,6 +21,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -128,7 +129,7 @@ def main():
         trusted_identities=dict(type='list', elements='str', default=[]),
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),
-    ))
+    ), passphrases='deprecated')
     run(module, verify)
 
 

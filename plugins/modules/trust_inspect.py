@@ -13,7 +13,7 @@ short_description: Read Docker Content Trust data for many repositories and tags
 version_added: 0.1.0
 description:
   - Reads signed tags, digests, signers, signer key IDs and administrative key IDs from the Notary server,
-    for every reference in O(repositories), with one C(docker trust inspect) call.
+    for every reference in O(references), with one C(docker trust inspect) call.
   - Where docker has no C(docker trust) (docker 29 and later without the C(docker-trust) plugin) the same data,
     root and repository key IDs included, is read with the notary CLI, which verifies the TUF metadata as docker
     does. C(docker trust) is never run on a docker CLI that lacks it.
@@ -24,14 +24,18 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
-  repositories:
+  references:
     description:
       - References to read, each C(repository) or C(repository:tag). Short names mean docker.io, as docker reads them.
+      - O(repositories), its name in 0.1.0, still works as an alias (elsewhere C(repositories) lists repositories
+        without tags).
     type: list
     elements: str
     required: true
+    aliases: [repositories]
   query:
     description:
       - Optional JMESPath expression evaluated over the returned RV(repositories) list; the answer is RV(query_result).
@@ -53,21 +57,21 @@ EXAMPLES = r'''
 - name: Read the trust data of a release
   openbanking.content_trust.trust_inspect:
     server: https://notary.example.com:4443
-    repositories:
+    references:
       - registry.example.com/openbanking/conformance-suite:v1.0.0
       - registry.example.com/openbanking/conformance-suite
   register: trust
 
 - name: Which tags did jeff sign?
   openbanking.content_trust.trust_inspect:
-    repositories: [registry.example.com/openbanking/conformance-suite]
+    references: [registry.example.com/openbanking/conformance-suite]
     query: "[0].signed_tags[?contains(signers, 'jeff')].tag"
   register: jeff_tags
 '''
 
 RETURN = r'''
 repositories:
-  description: One entry per reference, in the order given.
+  description: One entry per reference, in the order of O(references), with the trust data of its repository.
   returned: always
   type: list
   elements: dict
@@ -137,9 +141,10 @@ except ImportError:
 
 def inspect(module, cli):
     p = module.params
-    if not p['repositories']:
-        raise InputError('repositories must list at least one repository or repository:tag')
-    refs = [parse_reference(r, what='repositories[%d]' % i) for i, r in enumerate(p['repositories'])]
+    option = 'repositories' if 'repositories' in p else 'references'
+    if not p['references']:
+        raise InputError('%s must list at least one repository or repository:tag' % option)
+    refs = [parse_reference(r, what='%s[%d]' % (option, i)) for i, r in enumerate(p['references'])]
     query = None
     if p['query'] is not None:
         if not HAS_JMESPATH:
@@ -158,9 +163,9 @@ def inspect(module, cli):
 
 def main():
     module = build_module(dict(
-        repositories=dict(type='list', elements='str', required=True),
+        references=dict(type='list', elements='str', required=True, aliases=['repositories']),
         query=dict(type='str'),
-    ))
+    ), passphrases='deprecated')
     run(module, inspect)
 
 

@@ -12,7 +12,7 @@ module: trust_key
 short_description: Manage a signer's delegation key in the local Docker Content Trust store
 version_added: 0.1.0
 description:
-  - Ensures exactly one delegation (signer) key for O(name) in C(<docker_config>/trust/private),
+  - Ensures exactly one delegation (signer) key for O(signer) in C(<docker_config>/trust/private),
     as C(docker trust key generate) or C(docker trust key load) would make it, but idempotently.
   - A new key is ECDSA P-256, stored encrypted with O(passphrase) in the format docker and notary read,
     in a file named after its key ID with mode 0600, in a 0700 directory.
@@ -21,18 +21,21 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
-  name:
+  signer:
     description:
       - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$).
         C(root), C(targets), C(snapshot), C(timestamp) and C(releases) are reserved (the repository's own
         roles); only delegation (signer) keys are ever created or removed.
+      - O(name), its name in 0.1.0, still works as an alias.
     type: str
     required: true
+    aliases: [name]
   state:
     description:
-      - V(present) ensures one key with this name; V(absent) removes every key file whose role is O(name).
+      - V(present) ensures one key with this name; V(absent) removes every key file whose role is O(signer).
     type: str
     choices: [present, absent]
     default: present
@@ -78,21 +81,21 @@ attributes:
 EXAMPLES = r'''
 - name: Ensure signer key jeff exists and write its public key
   openbanking.content_trust.trust_key:
-    name: jeff
+    signer: jeff
     passphrase: "{{ vault_jeff_passphrase }}"
     public_key_path: /srv/trust-keys/jeff.pub
   register: jeff_key
 
 - name: Import an existing key kept in a vault
   openbanking.content_trust.trust_key:
-    name: ci
+    signer: ci
     private_key: "{{ vault_ci_key_pem }}"
     private_key_passphrase: "{{ vault_ci_key_pem_passphrase }}"
     passphrase: "{{ vault_ci_passphrase }}"
 
 - name: Remove a signer's local key
   openbanking.content_trust.trust_key:
-    name: alice
+    signer: alice
     state: absent
 '''
 
@@ -173,7 +176,7 @@ def _write_public(module, path, pem):
 
 def ensure_key(module, cli):
     p = module.params
-    name = validate_signer_name(p['name'])
+    name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
     existing = find_signer_keys(cli.trust_dir, name)
     before = sorted(k['key_id'] for k in existing)
     result = dict(changed=False, key_id=None, public_key=None, public_key_path=p['public_key_path'],
@@ -247,14 +250,14 @@ def ensure_key(module, cli):
 
 def main():
     module = build_module(dict(
-        name=dict(type='str', required=True),
+        signer=dict(type='str', required=True, aliases=['name']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         passphrase=dict(type='str', no_log=True),
         private_key=dict(type='str', no_log=True),
         private_key_passphrase=dict(type='str', no_log=True),
         public_key_path=dict(type='path'),
         force=dict(type='bool', default=False),
-    ))
+    ), passphrases='deprecated')
     run(module, ensure_key)
 
 

@@ -18,7 +18,7 @@ description:
     against the source.
   - Reads from the source the signed tags with their digests and lengths, the signers with their public keys, the root
     certificate and the repository key.
-  - Initialises the repository on O(server) with the SAME root key and the SAME root certificate (C(notary init
+  - Initializes the repository on O(server) with the SAME root key and the SAME root certificate (C(notary init
     --rootcert)), so the Root key ID C(docker trust inspect) shows does not change and clients that cached the old root
     keep trusting the new trust data. The repository key stays the same as well (C(notary key rotate targets)); the
     snapshot key is managed by O(server), as docker sets it up.
@@ -38,6 +38,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.passphrases
   - ansible.builtin.action_common_attributes
 options:
   server:
@@ -78,8 +79,8 @@ options:
     default: false
 notes:
   - Needs the repository's root key, its repository key and the key of O(signer) in C(<docker_config>/trust/private)
-    (copy them from where the repository was initialised), with O(root_passphrase), O(repository_passphrase) and
-    O(signer_passphrase). The root key is needed only when a repository is initialised on O(server), the repository
+    (copy them from where the repository was initialized), with O(root_passphrase), O(repository_passphrase) and
+    O(signer_passphrase). The root key is needed only when a repository is initialized on O(server), the repository
     key only when its signers change there.
   - O(repository_passphrase) must be at least 8 characters; C(notary init) encrypts the temporary keys it creates
     with it.
@@ -98,7 +99,7 @@ seealso:
 attributes:
   check_mode:
     support: full
-    details: Reads both Notary servers and checks keys and passphrases; never initialises, stages or publishes, and
+    details: Reads both Notary servers and checks keys and passphrases; never initializes, stages or publishes, and
       leaves the cached trust data alone.
   diff_mode:
     support: full
@@ -166,15 +167,22 @@ repositories:
       type: dict
       sample: {"jeff": ["6d3c419a591439faabe4609a094febc4783e2dff590278e075373e887b68b7b7"]}
     initialized:
-      description: Whether the repository was initialised on O(server) (would be, in check mode).
+      description: Whether the repository was initialized on O(server) (would be, in check mode).
       type: bool
     added_signers:
       description: Signers whose role was created on O(server) or given missing keys (would be, in check mode).
       type: list
       elements: str
       sample: [jeff, alice]
-    signed:
+    newly_signed_tags:
       description: Tags signed on O(server) by this task (would be, in check mode).
+      type: list
+      elements: str
+      sample: [v1.2.0, latest]
+    signed:
+      description:
+        - Deprecated, will be removed in 1.0.0; use RV(repositories[].newly_signed_tags), the same list.
+          Elsewhere C(signed) is a bool per tag (RV(openbanking.content_trust.trust_push#module:results[].signed)).
       type: list
       elements: str
       sample: [v1.2.0, latest]
@@ -409,7 +417,8 @@ def migrate(module, cli):
             initialized=steps['init'],
             added_signers=sorted(set(c['role'][len('targets/'):] for c in steps['delegations']
                                      if c['role'] != RELEASES_ROLE)),
-            signed=list(steps['tags']),
+            newly_signed_tags=list(steps['tags']),
+            signed=list(steps['tags']),  # deprecated name, until 1.0.0
             cache_updated=cache_updated[ref.gun],
             changed=has_changes(steps) or cache_updated[ref.gun],
         ))

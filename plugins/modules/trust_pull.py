@@ -27,7 +27,7 @@ description:
 author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
-  - openbanking.content_trust.common.connection
+  - openbanking.content_trust.common
   - ansible.builtin.action_common_attributes
 options:
   images:

@@ -12,20 +12,20 @@ module: trust_signer
 short_description: Manage who may sign a repository with Docker Content Trust
 version_added: 0.1.0
 description:
-  - Ensures a signer (a TUF delegation role C(targets/<name>)) of a repository on its Notary server has
+  - Ensures a signer (a TUF delegation role C(targets/<signer>)) of a repository on its Notary server has
     the given public keys, with the same keys in C(targets/releases), the role C(docker pull) trusts; or
     ensures the signer is gone.
   - Reads the repository's trust data first and changes only what differs. When nothing differs, nothing
     is published and the TUF versions on the Notary server do not move (unlike C(docker trust signer add),
     which publishes a new version even for a key it already has).
-  - A repository without trust data is initialised first, as C(docker trust signer add) does it. It reuses
+  - A repository without trust data is initialized first, as C(docker trust signer add) does it. It reuses
     the local root key or creates one, creates the repository key, and lets the Notary server manage
     the snapshot key.
-    Keys that a failed initialisation created are removed again. Where docker has no C(docker trust) (docker 29
+    Keys that a failed initialization created are removed again. Where docker has no C(docker trust) (docker 29
     and later without the C(docker-trust) plugin) the notary CLI does the same (C(notary init), the snapshot key
     rotated to the server, one publish of the signer); the new repository then starts at root version 2, where
     docker's starts at 1.
-  - Changes to an initialised repository are staged with the notary CLI and published as one new TUF
+  - Changes to an initialized repository are staged with the notary CLI and published as one new TUF
     version. Removal uses the notary CLI because C(docker trust signer remove) silently removes nothing
     (docker 26 and later).
   - Passphrases are checked against the local keys before anything is changed.
@@ -33,6 +33,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -41,11 +42,14 @@ options:
         V(127.0.0.1:5000/acme/app). Short names mean docker.io, as docker reads them. No tag.
     type: str
     required: true
-  name:
+  signer:
     description:
-      - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); V(releases) is reserved.
+      - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); C(root), C(targets), C(snapshot), C(timestamp) and
+        C(releases) are reserved.
+      - O(name), its name in 0.1.0, still works as an alias.
     type: str
     required: true
+    aliases: [name]
   state:
     description:
       - V(present) ensures the signer has O(public_keys), in its own role and in C(targets/releases).
@@ -77,9 +81,9 @@ options:
     type: bool
     default: false
 notes:
-  - Initialising a repository needs O(root_passphrase) and O(repository_passphrase); when a new root or
+  - Initializing a repository needs O(root_passphrase) and O(repository_passphrase); when a new root or
     repository key is created, its passphrase must be at least 8 characters.
-  - Every change to an initialised repository needs its repository key in C(<docker_config>/trust/private)
+  - Every change to an initialized repository needs its repository key in C(<docker_config>/trust/private)
     and O(repository_passphrase).
   - In check mode the module reads trust data and checks passphrases, and never writes.
 seealso:
@@ -88,7 +92,7 @@ seealso:
 attributes:
   check_mode:
     support: full
-    details: Reads trust data and checks passphrases against the local keys; never initialises, stages or publishes.
+    details: Reads trust data and checks passphrases against the local keys; never initializes, stages or publishes.
   diff_mode:
     support: full
     details: Shows the signer's key IDs before and after, as C(docker trust inspect) lists them.
@@ -101,7 +105,7 @@ EXAMPLES = r'''
   openbanking.content_trust.trust_signer:
     server: https://notary.example.com:4443
     repository: registry.example.com/openbanking/conformance-suite
-    name: jeff
+    signer: jeff
     public_keys:
       - "{{ lookup('file', 'keys/jeff.pub') }}"
     root_passphrase: "{{ vault_root_passphrase }}"
@@ -111,7 +115,7 @@ EXAMPLES = r'''
   openbanking.content_trust.trust_signer:
     server: https://notary.example.com:4443
     repository: registry.example.com/openbanking/conformance-suite
-    name: jeff
+    signer: jeff
     public_keys:
       - "{{ lookup('file', 'keys/jeff-2027.pub') }}"
     exclusive_keys: true
@@ -121,7 +125,7 @@ EXAMPLES = r'''
   openbanking.content_trust.trust_signer:
     server: https://notary.example.com:4443
     repository: registry.example.com/openbanking/conformance-suite
-    name: alice
+    signer: alice
     state: absent
     repository_passphrase: "{{ vault_repository_passphrase }}"
 '''
@@ -133,7 +137,7 @@ repository:
   type: str
   sample: registry.example.com/openbanking/conformance-suite
 signer:
-  description: The signer name.
+  description: The signer name, O(signer).
   returned: always
   type: str
   sample: jeff
@@ -153,7 +157,7 @@ removed_key_ids:
   type: list
   elements: str
 initialized:
-  description: Whether the repository's trust data was initialised by this task (would be, in check mode).
+  description: Whether the repository's trust data was initialized by this task (would be, in check mode).
   returned: always
   type: bool
 '''
@@ -177,7 +181,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
     RELEASES_ROLE, signature_key_ids, signed_targets, signer_role,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerplan import delegation_steps
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import initialise_repository
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import initialize_repository
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
@@ -246,7 +250,7 @@ def stranded_tags(roles, releases_doc, remove_ids):
 
 def ensure_signer(module, cli):
     p = module.params
-    name = validate_signer_name(p['name'])
+    name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
     ref = parse_reference(p['repository'], allow_tag=False)
     present = p['state'] == 'present'
     if present:
@@ -274,7 +278,7 @@ def _attempt(module, cli, tx, ref, name, present, order, keys):
             check_init_passphrases(cli, ref.gun, p['root_passphrase'], p['repository_passphrase'])
             expected = sorted(set(keys[k]['id'] for k in order))
             if not module.check_mode:
-                initialise_repository(cli, tx, ref, name, [keys[k]['pem'] for k in order],
+                initialize_repository(cli, tx, ref, name, [keys[k]['pem'] for k in order],
                                       Secrets(root=p['root_passphrase'], repository=p['repository_passphrase']))
                 expected = verify(cli, ref, name, expected, dict(add_releases=order, remove_releases=[]))
             result.update(changed=True, initialized=True, key_ids=expected, added_key_ids=expected)
@@ -316,7 +320,7 @@ def _attempt(module, cli, tx, ref, name, present, order, keys):
 def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
-        name=dict(type='str', required=True),
+        signer=dict(type='str', required=True, aliases=['name']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         public_keys=dict(type='list', elements='str', no_log=False),
         exclusive_keys=dict(type='bool', default=False),

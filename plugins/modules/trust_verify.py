@@ -29,6 +29,7 @@ author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
   - openbanking.content_trust.common
+  - openbanking.content_trust.common.deprecated_passphrases
   - ansible.builtin.action_common_attributes
 options:
   images:
@@ -284,7 +285,7 @@ def main():
         root_key_ids=dict(type='dict', no_log=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
-    ))
+    ), passphrases='deprecated')
     run(module, verify)
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """One table of bad inputs across trust_signer, trust_push and trust_revoke.
 
-Every case runs against a real, initialised repository with a signed tag, and must fail with
+Every case runs against a real, initialized repository with a signed tag, and must fail with
 a message that names the input and what was expected, before anything changes: no TUF
 version of the repository moves.
 """

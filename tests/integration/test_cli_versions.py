@@ -14,7 +14,7 @@ ROLES = ('root', 'targets', 'snapshot', 'timestamp', 'targets/releases', 'target
 
 
 def life_cycle(stack, docker_config, docker_cli, repo, source, jeff_pub, alice_pub):
-    """trust_signer (initialises), trust_push of two tags, trust_revoke of one, a second signer added
+    """trust_signer (initializes), trust_push of two tags, trust_revoke of one, a second signer added
     then removed, each step run twice; returns what the real tools report after each step."""
     run = dict(docker_cli=docker_cli)
     steps = [
@@ -72,11 +72,11 @@ def test_cli_29_without_the_plugin_does_what_cli_28_does(stack, docker_config, t
         assert step_29['signers'] == step_28['signers'], step_28['module']
         assert step_29['admin'] == step_28['admin'] == {'Root': 1, 'Repository': 1}
         assert step_29['changed'] == step_28['changed']
-    # Every step after the initialisation moves the same TUF versions.
+    # Every step after the initialization moves the same TUF versions.
     for i in range(1, len(with_28)):
         moved = [dict((r, run[i]['versions'][r] - run[i - 1]['versions'][r]) for r in ROLES) for run in (with_28, with_29)]
         assert moved[1] == moved[0], with_28[i]['module']
-    # The initialisation: notary cannot create a repository with a server-managed snapshot key in one
+    # The initialization: notary cannot create a repository with a server-managed snapshot key in one
     # publish as docker does; it publishes it, rotates the snapshot key to the server's (root version 2)
     # and publishes the signer: one version more of root, targets, snapshot and timestamp.
     first_28, first_29 = with_28[0]['versions'], with_29[0]['versions']

@@ -3,7 +3,7 @@
 written (its shell blocks are read from the document) on a Notary server that lost its data.
 It keeps the root certificate (the Root ID consumers pinned), and a consumer that cached the
 lost, higher versions verifies again after the one documented step. The recovery used to
-re-initialise the repository from the root key, which makes a new root certificate: consumers
+re-initialize the repository from the root key, which makes a new root certificate: consumers
 with the old root cached then refuse it."""
 
 import json

@@ -181,7 +181,8 @@ def test_check_mode_reports_the_plan_and_writes_nothing(scenario):
     [plan] = res['repositories']
     digest = source[0]['v1'][0]
     assert plan == dict(repository=repo, root_key_id=source[2][0], signers=source[1], initialized=True,
-                        added_signers=['alice', 'jeff'], signed=['latest', 'v1'], cache_updated=False, changed=True,
+                        added_signers=['alice', 'jeff'], newly_signed_tags=['latest', 'v1'],
+                        signed=['latest', 'v1'], cache_updated=False, changed=True,
                         signed_tags=[dict(tag='latest', digest='sha256:' + digest),
                                      dict(tag='v1', digest='sha256:' + digest)]), res
     assert res['diff']['before'] == {repo: {}}
@@ -256,7 +257,7 @@ def test_playbook_migrates_a_repository(scenario, tmp_path):
         for secret in ALL_SECRETS:
             assert secret not in out
         assert 'changed=1' in out and 'failed=0' in out, out
-        assert '%s: initialised, root key' % repo in out and '2 signed tag(s) (2 signed now)' in out, out
+        assert '%s: initialized, root key' % repo in out and '2 signed tag(s) (2 signed now)' in out, out
         return out
 
     assert 'signers alice, jeff (added alice, jeff), would change' in playbook('--check')
@@ -275,8 +276,9 @@ def test_module_migrates_the_same_tags_digests_signers_and_root(scenario):
     res = scenario.migrate([repo], diff=True)
     assert res['changed'] is True and not res.failed, res
     [done] = res['repositories']
-    assert (done['initialized'], done['added_signers'], done['signed'], done['cache_updated']) == \
+    assert (done['initialized'], done['added_signers'], done['newly_signed_tags'], done['cache_updated']) == \
         (True, ['alice', 'jeff'], ['latest', 'v1'], True), res
+    assert done['signed'] == done['newly_signed_tags']  # the deprecated name, until 1.0.0
     assert done['root_key_id'] == source[2][0] and done['signers'] == source[1]
     assert res['diff']['before'] == {repo: {}}
     assert res['diff']['after'][repo] == dict(root_key_id=source[2][0], signers=source[1],
@@ -308,7 +310,7 @@ def test_rerun_changes_nothing_and_moves_no_tuf_version(scenario):
 
     res = scenario.migrate(repos, diff=True)
     assert res['changed'] is False, res
-    assert [(r['initialized'], r['added_signers'], r['signed'], r['cache_updated'], r['changed'])
+    assert [(r['initialized'], r['added_signers'], r['newly_signed_tags'], r['cache_updated'], r['changed'])
             for r in res['repositories']] == [(False, [], [], False, False)] * 2, res
     assert res['diff']['before'] == res['diff']['after']
     assert dict((r, scenario.new.versions(r)) for r in repos) == versions
@@ -355,7 +357,8 @@ def test_tag_signed_for_another_digest_fails_unless_force(scenario, tmp_path):
     assert scenario.new.versions(repo) == versions
 
     res = scenario.migrate([repo], force=True)
-    assert res['changed'] is True and res['repositories'][0]['signed'] == ['v1'], res
+    assert res['changed'] is True and res['repositories'][0]['newly_signed_tags'] == ['v1'], res
+    assert res['repositories'][0]['signed'] == ['v1']
     tags = scenario.trust(repo, scenario.new.url)[0]
     assert 'sha256:' + tags['v1'][0] == new_digest and tags['latest'][0] != tags['v1'][0]
     after = scenario.new.versions(repo)
@@ -364,7 +367,7 @@ def test_tag_signed_for_another_digest_fails_unless_force(scenario, tmp_path):
 
 def test_different_root_on_the_new_server_is_never_overwritten(scenario, tmp_path):
     repo = scenario.source_repo(tags=(), signers=('jeff',))
-    # Someone initialised the same repository on the new server with a root key of their own.
+    # Someone initialized the same repository on the new server with a root key of their own.
     other = str(tmp_path / 'other')
     os.makedirs(other, mode=0o700)
     res = run_module('trust_signer', common(scenario.stack, other, server=scenario.new.url, repository=repo,

@@ -274,7 +274,7 @@ class Signer(object):
         return proc
 
     def add_signer(self, gun, name='alice'):
-        """docker trust key generate + docker trust signer add (initialises the repository)."""
+        """docker trust key generate + docker trust signer add (initializes the repository)."""
         keys = os.path.join(self.dir, 'keys')
         os.makedirs(keys, exist_ok=True)
         # docker takes the passphrases from its environment variables (the repository one
@@ -309,7 +309,7 @@ def signed_tags(entry):
 
 
 def sign_and_verify(workdir, notary):
-    """Initialise a repository, add signer alice, sign v1; docker trust inspect must show it."""
+    """Initialize a repository, add signer alice, sign v1; docker trust inspect must show it."""
     if not have_clients():
         pytest.skip('docker (with docker trust) and the notary CLI are needed to sign')
     signer = Signer(workdir, notary)

@@ -180,7 +180,7 @@ def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack)
     assert sorted(tags1) == ['stable', 'v1.0.0'] and sorted(tags2) == ['v1.0.0']
     digest = tags1['v1.0.0'][0]
     assert tags1['stable'] == (digest, ['jeff']) and tags2['v1.0.0'] == (digest, ['jeff'])
-    assert 'added signer jeff' in run.out and 'initialising the repository' in run.out
+    assert 'added signer jeff' in run.out and 'initializing the repository' in run.out
 
     with open(os.path.join(scenario.report_dir, 'release-v1.0.0.json')) as f:
         report = json.load(f)

@@ -44,8 +44,8 @@ def roles_of(docker_config):
     return roles
 
 
-def initialised_repo(stack, docker_config):
-    """A repository initialised by trust_signer: root and repository keys are in the trust store."""
+def initialized_repo(stack, docker_config):
+    """A repository initialized by trust_signer: root and repository keys are in the trust store."""
     jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
     assert jeff['changed'] and not jeff.failed, jeff
     repo = stack.repo()
@@ -57,7 +57,7 @@ def initialised_repo(stack, docker_config):
 
 
 def test_reserved_names_refused_and_repository_keys_untouched(stack, docker_config):
-    repo = initialised_repo(stack, docker_config)
+    repo = initialized_repo(stack, docker_config)
     before = key_files(docker_config)
     assert sorted(roles_of(docker_config).values()) == ['jeff', 'root', 'targets'], roles_of(docker_config)
     versions = stack.versions(repo)

@@ -3,7 +3,7 @@
 
 - it had no CA variable and relied on signing_host having installed the Notary CA first;
 - a private key pasted into the inventory failed with a Jinja error chain;
-- a mistyped repository was silently created ("initialising the repository");
+- a mistyped repository was silently created ("initializing the repository");
 - --diff showed nothing (the changes run with no_log).
 """
 

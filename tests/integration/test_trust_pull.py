@@ -245,8 +245,8 @@ def notary(stack, config, *args):
 
 
 @pytest.fixture(scope='module')
-def reinitialised(stack, tmp_path_factory):
-    """A repository signed under one root, deleted from the Notary server and initialised again
+def reinitialized(stack, tmp_path_factory):
+    """A repository signed under one root, deleted from the Notary server and initialized again
     with a new root (another publisher's trust directory), then signed again."""
     s = Signed()
     base = tmp_path_factory.mktemp('reinit')
@@ -271,9 +271,9 @@ def reinitialised(stack, tmp_path_factory):
     return s
 
 
-def test_reinitialised_repository_with_the_old_root_pinned_fails_naming_both_roots(
-        stack, reinitialised, signed, docker_config, consumer_cli):
-    s = reinitialised
+def test_reinitialized_repository_with_the_old_root_pinned_fails_naming_both_roots(
+        stack, reinitialized, signed, docker_config, consumer_cli):
+    s = reinitialized
     forget(stack, docker_config, s.repo, [s.digest])
     images = [{'repository': s.repo, 'tags': ['v1']}]
     for pinned in ([s.old_root], signed.root_key_ids):  # the old root; another repository's root

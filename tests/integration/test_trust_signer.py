@@ -61,7 +61,7 @@ def key_files(docker_config):
     return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
 
-def test_first_add_initialises_then_adding_again_does_not_publish(stack, docker_config):
+def test_first_add_initializes_then_adding_again_does_not_publish(stack, docker_config):
     repo = stack.repo()
     jeff_id, jeff_pub = new_key(stack, docker_config, 'jeff', JEFF_PASS)
 
@@ -330,7 +330,7 @@ def test_wrong_passphrases_fail_fast_naming_the_key(stack, docker_config):
     assert stack.versions(repo) == versions
     assert signers(stack, docker_config, repo) == {'jeff': [jeff_id]}
 
-    # Initialising another repository reuses the local root key: a wrong root passphrase
+    # Initializing another repository reuses the local root key: a wrong root passphrase
     # is caught before docker creates a repository key that would be left orphaned.
     keys = key_files(docker_config)
     other = stack.repo()

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, Open Banking
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A first initialisation stages in a view: only the root and repository keys it made are kept, and only
+"""A first initialization stages in a view: only the root and repository keys it made are kept, and only
 when the Notary server has the repository (or cannot say)."""
 
 from __future__ import absolute_import, division, print_function

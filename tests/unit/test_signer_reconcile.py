@@ -73,11 +73,11 @@ def test_key_changes():
 
 # --- plan_repository: one inventory entry against its inspect data -----------------------------
 
-def test_a_new_repository_is_initialised_with_every_listed_signer():
+def test_a_new_repository_is_initialized_with_every_listed_signer():
     repo = {'repository': GUN, 'signers': [{'name': 'jeff', 'public_key': JEFF},
                                            {'name': 'alice', 'public_keys': [ALICE]}]}
     changes = plan_repository(repo, inspected(None))
-    assert [(c['signer'], c['state'], c['new'], c['initialise'], c['add_key_ids'], c['remove_key_ids'])
+    assert [(c['signer'], c['state'], c['new'], c['initialize'], c['add_key_ids'], c['remove_key_ids'])
             for c in changes] == [('jeff', 'present', True, True, [kid(JEFF)], []),
                                   ('alice', 'present', True, True, [kid(ALICE)], [])]
     assert changes[0]['public_keys'] == [JEFF] and changes[0]['repository'] == GUN
@@ -90,7 +90,7 @@ def test_a_missing_signer_is_added_to_an_existing_repository():
     changes = plan_repository(repo, inspected({'jeff': [kid(JEFF)], 'releases': [kid(JEFF)]}))
     assert len(changes) == 1
     c = changes[0]
-    assert (c['signer'], c['state'], c['new'], c['initialise'], c['add_key_ids']) == \
+    assert (c['signer'], c['state'], c['new'], c['initialize'], c['add_key_ids']) == \
         ('alice', 'present', True, False, [kid(ALICE)])
 
 
@@ -121,7 +121,7 @@ def test_an_exclusive_repository_removes_unlisted_signers_but_never_releases():
     repo = {'repository': GUN, 'exclusive': True, 'signers': [{'name': 'jeff', 'public_key': JEFF}]}
     current = inspected({'jeff': [kid(JEFF)], 'mallory': [kid(ALICE)], 'releases': [kid(JEFF), kid(ALICE)]})
     changes = plan_repository(repo, current)
-    assert [(c['signer'], c['state'], c['new'], c['initialise'], c['public_keys'], c['remove_key_ids'])
+    assert [(c['signer'], c['state'], c['new'], c['initialize'], c['public_keys'], c['remove_key_ids'])
             for c in changes] == [('mallory', 'absent', False, False, [], [kid(ALICE)])]
 
 
@@ -171,7 +171,7 @@ def test_short_names_are_planned_under_their_gun_and_called_as_written():
     repo = {'repository': 'acme/app', 'signers': [{'name': 'jeff', 'public_key': JEFF}]}
     change = plan_repository(repo, inspected({}, gun='acme/app'))[0]
     assert change['repository'] == 'docker.io/acme/app' and change['reference'] == 'acme/app'
-    assert change['initialise'] is False and change['new'] is True
+    assert change['initialize'] is False and change['new'] is True
 
 
 def test_a_malformed_public_key_is_named_by_signer_and_repository():

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+"""The vocabulary (docs/architecture.md): the new option names work, the old ones still work as aliases, and
+options a module never reads are accepted with a deprecation warning, on the real stack.
+
+Every call is checked against what docker and the Notary server report afterwards, not only the result."""
+
+import os
+
+import pytest
+
+from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+from helpers import sign_cli
+from test_signers_role import run_signers_role
+
+DEPRECATED = ('root_passphrase', 'repository_passphrase')
+
+
+def key_files(docker_config):
+    d = os.path.join(docker_config, 'trust', 'private')
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def shown_signers(stack, docker_config, repo):
+    entry = stack.inspect(docker_config, repo)[repo]
+    return dict((s['Name'], sorted(k['ID'] for k in s['Keys'])) for s in entry['Signers'])
+
+
+def deprecated_options(result):
+    """The options named by the result's deprecation warnings, with their version and collection."""
+    found = {}
+    for d in result.get('deprecations') or []:
+        # ansible-core 2.19 nests them (event.msg, deprecator.resolved_name); older ones do not.
+        msg = d.get('msg') or d.get('event', {}).get('msg', '')
+        collection = d.get('collection_name') or (d.get('deprecator') or {}).get('resolved_name')
+        for name in DEPRECATED:
+            if "'%s'" % name in msg:
+                found[name] = (d.get('version'), collection)
+    return found
+
+
+def test_trust_key_and_trust_signer_take_signer_and_still_name(stack, docker_config):
+    # trust_key: the key made with signer= is the key found with name=, and the reverse.
+    made = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
+    assert made['changed'] is True and not made.failed, made
+    assert key_files(docker_config) == [made['key_id'] + '.key']
+    with open(made['key_path']) as f:
+        assert f.read().startswith('-----BEGIN ENCRYPTED PRIVATE KEY-----\nrole: jeff\n')
+    again = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    assert again['changed'] is False and again['key_id'] == made['key_id'], again
+    old = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    assert old['changed'] is True, old
+    assert run_module('trust_key', common(stack, docker_config, signer='alice',
+                                          passphrase=ALICE_PASS))['key_id'] == old['key_id']
+    assert key_files(docker_config) == sorted([made['key_id'] + '.key', old['key_id'] + '.key'])
+
+    # trust_signer: signer= adds jeff, name= adds alice; both as docker trust inspect lists them.
+    repo = stack.repo('names')
+    new = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
+                                            public_keys=[made['public_key']], root_passphrase=ROOT_PASS,
+                                            repository_passphrase=REPO_PASS))
+    assert new['changed'] is True and new['signer'] == 'jeff' and new['initialized'] is True, new
+    aliased = run_module('trust_signer', common(stack, docker_config, repository=repo, name='alice',
+                                                public_keys=[old['public_key']], repository_passphrase=REPO_PASS))
+    assert aliased['changed'] is True and aliased['signer'] == 'alice', aliased
+    assert shown_signers(stack, docker_config, repo) == {'jeff': [made['key_id']], 'alice': [old['key_id']]}
+    versions = stack.versions(repo)
+    # Either name, the same signer: nothing to do, nothing published.
+    for option in ('signer', 'name'):
+        res = run_module('trust_signer', common(stack, docker_config, repository=repo, public_keys=[made['public_key']],
+                                                repository_passphrase=REPO_PASS, **{option: 'jeff'}))
+        assert res['changed'] is False and res['key_ids'] == [made['key_id']], res
+    assert stack.versions(repo) == versions
+    # Neither module warns about the alias: it is not deprecated.
+    assert not new.get('deprecations') and not aliased.get('deprecations')
+
+
+@pytest.mark.parametrize('option', ['signer', 'name'])
+def test_a_bad_signer_is_named_by_the_option_given(stack, docker_config, option):
+    res = run_module('trust_key', common(stack, docker_config, passphrase=JEFF_PASS, **{option: 'Jeff'}))
+    assert res.failed and res['msg'].startswith("%s 'Jeff' is not a valid signer name" % option), res
+    res = run_module('trust_signer', common(stack, docker_config, repository=stack.repo('names'),
+                                            public_keys=['x'], **{option: 'root'}))
+    assert res.failed and res['msg'].startswith('%s "root" is reserved' % option), res
+    assert key_files(docker_config) == []
+
+
+def test_setting_both_the_option_and_its_alias_is_refused(stack, docker_config):
+    res = run_module('trust_key', common(stack, docker_config, signer='jeff', name='alice', passphrase=JEFF_PASS))
+    assert res.failed and res['msg'] == 'both signer and its alias name are set; set only signer', res
+    assert key_files(docker_config) == []
+
+
+def test_read_only_modules_warn_about_passphrases_they_never_read(stack, docker_config):
+    key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
+                                         repository_passphrase=REPO_PASS))
+    assert key['changed'] is True, key
+    assert deprecated_options(key) == {'repository_passphrase': ('1.0.0', 'openbanking.content_trust')}, key
+    repo = stack.repo('names')
+    added = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
+                                              public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
+                                              repository_passphrase=REPO_PASS))
+    assert added['changed'] is True and not added.get('deprecations'), added
+    stack.build_image(docker_config, repo + ':v1')
+    sign_cli(stack, docker_config, repo + ':v1', {'jeff': JEFF_PASS})
+    digest = 'sha256:' + stack.inspect(docker_config, repo + ':v1')[repo + ':v1']['SignedTags'][0]['Digest']
+    versions = stack.versions(repo)
+
+    given = dict(root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS)
+    both = dict((name, ('1.0.0', 'openbanking.content_trust')) for name in DEPRECATED)
+
+    # trust_inspect: references (new) and repositories (alias) read the same trust data; the passphrases warn.
+    for option in ('references', 'repositories'):
+        res = run_module('trust_inspect', common(stack, docker_config, **dict(given, **{option: [repo + ':v1']})))
+        assert not res.failed and res['changed'] is False, res
+        assert [(t['tag'], t['digest']) for t in res['repositories'][0]['signed_tags']] == [('v1', digest)], res
+        assert deprecated_options(res) == both, res
+    plain = run_module('trust_inspect', common(stack, docker_config, references=[repo]))
+    assert not plain.get('deprecations'), plain
+    bad = run_module('trust_inspect', common(stack, docker_config, repositories=['Bad Name']))
+    assert bad.failed and 'repositories[0]' in bad['msg'], bad
+
+    # trust_verify: verifies as before, with the warnings.
+    res = run_module('trust_verify', common(stack, docker_config, images=[{'repository': repo, 'tags': ['v1']}],
+                                            signer='jeff', **given))
+    assert not res.failed and res['verified'] is True and res['results'][0]['signed_digest'] == digest, res
+    assert deprecated_options(res) == both, res
+    plain = run_module('trust_verify', common(stack, docker_config, images=[{'repository': repo, 'tags': ['v1']}]))
+    assert plain['verified'] is True and not plain.get('deprecations'), plain
+    # Reading changed nothing on the Notary server.
+    assert stack.versions(repo) == versions
+
+    # The modules that write trust data still take them, and say nothing.
+    revoked = run_module('trust_revoke', common(stack, docker_config, repository=repo, tags=['v1'], signer='jeff',
+                                                signer_passphrase=JEFF_PASS, **given))
+    assert revoked['changed'] is True and not revoked.get('deprecations'), revoked
+    assert stack.inspect(docker_config, repo).get(repo, {}).get('SignedTags') in ([], None)
+
+
+@pytest.mark.parametrize('force_variable', ['content_trust_signers_force', 'content_trust_signer_force'])
+def test_signers_role_force_flag_under_its_name_and_its_old_name(stack, docker_config, tmp_path, force_variable):
+    # jeff signs v1 before alice's key exists here: docker trust sign signs with every local signer key.
+    repo = stack.repo('names')
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
+                                            public_keys=[jeff['public_key']], root_passphrase=ROOT_PASS,
+                                            repository_passphrase=REPO_PASS))
+    assert res['changed'] is True, res
+    stack.build_image(docker_config, repo + ':v1')
+    sign_cli(stack, docker_config, repo + ':v1', {'jeff': JEFF_PASS})
+    alice = run_module('trust_key', common(stack, docker_config, signer='alice', passphrase=ALICE_PASS))
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='alice',
+                                            public_keys=[alice['public_key']], repository_passphrase=REPO_PASS))
+    assert res['changed'] is True, res
+    repositories = [{'repository': repo, 'exclusive': True,
+                     'signers': [{'name': 'alice', 'public_key': alice['public_key']}]}]
+    versions = stack.versions(repo)
+
+    # Removing jeff leaves v1 without a valid signature: refused without the force flag, nothing published.
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories)
+    assert rc != 0 and 'v1' in out and 'force' in out, out[-3000:]
+    assert shown_signers(stack, docker_config, repo) == {'jeff': [jeff['key_id']], 'alice': [alice['key_id']]}
+    assert stack.versions(repo) == versions
+
+    # With the flag, under either name, jeff goes.
+    rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, **{force_variable: True})
+    assert rc == 0, out[-3000:]
+    assert shown_signers(stack, docker_config, repo) == {'alice': [alice['key_id']]}
+    assert stack.version(repo, 'targets') > versions['targets']

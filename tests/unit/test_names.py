@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The passphrase options belong to the modules that read them: documented (common.passphrases) and taken
+as such there, deprecated everywhere else; found by reading each module's code, so a new module cannot
+get it wrong unnoticed."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ast
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _module
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
+    COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC, DEPRECATED_PASSPHRASE_ARGUMENT_SPEC, PASSPHRASE_ARGUMENT_SPEC,
+)
+from ansible_collections.openbanking.content_trust.plugins.doc_fragments.common import ModuleDocFragment
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULES = os.path.join(ROOT, 'plugins', 'modules')
+NAMES = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith('.py') and not f.startswith('_'))
+PASSPHRASES = ('root_passphrase', 'repository_passphrase')
+
+
+def parts(name):
+    """(DOCUMENTATION as YAML, the code without DOCUMENTATION/EXAMPLES/RETURN, the build_module call)."""
+    with open(os.path.join(MODULES, name + '.py')) as f:
+        tree = ast.parse(f.read())
+    docs, code, call = {}, [], None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and node.targets[0].id in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
+            docs[node.targets[0].id] = node.value.value
+        else:
+            code.append(node)
+    for node in ast.walk(ast.Module(body=code, type_ignores=[])):
+        if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'build_module':
+            call = node
+    strings = set(n.value for n in ast.walk(ast.Module(body=code, type_ignores=[]))
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    return yaml.safe_load(docs['DOCUMENTATION']), strings, call
+
+
+def passphrases_keyword(call):
+    for kw in call.keywords:
+        if kw.arg == 'passphrases':
+            return ast.literal_eval(kw.value)
+    return True
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_passphrase_options_only_where_they_are_read(name):
+    doc, strings, call = parts(name)
+    fragments = doc['extends_documentation_fragment']
+    assert 'openbanking.content_trust.common' in fragments, name
+    reads = bool(strings & set(PASSPHRASES))
+    assert ('openbanking.content_trust.common.passphrases' in fragments) is reads, name
+    deprecated = 'openbanking.content_trust.common.deprecated_passphrases' in fragments
+    if reads:
+        assert passphrases_keyword(call) is True and not deprecated, name
+    elif name == 'trust_pull':  # never took them
+        assert passphrases_keyword(call) is False and not deprecated
+    else:
+        assert passphrases_keyword(call) == 'deprecated' and deprecated, name
+
+
+def test_the_modules_that_write_trust_data_read_the_passphrases():
+    assert [n for n in NAMES if set(PASSPHRASES) & parts(n)[1]] == \
+        ['trust_migrate', 'trust_push', 'trust_revoke', 'trust_signer']
+
+
+def test_argument_specs_of_the_three_kinds():
+    assert set(COMMON_ARGUMENT_SPEC) == set(CONNECTION_ARGUMENT_SPEC) | set(PASSPHRASES)
+    for name in PASSPHRASES:
+        spec = DEPRECATED_PASSPHRASE_ARGUMENT_SPEC[name]
+        assert spec['no_log'] is True and spec['type'] == 'str'
+        assert spec['removed_in_version'] == '1.0.0' and spec['removed_from_collection'] == 'openbanking.content_trust'
+        assert 'removed_in_version' not in PASSPHRASE_ARGUMENT_SPEC[name]
+    assert _module._PASSPHRASE_SPECS['deprecated'] == dict(CONNECTION_ARGUMENT_SPEC, **DEPRECATED_PASSPHRASE_ARGUMENT_SPEC)
+
+
+def test_connection_options_are_written_once():
+    connection = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    passphrases = yaml.safe_load(ModuleDocFragment.PASSPHRASES)['options']
+    assert set(connection) == set(CONNECTION_ARGUMENT_SPEC)
+    assert set(passphrases) == set(PASSPHRASES)

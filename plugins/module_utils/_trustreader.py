@@ -38,7 +38,7 @@ import re
 import threading
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    STALE_CACHE_RE, failure_lines, missing_on_server, missing_on_server_message,
+    STALE_CACHE_RE, TrustError, failure_lines, missing_on_server, missing_on_server_message,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     RepositoryUnknown, explain, notary_unreachable,
@@ -117,6 +117,20 @@ def run_concurrently(func, items):
     return results
 
 
+# ``{(trust directory, gun): {role: metadata}}``: what the last read in this process verified.
+_VERIFIED = {}
+
+
+def verified_documents(trust_dir, gun):
+    """``{role: TUF metadata}`` of ``gun`` as the last ``TrustReader.read`` of ``trust_dir`` in this process
+    verified and read it under the repository's lock ({} when it had no trust data).  For callers that
+    need more than the model (delegation keys, paths); raises TrustError when no read came first."""
+    try:
+        return _VERIFIED[(trust_dir, gun)]
+    except KeyError:
+        raise TrustError('internal error: the trust data of %s was not read before its TUF metadata was used' % gun)
+
+
 def cached_documents(trust_dir, gun):
     """``{role: metadata}`` of the repository's cached TUF metadata: root, targets, snapshot, timestamp
     and every delegation role reachable from targets that has metadata (a cached file of a role no
@@ -164,6 +178,8 @@ class TrustReader(object):
                     documents[ref.gun] = cached_documents(self.cli.trust_dir, ref.gun)
                 add_tuf_state(parsed, documents.get(ref.gun, {}))
             self.documents = documents
+            for gun in set(ref.gun for ref in references):
+                _VERIFIED[(self.cli.trust_dir, gun)] = documents.get(gun, {})
             return read
 
     def _read(self, references):

@@ -17,11 +17,16 @@ import binascii
 import json
 import os
 
+import pytest
+
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     add_tuf_state, parse_inspect_entry, tuf_state,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import cached_documents
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import (
+    TrustReader, cached_documents, verified_documents,
+)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'notary_read')
 
@@ -59,12 +64,17 @@ def documents():
     }
 
 
-def parsed(reference=GUN):
+def parsed_entry(ref):
+    """The recorded docker trust inspect entry, for a reference with a tag that tag only (as docker prints it)."""
     entry = json.loads(fixture('docker-trust-inspect.json'))[0]
-    ref = parse_reference(reference)
     if ref.tag:
         entry['SignedTags'] = [t for t in entry['SignedTags'] if t['SignedTag'] == ref.tag]
-    return parse_inspect_entry(ref, entry)
+    return entry
+
+
+def parsed(reference=GUN):
+    ref = parse_reference(reference)
+    return parse_inspect_entry(ref, parsed_entry(ref))
 
 
 def test_versions_expiry_and_thresholds_of_every_role():
@@ -151,3 +161,33 @@ def test_cached_documents_follow_nested_delegations(tmp_path):
 
 def test_cached_documents_of_an_uncached_repository(tmp_path):
     assert cached_documents(str(tmp_path), GUN) == {}
+
+
+class DockerPathCLI(object):
+    """What TrustReader uses of TrustCLI on the docker path; ``inspect`` caches the metadata as docker does."""
+
+    def __init__(self, docker_config):
+        self.docker_config = docker_config
+        self.trust_dir = os.path.join(docker_config, 'trust')
+        self.timeout = 30
+
+    def has_docker_trust(self):
+        return True
+
+    def inspect(self, references):
+        write_cache(self.trust_dir, documents())
+        return dict((str(r), parsed_entry(r) if r.gun == GUN else None) for r in references)
+
+
+def test_the_reader_adds_the_state_and_keeps_what_it_verified(tmp_path):
+    cli = DockerPathCLI(str(tmp_path))
+    absent = parse_reference('127.0.0.1:5000/none/x')
+    with pytest.raises(TrustError) as exc:
+        verified_documents(cli.trust_dir, GUN)
+    assert 'was not read' in exc.value.msg
+    read = TrustReader(cli).read([parse_reference(GUN), parse_reference(GUN + ':v1'), absent])
+    assert read[GUN]['versions']['targets/bob'] == 2 and read[GUN]['thresholds']['timestamp'] == 1
+    assert [t['length'] for t in read[GUN + ':v1']['signed_tags']] == [524]
+    assert read[str(absent)]['versions'] == {} and read[str(absent)]['expires'] == {}
+    assert sorted(verified_documents(cli.trust_dir, GUN)) == sorted(documents())
+    assert verified_documents(cli.trust_dir, absent.gun) == {}

@@ -8,8 +8,8 @@ Not a public API; it may change without notice.
 
 The keys a change needs are checked with their passphrases before anything changes
 (``check_repository_key``, ``check_init_passphrases``); ``read_roles`` reads the delegations the
-reader has just cached; ``apply`` stages a plan's steps in a view of the publish transaction
-(``_transaction``) and publishes them as one TUF version; ``verify`` reads again what the Notary
+reader has just verified (``_trustreader.verified_documents``); ``apply`` stages a plan's steps in a
+view of the publish transaction (``_transaction``) and publishes them as one TUF version; ``verify`` reads again what the Notary
 server now reports.  Key IDs in plans are TUF key IDs.
 """
 
@@ -24,10 +24,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, cached_metadata, delegation_key_ids, delegation_roles, gun_dir, signer_role,
+    RELEASES_ROLE, delegation_key_ids, delegation_roles, gun_dir, signer_role,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader, verified_documents
 
 
 def _decrypts(key, passphrase, what):
@@ -77,9 +77,10 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
 
 
 def read_roles(cli, parsed):
-    """Delegation roles, their keys' docker IDs and targets/releases, as the inspect just cached them."""
+    """Delegation roles, their keys' docker IDs and targets/releases, as the reader just verified them."""
     gun = parsed['repository']
-    targets = cached_metadata(cli.trust_dir, gun, 'targets')
+    documents = verified_documents(cli.trust_dir, gun)
+    targets = documents.get('targets')
     if targets is None:
         raise TrustError('docker trust inspect read %s but left no cached targets metadata under %s'
                          % (gun, gun_dir(cli.trust_dir, gun)))
@@ -91,7 +92,7 @@ def read_roles(cli, parsed):
         if role is not None and sorted(shown) != sorted(set(ids.get(k, k) for k in role['key_ids'])):
             raise TrustError('the cached trust data of %s disagrees with docker trust inspect about signer %s; '
                              'retry' % (gun, signer))
-    return roles, ids, cached_metadata(cli.trust_dir, gun, RELEASES_ROLE)
+    return roles, ids, documents.get(RELEASES_ROLE)
 
 
 def apply(tx, ref, name, steps, keys, roles, secrets):

@@ -24,31 +24,22 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, cached_metadata, delegation_key_ids, delegation_roles, role_keys, signer_role, target_hashes,
+    RELEASES_ROLE, delegation_key_ids, delegation_roles, role_keys, signer_role, target_hashes,
     tuf_key_pem,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_notary, check_passphrase, signer_local_keys, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader, verified_documents
 
 
 # --- what each server has ----------------------------------------------------------------------
 
-def _versions(trust_dir, gun, roles):
-    versions = {}
-    for role in roles:
-        doc = cached_metadata(trust_dir, gun, role)
-        if doc:
-            versions[role] = (doc.get('signed') or {}).get('version') or 0
-    return versions
-
-
-def _released(trust_dir, parsed, targets_doc):
+def _released(documents, parsed):
     """``{tag: (hex digest, length)}`` of the tags docker lists, as targets/releases (else targets) holds them."""
     gun = parsed['repository']
-    holders = [target_hashes(cached_metadata(trust_dir, gun, RELEASES_ROLE)), target_hashes(targets_doc)]
+    holders = [target_hashes(documents.get(RELEASES_ROLE)), target_hashes(documents.get('targets'))]
     tags = {}
     for entry in parsed['signed_tags']:
         for held in holders:
@@ -71,15 +62,18 @@ def read_state(cli, refs):
         if not parsed['exists']:
             states[ref.gun] = None
             continue
-        root = cached_metadata(cli.trust_dir, ref.gun, 'root')
-        targets = cached_metadata(cli.trust_dir, ref.gun, 'targets')
+        documents = verified_documents(cli.trust_dir, ref.gun)
+        root = documents.get('root')
+        targets = documents.get('targets')
         if root is None or targets is None:
             raise TrustError('docker trust inspect read %s from %s but cached no root and targets metadata'
                              % (ref.gun, cli.server))
         roles = delegation_roles(targets)
+        # root, targets and the roles targets delegates to (not snapshot and timestamp, which each server signs)
+        versions = dict((role, version or 0) for role, version in parsed['versions'].items()
+                        if role in ['root', 'targets'] + list(roles))
         states[ref.gun] = dict(parsed=parsed, root=root, targets=targets, roles=roles,
-                               tags=_released(cli.trust_dir, parsed, targets),
-                               versions=_versions(cli.trust_dir, ref.gun, ['root', 'targets'] + list(roles)))
+                               tags=_released(documents, parsed), versions=versions)
     return states
 
 

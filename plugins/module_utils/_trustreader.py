@@ -8,7 +8,9 @@ Not a public API; it may change without notice.
 
 The reader returns, for each reference, the plain data of ``_trustdata.parse_inspect_entry``
 (signers and key IDs, released tags with digests and signers, root and repository key IDs),
-whichever CLI is underneath.  The CLI is chosen once per run from what docker really offers
+whichever CLI is underneath, and adds the repository's TUF state (``_trustdata.add_tuf_state``:
+``versions``, ``expires`` and ``thresholds`` per role, ``length`` per released tag), read from the
+metadata the CLI has just verified and cached (``cached_documents``), under the same lock.  The CLI is chosen once per run from what docker really offers
 (``TrustCLI.docker_capabilities``): ``docker trust inspect`` (one call for every reference)
 where ``docker trust`` exists, which is docker 28.x and older or 29 with the docker-trust
 plugin; the notary CLI where it does not (docker 29 without the plugin, or no docker at all).
@@ -36,7 +38,7 @@ import re
 import threading
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    STALE_CACHE_RE, failure_lines, missing_on_server, missing_on_server_message,
+    STALE_CACHE_RE, TrustError, failure_lines, missing_on_server, missing_on_server_message,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     RepositoryUnknown, explain, notary_unreachable,
@@ -44,7 +46,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
+    TOP_LEVEL_ROLES, add_tuf_state, delegation_names, parse_inspect_entry,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks
 
 DOCKER = 'docker trust inspect'
@@ -113,11 +117,48 @@ def run_concurrently(func, items):
     return results
 
 
+# ``{(trust directory, gun): {role: metadata}}``: what the last read in this process verified.
+_VERIFIED = {}
+
+
+def verified_documents(trust_dir, gun):
+    """``{role: TUF metadata}`` of ``gun`` as the last ``TrustReader.read`` of ``trust_dir`` in this process
+    verified and read it under the repository's lock ({} when it had no trust data).  For callers that
+    need more than the model (delegation keys, paths); raises TrustError when no read came first."""
+    try:
+        return _VERIFIED[(trust_dir, gun)]
+    except KeyError:
+        raise TrustError('internal error: the trust data of %s was not read before its TUF metadata was used' % gun)
+
+
+def cached_documents(trust_dir, gun):
+    """``{role: metadata}`` of the repository's cached TUF metadata: root, targets, snapshot, timestamp
+    and every delegation role reachable from targets that has metadata (a cached file of a role no
+    longer delegated is left out)."""
+    documents = {}
+    for role in TOP_LEVEL_ROLES:
+        doc = cached_metadata(trust_dir, gun, role)
+        if doc is not None:
+            documents[role] = doc
+    pending = delegation_names(documents.get('targets'))
+    while pending:
+        role = pending.pop(0)
+        if role in documents:
+            continue
+        doc = cached_metadata(trust_dir, gun, role)
+        if doc is not None:
+            documents[role] = doc
+            pending.extend(delegation_names(doc))
+    return documents
+
+
 class TrustReader(object):
     """Trust data of many references through ``docker trust inspect`` or the notary CLI."""
 
     def __init__(self, cli):
         self.cli = cli
+        # ``{gun: {role: verified TUF metadata}}`` of the last read, for callers that need more than the model
+        self.documents = {}
         self.via = DOCKER if cli.has_docker_trust() else NOTARY
 
     def read(self, references):
@@ -127,7 +168,19 @@ class TrustReader(object):
         # Both CLIs clear and rewrite each repository's TUF cache: never while a writer on this host
         # uses it (``_transaction``).
         with repository_locks(self.cli, references):
-            return self._read(references)
+            read = self._read(references)
+            # Both CLIs have just verified and cached the repository's TUF metadata: read it now,
+            # before a writer on this host can change the cache.
+            documents = {}
+            for ref in references:
+                parsed = read[str(ref)]
+                if parsed['exists'] and ref.gun not in documents:
+                    documents[ref.gun] = cached_documents(self.cli.trust_dir, ref.gun)
+                add_tuf_state(parsed, documents.get(ref.gun, {}))
+            self.documents = documents
+            for gun in set(ref.gun for ref in references):
+                _VERIFIED[(self.cli.trust_dir, gun)] = documents.get(gun, {})
+            return read
 
     def _read(self, references):
         chunks = chunk_references(references)

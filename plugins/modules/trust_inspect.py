@@ -19,6 +19,8 @@ description:
     does. C(docker trust) is never run on a docker CLI that lacks it.
   - A repository without trust data is reported with RV(repositories[].exists=false), not as a failure.
     A Notary server that cannot be reached, or whose certificate is not trusted, fails the task and is named.
+  - Also reports, per repository, the TUF version, expiry date and signature threshold of each role and, per
+    signed tag, the manifest length, read from the metadata the CLI has just verified (useful to watch expiry).
   - Read-only; it never changes trust data.
 author:
   - Open Banking (@OpenBankingUK)
@@ -67,6 +69,12 @@ EXAMPLES = r'''
     references: [registry.example.com/openbanking/conformance-suite]
     query: "[0].signed_tags[?contains(signers, 'jeff')].tag"
   register: jeff_tags
+
+- name: When does the timestamp of the repository expire?
+  openbanking.content_trust.trust_inspect:
+    references: [registry.example.com/openbanking/conformance-suite]
+    query: "[0].expires.timestamp"
+  register: timestamp_expiry
 '''
 
 RETURN = r'''
@@ -100,6 +108,11 @@ repositories:
           description: Names of the roles that signed this digest (C(Repo Admin) for the targets role).
           type: list
           elements: str
+        length:
+          description:
+            - Size in bytes of the signed manifest, as C(targets/releases) (else C(targets)) records it for this digest.
+          type: int
+          version_added: 0.2.0
     signers:
       description: Signers of the repository and their key IDs.
       type: list
@@ -120,6 +133,28 @@ repositories:
       description: Repository (targets) key IDs.
       type: list
       elements: str
+    versions:
+      description:
+        - TUF metadata version of each role the Notary server serves for the repository (C(root), C(targets),
+          C(snapshot), C(timestamp) and each delegation such as C(targets/releases) or C(targets/<signer>)),
+          as verified by this read. Empty when RV(repositories[].exists=false).
+      type: dict
+      version_added: 0.2.0
+      sample: {"root": 1, "targets": 3, "snapshot": 4, "timestamp": 5, "targets/releases": 2, "targets/jeff": 2}
+    expires:
+      description:
+        - When each role's TUF metadata expires (ISO 8601 in UTC, as the server signed it), for the same roles as
+          RV(repositories[].versions). docker and notary refuse trust data past this date until it is re-signed.
+      type: dict
+      version_added: 0.2.0
+      sample: {"root": "2036-11-26T14:07:07.468455754Z", "timestamp": "2026-12-13T14:07:38.1Z"}
+    thresholds:
+      description:
+        - Number of signatures each role needs, from root.json for the top-level roles and from the delegating
+          targets metadata for each delegation (also for a delegation that has no metadata yet).
+      type: dict
+      version_added: 0.2.0
+      sample: {"root": 1, "targets": 1, "snapshot": 1, "timestamp": 1, "targets/releases": 1}
 query_result:
   description: Result of O(query) over RV(repositories).
   returned: when O(query) is given

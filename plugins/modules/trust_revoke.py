@@ -124,13 +124,12 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, parse_tag, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    cached_metadata, delegation_key_ids, delegation_roles,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import delegation_key_ids, delegation_roles
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_passphrase, read_trust, signer_local_keys, signer_secrets, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import verified_documents
 
 
 def _signed(trust):
@@ -145,7 +144,7 @@ def _revoke_with_notary(cli, repository, tags, keys, notary, secrets, done):
     """What ``docker trust revoke -y REPO:TAG`` does, with the notary CLI (docker 29 without the plugin):
     each tag removed from every direct delegation of targets that lists one of the signer's keys
     (its own role and targets/releases), one publish per tag."""
-    targets = cached_metadata(cli.trust_dir, repository.gun, 'targets')
+    targets = verified_documents(cli.trust_dir, repository.gun).get('targets')
     canonical = delegation_key_ids(targets)
     mine = set(key['key_id'] for key in keys)
     roles = sorted(role for role, info in delegation_roles(targets).items()

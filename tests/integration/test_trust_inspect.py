@@ -1,14 +1,18 @@
 # -*- coding: utf-8 -*-
 """trust_inspect reads what the bare docker CLI wrote, and says what docker itself says."""
 
+import base64
+import binascii
 import os
 import stat
 import time
+import urllib.request
 
 import pytest
 
 from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, SHARED_BIN, common, run_module
 from helpers import generate_key_cli, sign_cli, signer_add_cli
+from ocitools import ACCEPT
 
 
 def counting_docker(tmp_path, real='docker'):
@@ -49,12 +53,67 @@ def test_matches_docker_inspect(stack, docker_config, tmp_path):
     assert one['signed_tags'][0]['digest'] in local.stdout.decode()
 
 
+def server_state(stack, gun):
+    """Versions, expiry dates, thresholds and released lengths as the Notary server itself serves them."""
+    docs = dict((role, stack.tuf(gun, role)) for role in ('root', 'targets', 'snapshot', 'timestamp'))
+    delegations = docs['targets']['signed'].get('delegations', {}).get('roles', [])
+    for role in delegations:
+        docs[role['name']] = stack.tuf(gun, role['name'])
+    served = dict((role, doc['signed']) for role, doc in docs.items() if doc is not None)
+    thresholds = dict((role, info['threshold']) for role, info in served['root']['roles'].items())
+    thresholds.update((role['name'], role['threshold']) for role in delegations)
+    lengths = {}
+    for role in ('targets/releases', 'targets'):  # as docker: releases first
+        for tag, meta in (served.get(role, {}).get('targets') or {}).items():
+            digest = 'sha256:' + binascii.hexlify(base64.b64decode(meta['hashes']['sha256'])).decode()
+            lengths.setdefault(tag, (digest, meta['length']))
+    return dict(versions=dict((role, s['version']) for role, s in served.items()),
+                expires=dict((role, s['expires']) for role, s in served.items()),
+                thresholds=thresholds, lengths=lengths)
+
+
+def assert_same_as_server(stack, parsed):
+    served = server_state(stack, parsed['repository'])
+    assert parsed['versions'] == served['versions']
+    assert parsed['expires'] == served['expires']
+    assert parsed['thresholds'] == served['thresholds']
+    assert parsed['signed_tags'], parsed
+    for tag in parsed['signed_tags']:
+        assert (tag['digest'], tag['length']) == served['lengths'][tag['tag']]
+    return served
+
+
+def test_versions_expiry_thresholds_and_lengths_are_what_the_server_serves(stack, docker_config, tmp_path):
+    """On the CLI under test (CT_DOCKER_CLI: docker trust inspect on 28, the notary CLI on 29 without the plugin)."""
+    repo = signed_repo(stack, docker_config, tmp_path, tags=('v1', 'v2'))
+    res = run_module('trust_inspect', common(stack, docker_config, repositories=[repo, repo + ':v2']))
+    assert not res.failed, res
+    whole, one = res['repositories']
+    served = assert_same_as_server(stack, whole)
+    assert set(['root', 'targets', 'snapshot', 'timestamp', 'targets/releases', 'targets/jeff']) <= set(whole['versions'])
+    assert [t['tag'] for t in one['signed_tags']] == ['v2'] and one['versions'] == whole['versions']
+    # a tag's length is the size of the manifest the registry serves for its digest
+    for tag in whole['signed_tags']:
+        req = urllib.request.Request('http://%s/v2/%s/manifests/%s' % (stack.registry, repo[len(stack.registry) + 1:],
+                                                                       tag['digest']), headers={'Accept': ACCEPT})
+        assert len(urllib.request.urlopen(req, timeout=10).read()) == tag['length'] > 0
+    # another release moves the versions: the model follows the server, it does not repeat itself
+    stack.build_image(docker_config, '%s:v3' % repo)
+    sign_cli(stack, docker_config, '%s:v3' % repo, {'jeff': JEFF_PASS})
+    again = run_module('trust_inspect', common(stack, docker_config, repositories=[repo]))['repositories'][0]
+    after = assert_same_as_server(stack, again)
+    assert after['versions']['targets/releases'] > served['versions']['targets/releases']
+    assert again['versions']['targets/releases'] == whole['versions']['targets/releases'] + 1
+    assert again['versions']['root'] == whole['versions']['root']
+
+
 def test_missing_repository_is_not_a_failure(stack, docker_config):
     missing = stack.repo('nobody')
     res = run_module('trust_inspect', common(stack, docker_config, repositories=[missing, missing + ':v1']))
     assert not res.failed, res
     assert [r['exists'] for r in res['repositories']] == [False, False]
     assert res['repositories'][0]['signed_tags'] == [] and res['repositories'][0]['signers'] == []
+    assert res['repositories'][0]['versions'] == {} and res['repositories'][0]['expires'] == {}
 
 
 def test_unreachable_server_fails_naming_it(stack, docker_config):
@@ -157,3 +216,5 @@ def test_notary_path_on_cli_29_reports_what_docker_28_reports(stack, docker_conf
     assert sorted(s['name'] for s in whole['signers']) == ['alice', 'jeff']
     assert [t['tag'] for t in res['repositories'][1]['signed_tags']] == ['v10']
     assert res['repositories'][2]['exists'] is False
+    # the TUF state the notary path read is the server's (and, above, docker 28's)
+    assert_same_as_server(stack, whole)

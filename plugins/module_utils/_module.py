@@ -98,8 +98,70 @@ def build_module(argument_spec, passphrases=True, **kwargs):
     return module
 
 
+class Action(object):
+    """The shape of a module's work: plan -> preflight -> apply -> verify -> result.
+
+    ``run(module, ActionClass)`` builds the action with ``(module, cli)`` and calls, in this order:
+
+    - ``plan()``: read the current state and decide what changes; returns the plan (any object).
+      ``changed(plan)`` says from the plan alone whether anything changes (default: ``plan['changed']``).
+    - ``preflight(plan)``: checks that must pass before anything is touched (passphrases, keys, reachability).
+    - ``apply(plan)``: make the change; returns an outcome. Not called in check mode, nor when nothing changes.
+    - ``verify(plan, outcome)``: read again and raise if the change did not take.  Not called in check mode,
+      nor when nothing changes.
+    - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run).
+      ``changed`` is set from the plan unless the result sets it.
+
+    Check mode runs ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run`` unless the
+    user asked for it (``--diff``)."""
+
+    def __init__(self, module, cli):
+        self.module = module
+        self.cli = cli
+        self.params = module.params
+
+    def plan(self):
+        raise NotImplementedError
+
+    def changed(self, plan):
+        return bool(plan['changed'])
+
+    def preflight(self, plan):
+        pass
+
+    def apply(self, plan):
+        raise NotImplementedError
+
+    def verify(self, plan, outcome):
+        pass
+
+    def result(self, plan, outcome):
+        raise NotImplementedError
+
+    def __call__(self):
+        plan = self.plan()
+        changed = self.changed(plan)
+        self.preflight(plan)
+        outcome = None
+        if changed and not self.module.check_mode:
+            outcome = self.apply(plan)
+            self.verify(plan, outcome)
+        result = self.result(plan, outcome)
+        result.setdefault('changed', changed)
+        return result
+
+
+def _call(action, module, cli):
+    if isinstance(action, type) and issubclass(action, Action):
+        return action(module, cli)()
+    return action(module, cli)
+
+
 def run(module, action):
-    """Run ``action(module, cli)`` and exit with its result.
+    """Run ``action`` and exit with its result: an ``Action`` subclass (see there), or a function
+    ``action(module, cli)`` returning the result dict (modules not converted to ``Action`` yet).
+
+    The result's ``diff`` is returned only when the user asked for it (``--diff``, ``module._diff``).
 
     A ``ContentTrustError`` is the user's failure: its message, the lines of CLI output that
     explain it (``stdout``), the exit code (``rc``) and its kind (``error_kind``).  Anything else
@@ -111,7 +173,7 @@ def run(module, action):
     terminated = None
     cli = TrustCLI(module)
     try:
-        result = action(module, cli)
+        result = _call(action, module, cli)
     except Terminated as exc:
         terminated = exc.signum
     except ContentTrustError as exc:
@@ -129,4 +191,6 @@ def run(module, action):
     if terminated is not None:
         module.fail_json(msg='stopped by signal %d; the temporary views were removed' % terminated,
                          rc=128 + terminated)
+    if not getattr(module, '_diff', False):
+        result.pop('diff', None)
     module.exit_json(**result)

@@ -122,6 +122,21 @@ removed_key_ids:
   returned: always
   type: list
   elements: str
+diff:
+  description:
+    - The signer's local key IDs before and after. In check mode a key that would be generated shows as C((new key)).
+    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import os

@@ -202,6 +202,21 @@ server:
   returned: always
   type: str
   sample: https://notary.example.com:4443
+diff:
+  description:
+    - Per repository, the root key ID, the signers with their key IDs and the signed tags with their digests on O(server), before and after (an empty dict: no trust data).
+    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import os

@@ -176,6 +176,21 @@ results:
       type: list
       elements: str
       sample: [jeff]
+diff:
+  description:
+    - The tags of O(tags) signed by the signer (C(signed_by_<signer>)), each with its digest (null: not signed by the signer), before and after.
+    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import re

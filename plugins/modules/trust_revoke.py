@@ -115,6 +115,21 @@ closest:
   returned: always
   type: dict
   sample: {v2.0.O: [v2.0.0, v2.0.1]}
+diff:
+  description:
+    - The signed tags among the tags asked for, each with its digests, before and after.
+    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import difflib

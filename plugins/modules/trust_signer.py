@@ -160,6 +160,21 @@ initialized:
   description: Whether the repository's trust data was initialized by this task (would be, in check mode).
   returned: always
   type: bool
+diff:
+  description:
+    - The signer's key IDs, as C(docker trust inspect) lists them, before and after (an empty dict: the signer is not in the repository).
+    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 try:

@@ -225,7 +225,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, parse_reference, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import check_new_passphrase, tuf_key_ids
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import check_new_passphrase, signer_passphrase, tuf_key_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._migration import (
     apply, local_snapshot_keys, read_state, repository_key, root_key, signer_keys_for, verify,
 )
@@ -364,8 +364,7 @@ def _attempt(cli, dest, tx, view, ref, sources, dests, plans, needed, signer, se
 def migrate(module, cli):
     p = module.params
     source_server, refs, signer = _inputs(module, cli)
-    passphrase = p['signer_passphrase'] or p['repository_passphrase']
-    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
+    passphrase, option = signer_passphrase(p)
 
     # Each server through a TUF cache of its own (see _signing.isolated_view).
     source = cli.view(isolated_view(cli, []), server=source_server)

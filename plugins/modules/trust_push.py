@@ -199,6 +199,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, releases_signature_valid, role_version, signer_role,
@@ -299,9 +300,9 @@ def _attempt(module, cli, tx, state):
 def push_and_sign(module, cli):
     p = module.params
     repository, tags, signer = _inputs(module)
+    passphrase, option = signer_passphrase(p)
     state = dict(repository=repository, tags=tags, signer=signer, images=None, done=set(),
-                 passphrase=p['signer_passphrase'] or p['repository_passphrase'],
-                 option='signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase')
+                 passphrase=passphrase, option=option)
     if p['push'] and p['sign_with'] == 'docker':
         cli.require_docker_trust()
     try:

@@ -138,6 +138,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     cached_metadata, delegation_key_ids, delegation_roles,
@@ -198,8 +199,7 @@ def revoke(module, cli):
             raise InputError('tags must list at least one tag to revoke (or set all_tags: true)')
         for i, tag in enumerate(p['tags']):
             parse_tag(tag, 'tags[%d]' % i)
-    passphrase = p['signer_passphrase'] or p['repository_passphrase']
-    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
+    passphrase, option = signer_passphrase(p)
 
     state = dict(done=[])
     with transaction(cli, repository) as tx:

@@ -26,6 +26,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 
 
 def _strings(value):
@@ -103,22 +104,30 @@ class Action(object):
 
     ``run(module, ActionClass)`` builds the action with ``(module, cli)`` and calls, in this order:
 
+    - ``inputs()``: checks of the options that need no state; may set ``self.reference`` (a ``Reference``)
+      to run the next four steps inside that repository's publish transaction (``self.tx``), called again
+      after a TUF version conflict (``Transaction.attempt``).
     - ``plan()``: read the current state and decide what changes; returns the plan (any object).
       ``changed(plan)`` says from the plan alone whether anything changes (default: ``plan['changed']``).
     - ``preflight(plan)``: checks that must pass before anything is touched (passphrases, keys, reachability).
     - ``apply(plan)``: make the change; returns an outcome. Not called in check mode, nor when nothing changes.
-    - ``verify(plan, outcome)``: read again and raise if the change did not take.  Not called in check mode,
-      nor when nothing changes.
-    - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run).
-      ``changed`` is set from the plan unless the result sets it.
+    - ``verify(plan, outcome)``: read again and raise if the change did not take.  Called after ``apply``.
+    - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run),
+      after the transaction.  ``changed`` is set from the plan unless the result sets it.
 
-    Check mode runs ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run`` unless the
-    user asked for it (``--diff``)."""
+    Check mode runs ``inputs``, ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run``
+    unless the user asked for it (``--diff``)."""
+
+    reference = None
+    tx = None
 
     def __init__(self, module, cli):
         self.module = module
         self.cli = cli
         self.params = module.params
+
+    def inputs(self):
+        pass
 
     def plan(self):
         raise NotImplementedError
@@ -138,7 +147,7 @@ class Action(object):
     def result(self, plan, outcome):
         raise NotImplementedError
 
-    def __call__(self):
+    def _steps(self):
         plan = self.plan()
         changed = self.changed(plan)
         self.preflight(plan)
@@ -146,6 +155,16 @@ class Action(object):
         if changed and not self.module.check_mode:
             outcome = self.apply(plan)
             self.verify(plan, outcome)
+        return plan, changed, outcome
+
+    def __call__(self):
+        self.inputs()
+        if self.reference is None:
+            plan, changed, outcome = self._steps()
+        else:
+            with transaction(self.cli, self.reference) as tx:
+                self.tx = tx
+                plan, changed, outcome = tx.attempt(self._steps)
         result = self.result(plan, outcome)
         result.setdefault('changed', changed)
         return result

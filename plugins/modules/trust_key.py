@@ -125,7 +125,7 @@ removed_key_ids:
 diff:
   description:
     - The signer's local key IDs before and after. In check mode a key that would be generated shows as C((new key)).
-    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
   returned: when diff mode is on
   type: dict
   contains:
@@ -225,8 +225,8 @@ class EnsureKey(Action):
         elif existing and imported and not p['force']:
             raise InputError('a different key for signer %s exists (key ID %s) and private_key is key %s; to replace '
                              'it, set force=true, which deletes key %s from the trust directory (repositories that '
-                             'list it keep it until trust_signer removes it)' % (name, ', '.join(before), wanted_id,
-                                                                                ', '.join(before)))
+                             'list it keep it until trust_signer removes it)'
+                             % (name, ', '.join(before), wanted_id, ', '.join(before)))
 
         if keep is not None:
             extra = [k for k in existing if k is not keep]

@@ -204,8 +204,9 @@ server:
   sample: https://notary.example.com:4443
 diff:
   description:
-    - Per repository, the root key ID, the signers with their key IDs and the signed tags with their digests on O(server), before and after (an empty dict: no trust data).
-    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+    - Per repository, the root key ID, the signers with their key IDs and the signed tags with their digests on
+      O(server), before and after (an empty dict when there is no trust data).
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
   returned: when diff mode is on
   type: dict
   contains:

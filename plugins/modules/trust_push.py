@@ -178,8 +178,9 @@ results:
       sample: [jeff]
 diff:
   description:
-    - The tags of O(tags) signed by the signer (C(signed_by_<signer>)), each with its digest (null: not signed by the signer), before and after.
-    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+    - The tags of O(tags) under C(signed_by_<signer>), each with the digest the signer signed (null when the signer
+      has not signed it), before and after.
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
   returned: when diff mode is on
   type: dict
   contains:

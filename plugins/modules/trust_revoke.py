@@ -118,7 +118,7 @@ closest:
 diff:
   description:
     - The signed tags among the tags asked for, each with its digests, before and after.
-    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
   returned: when diff mode is on
   type: dict
   contains:

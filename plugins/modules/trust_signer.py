@@ -162,8 +162,9 @@ initialized:
   type: bool
 diff:
   description:
-    - The signer's key IDs, as C(docker trust inspect) lists them, before and after (an empty dict: the signer is not in the repository).
-    - Returned only in diff mode (C(--diff)); the same shape C({before: {...}, after: {...}}) in check mode and not.
+    - The signer's key IDs, as C(docker trust inspect) lists them, before and after (an empty dict when the signer is
+      not in the repository).
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
   returned: when diff mode is on
   type: dict
   contains:

@@ -82,6 +82,15 @@ def check_new_passphrase(value, option, what='the new key'):
     return value
 
 
+def signer_passphrase(params):
+    """The passphrase that unlocks the signer's key, and the option it came from: ``signer_passphrase``, or
+    else ``repository_passphrase`` (a signer key may share the repository key's passphrase).  The one place
+    of this fallback for every module that signs or revokes as a signer."""
+    if params.get('signer_passphrase'):
+        return params['signer_passphrase'], 'signer_passphrase'
+    return params.get('repository_passphrase'), 'repository_passphrase'
+
+
 # --- PEM -----------------------------------------------------------------------------------
 
 def check_pem_size(text, what):

@@ -26,6 +26,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 
 
 def _strings(value):
@@ -98,8 +99,88 @@ def build_module(argument_spec, passphrases=True, **kwargs):
     return module
 
 
+class Action(object):
+    """The shape of a module's work: plan -> preflight -> apply -> verify -> result.
+
+    ``run(module, ActionClass)`` builds the action with ``(module, cli)`` and calls, in this order:
+
+    - ``inputs()``: checks of the options that need no state; may set ``self.reference`` (a ``Reference``)
+      to run the next four steps inside that repository's publish transaction (``self.tx``), called again
+      after a TUF version conflict (``Transaction.attempt``).
+    - ``plan()``: read the current state and decide what changes; returns the plan (any object).
+      ``changed(plan)`` says from the plan alone whether anything changes (default: ``plan['changed']``).
+    - ``preflight(plan)``: checks that must pass before anything is touched (passphrases, keys, reachability).
+    - ``apply(plan)``: make the change; returns an outcome. Not called in check mode, nor when nothing changes.
+    - ``verify(plan, outcome)``: read again and raise if the change did not take.  Called after ``apply``.
+    - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run),
+      after the transaction.  ``changed`` is set from the plan unless the result sets it.
+
+    Check mode runs ``inputs``, ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run``
+    unless the user asked for it (``--diff``)."""
+
+    reference = None
+    tx = None
+
+    def __init__(self, module, cli):
+        self.module = module
+        self.cli = cli
+        self.params = module.params
+
+    def inputs(self):
+        pass
+
+    def plan(self):
+        raise NotImplementedError
+
+    def changed(self, plan):
+        return bool(plan['changed'])
+
+    def preflight(self, plan):
+        pass
+
+    def apply(self, plan):
+        raise NotImplementedError
+
+    def verify(self, plan, outcome):
+        pass
+
+    def result(self, plan, outcome):
+        raise NotImplementedError
+
+    def _steps(self):
+        plan = self.plan()
+        changed = self.changed(plan)
+        self.preflight(plan)
+        outcome = None
+        if changed and not self.module.check_mode:
+            outcome = self.apply(plan)
+            self.verify(plan, outcome)
+        return plan, changed, outcome
+
+    def __call__(self):
+        self.inputs()
+        if self.reference is None:
+            plan, changed, outcome = self._steps()
+        else:
+            with transaction(self.cli, self.reference) as tx:
+                self.tx = tx
+                plan, changed, outcome = tx.attempt(self._steps)
+        result = self.result(plan, outcome)
+        result.setdefault('changed', changed)
+        return result
+
+
+def _call(action, module, cli):
+    if isinstance(action, type) and issubclass(action, Action):
+        return action(module, cli)()
+    return action(module, cli)
+
+
 def run(module, action):
-    """Run ``action(module, cli)`` and exit with its result.
+    """Run ``action`` and exit with its result: an ``Action`` subclass (see there), or a function
+    ``action(module, cli)`` returning the result dict (modules not converted to ``Action`` yet).
+
+    The result's ``diff`` is returned only when the user asked for it (``--diff``, ``module._diff``).
 
     A ``ContentTrustError`` is the user's failure: its message, the lines of CLI output that
     explain it (``stdout``), the exit code (``rc``) and its kind (``error_kind``).  Anything else
@@ -111,7 +192,7 @@ def run(module, action):
     terminated = None
     cli = TrustCLI(module)
     try:
-        result = action(module, cli)
+        result = _call(action, module, cli)
     except Terminated as exc:
         terminated = exc.signum
     except ContentTrustError as exc:
@@ -129,4 +210,6 @@ def run(module, action):
     if terminated is not None:
         module.fail_json(msg='stopped by signal %d; the temporary views were removed' % terminated,
                          rc=128 + terminated)
+    if not getattr(module, '_diff', False):
+        result.pop('diff', None)
     module.exit_json(**result)

@@ -113,8 +113,9 @@ except ImportError:  # pragma: no cover - build_module reports it
     serialization = None
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import write_file_atomic
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, PUBLIC_PEM_RE
 
 
@@ -127,12 +128,9 @@ def _same_pem(a, b):
     return ''.join((a or '').split()) == ''.join((b or '').split())
 
 
-def _check_directory(directory, check_mode):
-    """A 0700 directory of the user's own; created if missing (not in check mode)."""
+def _check_directory(directory):
+    """The directory of the key pair, if it exists, is a 0700 directory (``apply`` creates a missing one)."""
     if not os.path.isdir(directory):
-        if not check_mode:
-            os.makedirs(directory, 0o700)
-            os.chmod(directory, 0o700)
         return
     st = os.stat(directory)
     if stat.S_IMODE(st.st_mode) & 0o077:
@@ -197,69 +195,80 @@ def _cosign_generate(tools, prefix, passphrase):
         raise explain(out, what, sources=('oci',), rc=rc)
 
 
-def ensure_key_pair(module, cli):
-    p = module.params
-    prefix = os.path.abspath(p['path'])
-    if prefix.endswith(('.key', '.pub')):
-        raise InputError('path %s is the prefix of the key pair, without .key or .pub' % p['path'])
-    if not p['passphrase']:
-        raise InputError('passphrase must not be empty: it protects the cosign private key')
-    if p['private_key_passphrase'] and not p['private_key_path']:
-        raise InputError('private_key_passphrase is set but private_key_path is not; give the key to import')
-    key_file, pub_file = prefix + '.key', prefix + '.pub'
-    result = dict(changed=False, private_key_path=key_file, public_key_path=pub_file, public_key=None)
-    directory = os.path.dirname(prefix)
-    _check_directory(directory, module.check_mode)
-    tools = OciTools(cli, cosign_cli=p['cosign_cli'], secrets=[p['passphrase'], p['private_key_passphrase']])
+class EnsureKeyPair(Action):
+    """A cosign key pair at ``path``: kept (its file modes and public key file put right), imported or generated."""
 
-    imported = wanted_public = None
-    if p['private_key_path']:
-        imported, wanted_public = _import_source(p)
+    def plan(self):
+        p = self.params
+        prefix = os.path.abspath(p['path'])
+        if prefix.endswith(('.key', '.pub')):
+            raise InputError('path %s is the prefix of the key pair, without .key or .pub' % p['path'])
+        if not p['passphrase']:
+            raise InputError('passphrase must not be empty: it protects the cosign private key')
+        if p['private_key_passphrase'] and not p['private_key_path']:
+            raise InputError('private_key_passphrase is set but private_key_path is not; give the key to import')
+        key_file, pub_file = prefix + '.key', prefix + '.pub'
+        directory = os.path.dirname(prefix)
+        _check_directory(directory)
+        self.tools = OciTools(self.cli, cosign_cli=p['cosign_cli'], secrets=[p['passphrase'], p['private_key_passphrase']])
 
-    if os.path.isfile(key_file) and not p['force']:
-        public = tools.cosign_public_key(key_file, p['passphrase'], option='passphrase')
-        if imported is not None and not _same_pem(public, wanted_public):
-            raise InputError('a key pair with another key exists at %s; set force=true to replace it with the key of '
-                             'private_key_path %s' % (key_file, p['private_key_path']))
-        result['public_key'] = public
-        if stat.S_IMODE(os.stat(key_file).st_mode) != 0o600:
-            result['changed'] = True
-            if not module.check_mode:
-                os.chmod(key_file, 0o600)
-        if not (os.path.isfile(pub_file) and _same_pem(_read(pub_file), public)):
-            result['changed'] = True
-            if not module.check_mode:
-                with open(pub_file + '.tmp', 'w') as f:
-                    f.write(public)
-                os.chmod(pub_file + '.tmp', 0o644)
-                os.rename(pub_file + '.tmp', pub_file)
-        return result
+        imported = wanted_public = None
+        if p['private_key_path']:
+            imported, wanted_public = _import_source(p)
+        plan = dict(prefix=prefix, directory=directory, key_file=key_file, pub_file=pub_file, imported=imported,
+                    create=False, fix_mode=False, write_public=False, public=wanted_public)
 
-    result['changed'] = True
-    if module.check_mode:
-        result['public_key'] = wanted_public
-        return result
-    # cosign writes both files into a private directory beside the target; they are moved
-    # into place only when both exist, so a failure never leaves half a key pair.
-    staging = os.path.join(directory, '.cosign-key-%d' % os.getpid())
-    os.mkdir(staging, 0o700)
-    try:
-        tmp_prefix = os.path.join(staging, 'key')
-        if imported is not None:
-            _cosign_import(tools, imported, tmp_prefix, p['passphrase'])
+        if os.path.isfile(key_file) and not p['force']:
+            public = self.tools.cosign_public_key(key_file, p['passphrase'], option='passphrase')
+            if imported is not None and not _same_pem(public, wanted_public):
+                raise InputError('a key pair with another key exists at %s; set force=true to replace it with the key '
+                                 'of private_key_path %s' % (key_file, p['private_key_path']))
+            plan.update(public=public, fix_mode=stat.S_IMODE(os.stat(key_file).st_mode) != 0o600,
+                        write_public=not (os.path.isfile(pub_file) and _same_pem(_read(pub_file), public)))
+            plan['changed'] = plan['fix_mode'] or plan['write_public']
         else:
-            _cosign_generate(tools, tmp_prefix, p['passphrase'])
-        public = _read(tmp_prefix + '.pub')
-        if not PUBLIC_PEM_RE.search(public):
-            raise TrustError('cosign wrote no public key to %s.pub' % tmp_prefix)
-        os.chmod(tmp_prefix + '.key', 0o600)
-        os.chmod(tmp_prefix + '.pub', 0o644)
-        os.rename(tmp_prefix + '.key', key_file)
-        os.rename(tmp_prefix + '.pub', pub_file)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    result['public_key'] = public
-    return result
+            plan.update(create=True, changed=True)
+        return plan
+
+    def apply(self, plan):
+        if not plan['create']:
+            if plan['fix_mode']:
+                os.chmod(plan['key_file'], 0o600)
+            if plan['write_public']:
+                write_file_atomic(plan['pub_file'], plan['public'], 0o644)
+            return plan['public']
+        if not os.path.isdir(plan['directory']):
+            os.makedirs(plan['directory'], 0o700)
+            os.chmod(plan['directory'], 0o700)
+        # cosign writes both files into a private directory beside the target; they are moved
+        # into place only when both exist, so a failure never leaves half a key pair.
+        staging = os.path.join(plan['directory'], '.cosign-key-%d' % os.getpid())
+        os.mkdir(staging, 0o700)
+        try:
+            tmp_prefix = os.path.join(staging, 'key')
+            if plan['imported'] is not None:
+                _cosign_import(self.tools, plan['imported'], tmp_prefix, self.params['passphrase'])
+            else:
+                _cosign_generate(self.tools, tmp_prefix, self.params['passphrase'])
+            public = _read(tmp_prefix + '.pub')
+            if not PUBLIC_PEM_RE.search(public):
+                raise TrustError('cosign wrote no public key to %s.pub' % tmp_prefix)
+            os.chmod(tmp_prefix + '.key', 0o600)
+            os.chmod(tmp_prefix + '.pub', 0o644)
+            os.rename(tmp_prefix + '.key', plan['key_file'])
+            os.rename(tmp_prefix + '.pub', plan['pub_file'])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return public
+
+    def verify(self, plan, outcome):
+        if stat.S_IMODE(os.stat(plan['key_file']).st_mode) != 0o600 or not _same_pem(_read(plan['pub_file']), outcome):
+            raise TrustError('the key pair at %s is not as written (private key mode 0600, public key %s)'
+                             % (plan['prefix'], plan['pub_file']))
+
+    def result(self, plan, outcome):
+        return dict(changed=plan['changed'], private_key_path=plan['key_file'], public_key_path=plan['pub_file'],
+                    public_key=outcome if outcome is not None else plan['public'])
 
 
 def main():
@@ -271,7 +280,7 @@ def main():
         force=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
     ), passphrases='deprecated')
-    run(module, ensure_key_pair)
+    run(module, EnsureKeyPair)
 
 
 if __name__ == '__main__':

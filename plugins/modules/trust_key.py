@@ -122,6 +122,21 @@ removed_key_ids:
   returned: always
   type: list
   elements: str
+diff:
+  description:
+    - The signer's local key IDs before and after. In check mode a key that would be generated shows as C((new key)).
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import os
@@ -131,7 +146,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
     KeyProblem, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
     public_key_id, public_key_pem, read_local_key, write_file_atomic, write_private_key_file,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 
 
 def _existing_public(existing, passphrase, public_key_path, name):
@@ -159,93 +174,128 @@ def _existing_public(existing, passphrase, public_key_path, name):
     return None
 
 
-def _write_public(module, path, pem):
+def _public_differs(path, pem):
+    """Whether ``public_key_path`` must be (re)written to hold ``pem``."""
     if not path:
         return False
     if os.path.isfile(path) and not os.path.islink(path):
         with open(path) as f:
             if f.read() == pem:
                 return False
-    if not module.check_mode:
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        write_file_atomic(path, pem, 0o644)
     return True
 
 
-def ensure_key(module, cli):
-    p = module.params
-    name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
-    existing = find_signer_keys(cli.trust_dir, name)
-    before = sorted(k['key_id'] for k in existing)
-    result = dict(changed=False, key_id=None, public_key=None, public_key_path=p['public_key_path'],
-                  removed_key_ids=[])
+def _write_public(path, pem):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    write_file_atomic(path, pem, 0o644)
 
-    if p['state'] == 'absent':
-        if existing and not module.check_mode:
-            for k in existing:
+
+class EnsureKey(Action):
+    """A signer's key in the local trust store: keep, import, generate or remove it."""
+
+    def plan(self):
+        p = self.params
+        name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
+        existing = find_signer_keys(self.cli.trust_dir, name)
+        before = sorted(k['key_id'] for k in existing)
+        plan = dict(name=name, state=p['state'], existing=existing, before=before, keep=None, extra=[], key=None,
+                    key_id=None, public=None, key_path=None, write_public=False)
+        if p['state'] == 'absent':
+            plan['changed'] = bool(existing)
+            return plan
+
+        imported = None
+        if p['private_key']:
+            imported = load_private_pem(p['private_key'], p['private_key_passphrase'], 'private_key')
+        elif p['private_key_passphrase']:
+            raise InputError('private_key_passphrase is set but private_key is not; give the key to import')
+
+        wanted_id = public_key_id(imported.public_key()) if imported else None
+        keep = None
+        if imported and any(k['key_id'] == wanted_id for k in existing):
+            keep = [k for k in existing if k['key_id'] == wanted_id][0]
+        elif existing and not p['force'] and not imported:
+            if len(existing) > 1:
+                raise InputError('%d keys with role %s exist (%s); exactly one is expected per signer. Remove the '
+                                 'extra ones, or set force=true to replace them all with one new key'
+                                 % (len(existing), name, ', '.join(before)))
+            keep = existing[0]
+        elif existing and imported and not p['force']:
+            raise InputError('a different key for signer %s exists (key ID %s) and private_key is key %s; to replace '
+                             'it, set force=true, which deletes key %s from the trust directory (repositories that '
+                             'list it keep it until trust_signer removes it)'
+                             % (name, ', '.join(before), wanted_id, ', '.join(before)))
+
+        if keep is not None:
+            extra = [k for k in existing if k is not keep]
+            if extra and not p['force']:
+                raise InputError('%d keys with role %s exist (%s); exactly one is expected. Set force=true to keep '
+                                 'only %s' % (len(existing), name, ', '.join(before), keep['key_id']))
+            pem = imported and public_key_pem(imported.public_key()) or \
+                _existing_public(keep, p['passphrase'], p['public_key_path'], name)
+            plan.update(keep=keep, extra=extra, key_id=keep['key_id'], public=pem, key_path=keep['path'],
+                        changed=bool(extra))
+        else:
+            # A new key (imported, or generated in memory). In check mode a generated key is not shown: it
+            # would be another key on the real run.
+            key = imported or generate_private_key()
+            key_id = public_key_id(key.public_key())
+            shown = not self.module.check_mode or imported is not None
+            plan.update(key=key, new_key_id=key_id, key_id=key_id if shown else None,
+                        public=public_key_pem(key.public_key()) if shown else None,
+                        key_path=os.path.join(self.cli.trust_dir, 'private', key_id + '.key'), changed=True)
+        if plan['public'] and _public_differs(p['public_key_path'], plan['public']):
+            plan.update(write_public=True, changed=True)
+        return plan
+
+    def preflight(self, plan):
+        if plan['key'] is not None:
+            passphrase = self.params['passphrase']
+            if not passphrase:
+                raise InputError('passphrase is required to store a new key for signer %s' % plan['name'])
+            check_new_passphrase(passphrase, 'passphrase', 'a new key (as docker requires)')
+
+    def apply(self, plan):
+        if plan['state'] == 'absent':
+            for k in plan['existing']:
                 os.unlink(k['path'])
-        result.update(changed=bool(existing), removed_key_ids=before)
-        result['diff'] = dict(before={'key_ids': before}, after={'key_ids': []})
-        return result
-
-    imported = None
-    if p['private_key']:
-        imported = load_private_pem(p['private_key'], p['private_key_passphrase'], 'private_key')
-    elif p['private_key_passphrase']:
-        raise InputError('private_key_passphrase is set but private_key is not; give the key to import')
-
-    wanted_id = public_key_id(imported.public_key()) if imported else None
-    keep = None
-    if imported and any(k['key_id'] == wanted_id for k in existing):
-        keep = [k for k in existing if k['key_id'] == wanted_id][0]
-    elif existing and not p['force'] and not imported:
-        if len(existing) > 1:
-            raise InputError('%d keys with role %s exist (%s); exactly one is expected per signer. Remove the '
-                             'extra ones, or set force=true to replace them all with one new key'
-                             % (len(existing), name, ', '.join(before)))
-        keep = existing[0]
-    elif existing and imported and not p['force']:
-        raise InputError('a different key for signer %s exists (key ID %s) and private_key is key %s; to replace '
-                         'it, set force=true, which deletes key %s from the trust directory (repositories that list '
-                         'it keep it until trust_signer removes it)' % (name, ', '.join(before), wanted_id,
-                                                                        ', '.join(before)))
-
-    if keep is not None:
-        extra = [k for k in existing if k is not keep]
-        if extra and not p['force']:
-            raise InputError('%d keys with role %s exist (%s); exactly one is expected. Set force=true to keep '
-                             'only %s' % (len(existing), name, ', '.join(before), keep['key_id']))
-        if extra and not module.check_mode:
-            for k in extra:
-                os.unlink(k['path'])
-        pem = imported and public_key_pem(imported.public_key()) or \
-            _existing_public(keep, p['passphrase'], p['public_key_path'], name)
-        result.update(key_id=keep['key_id'], public_key=pem, key_path=keep['path'],
-                      removed_key_ids=sorted(k['key_id'] for k in extra), changed=bool(extra))
-    else:
-        passphrase = p['passphrase']
-        if not passphrase:
-            raise InputError('passphrase is required to store a new key for signer %s' % name)
-        check_new_passphrase(passphrase, 'passphrase', 'a new key (as docker requires)')
-        key = imported or generate_private_key()
-        key_id = public_key_id(key.public_key())
-        path = os.path.join(cli.trust_dir, 'private', key_id + '.key')
-        if not module.check_mode:
+            return None
+        for k in plan['extra']:
+            os.unlink(k['path'])
+        if plan['key'] is not None:
             # The new key first: a failed write must not leave the signer without a key.
-            path = write_private_key_file(cli.trust_dir, key_id, notary_key_pem(key, passphrase, name))
-            for k in existing:
-                if k['path'] != path:
+            plan['key_path'] = write_private_key_file(
+                self.cli.trust_dir, plan['new_key_id'],
+                notary_key_pem(plan['key'], self.params['passphrase'], plan['name']))
+            for k in plan['existing']:
+                if k['path'] != plan['key_path']:
                     os.unlink(k['path'])
-        result.update(changed=True, key_id=key_id if not module.check_mode or imported else None,
-                      public_key=public_key_pem(key.public_key()) if not module.check_mode or imported else None,
-                      key_path=path, removed_key_ids=before)
-    if result['public_key'] and _write_public(module, p['public_key_path'], result['public_key']):
-        result['changed'] = True
-    after = [result['key_id']] if result['key_id'] else (['(new key)'] if result['changed'] else [])
-    result['diff'] = dict(before={'key_ids': before}, after={'key_ids': after})
-    return result
+        if plan['write_public']:
+            _write_public(self.params['public_key_path'], plan['public'])
+        return None
+
+    def verify(self, plan, outcome):
+        left = sorted(k['key_id'] for k in find_signer_keys(self.cli.trust_dir, plan['name']))
+        wanted = [] if plan['state'] == 'absent' else [plan['key_id']]
+        if left != wanted:
+            raise KeyProblem('after the change the trust directory holds key(s) %s for signer %s, not %s'
+                             % (', '.join(left) or 'none', plan['name'], ', '.join(wanted) or 'none'))
+
+    def result(self, plan, outcome):
+        result = dict(changed=plan['changed'], key_id=plan['key_id'], public_key=plan['public'],
+                      public_key_path=self.params['public_key_path'])
+        if plan['state'] == 'absent':
+            result.update(removed_key_ids=plan['before'],
+                          diff=dict(before={'key_ids': plan['before']}, after={'key_ids': []}))
+            return result
+        new = plan['key'] is not None
+        result.update(key_path=plan['key_path'],
+                      removed_key_ids=plan['before'] if new else sorted(k['key_id'] for k in plan['extra']))
+        after = [result['key_id']] if result['key_id'] else (['(new key)'] if result['changed'] else [])
+        result['diff'] = dict(before={'key_ids': plan['before']}, after={'key_ids': after})
+        return result
 
 
 def main():
@@ -258,7 +308,7 @@ def main():
         public_key_path=dict(type='path'),
         force=dict(type='bool', default=False),
     ), passphrases='deprecated')
-    run(module, ensure_key)
+    run(module, EnsureKey)
 
 
 if __name__ == '__main__':

@@ -202,6 +202,22 @@ server:
   returned: always
   type: str
   sample: https://notary.example.com:4443
+diff:
+  description:
+    - Per repository, the root key ID, the signers with their key IDs and the signed tags with their digests on
+      O(server), before and after (an empty dict when there is no trust data).
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import os
@@ -210,7 +226,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, parse_reference, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import check_new_passphrase, tuf_key_ids
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import check_new_passphrase, signer_passphrase, tuf_key_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._migration import (
     apply, local_snapshot_keys, read_state, repository_key, root_key, signer_keys_for, verify,
 )
@@ -349,8 +365,7 @@ def _attempt(cli, dest, tx, view, ref, sources, dests, plans, needed, signer, se
 def migrate(module, cli):
     p = module.params
     source_server, refs, signer = _inputs(module, cli)
-    passphrase = p['signer_passphrase'] or p['repository_passphrase']
-    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
+    passphrase, option = signer_passphrase(p)
 
     # Each server through a TUF cache of its own (see _signing.isolated_view).
     source = cli.view(isolated_view(cli, []), server=source_server)

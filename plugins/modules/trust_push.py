@@ -176,6 +176,22 @@ results:
       type: list
       elements: str
       sample: [jeff]
+diff:
+  description:
+    - The tags of O(tags) under C(signed_by_<signer>), each with the digest the signer signed (null when the signer
+      has not signed it), before and after.
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import re
@@ -184,7 +200,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, releases_signature_valid, role_version, signer_role,
 )
@@ -194,7 +211,6 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._push im
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 
 
 def _inputs(module):
@@ -223,84 +239,101 @@ def _inputs(module):
     return repository, tags, signer
 
 
-def _attempt(module, cli, tx, state):
-    """Read, plan and (unless in check mode) push and sign; again from the start after a TUF conflict."""
-    p = module.params
-    repository, tags, signer = state['repository'], state['tags'], state['signer']
-    trust = read_trust(cli, repository)
-    keys = signer_local_keys(cli, trust, signer)
-    check_passphrase(keys, state['passphrase'], signer, state['option'])
-    if p['push']:
-        state['images'] = state['images'] or LocalImages(cli)
-        plan = plan_local(p, repository, tags, signer, trust, state['images'])
-    else:
-        plan = plan_registry(p, cli, repository, tags, signer, trust)
-    state.setdefault('before', dict((tag, signed_by(trust, tag, signer)) for tag in tags))
-    for item in plan:  # signed by an attempt that a conflict interrupted: done
-        item['pushed'] = item['signed'] = item['tag'] in state['done']
-        item['todo'] = item['todo'] and not item['signed']
-    changed = any(item['todo'] for item in plan)
-    releases_ok = releases_signature_valid(cli.trust_dir, repository.gun)
-    if changed and releases_ok is False and not p['force']:
-        raise TrustError(
-            'targets/releases of %s is no longer validly signed: a key that signed it was removed from the '
-            'repository, so docker shows none of its tags and the Notary server refuses new signatures. Set '
-            'force: true to re-sign targets/releases as %s (%s then vouches for every tag in it), or add the '
-            'removed key back with openbanking.content_trust.trust_signer' % (repository.gun, signer, signer))
-    releases_version = role_version(cli.trust_dir, repository.gun, RELEASES_ROLE)
-    method = signing_method(p, cli, plan)
-    if method == 'docker' and changed:
-        cli.require_docker_trust()
-    if changed and not module.check_mode:
-        view = tx.view(keys)
-        secrets = signer_secrets(signer, state['passphrase'], p['repository_passphrase'])
+class PushAndSign(Action):
+    """Push tags (or take the registry's) and sign them as one signer, in the repository's publish transaction;
+    after a TUF conflict, read and plan again (tags an interrupted attempt signed count as done)."""
+
+    images = None  # LocalImages, opened by the first plan that needs the daemon
+    before = None  # {tag: digest signed by the signer} as the first attempt read it
+
+    def inputs(self):
+        self.done = set()
+        self.reference, self.tags, self.signer = _inputs(self.module)
+        self.passphrase, self.option = signer_passphrase(self.params)
+        if self.params['push'] and self.params['sign_with'] == 'docker':
+            self.cli.require_docker_trust()
+
+    def __call__(self):
+        try:
+            return super(PushAndSign, self).__call__()
+        finally:
+            if self.images is not None:
+                self.images.close()
+
+    def plan(self):
+        p, cli, repository, tags, signer = self.params, self.cli, self.reference, self.tags, self.signer
+        trust = read_trust(cli, repository)
+        keys = signer_local_keys(cli, trust, signer)
+        # Before reading the images: a wrong passphrase is reported first, as it always was.
+        check_passphrase(keys, self.passphrase, signer, self.option)
+        if p['push']:
+            self.images = self.images or LocalImages(cli)
+            items = plan_local(p, repository, tags, signer, trust, self.images)
+        else:
+            items = plan_registry(p, cli, repository, tags, signer, trust)
+        if self.before is None:
+            self.before = dict((tag, signed_by(trust, tag, signer)) for tag in tags)
+        for item in items:  # signed by an attempt that a conflict interrupted: done
+            item['pushed'] = item['signed'] = item['tag'] in self.done
+            item['todo'] = item['todo'] and not item['signed']
+        return dict(items=items, trust=trust, keys=keys, changed=any(item['todo'] for item in items),
+                    releases_ok=releases_signature_valid(cli.trust_dir, repository.gun),
+                    releases_version=role_version(cli.trust_dir, repository.gun, RELEASES_ROLE))
+
+    def preflight(self, plan):
+        p, repository, signer = self.params, self.reference, self.signer
+        if plan['changed'] and plan['releases_ok'] is False and not p['force']:
+            raise TrustError(
+                'targets/releases of %s is no longer validly signed: a key that signed it was removed from the '
+                'repository, so docker shows none of its tags and the Notary server refuses new signatures. Set '
+                'force: true to re-sign targets/releases as %s (%s then vouches for every tag in it), or add the '
+                'removed key back with openbanking.content_trust.trust_signer' % (repository.gun, signer, signer))
+        plan['method'] = signing_method(p, self.cli, plan['items'])
+        if plan['method'] == 'docker' and plan['changed']:
+            self.cli.require_docker_trust()
+
+    def apply(self, plan):
+        p, cli, tx, repository, signer, items = self.params, self.cli, self.tx, self.reference, self.signer, plan['items']
+        view = tx.view(plan['keys'])
+        secrets = signer_secrets(signer, self.passphrase, p['repository_passphrase'])
         notary = tx.notary(view)
         try:
-            if releases_ok is False:
+            if plan['releases_ok'] is False:
                 notary.witness([RELEASES_ROLE], secrets)  # force: re-sign the releases role with this signer's key
-            if method == 'docker':
-                sign_with_docker(cli, plan, state['images'], view, secrets)
+            if plan['method'] == 'docker':
+                sign_with_docker(cli, items, self.images, view, secrets)
             else:
                 if p['push']:
                     # Nothing is signed before every tag is pushed: a failed push leaves no
                     # signature for an image the registry does not have.
-                    push_all(cli, plan, state['images'])
-                sign_with_notary(notary, plan, signer, secrets)
-            if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == releases_version:
+                    push_all(cli, items, self.images)
+                sign_with_notary(notary, items, signer, secrets)
+            if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == plan['releases_version']:
                 # The same digests again: notary publishes nothing for an unchanged target,
                 # so force re-signs the roles with the signer's current key instead.
                 notary.witness([signer_role(signer), RELEASES_ROLE], secrets)
         except TrustError as exc:
-            state['done'].update(item['tag'] for item in plan if item['signed'])
-            raise with_progress(exc, plan)
-        trust = read_trust(cli, repository)
-    elif module.check_mode:
-        for item in plan:
-            item['pushed'] = bool(item['todo'] and p['push'])
-            item['signed'] = item['todo']
-    return changed or bool(state['done']), results(plan, trust, signer, module.check_mode)
+            self.done.update(item['tag'] for item in items if item['signed'])
+            raise with_progress(exc, items)
 
+    def verify(self, plan, outcome):
+        # What the results report is read back from the trust data, not assumed from what was run.
+        plan['trust'] = read_trust(self.cli, self.reference)
 
-def push_and_sign(module, cli):
-    p = module.params
-    repository, tags, signer = _inputs(module)
-    state = dict(repository=repository, tags=tags, signer=signer, images=None, done=set(),
-                 passphrase=p['signer_passphrase'] or p['repository_passphrase'],
-                 option='signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase')
-    if p['push'] and p['sign_with'] == 'docker':
-        cli.require_docker_trust()
-    try:
-        with transaction(cli, repository) as tx:
-            changed, res = tx.attempt(lambda: _attempt(module, cli, tx, state))
-    finally:
-        if state['images'] is not None:
-            state['images'].close()
-    after = dict(state['before'])
-    for r in res:
-        if r['signed']:
-            after[r['tag']] = r['digest'] or '(digest of the pushed image)'
-    return dict(changed=changed, results=res,
-                diff=dict(before={'signed_by_%s' % signer: state['before']}, after={'signed_by_%s' % signer: after}))
+    def result(self, plan, outcome):
+        check_mode = self.module.check_mode
+        if check_mode:
+            for item in plan['items']:
+                item['pushed'] = bool(item['todo'] and self.params['push'])
+                item['signed'] = item['todo']
+        res = results(plan['items'], plan['trust'], self.signer, check_mode)
+        after = dict(self.before)
+        for r in res:
+            if r['signed']:
+                after[r['tag']] = r['digest'] or '(digest of the pushed image)'
+        key = 'signed_by_%s' % self.signer
+        return dict(changed=plan['changed'] or bool(self.done), results=res,
+                    diff=dict(before={key: self.before}, after={key: after}))
 
 
 def main():
@@ -315,7 +348,7 @@ def main():
         sign_with=dict(type='str', default='auto', choices=['auto', 'docker', 'notary']),
         digests=dict(type='dict'),
     ))
-    run(module, push_and_sign)
+    run(module, PushAndSign)
 
 
 if __name__ == '__main__':

@@ -115,6 +115,21 @@ closest:
   returned: always
   type: dict
   sample: {v2.0.O: [v2.0.0, v2.0.1]}
+diff:
+  description:
+    - The signed tags among the tags asked for, each with its digests, before and after.
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 import difflib
@@ -123,12 +138,12 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import delegation_key_ids, delegation_roles
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_passphrase, read_trust, signer_local_keys, signer_secrets, tag_signatures,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import verified_documents
 
 
@@ -171,80 +186,96 @@ def missing_message(repository, unsigned, closest, signed_count):
             'check the name (the repository has %d signed tags)' % (repository.gun, '; '.join(parts), signed_count))
 
 
-def revoke(module, cli):
-    p = module.params
-    repository = parse_reference(p['repository'], allow_tag=False)
-    signer = validate_signer_name(p['signer'], 'signer')
-    if p['all_tags'] and p['tags'] is not None:
-        raise InputError('tags and all_tags are mutually exclusive: give the tags to revoke, or all_tags: true')
-    if not p['all_tags']:
-        if not p['tags']:
-            raise InputError('tags must list at least one tag to revoke (or set all_tags: true)')
-        for i, tag in enumerate(p['tags']):
-            parse_tag(tag, 'tags[%d]' % i)
-    passphrase = p['signer_passphrase'] or p['repository_passphrase']
-    option = 'signer_passphrase' if p['signer_passphrase'] else 'repository_passphrase'
+class Revoke(Action):
+    """Remove tags' signatures as one signer: one ``docker trust revoke`` (or notary removal) per tag."""
 
-    state = dict(done=[])
-    with transaction(cli, repository) as tx:
-        # After a TUF conflict: read again, and revoke what is still signed.
-        tx.attempt(lambda: _attempt(module, cli, tx, repository, signer, passphrase, option, state))
-    scope = set(state['wanted'])
-    return dict(changed=bool(state['todo']), revoked=state['todo'], unsigned=state['unsigned'], closest=state['closest'],
-                diff=dict(before={'signed_tags': dict((t, d) for t, d in state['before'].items() if t in scope)},
-                          after={'signed_tags': dict((t, d) for t, d in state['after'].items() if t in scope)}))
+    def inputs(self):
+        p = self.params
+        self.reference = repository = parse_reference(p['repository'], allow_tag=False)
+        self.signer = validate_signer_name(p['signer'], 'signer')
+        if p['all_tags'] and p['tags'] is not None:
+            raise InputError('tags and all_tags are mutually exclusive: give the tags to revoke, or all_tags: true')
+        if not p['all_tags']:
+            if not p['tags']:
+                raise InputError('tags must list at least one tag to revoke (or set all_tags: true)')
+            for i, tag in enumerate(p['tags']):
+                parse_tag(tag, 'tags[%d]' % i)
+        self.passphrase, self.option = signer_passphrase(p)
+        # What the first attempt read; after a TUF conflict the plan reads again and revokes what is still signed.
+        self.state = dict(done=[])
 
+    def plan(self):
+        p, cli, repository, state = self.params, self.cli, self.reference, self.state
+        trust = read_trust(cli, repository)
+        keys = signer_local_keys(cli, trust, self.signer)
+        signed = _signed(trust)
+        if 'before' not in state:
+            state['before'] = before = signed
+            state['wanted'] = wanted = sorted(before) if p['all_tags'] else list(dict.fromkeys(p['tags']))
+            state['todo'] = [tag for tag in wanted if tag in before]
+            state['unsigned'] = unsigned = [tag for tag in wanted if tag not in before]
+            state['closest'] = dict((tag, closest_signed(tag, before)) for tag in unsigned)
+            state['after'] = dict((tag, digests) for tag, digests in before.items() if tag not in state['todo'])
+        return dict(changed=bool(state['todo']), keys=keys, todo=[tag for tag in state['todo'] if tag in signed])
 
-def _attempt(module, cli, tx, repository, signer, passphrase, option, state):
-    p = module.params
-    trust = read_trust(cli, repository)
-    keys = signer_local_keys(cli, trust, signer)
-    check_passphrase(keys, passphrase, signer, option)
-    signed = _signed(trust)
-    if 'before' not in state:
-        state['before'] = before = signed
-        state['wanted'] = wanted = sorted(before) if p['all_tags'] else list(dict.fromkeys(p['tags']))
-        state['todo'] = [tag for tag in wanted if tag in before]
-        state['unsigned'] = unsigned = [tag for tag in wanted if tag not in before]
-        state['closest'] = dict((tag, closest_signed(tag, before)) for tag in unsigned)
-        if unsigned and p['missing'] != 'ignore':
-            message = missing_message(repository, unsigned, state['closest'], len(before))
+    def preflight(self, plan):
+        p, state = self.params, self.state
+        check_passphrase(plan['keys'], self.passphrase, self.signer, self.option)
+        if state['unsigned'] and p['missing'] != 'ignore' and not state.get('reported'):
+            state['reported'] = True
+            message = missing_message(self.reference, state['unsigned'], state['closest'], len(state['before']))
             if p['missing'] == 'fail':
                 raise InputError('%s; nothing was revoked (missing=fail)' % message)
-            module.warn(message)
-        state['after'] = dict((tag, digests) for tag, digests in before.items() if tag not in state['todo'])
-    todo = [tag for tag in state['todo'] if tag in signed]
-    if not todo or module.check_mode:
-        return
-    view = tx.view(keys)
-    secrets = signer_secrets(signer, passphrase, p['repository_passphrase'])
-    done = state['done']
-    try:
-        if cli.has_docker_trust():
-            env = cli.env(docker_config=view)
-            docker = cli.docker_path()
-            for tag in todo:
-                ref = repository.with_tag(tag)
-                cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
-                            what='docker trust revoke %s' % ref)
-                done.append(tag)
-        else:
-            _revoke_with_notary(cli, repository, todo, keys, tx.notary(view), secrets, done)
-    except TrustError as exc:
-        if not done:
-            raise
-        raise TrustError('%s (already revoked in this run: %s; not revoked: %s)'
-                         % (exc.msg, ', '.join(done), ', '.join(t for t in state['todo'] if t not in done)),
-                         output=exc.output, rc=exc.rc, cmd=exc.cmd)
-    trust = read_trust(cli, repository)
-    state['after'] = after = _signed(trust)
-    left = [tag for tag in state['todo'] if tag in after]
-    if left:
-        holders = sorted(set(s for tag in left for e in tag_signatures(trust, tag) for s in e['signers']))
-        raise TrustError('%s still signed after revoking as %s (signed by: %s); a tag in the targets role '
-                         '("Repo Admin") can only be removed with the repository key'
-                         % (', '.join('%s:%s' % (repository.gun, t) for t in left), signer,
-                            ', '.join(holders) or 'the targets role'))
+            self.module.warn(message)
+
+    def apply(self, plan):
+        p, cli, tx, repository, signer, state = self.params, self.cli, self.tx, self.reference, self.signer, self.state
+        todo, keys = plan['todo'], plan['keys']
+        if not todo:
+            return None
+        view = tx.view(keys)
+        secrets = signer_secrets(signer, self.passphrase, p['repository_passphrase'])
+        done = state['done']
+        try:
+            if cli.has_docker_trust():
+                env = cli.env(docker_config=view)
+                docker = cli.docker_path()
+                for tag in todo:
+                    ref = repository.with_tag(tag)
+                    cli.run_pty([docker, 'trust', 'revoke', '-y', str(ref)], secrets, env=env,
+                                what='docker trust revoke %s' % ref)
+                    done.append(tag)
+            else:
+                _revoke_with_notary(cli, repository, todo, keys, tx.notary(view), secrets, done)
+        except TrustError as exc:
+            if not done:
+                raise
+            raise TrustError('%s (already revoked in this run: %s; not revoked: %s)'
+                             % (exc.msg, ', '.join(done), ', '.join(t for t in state['todo'] if t not in done)),
+                             output=exc.output, rc=exc.rc, cmd=exc.cmd)
+        return done
+
+    def verify(self, plan, outcome):
+        if outcome is None:
+            return
+        cli, repository, state = self.cli, self.reference, self.state
+        trust = read_trust(cli, repository)
+        state['after'] = after = _signed(trust)
+        left = [tag for tag in state['todo'] if tag in after]
+        if left:
+            holders = sorted(set(s for tag in left for e in tag_signatures(trust, tag) for s in e['signers']))
+            raise TrustError('%s still signed after revoking as %s (signed by: %s); a tag in the targets role '
+                             '("Repo Admin") can only be removed with the repository key'
+                             % (', '.join('%s:%s' % (repository.gun, t) for t in left), self.signer,
+                                ', '.join(holders) or 'the targets role'))
+
+    def result(self, plan, outcome):
+        state = self.state
+        scope = set(state['wanted'])
+        return dict(changed=bool(state['todo']), revoked=state['todo'], unsigned=state['unsigned'],
+                    closest=state['closest'],
+                    diff=dict(before={'signed_tags': dict((t, d) for t, d in state['before'].items() if t in scope)},
+                              after={'signed_tags': dict((t, d) for t, d in state['after'].items() if t in scope)}))
 
 
 def main():
@@ -256,7 +287,7 @@ def main():
         signer_passphrase=dict(type='str', no_log=True),
         missing=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
     ))
-    run(module, revoke)
+    run(module, Revoke)
 
 
 if __name__ == '__main__':

@@ -160,6 +160,22 @@ initialized:
   description: Whether the repository's trust data was initialized by this task (would be, in check mode).
   returned: always
   type: bool
+diff:
+  description:
+    - The signer's key IDs, as C(docker trust inspect) lists them, before and after (an empty dict when the signer is
+      not in the repository).
+    - Returned only in diff mode (C(--diff)), in check mode too; always the shape C(before) and C(after) below.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the change.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the change (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
 '''
 
 try:
@@ -173,16 +189,15 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._delegations import (
-    apply, check_init_passphrases, check_repository_key, read_roles, verify,
+    apply as apply_steps, check_init_passphrases, check_repository_key, read_roles, verify as verify_steps,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import parse_public_pem, tuf_key_ids
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, signature_key_ids, signed_targets, signer_role,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerplan import delegation_steps
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import initialize_repository
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -248,73 +263,90 @@ def stranded_tags(roles, releases_doc, remove_ids):
 
 # --- reading and doing (the keys, the delegations and publishing: _delegations) -------------
 
-def ensure_signer(module, cli):
-    p = module.params
-    name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
-    ref = parse_reference(p['repository'], allow_tag=False)
-    present = p['state'] == 'present'
-    if present:
-        order, keys = wanted_keys(p['public_keys'])
-    elif p['public_keys']:
-        raise InputError('public_keys is only used with state=present; state=absent removes signer %s with all '
-                         'its keys (to remove some keys, use state=present with exclusive_keys=true)' % name)
-    else:
-        order, keys = [], {}
+class EnsureSigner(Action):
+    """A signer of a repository with exactly the wanted keys (or none): one publish, in the transaction."""
 
-    with transaction(cli, ref) as tx:
-        # After a TUF conflict: read and plan again; what the other writer published stays.
-        return tx.attempt(lambda: _attempt(module, cli, tx, ref, name, present, order, keys))
+    def inputs(self):
+        p = self.params
+        self.name = name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
+        self.reference = parse_reference(p['repository'], allow_tag=False)
+        self.present = p['state'] == 'present'
+        if self.present:
+            self.order, self.keys = wanted_keys(p['public_keys'])
+        elif p['public_keys']:
+            raise InputError('public_keys is only used with state=present; state=absent removes signer %s with all '
+                             'its keys (to remove some keys, use state=present with exclusive_keys=true)' % name)
+        else:
+            self.order, self.keys = [], {}
 
-
-def _attempt(module, cli, tx, ref, name, present, order, keys):
-    p = module.params
-    parsed = TrustReader(cli).read_one(ref)
-    before = sorted(signer_keys(parsed).get(name, []))
-    result = dict(changed=False, repository=ref.gun, signer=name, key_ids=before, initialized=False,
-                  added_key_ids=[], removed_key_ids=[])
-
-    if not parsed['exists']:
-        if present:
-            check_init_passphrases(cli, ref.gun, p['root_passphrase'], p['repository_passphrase'])
-            expected = sorted(set(keys[k]['id'] for k in order))
-            if not module.check_mode:
-                initialize_repository(cli, tx, ref, name, [keys[k]['pem'] for k in order],
-                                      Secrets(root=p['root_passphrase'], repository=p['repository_passphrase']))
-                expected = verify(cli, ref, name, expected, dict(add_releases=order, remove_releases=[]))
-            result.update(changed=True, initialized=True, key_ids=expected, added_key_ids=expected)
-    else:
+    def plan(self):
+        # After a TUF conflict this runs again: read and plan again; what the other writer published stays.
+        p, cli, ref, name, order, keys = self.params, self.cli, self.reference, self.name, self.order, self.keys
+        parsed = TrustReader(cli).read_one(ref)
+        before = sorted(signer_keys(parsed).get(name, []))
+        plan = dict(parsed=parsed, before=before, init=False, steps=None, changed=False, expected=before,
+                    stranded=[], added=[], removed=[])
+        if not parsed['exists']:
+            if self.present:
+                expected = sorted(set(keys[k]['id'] for k in order))
+                plan.update(init=True, changed=True, expected=expected, added=expected)
+            return plan
         roles, ids, releases_doc = read_roles(cli, parsed)
         ids.update((k, v['id']) for k, v in keys.items())
-        steps = plan(name, roles, order, present, p['exclusive_keys'])
-        if has_changes(steps):
-            stranded = stranded_tags(roles, releases_doc, steps['remove_releases'])
-            if stranded and not p['force']:
+        steps = delegation_steps(name, roles, order, self.present, p['exclusive_keys'])
+        if not has_changes(steps):
+            return plan
+        current = roles.get(signer_role(name), {}).get('key_ids', [])
+        removed = set(steps['remove_signer']) | set(steps['remove_releases'])
+        if steps['remove_role']:
+            removed |= set(current)
+        plan.update(changed=True, steps=steps, roles=roles, ids=ids,
+                    stranded=stranded_tags(roles, releases_doc, steps['remove_releases']),
+                    expected=sorted(set(ids.get(k, k) for k in set(current) | set(order)
+                                        if k not in steps['remove_signer'])) if self.present else None,
+                    removed=sorted(set(ids.get(k, k) for k in removed)),
+                    added=sorted(set(ids.get(k, k) for k in steps['add_signer'] + steps['add_releases'])))
+        return plan
+
+    def preflight(self, plan):
+        p = self.params
+        if plan['init']:
+            check_init_passphrases(self.cli, self.reference.gun, p['root_passphrase'], p['repository_passphrase'])
+        elif plan['changed']:
+            if plan['stranded'] and not p['force']:
                 raise InputError('removing key(s) %s of signer %s from targets/releases of %s would leave released '
                                  'tag(s) %s without a valid signature (docker pull with content trust would refuse '
                                  'them until another signer signs them again); set force=true to do it anyway'
-                                 % (', '.join(ids.get(k, k) for k in steps['remove_releases']), name, ref.gun,
-                                    ', '.join(stranded)))
-            check_repository_key(cli, parsed, p['repository_passphrase'])
-            current = roles.get(signer_role(name), {}).get('key_ids', [])
-            expected = sorted(set(ids.get(k, k) for k in set(current) | set(order)
-                                  if k not in steps['remove_signer'])) if present else None
-            if not module.check_mode:
-                apply(tx, ref, name, steps, keys, roles, Secrets(repository=p['repository_passphrase']))
-                expected = verify(cli, ref, name, expected, steps)
-            removed = set(steps['remove_signer']) | set(steps['remove_releases'])
-            if steps['remove_role']:
-                removed |= set(current)
-            result.update(changed=True, key_ids=expected or [],
-                          removed_key_ids=sorted(set(ids.get(k, k) for k in removed)),
-                          added_key_ids=sorted(set(ids.get(k, k) for k in steps['add_signer'] + steps['add_releases'])))
-            if stranded:
-                module.warn('released tag(s) %s of %s have no valid signature until another signer signs them '
-                            'again' % (', '.join(stranded), ref.gun))
+                                 % (', '.join(plan['ids'].get(k, k) for k in plan['steps']['remove_releases']),
+                                    self.name, self.reference.gun, ', '.join(plan['stranded'])))
+            check_repository_key(self.cli, plan['parsed'], p['repository_passphrase'])
 
-    had = name in signer_keys(parsed)
-    result['diff'] = dict(before={name: before} if had else {},
-                          after={name: result['key_ids']} if (present or (had and not result['changed'])) else {})
-    return result
+    def apply(self, plan):
+        p, keys = self.params, self.keys
+        if plan['init']:
+            initialize_repository(self.cli, self.tx, self.reference, self.name, [keys[k]['pem'] for k in self.order],
+                                  Secrets(root=p['root_passphrase'], repository=p['repository_passphrase']))
+        else:
+            apply_steps(self.tx, self.reference, self.name, plan['steps'], keys, plan['roles'],
+                        Secrets(repository=p['repository_passphrase']))
+
+    def verify(self, plan, outcome):
+        steps = dict(add_releases=self.order, remove_releases=[]) if plan['init'] else plan['steps']
+        plan['expected'] = verify_steps(self.cli, self.reference, self.name, plan['expected'], steps)
+        if plan['init']:
+            plan['added'] = plan['expected']
+
+    def result(self, plan, outcome):
+        name = self.name
+        if plan['stranded']:
+            self.module.warn('released tag(s) %s of %s have no valid signature until another signer signs them '
+                             'again' % (', '.join(plan['stranded']), self.reference.gun))
+        key_ids = (plan['expected'] or []) if plan['changed'] else plan['before']
+        had = name in signer_keys(plan['parsed'])
+        return dict(changed=plan['changed'], repository=self.reference.gun, signer=name, key_ids=key_ids,
+                    initialized=plan['init'], added_key_ids=plan['added'], removed_key_ids=plan['removed'],
+                    diff=dict(before={name: plan['before']} if had else {},
+                              after={name: key_ids} if (self.present or (had and not plan['changed'])) else {}))
 
 
 def main():
@@ -326,7 +358,7 @@ def main():
         exclusive_keys=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
     ))
-    run(module, ensure_signer)
+    run(module, EnsureSigner)
 
 
 if __name__ == '__main__':

@@ -30,13 +30,13 @@ def new_key(stack, docker_config, name, passphrase):
     return res['key_id'], res['public_key']
 
 
-def signer(stack, docker_config, repo, name, public_keys=None, check_mode=False, **kwargs):
+def signer(stack, docker_config, repo, name, public_keys=None, check_mode=False, diff=True, **kwargs):
     args = common(stack, docker_config, repository=repo, name=name, root_passphrase=ROOT_PASS,
                   repository_passphrase=REPO_PASS)
     if public_keys is not None:
         args['public_keys'] = public_keys
     args.update(kwargs)
-    return run_module('trust_signer', args, check_mode=check_mode, diff=True)
+    return run_module('trust_signer', args, check_mode=check_mode, diff=diff)
 
 
 def signers(stack, docker_config, repo):
@@ -95,6 +95,41 @@ def test_first_add_initializes_then_adding_again_does_not_publish(stack, docker_
     assert releases_keys(stack, repo) == sorted([jeff_id, alice_id])
     assert stack.version(repo, 'targets') == versions['targets'] + 1
     assert stack.version(repo, 'root') == versions['root']
+
+
+def test_diff_only_in_diff_mode(stack, docker_config):
+    """``diff`` is in the result only when the user asked for it (--diff), check mode or not; with it, the
+    documented shape ``{before: {signer: key IDs}, after: {...}}`` matches what docker then lists."""
+    repo = stack.repo()
+    jeff_id, jeff_pub = new_key(stack, docker_config, 'jeff', JEFF_PASS)
+    alice_id, alice_pub = new_key(stack, docker_config, 'alice', ALICE_PASS)
+
+    preview = signer(stack, docker_config, repo, 'jeff', [jeff_pub], check_mode=True, diff=False)
+    assert preview['changed'] is True and 'diff' not in preview, preview
+    assert signers(stack, docker_config, repo) is None  # check mode published nothing
+
+    added = signer(stack, docker_config, repo, 'jeff', [jeff_pub], diff=False)
+    assert added['changed'] is True and 'diff' not in added, added
+    assert signers(stack, docker_config, repo) == {'jeff': [jeff_id]}
+    versions = stack.versions(repo)
+
+    preview = signer(stack, docker_config, repo, 'alice', [alice_pub], check_mode=True)
+    assert preview['diff'] == {'before': {}, 'after': {'alice': [alice_id]}}, preview
+    assert stack.versions(repo) == versions
+
+    added = signer(stack, docker_config, repo, 'alice', [alice_pub])
+    assert added['diff'] == {'before': {}, 'after': {'alice': [alice_id]}}, added
+    assert signers(stack, docker_config, repo) == {'jeff': [jeff_id], 'alice': [alice_id]}
+
+    removed = signer(stack, docker_config, repo, 'alice', state='absent')
+    assert removed['changed'] is True, removed
+    assert removed['diff'] == {'before': {'alice': [alice_id]}, 'after': {}}, removed
+    assert signers(stack, docker_config, repo) == {'jeff': [jeff_id]}
+    versions = stack.versions(repo)
+
+    again = signer(stack, docker_config, repo, 'jeff', [jeff_pub], diff=False)
+    assert again['changed'] is False and 'diff' not in again, again
+    assert stack.versions(repo) == versions
 
 
 def self_signed_certificate(common_name):

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (  # noqa: F401
     _der, _int, _oid, _seq,
     KeyProblem, MAX_PEM_BYTES, check_new_passphrase, decrypt_pkcs8, encode_pem, encrypt_private_key, generate_private_key,
-    load_private_pem, notary_key_pem, parse_public_pem, passphrase_problem, public_key_id, split_pem,
+    load_private_pem, notary_key_pem, parse_public_pem, passphrase_problem, public_key_id, signer_passphrase, split_pem,
 )
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'keys')
@@ -227,3 +227,12 @@ def test_new_key_passphrase_needs_eight_characters():
     assert passphrase_problem('short', 'passphrase') is None  # fine for an existing key
     with pytest.raises(KeyProblem, match='passphrase must be at least 8 characters'):
         check_new_passphrase('short', 'passphrase')
+
+
+def test_signer_passphrase_falls_back_to_the_repository_passphrase_and_names_the_option():
+    assert signer_passphrase(dict(signer_passphrase='s' * 8, repository_passphrase='r' * 8)) == \
+        ('s' * 8, 'signer_passphrase')
+    assert signer_passphrase(dict(signer_passphrase=None, repository_passphrase='r' * 8)) == \
+        ('r' * 8, 'repository_passphrase')
+    assert signer_passphrase(dict(signer_passphrase='', repository_passphrase=None)) == \
+        (None, 'repository_passphrase')

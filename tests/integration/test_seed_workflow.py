@@ -34,7 +34,9 @@ def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config,
     key, signer, push, inspect = first
     assert signer['initialized'] is True
     entry = inspect['repositories'][0]
-    assert entry['signed_tags'] == [{'tag': 'v1.0.0', 'digest': push['results'][0]['digest'], 'signers': ['jeff']}]
+    released = stack.tuf(repo, 'targets/releases')['signed']['targets']['v1.0.0']  # what the Notary serves
+    assert entry['signed_tags'] == [{'tag': 'v1.0.0', 'digest': push['results'][0]['digest'], 'signers': ['jeff'],
+                                     'length': released['length']}]
     assert entry['signers'] == [{'name': 'jeff', 'key_ids': [key['key_id']]}]
     versions = stack.versions(repo)
 

@@ -201,6 +201,17 @@ class Action(object):
         return result
 
 
+class Reader(Action):
+    """A module that only reads (``trust_inspect``, ``trust_verify``, ``cosign_verify``, ``notation_verify``):
+    ``plan()`` reads and returns the result dict; nothing changes, so nothing is applied."""
+
+    def changed(self, plan):
+        return False
+
+    def result(self, plan, outcome):
+        return plan
+
+
 def _call(action, module, cli):
     if isinstance(action, type) and issubclass(action, Action):
         return action(module, cli)()

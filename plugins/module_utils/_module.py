@@ -26,7 +26,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
 
 
 def _strings(value):
@@ -115,10 +115,17 @@ class Action(object):
     - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run),
       after the transaction.  ``changed`` is set from the plan unless the result sets it.
 
+    Several repositories (``trust_migrate``): ``inputs()`` sets ``self.references`` (a list) instead.  ``plan``
+    and ``preflight`` run once for all of them, as above; then, not in check mode, under the locks of every one
+    of them (``repository_locks``): ``apply`` and ``verify`` when something changes, and ``refresh(plan,
+    outcome)`` always.  ``apply`` publishes each repository with ``self.publish(reference, func)``: ``func()``
+    inside that repository's publish transaction (``self.tx``), called again after a TUF version conflict.
+
     Check mode runs ``inputs``, ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run``
     unless the user asked for it (``--diff``)."""
 
     reference = None
+    references = None
     tx = None
 
     def __init__(self, module, cli):
@@ -144,8 +151,17 @@ class Action(object):
     def verify(self, plan, outcome):
         pass
 
+    def refresh(self, plan, outcome):
+        """Several repositories only: under their locks, not in check mode, whether or not ``apply`` ran."""
+
     def result(self, plan, outcome):
         raise NotImplementedError
+
+    def publish(self, reference, func):
+        """``func()`` inside the publish transaction of ``reference`` (``self.tx``), again after a conflict."""
+        with transaction(self.cli, reference) as tx:
+            self.tx = tx
+            return tx.attempt(func)
 
     def _steps(self):
         plan = self.plan()
@@ -157,9 +173,24 @@ class Action(object):
             self.verify(plan, outcome)
         return plan, changed, outcome
 
+    def _several(self):
+        plan = self.plan()
+        changed = self.changed(plan)
+        self.preflight(plan)
+        outcome = None
+        if not self.module.check_mode:
+            with repository_locks(self.cli, self.references):
+                if changed:
+                    outcome = self.apply(plan)
+                    self.verify(plan, outcome)
+                self.refresh(plan, outcome)
+        return plan, changed, outcome
+
     def __call__(self):
         self.inputs()
-        if self.reference is None:
+        if self.references is not None:
+            plan, changed, outcome = self._several()
+        elif self.reference is None:
             plan, changed, outcome = self._steps()
         else:
             with transaction(self.cli, self.reference) as tx:
@@ -168,6 +199,17 @@ class Action(object):
         result = self.result(plan, outcome)
         result.setdefault('changed', changed)
         return result
+
+
+class Reader(Action):
+    """A module that only reads (``trust_inspect``, ``trust_verify``, ``cosign_verify``, ``notation_verify``):
+    ``plan()`` reads and returns the result dict; nothing changes, so nothing is applied."""
+
+    def changed(self, plan):
+        return False
+
+    def result(self, plan, outcome):
+        return plan
 
 
 def _call(action, module, cli):

@@ -502,6 +502,25 @@ def check_pinned(reference, digests, pinned):
 
 # --- verification, for modules and for trust_pull ------------------------------------------
 
+def signing_plan(tags, digests, unsigned):
+    """The signing plan of the sign modules: one row ``{tag, digest, signed}`` per tag, ``signed`` true for the
+    first tag of each digest that ``unsigned(digest)`` says has no signature yet (asked once per digest), and for
+    a tag not pushed yet (``digest`` None, check mode); ``to_sign``: those digests, in order."""
+    decided, rows, to_sign = {}, [], []
+    for tag in tags:
+        digest = digests[tag]
+        if digest is None:
+            rows.append({'tag': tag, 'digest': None, 'signed': True})
+        elif digest in decided:
+            rows.append({'tag': tag, 'digest': digest, 'signed': False})
+        else:
+            decided[digest] = bool(unsigned(digest))
+            if decided[digest]:
+                to_sign.append(digest)
+            rows.append({'tag': tag, 'digest': digest, 'signed': decided[digest]})
+    return dict(changed=any(r['signed'] for r in rows), results=rows, to_sign=to_sign)
+
+
 def _verify_results(tags, digests, check):
     results = []
     by_digest = {}

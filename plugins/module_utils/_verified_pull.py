@@ -296,7 +296,25 @@ def pull_verified(cli, targets, tag_locally=True, check_mode=False, warn=None):
     """Pull each verified target by its signed digest and tag it; returns one result per target.
 
     A tag is moved only after every pull of the run checked out.  Without ``warn`` the registry's tags
-    are not compared with the signed digests (the caller does it)."""
+    are not compared with the signed digests (the caller does it).  ``plan_pulls`` then ``apply_pulls``."""
+    images = plan_pulls(cli, targets, tag_locally, warn)
+    if not check_mode and any(t['pulled'] or t['tagged'] for t in targets):
+        apply_pulls(cli, targets, images, tag_locally)
+    return pull_results(targets)
+
+
+def _tagging(local, targets, images, tag_locally):
+    for target in targets:
+        image = images[(target['repository'], target['digest'])]
+        target['tagged'] = False
+        if tag_locally:
+            current = local.inspect(str(target['reference'].with_tag(target['tag'])))
+            target['tagged'] = image is None or current is None or current.get('Id') != image.get('Id')
+
+
+def plan_pulls(cli, targets, tag_locally=True, warn=None):
+    """Set each target's ``pulled`` (its signed digest is not in the daemon) and ``tagged`` (its tag would
+    move); returns the daemon's images ``{(repository, digest): image or None}`` for ``apply_pulls``."""
     local = LocalImages(cli, hint=DAEMON_HINT)
     try:
         for target in targets if warn else []:
@@ -310,34 +328,41 @@ def pull_verified(cli, targets, tag_locally=True, check_mode=False, warn=None):
             if key not in images:
                 images[key] = _present(local, reference, digest)
             target['pulled'] = images[key] is None
-        pulled = set()
-        if not check_mode:
-            for target in targets:
-                key = (target['repository'], target['digest'])
-                if target['pulled'] and key not in pulled:
-                    _pull(local, cli, target['reference'], target['digest'])
-                    pulled.add(key)
-            mismatched = []
-            for key in pulled:
-                images[key] = _present(local, parse_reference(key[0], allow_tag=False), key[1])
-                if images[key] is None:
-                    mismatched.append('%s: the pulled image\'s RepoDigests do not hold the signed digest %s'
-                                      % (key[0], key[1]))
-            if mismatched:
-                raise TrustError('nothing was tagged; %s' % '; '.join(mismatched))
-        for target in targets:
-            image = images[(target['repository'], target['digest'])]
-            target['tagged'] = False
-            if tag_locally:
-                current = local.inspect(str(target['reference'].with_tag(target['tag'])))
-                target['tagged'] = image is None or current is None or current.get('Id') != image.get('Id')
-        if not check_mode:
-            for target in targets:
-                if target['tagged']:
-                    image = images[(target['repository'], target['digest'])]
-                    local.tag(image['Id'], target['reference'].with_tag(target['tag']))
+        _tagging(local, targets, images, tag_locally)
     finally:
         local.close()
+    return images
+
+
+def apply_pulls(cli, targets, images, tag_locally=True):
+    """Pull what ``plan_pulls`` found missing, check each pull, then decide the tags again and move them."""
+    local = LocalImages(cli, hint=DAEMON_HINT)
+    try:
+        pulled = set()
+        for target in targets:
+            key = (target['repository'], target['digest'])
+            if target['pulled'] and key not in pulled:
+                _pull(local, cli, target['reference'], target['digest'])
+                pulled.add(key)
+        mismatched = []
+        for key in pulled:
+            images[key] = _present(local, parse_reference(key[0], allow_tag=False), key[1])
+            if images[key] is None:
+                mismatched.append('%s: the pulled image\'s RepoDigests do not hold the signed digest %s'
+                                  % (key[0], key[1]))
+        if mismatched:
+            raise TrustError('nothing was tagged; %s' % '; '.join(mismatched))
+        _tagging(local, targets, images, tag_locally)
+        for target in targets:
+            if target['tagged']:
+                image = images[(target['repository'], target['digest'])]
+                local.tag(image['Id'], target['reference'].with_tag(target['tag']))
+    finally:
+        local.close()
+
+
+def pull_results(targets):
+    """One result per target, after ``plan_pulls`` (and ``apply_pulls``)."""
     return [dict([(k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged')]
                  + [('formats', t.get('formats', ['notary']))])
             for t in targets]

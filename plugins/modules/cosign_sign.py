@@ -119,44 +119,46 @@ cosign_major_version:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_annotations, check_tags, resolve_digests,
+    OciTools, check_pinned, check_annotations, check_tags, resolve_digests, signing_plan,
 )
 
 
-def sign(module, cli):
-    p = module.params
-    reference = parse_reference(p['repository'], allow_tag=False)
-    tags = check_tags(p['tags'])
-    annotations = check_annotations(p['annotations'])
-    if not p['key_passphrase']:
-        raise InputError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
-    tools = OciTools(cli, cosign_cli=p['cosign_cli'], secrets=[p['key_passphrase']])
-    features = tools.cosign_features()
-    # Deriving the public key checks the password before anything is signed.
-    public = tools.cosign_public_key(p['key'], p['key_passphrase'])
-    pub_path = tools.write_public_keys([public])[0]
-    # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
-    digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
-    check_pinned(reference, digests, p['digests'])
-    decided = {}
-    results = []
-    for tag in tags:
-        digest = digests[tag]
-        if digest is None:
-            results.append({'tag': tag, 'digest': None, 'signed': True})
-            continue
-        if digest not in decided:
-            index, dummy = tools.cosign_verified(reference, digest, [pub_path], annotations, p['transparency_log'])
-            decided[digest] = index is None
-            if decided[digest] and not module.check_mode:
-                tools.cosign_sign(reference, digest, p['key'], p['key_passphrase'], annotations, p['transparency_log'])
-            results.append({'tag': tag, 'digest': digest, 'signed': decided[digest]})
-        else:
-            results.append({'tag': tag, 'digest': digest, 'signed': False})
-    return dict(changed=any(r['signed'] for r in results), results=results, public_key=public,
-                cosign_major_version=features['major'])
+class Sign(Action):
+    """Sign each digest that has no signature by this key (with these annotations) yet: one ``cosign sign`` each."""
+
+    def inputs(self):
+        p = self.params
+        self.repository = parse_reference(p['repository'], allow_tag=False)
+        self.tags = check_tags(p['tags'])
+        self.annotations = check_annotations(p['annotations'])
+        if not p['key_passphrase']:
+            raise InputError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
+        self.tools = OciTools(self.cli, cosign_cli=p['cosign_cli'], secrets=[p['key_passphrase']])
+
+    def plan(self):
+        p, tools, repository = self.params, self.tools, self.repository
+        self.features = tools.cosign_features()
+        # Deriving the public key checks the password before anything is signed.
+        self.public = tools.cosign_public_key(p['key'], p['key_passphrase'])
+        pub_path = tools.write_public_keys([self.public])[0]
+        # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
+        digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
+        check_pinned(repository, digests, p['digests'])
+        return signing_plan(self.tags, digests, lambda digest: tools.cosign_verified(
+            repository, digest, [pub_path], self.annotations, p['transparency_log'])[0] is None)
+
+    def apply(self, plan):
+        p = self.params
+        for digest in plan['to_sign']:
+            self.tools.cosign_sign(self.repository, digest, p['key'], p['key_passphrase'], self.annotations,
+                                   p['transparency_log'])
+        return plan['to_sign']
+
+    def result(self, plan, outcome):
+        return dict(changed=plan['changed'], results=plan['results'], public_key=self.public,
+                    cosign_major_version=self.features['major'])
 
 
 def main():
@@ -170,7 +172,7 @@ def main():
         transparency_log=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
     ), passphrases='deprecated')
-    run(module, sign)
+    run(module, Sign)
 
 
 if __name__ == '__main__':

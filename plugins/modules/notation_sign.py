@@ -117,43 +117,43 @@ certificate_fingerprint:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests,
+    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests, signing_plan,
 )
 
 
-def sign(module, cli):
-    p = module.params
-    reference = parse_reference(p['repository'], allow_tag=False)
-    tags = check_tags(p['tags'])
-    fingerprint, chain = check_notation_signing_files(p['key'], p['certificate_chain'])
-    tools = OciTools(cli, notation_cli=p['notation_cli'])
-    tools.notation_path()
-    tools.notation_use_key(p['key'], p['certificate_chain'])
-    # "Already signed" means: a signature by this very certificate, valid under a strict policy
-    # that trusts the root of its chain.
-    tools.notation_trust(reference, [chain[-1]])
-    # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
-    digests = resolve_digests(cli, reference, tags, missing_ok=module.check_mode)
-    check_pinned(reference, digests, p['digests'])
-    decided = {}
-    results = []
-    for tag in tags:
-        digest = digests[tag]
-        if digest is None:
-            results.append({'tag': tag, 'digest': None, 'signed': True})
-            continue
-        if digest in decided:
-            results.append({'tag': tag, 'digest': digest, 'signed': False})
-            continue
-        present = fingerprint in tools.notation_leaf_fingerprints(reference, digest) and \
-            tools.notation_verified(reference, digest)[0]
-        decided[digest] = not present
-        if decided[digest] and not module.check_mode:
-            tools.notation_sign(reference, digest)
-        results.append({'tag': tag, 'digest': digest, 'signed': decided[digest]})
-    return dict(changed=any(r['signed'] for r in results), results=results, certificate_fingerprint=fingerprint)
+class Sign(Action):
+    """Sign each digest that has no signature by this certificate yet: one ``notation sign`` each."""
+
+    def inputs(self):
+        p = self.params
+        self.repository = parse_reference(p['repository'], allow_tag=False)
+        self.tags = check_tags(p['tags'])
+        self.fingerprint, self.chain = check_notation_signing_files(p['key'], p['certificate_chain'])
+        self.tools = OciTools(self.cli, notation_cli=p['notation_cli'])
+
+    def plan(self):
+        p, tools, repository, fingerprint = self.params, self.tools, self.repository, self.fingerprint
+        tools.notation_path()
+        tools.notation_use_key(p['key'], p['certificate_chain'])
+        # "Already signed" means: a signature by this very certificate, valid under a strict policy
+        # that trusts the root of its chain.
+        tools.notation_trust(repository, [self.chain[-1]])
+        # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
+        digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
+        check_pinned(repository, digests, p['digests'])
+        return signing_plan(self.tags, digests, lambda digest: not (
+            fingerprint in tools.notation_leaf_fingerprints(repository, digest)
+            and tools.notation_verified(repository, digest)[0]))
+
+    def apply(self, plan):
+        for digest in plan['to_sign']:
+            self.tools.notation_sign(self.repository, digest)
+        return plan['to_sign']
+
+    def result(self, plan, outcome):
+        return dict(changed=plan['changed'], results=plan['results'], certificate_fingerprint=self.fingerprint)
 
 
 def main():
@@ -165,7 +165,7 @@ def main():
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases='deprecated')
-    run(module, sign)
+    run(module, Sign)
 
 
 if __name__ == '__main__':

@@ -106,19 +106,24 @@ unverified:
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_notation
 
 
-def verify(module, cli):
-    p = module.params
-    reference = parse_reference(p['repository'], allow_tag=False)
-    results = verify_notation(cli, reference, p['tags'], p['ca_certificates'], p['trusted_identities'],
-                              notation_cli=p['notation_cli'])
-    unverified = [r['tag'] for r in results if not r['verified']]
-    if unverified and p['fail_on_unverified']:
-        raise TrustError(unverified_message(reference, results, 'Notation'))
-    return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
+class Verify(Reader):
+    """Whether every tag's digest carries a valid Notation signature."""
+
+    def inputs(self):
+        self.repository = parse_reference(self.params['repository'], allow_tag=False)
+
+    def plan(self):
+        p = self.params
+        results = verify_notation(self.cli, self.repository, p['tags'], p['ca_certificates'], p['trusted_identities'],
+                                  notation_cli=p['notation_cli'])
+        unverified = [r['tag'] for r in results if not r['verified']]
+        if unverified and p['fail_on_unverified']:
+            raise TrustError(unverified_message(self.repository, results, 'Notation'))
+        return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
 
 
 def main():
@@ -130,7 +135,7 @@ def main():
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases='deprecated')
-    run(module, verify)
+    run(module, Verify)
 
 
 if __name__ == '__main__':

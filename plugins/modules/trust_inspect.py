@@ -164,7 +164,7 @@ query_result:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 try:
@@ -174,26 +174,31 @@ except ImportError:
     HAS_JMESPATH = False
 
 
-def inspect(module, cli):
-    p = module.params
-    option = 'repositories' if 'repositories' in p else 'references'
-    if not p['references']:
-        raise InputError('%s must list at least one repository or repository:tag' % option)
-    refs = [parse_reference(r, what='%s[%d]' % (option, i)) for i, r in enumerate(p['references'])]
-    query = None
-    if p['query'] is not None:
-        if not HAS_JMESPATH:
-            module.fail_json(msg=missing_required_lib('jmespath'))
-        try:
-            query = jmespath.compile(p['query'])
-        except jmespath.exceptions.ParseError as exc:
-            raise InputError('query is not a valid JMESPath expression: %s' % exc)
-    read = TrustReader(cli).read(refs)
-    repositories = [read[str(ref)] for ref in refs]
-    result = dict(changed=False, repositories=repositories)
-    if query is not None:
-        result['query_result'] = query.search(repositories)
-    return result
+class Inspect(Reader):
+    """The trust data of each reference, as the one trust reader reads it; optionally a JMESPath query of it."""
+
+    def inputs(self):
+        p = self.params
+        option = 'repositories' if 'repositories' in p else 'references'
+        if not p['references']:
+            raise InputError('%s must list at least one repository or repository:tag' % option)
+        self.refs = [parse_reference(r, what='%s[%d]' % (option, i)) for i, r in enumerate(p['references'])]
+        self.query = None
+        if p['query'] is not None:
+            if not HAS_JMESPATH:
+                self.module.fail_json(msg=missing_required_lib('jmespath'))
+            try:
+                self.query = jmespath.compile(p['query'])
+            except jmespath.exceptions.ParseError as exc:
+                raise InputError('query is not a valid JMESPath expression: %s' % exc)
+
+    def plan(self):
+        read = TrustReader(self.cli).read(self.refs)
+        repositories = [read[str(ref)] for ref in self.refs]
+        result = dict(changed=False, repositories=repositories)
+        if self.query is not None:
+            result['query_result'] = self.query.search(repositories)
+        return result
 
 
 def main():
@@ -201,7 +206,7 @@ def main():
         references=dict(type='list', elements='str', required=True, aliases=['repositories']),
         query=dict(type='str'),
     ), passphrases='deprecated')
-    run(module, inspect)
+    run(module, Inspect)
 
 
 if __name__ == '__main__':

@@ -228,17 +228,14 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import check_new_passphrase, signer_passphrase, tuf_key_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._migration import (
-    apply, local_snapshot_keys, read_state, repository_key, root_key, signer_keys_for, verify,
+    apply, local_snapshot_keys, read_state, repository_key, root_key, signer_keys_for, verify as verify_migration,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, delegation_keys, replace_cached_metadata, tuf_key_pem,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import add_keys_to_view, isolated_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import (
-    repository_locks, transaction,
-)
 
 
 def _inputs(module, cli):
@@ -325,10 +322,21 @@ def has_changes(steps):
 
 def prepare(cli, ref, src, have, signer, passphrase, option):
     """``(steps, keys)``: the plan for one repository and every key it needs, checked with its passphrase."""
-    p = cli.module.params
-    steps = plan(ref, src, have, p['force'], cli.server)
+    steps = repository_steps(cli, ref, src, have)
+    return steps, needed_keys(cli, ref, src, have, steps, signer, passphrase, option)
+
+
+def repository_steps(cli, ref, src, have):
+    """The plan for one repository, with the local snapshot keys it can reuse."""
+    steps = plan(ref, src, have, cli.module.params['force'], cli.server)
     if have is not None:
         steps['snapshot_keys'] = local_snapshot_keys(cli, have)
+    return steps
+
+
+def needed_keys(cli, ref, src, have, steps, signer, passphrase, option):
+    """Every key ``steps`` needs, checked with its passphrase."""
+    p = cli.module.params
     keys = {}
     if steps['init'] or steps['snapshot_keys']:
         keys['root'] = root_key(cli, ref, src, p['root_passphrase'])
@@ -341,7 +349,7 @@ def prepare(cli, ref, src, have, signer, passphrase, option):
         keys['repository'] = repository_key(cli, ref, ids, p['repository_passphrase'])
     if steps['tags']:
         keys['signer'] = signer_keys_for(cli, ref, src, signer, passphrase, option)
-    return steps, keys
+    return keys
 
 
 def key_paths(steps, keys):
@@ -362,83 +370,101 @@ def _attempt(cli, dest, tx, view, ref, sources, dests, plans, needed, signer, se
     apply(cli, dest, tx, view, ref, sources[ref.gun], plans[ref.gun], needed[ref.gun], signer, secrets)
 
 
-def migrate(module, cli):
-    p = module.params
-    source_server, refs, signer = _inputs(module, cli)
-    passphrase, option = signer_passphrase(p)
+class Migrate(Action):
+    """Carry repositories' trust data to a new Notary server: every repository is planned and its keys checked
+    before any changes; each is then published in its own transaction, under the locks of all of them."""
 
-    # Each server through a TUF cache of its own (see _signing.isolated_view).
-    source = cli.view(isolated_view(cli, []), server=source_server)
-    dest_view = isolated_view(cli, [])
-    dest = cli.view(dest_view)
-    sources = read_state(source, refs)
-    missing = [ref.gun for ref in refs if sources[ref.gun] is None]
-    if missing:
-        raise InputError('the source Notary server %s has no trust data for %s; nothing to migrate (check the names '
-                         'and source_server)' % (source_server, ', '.join(missing)))
-    dests = read_state(dest, refs)
+    def inputs(self):
+        self.source_server, self.references, self.signer = _inputs(self.module, self.cli)
+        self.passphrase, self.option = signer_passphrase(self.params)
 
-    # Decide everything, and check every key it needs, before anything changes.
-    plans = {}
-    needed = {}
-    for ref in refs:
-        plans[ref.gun], needed[ref.gun] = prepare(cli, ref, sources[ref.gun], dests[ref.gun], signer, passphrase, option)
-    if any(has_changes(s) for s in plans.values()):
-        cli.notary_path()
+    def plan(self):
+        cli, refs = self.cli, self.references
+        # Each server through a TUF cache of its own (see _signing.isolated_view).
+        source = cli.view(isolated_view(cli, []), server=self.source_server)
+        self.dest_view = isolated_view(cli, [])
+        self.dest = cli.view(self.dest_view)
+        sources = read_state(source, refs)
+        missing = [ref.gun for ref in refs if sources[ref.gun] is None]
+        if missing:
+            raise InputError('the source Notary server %s has no trust data for %s; nothing to migrate (check the '
+                             'names and source_server)' % (self.source_server, ', '.join(missing)))
+        dests = read_state(self.dest, refs)
+        steps = dict((ref.gun, repository_steps(cli, ref, sources[ref.gun], dests[ref.gun])) for ref in refs)
+        return dict(sources=sources, dests=dests, steps=steps, keys={},
+                    changed_refs=[ref for ref in refs if has_changes(steps[ref.gun])],
+                    before=dict((ref.gun, describe(dests[ref.gun])) for ref in refs),
+                    after=dict((ref.gun, _merged(sources[ref.gun], dests[ref.gun])) for ref in refs),
+                    cache_updated=dict((ref.gun, False) for ref in refs))
 
-    changed_refs = [ref for ref in refs if has_changes(plans[ref.gun])]
-    before = dict((ref.gun, describe(dests[ref.gun])) for ref in refs)
-    after = dict((ref.gun, _merged(sources[ref.gun], dests[ref.gun])) for ref in refs)
-    cache_updated = dict((ref.gun, False) for ref in refs)
-    if not module.check_mode:
+    def changed(self, plan):
+        return bool(plan['changed_refs'])
+
+    def preflight(self, plan):
+        # Every key it needs, checked with its passphrase, before anything changes.
+        for ref in self.references:
+            plan['keys'][ref.gun] = needed_keys(self.cli, ref, plan['sources'][ref.gun], plan['dests'][ref.gun],
+                                                plan['steps'][ref.gun], self.signer, self.passphrase, self.option)
+        if plan['changed_refs']:
+            self.cli.notary_path()
+
+    def apply(self, plan):
+        p, cli, signer, passphrase = self.params, self.cli, self.signer, self.passphrase
         secrets = Secrets(root=p['root_passphrase'], repository=p['repository_passphrase'],
                           signers={signer: passphrase}, signer_fallback=passphrase)
-        with repository_locks(cli, refs):
-            done = []
-            try:
-                for ref in changed_refs:
-                    with transaction(cli, ref) as tx:
-                        tx.attempt(lambda ref=ref, tx=tx: _attempt(cli, dest, tx, dest_view, ref, sources, dests, plans,
-                                                                   needed, signer, secrets, passphrase, option))
-                    done.append(ref)
-            except TrustError as exc:
-                if done:
-                    exc.msg += '; already migrated in this run: %s' % ', '.join(r.gun for r in done)
-                raise
-            if changed_refs:
-                # Read again; this also refreshes the view's cache, which replaces the local one below.
-                dests.update(read_state(dest, changed_refs))
-                verify(cli.server, changed_refs, sources, dests)
-                after.update((ref.gun, describe(dests[ref.gun])) for ref in changed_refs)
-            for ref in refs:
-                cache_updated[ref.gun] = replace_cached_metadata(cli.trust_dir, ref.gun, os.path.join(dest_view, 'trust'))
+        done = []
+        try:
+            for ref in plan['changed_refs']:
+                self.publish(ref, lambda ref=ref: _attempt(
+                    cli, self.dest, self.tx, self.dest_view, ref, plan['sources'], plan['dests'], plan['steps'],
+                    plan['keys'], signer, secrets, passphrase, self.option))
+                done.append(ref)
+        except TrustError as exc:
+            if done:
+                exc.msg += '; already migrated in this run: %s' % ', '.join(r.gun for r in done)
+            raise
+        return done
 
-    results = []
-    for ref in refs:
-        src, steps = sources[ref.gun], plans[ref.gun]
-        if not module.check_mode:
-            lower = sorted(role for role, version in src['versions'].items()
-                           if version > dests[ref.gun]['versions'].get(role, 0))
-            if lower and has_changes(steps):
-                module.warn('repository %s: the source has higher TUF versions of %s than the new Notary server; '
-                            'clients that cached its trust data from the source refuse the new server\'s ("version '
-                            'N is lower than current version M") until their <docker config>/trust/tuf/%s is removed '
-                            '(done here for %s)' % (ref.gun, ', '.join(lower), ref.gun, cli.docker_config))
-        results.append(dict(
-            repository=ref.gun,
-            root_key_id=src['parsed']['root_key_ids'][0],
-            signed_tags=[dict(tag=t, digest='sha256:' + src['tags'][t][0]) for t in sorted(src['tags'])],
-            signers=signer_keys(src['parsed']),
-            initialized=steps['init'],
-            added_signers=sorted(set(c['role'][len('targets/'):] for c in steps['delegations']
-                                     if c['role'] != RELEASES_ROLE)),
-            newly_signed_tags=list(steps['tags']),
-            signed=list(steps['tags']),  # deprecated name, until 1.0.0
-            cache_updated=cache_updated[ref.gun],
-            changed=has_changes(steps) or cache_updated[ref.gun],
-        ))
-    return dict(changed=any(r['changed'] for r in results), repositories=results, source_server=source_server,
-                server=cli.server, diff=dict(before=before, after=after))
+    def verify(self, plan, outcome):
+        # Read again; this also refreshes the view's cache, which replaces the local one in refresh().
+        changed_refs, dests = plan['changed_refs'], plan['dests']
+        dests.update(read_state(self.dest, changed_refs))
+        verify_migration(self.cli.server, changed_refs, plan['sources'], dests)
+        plan['after'].update((ref.gun, describe(dests[ref.gun])) for ref in changed_refs)
+
+    def refresh(self, plan, outcome):
+        for ref in self.references:
+            plan['cache_updated'][ref.gun] = replace_cached_metadata(self.cli.trust_dir, ref.gun,
+                                                                     os.path.join(self.dest_view, 'trust'))
+
+    def result(self, plan, outcome):
+        module, cli = self.module, self.cli
+        results = []
+        for ref in self.references:
+            src, steps, cache_updated = plan['sources'][ref.gun], plan['steps'][ref.gun], plan['cache_updated'][ref.gun]
+            if not module.check_mode:
+                lower = sorted(role for role, version in src['versions'].items()
+                               if version > plan['dests'][ref.gun]['versions'].get(role, 0))
+                if lower and has_changes(steps):
+                    module.warn('repository %s: the source has higher TUF versions of %s than the new Notary server; '
+                                'clients that cached its trust data from the source refuse the new server\'s ("version '
+                                'N is lower than current version M") until their <docker config>/trust/tuf/%s is '
+                                'removed (done here for %s)' % (ref.gun, ', '.join(lower), ref.gun, cli.docker_config))
+            results.append(dict(
+                repository=ref.gun,
+                root_key_id=src['parsed']['root_key_ids'][0],
+                signed_tags=[dict(tag=t, digest='sha256:' + src['tags'][t][0]) for t in sorted(src['tags'])],
+                signers=signer_keys(src['parsed']),
+                initialized=steps['init'],
+                added_signers=sorted(set(c['role'][len('targets/'):] for c in steps['delegations']
+                                         if c['role'] != RELEASES_ROLE)),
+                newly_signed_tags=list(steps['tags']),
+                signed=list(steps['tags']),  # deprecated name, until 1.0.0
+                cache_updated=cache_updated,
+                changed=has_changes(steps) or cache_updated,
+            ))
+        return dict(changed=any(r['changed'] for r in results), repositories=results, source_server=self.source_server,
+                    server=cli.server, diff=dict(before=plan['before'], after=plan['after']))
 
 
 def _merged(src, dest):
@@ -460,7 +486,7 @@ def main():
         signer_passphrase=dict(type='str', no_log=True),
         force=dict(type='bool', default=False),
     ))
-    run(module, migrate)
+    run(module, Migrate)
 
 
 if __name__ == '__main__':

@@ -202,34 +202,47 @@ results:
       type: bool
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    parse_images, parse_root_pins, parse_signers, pull_verified, verify_images,
+    apply_pulls, parse_images, parse_root_pins, parse_signers, plan_pulls, pull_results, verify_images,
 )
 
 
-def pull(module, cli):
-    p = module.params
-    images = parse_images(p['images'])
-    policy = dict(signers=parse_signers(p['signers']), require_all_signers=p['require_all_signers'],
-                  root_key_ids=parse_root_pins(p['root_key_ids']))
-    if policy['require_all_signers'] and not policy['signers']:
-        raise InputError('require_all_signers needs signers: the list of signers that must all have signed each tag')
-    formats = p['formats']
-    if not formats:
-        raise InputError('formats must list at least one of notary, cosign, notation')
-    if 'cosign' in formats and not p['cosign_public_keys']:
-        raise InputError('formats lists cosign: cosign_public_keys must give the public keys (PEM) that verify it')
-    if 'notation' in formats and not p['notation_ca_certificates']:
-        raise InputError('formats lists notation: notation_ca_certificates must give the CA certificates (PEM) '
-                         'that verify it')
-    policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
-                  notation_ca_certificates=p['notation_ca_certificates'],
-                  notation_trusted_identities=p['notation_trusted_identities'], notation_cli=p['notation_cli'])
-    targets = verify_images(cli, images, policy, formats=formats)
-    results = pull_verified(cli, targets, tag_locally=p['tag_locally'], check_mode=module.check_mode,
-                            warn=module.warn)
-    return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results)
+class Pull(Action):
+    """Pull each image by its verified signed digest and tag it: the plan is what the daemon lacks and which
+    tags would move; apply pulls, checks the pulls, and moves the tags."""
+
+    def inputs(self):
+        p = self.params
+        self.images = parse_images(p['images'])
+        self.policy = policy = dict(signers=parse_signers(p['signers']), require_all_signers=p['require_all_signers'],
+                                    root_key_ids=parse_root_pins(p['root_key_ids']))
+        if policy['require_all_signers'] and not policy['signers']:
+            raise InputError('require_all_signers needs signers: the list of signers that must all have signed each tag')
+        self.formats = formats = p['formats']
+        if not formats:
+            raise InputError('formats must list at least one of notary, cosign, notation')
+        if 'cosign' in formats and not p['cosign_public_keys']:
+            raise InputError('formats lists cosign: cosign_public_keys must give the public keys (PEM) that verify it')
+        if 'notation' in formats and not p['notation_ca_certificates']:
+            raise InputError('formats lists notation: notation_ca_certificates must give the CA certificates (PEM) '
+                             'that verify it')
+        policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
+                      notation_ca_certificates=p['notation_ca_certificates'],
+                      notation_trusted_identities=p['notation_trusted_identities'], notation_cli=p['notation_cli'])
+
+    def plan(self):
+        p = self.params
+        self.targets = verify_images(self.cli, self.images, self.policy, formats=self.formats)
+        images = plan_pulls(self.cli, self.targets, tag_locally=p['tag_locally'], warn=self.module.warn)
+        return dict(changed=any(t['pulled'] or t['tagged'] for t in self.targets), images=images)
+
+    def apply(self, plan):
+        apply_pulls(self.cli, self.targets, plan['images'], tag_locally=self.params['tag_locally'])
+
+    def result(self, plan, outcome):
+        results = pull_results(self.targets)
+        return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results)
 
 
 def main():
@@ -249,7 +262,7 @@ def main():
         cosign_cli=dict(type='str', default='cosign'),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases=False)
-    run(module, pull)
+    run(module, Pull)
 
 
 if __name__ == '__main__':

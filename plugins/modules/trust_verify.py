@@ -177,7 +177,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, parse_tag, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
@@ -216,62 +216,68 @@ def _pull(cli, reference, tag, signed_digest):
     return True, ''
 
 
-def verify(module, cli):
-    p = module.params
-    images = _inputs(p)
-    pins = parse_root_pins(p['root_key_ids'])
-    reader = TrustReader(cli)
-    read = reader.read([ref for ref, tags, digests in images])
-    results = []
-    repositories = []
-    for ref, tags, expected in images:
-        parsed = read[str(ref)]
-        repositories.append(parsed)
-        registry = RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60))
-        for index, tag in enumerate(tags):
-            problems = []
-            entry = tag_entry(parsed, tag)
-            signed = entry['digest'] if entry else None
-            signers = entry['signers'] if entry else []
-            served = registry.manifest(tag)
-            served_digest = served[0] if served else None
-            if not parsed['exists']:
-                problems.append('no trust data on the Notary server %s' % cli.server_for(ref))
-            elif not entry:
-                problems.append('tag %s is not signed' % tag)
-            if served is None:
-                problems.append('the registry %s has no tag %s' % (registry.base, tag))
-            elif signed and signed != served_digest:
-                problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
-            if expected.get(tag) and signed and expected[tag] != signed:
-                problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
-            if p['signer'] and entry and p['signer'] not in signers:
-                problems.append('not signed by %s (signers: %s)' % (p['signer'], ', '.join(signers) or 'none'))
-            if parsed['exists']:
-                try:
-                    check_root(parsed['root_key_ids'], pins.get(ref.gun))
-                except Unverified as exc:
-                    problems.append('the repository\'s root is not pinned: %s' % exc)
-            pulled = None
-            if signed and not problems and (p['pull'] == 'all' or (p['pull'] == 'first' and index == 0)):
-                pulled, detail = _pull(cli, ref, tag, signed)
-                if not pulled:
-                    problems.append('pulling the signed digest failed: %s' % detail)
-            results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
-                                registry_digest=served_digest, signers=signers, pulled=pulled,
-                                verified=not problems, problems=problems))
-    unverified = [r['reference'] for r in results if not r['verified']]
-    if unverified and p['fail_on_unverified']:
-        raise TrustError('these tags do not verify: %s' % '; '.join(
-            '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
-    try:
-        docker_version = cli.docker_capabilities()['version']
-    except TrustError:  # no docker CLI on this host: the notary CLI read the trust data
-        docker_version = None
-    verified_with = dict(docker_cli=cli.docker_cli if docker_version else None, docker_version=docker_version,
-                         trust_data=reader.via, pull='none' if p['pull'] == 'none' else 'signed digest')
-    return dict(changed=False, results=results, repositories=repositories, verified=not unverified,
-                unverified=unverified, verified_with=verified_with)
+class Verify(Reader):
+    """Each tag: signed, signed for the digest the registry serves (and the one expected), by the signer, under a
+    pinned root, and (``pull``) pullable by that digest."""
+
+    def inputs(self):
+        self.images = _inputs(self.params)
+        self.pins = parse_root_pins(self.params['root_key_ids'])
+
+    def plan(self):
+        p, cli, images, pins = self.params, self.cli, self.images, self.pins
+        reader = TrustReader(cli)
+        read = reader.read([ref for ref, tags, digests in images])
+        results = []
+        repositories = []
+        for ref, tags, expected in images:
+            parsed = read[str(ref)]
+            repositories.append(parsed)
+            registry = RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60))
+            for index, tag in enumerate(tags):
+                problems = []
+                entry = tag_entry(parsed, tag)
+                signed = entry['digest'] if entry else None
+                signers = entry['signers'] if entry else []
+                served = registry.manifest(tag)
+                served_digest = served[0] if served else None
+                if not parsed['exists']:
+                    problems.append('no trust data on the Notary server %s' % cli.server_for(ref))
+                elif not entry:
+                    problems.append('tag %s is not signed' % tag)
+                if served is None:
+                    problems.append('the registry %s has no tag %s' % (registry.base, tag))
+                elif signed and signed != served_digest:
+                    problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
+                if expected.get(tag) and signed and expected[tag] != signed:
+                    problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
+                if p['signer'] and entry and p['signer'] not in signers:
+                    problems.append('not signed by %s (signers: %s)' % (p['signer'], ', '.join(signers) or 'none'))
+                if parsed['exists']:
+                    try:
+                        check_root(parsed['root_key_ids'], pins.get(ref.gun))
+                    except Unverified as exc:
+                        problems.append('the repository\'s root is not pinned: %s' % exc)
+                pulled = None
+                if signed and not problems and (p['pull'] == 'all' or (p['pull'] == 'first' and index == 0)):
+                    pulled, detail = _pull(cli, ref, tag, signed)
+                    if not pulled:
+                        problems.append('pulling the signed digest failed: %s' % detail)
+                results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
+                                    registry_digest=served_digest, signers=signers, pulled=pulled,
+                                    verified=not problems, problems=problems))
+        unverified = [r['reference'] for r in results if not r['verified']]
+        if unverified and p['fail_on_unverified']:
+            raise TrustError('these tags do not verify: %s' % '; '.join(
+                '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
+        try:
+            docker_version = cli.docker_capabilities()['version']
+        except TrustError:  # no docker CLI on this host: the notary CLI read the trust data
+            docker_version = None
+        verified_with = dict(docker_cli=cli.docker_cli if docker_version else None, docker_version=docker_version,
+                             trust_data=reader.via, pull='none' if p['pull'] == 'none' else 'signed digest')
+        return dict(changed=False, results=results, repositories=repositories, verified=not unverified,
+                    unverified=unverified, verified_with=verified_with)
 
 
 def main():
@@ -286,7 +292,7 @@ def main():
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
     ), passphrases='deprecated')
-    run(module, verify)
+    run(module, Verify)
 
 
 if __name__ == '__main__':

@@ -244,6 +244,8 @@ def run(module, action):
             extra['stdout'] = failure_lines(exc.output)
         if exc.rc is not None:
             extra['rc'] = exc.rc
+        # what a run that failed part-way did (no secret: tags, digests, flags), for the caller to undo it
+        extra.update(getattr(exc, 'result', None) or {})
         module.fail_json(msg=exc.msg, **extra)
     except Exception as exc:  # a bug; still no secret in the message
         module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())

@@ -42,14 +42,39 @@ options:
     description:
       - The repository (GUN) to push to and sign in, without a tag, for example C(registry.example.com/acme/app).
         Short names mean docker.io, as docker reads them.
+      - Required unless O(images) is set; not allowed with it.
     type: str
-    required: true
   tags:
     description:
       - Tags to push and sign, for example C([v1.2.0, v1.2, latest]). At least one.
+      - Required with O(repository).
     type: list
     elements: str
-    required: true
+  images:
+    description:
+      - A whole release of several repositories in one task, all or nothing, instead of O(repository), O(tags) and
+        O(source).
+      - Every image is planned and checked first (trust data, signer, key, passphrase, local images); when one
+        cannot be published, nothing is pushed or signed and the failure names every such image.
+      - Then each repository is pushed and signed as with O(repository), each in its own transaction. A failure
+        part-way returns RV(images) with what this run pushed and signed and what each repository had signed
+        before, so that the caller can roll back (the P(openbanking.content_trust.publish_release#role) role does).
+    type: list
+    elements: dict
+    version_added: 0.1.0
+    suboptions:
+      repository:
+        description: The repository, as O(repository).
+        type: str
+        required: true
+      tags:
+        description: Its tags, as O(tags).
+        type: list
+        elements: str
+        required: true
+      source:
+        description: The local image to tag as each of its tags first, as O(source).
+        type: str
   source:
     description:
       - A local image (name, name:tag or image ID) to tag as C(<repository>:<tag>) for each of O(tags) first.
@@ -128,6 +153,19 @@ notes:
 '''
 
 EXAMPLES = r'''
+- name: Push and sign a release of two repositories, all or nothing
+  openbanking.content_trust.trust_push:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/openbanking/conformance-suite
+        tags: [v1.2.0, latest]
+        source: conformance-suite:build-1234
+      - repository: registry.example.com/openbanking/conformance-api
+        tags: [v1.2.0]
+        source: conformance-api:build-1234
+    signer: jeff
+    signer_passphrase: "{{ vault_jeff_passphrase }}"
+
 - name: Push and sign a release as jeff
   openbanking.content_trust.trust_push:
     server: https://notary.example.com:4443
@@ -149,8 +187,32 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+images:
+  description:
+    - With O(images), one entry per image, in their order.
+    - Also returned when the task failed after the first push, with what happened as far as it got.
+  returned: when O(images) is set
+  type: list
+  elements: dict
+  contains:
+    repository:
+      description: The repository, as given.
+      type: str
+    changed:
+      description: Whether this run pushed or signed a tag of it.
+      type: bool
+    before:
+      description: For each tag, every digest the trust data listed for it (by any signer) before this run.
+      type: dict
+      sample: {"v1.2.0": [], "stable": ["sha256:72ed4585f501abdb868f6f4a8f76ac34b3402903ec06e2409d8be2602e553807"]}
+    results:
+      description: One entry per tag, as RV(results).
+      type: list
+      elements: dict
 results:
-  description: One entry per tag, in the order of O(tags).
+  description:
+    - One entry per tag, in the order of O(tags).
+    - With O(images), the tags of every image in turn, each entry with its C(repository) as well.
   returned: always
   type: list
   elements: dict
@@ -201,7 +263,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     parse_reference, parse_tag, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import (
+    Action, ContentTrustError, InputError, build_module, run,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, releases_signature_valid, role_version, signer_role,
 )
@@ -209,12 +273,12 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._push im
     with_progress, plan_local, plan_registry, push_all, results, sign_with_docker, sign_with_notary, signing_method,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets,
+    LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
 
 
-def _inputs(module):
-    p = module.params
+def _inputs(p):
     repository = parse_reference(p['repository'], allow_tag=False)
     if not p['tags']:
         raise InputError('tags must list at least one tag to push and sign')
@@ -248,7 +312,7 @@ class PushAndSign(Action):
 
     def inputs(self):
         self.done = set()
-        self.reference, self.tags, self.signer = _inputs(self.module)
+        self.reference, self.tags, self.signer = _inputs(self.params)
         self.passphrase, self.option = signer_passphrase(self.params)
         if self.params['push'] and self.params['sign_with'] == 'docker':
             self.cli.require_docker_trust()
@@ -273,12 +337,15 @@ class PushAndSign(Action):
             items = plan_registry(p, cli, repository, tags, signer, trust)
         if self.before is None:
             self.before = dict((tag, signed_by(trust, tag, signer)) for tag in tags)
+            # every digest signed for each tag, by anyone: what a rollback of a release restores
+            self.signed_before = dict((tag, sorted(set(t['digest'] for t in tag_signatures(trust, tag)))) for tag in tags)
         for item in items:  # signed by an attempt that a conflict interrupted: done
             item['pushed'] = item['signed'] = item['tag'] in self.done
             item['todo'] = item['todo'] and not item['signed']
-        return dict(items=items, trust=trust, keys=keys, changed=any(item['todo'] for item in items),
-                    releases_ok=releases_signature_valid(cli.trust_dir, repository.gun),
-                    releases_version=role_version(cli.trust_dir, repository.gun, RELEASES_ROLE))
+        self.current = dict(items=items, trust=trust, keys=keys, changed=any(item['todo'] for item in items),
+                            releases_ok=releases_signature_valid(cli.trust_dir, repository.gun),
+                            releases_version=role_version(cli.trust_dir, repository.gun, RELEASES_ROLE))
+        return self.current
 
     def preflight(self, plan):
         p, repository, signer = self.params, self.reference, self.signer
@@ -336,10 +403,117 @@ class PushAndSign(Action):
                     diff=dict(before={key: self.before}, after={key: after}))
 
 
+class PushRelease(Action):
+    """``images``: every image of a release planned and checked before the first push - all or nothing, naming every
+    image that cannot be published - then each repository published in its own transaction, under the locks of all
+    of them.  A failure after the first push returns what this run pushed and signed, and what each repository had
+    signed before (``images``), so that the caller can roll back."""
+
+    def inputs(self):
+        p = self.params
+        if not p['images']:
+            raise InputError('images must list at least one image (repository and tags)')
+        self.parts = []
+        for i, image in enumerate(p['images']):
+            sub = PushAndSign(self.module, self.cli)
+            sub.params = dict(p, repository=image['repository'], tags=image['tags'], source=image['source'],
+                              digests=None, images=None)
+            try:
+                sub.inputs()
+            except InputError as exc:
+                raise InputError('images[%d] (%s): %s' % (i, image['repository'], exc.msg))
+            self.parts.append(sub)
+
+    def __call__(self):
+        self.inputs()
+        local = None
+        try:
+            with repository_locks(self.cli, [sub.reference for sub in self.parts]):
+                plans = self._plan_all()
+                if not self.module.check_mode:
+                    self._apply_all(plans)
+        finally:
+            for sub in self.parts:
+                if sub.images is not None and sub.images is not local:
+                    local = sub.images
+                    local.close()
+        return self._result(plans)
+
+    def _plan_all(self):
+        plans, problems, kinds, local = [], [], [], None
+        for sub in self.parts:
+            sub.images = local  # one connection to the daemon for every image
+            try:
+                plan = sub.plan()
+                sub.preflight(plan)
+            except ContentTrustError as exc:
+                problems.append('- %s: %s' % (sub.params['repository'], exc.msg))
+                kinds.append(exc.kind)
+                plan = None
+            local = sub.images or local
+            plans.append(plan)
+        if problems:
+            exc = ContentTrustError('%d of %d images of the release cannot be published; nothing was pushed or signed:\n%s'
+                                    % (len(problems), len(self.parts), '\n'.join(problems)))
+            exc.kind = kinds[0] if len(set(kinds)) == 1 else 'error'
+            raise exc
+        return plans
+
+    def _apply_all(self, plans):
+        published = set()
+        for i, sub in enumerate(self.parts):
+            plan = plans[i]
+            if not sub.changed(plan):
+                continue
+            fresh = [plan] if sub.reference.gun not in published else []
+
+            def steps(sub=sub, fresh=fresh):
+                if not fresh:  # a retry after a TUF conflict, or a repository an earlier image changed: plan again
+                    return sub._steps()[0]
+                planned = fresh.pop()
+                sub.verify(planned, sub.apply(planned))
+                return planned
+            try:
+                with transaction(self.cli, sub.reference) as tx:
+                    sub.tx = tx
+                    plans[i] = tx.attempt(steps)
+            except ContentTrustError as exc:
+                exc.msg = '%s: %s' % (sub.params['repository'], exc.msg)
+                exc.result = dict(images=[self._entry(other, other.current, partial=j >= i)
+                                          for j, other in enumerate(self.parts)])
+                raise
+            published.add(sub.reference.gun)
+
+    @staticmethod
+    def _entry(sub, plan, partial=False):
+        entry = dict(repository=sub.params['repository'], before=sub.signed_before, changed=False)
+        if partial:  # the image that failed, as far as it got, and those after it (untouched)
+            entry['results'] = [dict(tag=item['tag'], digest=item['digest'], pushed=item['pushed'],
+                                     signed=item['signed'], signers=[]) for item in plan['items']]
+            entry['changed'] = any(r['pushed'] or r['signed'] for r in entry['results'])
+        else:
+            res = sub.result(plan, None)
+            entry.update(results=res['results'], changed=res['changed'], diff=res['diff'])
+        return entry
+
+    def _result(self, plans):
+        entries = [self._entry(sub, plan) for sub, plan in zip(self.parts, plans)]
+        diffs = [(e['repository'], e.pop('diff')) for e in entries]
+        return dict(changed=any(e['changed'] for e in entries), images=entries,
+                    results=[dict(r, repository=e['repository']) for e in entries for r in e['results']],
+                    diff=dict(before=dict((repo, d['before']) for repo, d in diffs),
+                              after=dict((repo, d['after']) for repo, d in diffs)))
+
+
 def main():
     module = build_module(dict(
-        repository=dict(type='str', required=True),
-        tags=dict(type='list', elements='str', required=True),
+        repository=dict(type='str'),
+        tags=dict(type='list', elements='str'),
+        images=dict(type='list', elements='dict', options=dict(
+            repository=dict(type='str', required=True),
+            tags=dict(type='list', elements='str', required=True),
+            source=dict(type='str'),
+        )),
         source=dict(type='str'),
         signer=dict(type='str', required=True),
         signer_passphrase=dict(type='str', no_log=True),
@@ -347,8 +521,9 @@ def main():
         force=dict(type='bool', default=False),
         sign_with=dict(type='str', default='auto', choices=['auto', 'docker', 'notary']),
         digests=dict(type='dict'),
-    ))
-    run(module, PushAndSign)
+    ), required_one_of=[('repository', 'images')], required_together=[('repository', 'tags')],
+        mutually_exclusive=[('images', 'repository'), ('images', 'tags'), ('images', 'source'), ('images', 'digests')])
+    run(module, PushRelease if module.params['images'] else PushAndSign)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+"""A release in as few calls as the job allows (issue 14), on the real stack: trust_push ``images`` (every
+image checked before the first push, each repository one publish, what a failure part-way leaves for a
+rollback) and the ``report`` action that writes both release reports on the controller in one task."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import uuid
+
+from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
+from test_release_all_or_nothing import failing_notary
+
+BIN = os.path.dirname(sys.executable)
+
+
+def _setup(stack, docker_config, count=2):
+    key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    repos = [stack.repo('one') for dummy in range(count)]
+    for repo in repos:
+        res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+                                                public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
+                                                repository_passphrase=REPO_PASS))
+        assert not res.failed, res
+    source = 'one-call-%s:build' % uuid.uuid4().hex[:8]
+    stack.build_image(docker_config, source)
+    return repos, source
+
+
+def _push(stack, docker_config, images, check_mode=False, **extra):
+    return run_module('trust_push', common(stack, docker_config, images=images, signer='jeff',
+                                           signer_passphrase=JEFF_PASS, **extra), check_mode=check_mode)
+
+
+def _signed(stack, docker_config, repo):
+    entry = stack.inspect(docker_config, repo).get(repo) or {}
+    return dict((t['SignedTag'], 'sha256:' + t['Digest']) for t in entry.get('SignedTags') or [])
+
+
+def test_trust_push_publishes_a_release_of_several_repositories_in_one_call(stack, docker_config):
+    (repo1, repo2), source = _setup(stack, docker_config)
+    images = [{'repository': repo1, 'tags': ['v1', 'latest'], 'source': source},
+              {'repository': repo2, 'tags': ['v1'], 'source': source}]
+    versions = {r: stack.versions(r) for r in (repo1, repo2)}
+
+    res = _push(stack, docker_config, images, check_mode=True)
+    assert res['changed'] and not res.get('failed'), res
+    assert [(r['repository'], r['tag'], r['pushed'], r['signed']) for r in res['results']] == [
+        (repo1, 'v1', True, True), (repo1, 'latest', True, True), (repo2, 'v1', True, True)]
+    assert {r: stack.versions(r) for r in (repo1, repo2)} == versions
+    assert _signed(stack, docker_config, repo1) == {} and _signed(stack, docker_config, repo2) == {}
+
+    res = _push(stack, docker_config, images)
+    assert res['changed'] and not res.get('failed'), res
+    assert [i['repository'] for i in res['images']] == [repo1, repo2]
+    assert res['images'][0]['before'] == {'v1': [], 'latest': []}, res['images']
+    digest = res['results'][0]['digest']
+    # What docker shows a consumer: every tag signed by jeff for the pushed digest; one publish per repository.
+    assert _signed(stack, docker_config, repo1) == {'v1': digest, 'latest': digest}
+    assert _signed(stack, docker_config, repo2) == {'v1': digest}
+    after = {r: stack.versions(r) for r in (repo1, repo2)}
+    for repo in (repo1, repo2):
+        assert after[repo]['targets/releases'] == versions[repo]['targets/releases'] + 1, (repo, versions, after)
+    assert stack.trusted_pull(repo2 + ':v1').returncode == 0
+
+    res = _push(stack, docker_config, images)
+    assert not res['changed'] and not res.get('failed'), res
+    assert res['images'][1]['before'] == {'v1': [digest]}, res['images']
+    assert {r: stack.versions(r) for r in (repo1, repo2)} == after
+
+
+def test_trust_push_names_every_image_that_cannot_be_published_and_changes_nothing(stack, docker_config):
+    (repo1, repo2), source = _setup(stack, docker_config)
+    versions = {r: stack.versions(r) for r in (repo1, repo2)}
+    res = _push(stack, docker_config, [{'repository': repo1, 'tags': ['v1'], 'source': 'typo-%s:x' % uuid.uuid4().hex[:6]},
+                                       {'repository': repo2, 'tags': ['v1'], 'source': source},
+                                       {'repository': stack.repo('none'), 'tags': ['v1'], 'source': source}])
+    assert res.get('failed'), res
+    assert res['msg'].startswith('2 of 3 images of the release cannot be published; nothing was pushed or signed'), res
+    assert '\n- %s: local image typo-' % repo1 in res['msg'] and 'has no trust data' in res['msg'], res
+    assert 'images' not in res, res  # nothing to roll back
+    assert {r: stack.versions(r) for r in (repo1, repo2)} == versions
+    assert _signed(stack, docker_config, repo2) == {}
+
+
+def test_a_failure_part_way_returns_what_was_signed_and_what_was_there_before(stack, docker_config, tmp_path):
+    (repo1, repo2), source = _setup(stack, docker_config)
+    res = _push(stack, docker_config, [{'repository': repo1, 'tags': ['v1'], 'source': source},
+                                       {'repository': repo2, 'tags': ['v1', 'extra'], 'source': source}],
+                notary_cli=failing_notary(tmp_path, repo2))
+    assert res.get('failed'), res
+    assert res['msg'].startswith('%s: notary publish %s failed' % (repo2, repo2)), res['msg']
+    one, two = res['images']
+    assert one['changed'] and [(r['tag'], r['pushed'], r['signed']) for r in one['results']] == [('v1', True, True)]
+    assert two['before'] == {'v1': [], 'extra': []}
+    assert [(r['tag'], r['pushed'], r['signed']) for r in two['results']] == [('v1', True, False), ('extra', True, False)]
+    assert _signed(stack, docker_config, repo1) == {'v1': one['results'][0]['digest']}
+    assert _signed(stack, docker_config, repo2) == {}
+
+
+def test_trust_push_refuses_images_together_with_repository(stack, docker_config):
+    res = run_module('trust_push', common(stack, docker_config, images=[{'repository': 'a/b', 'tags': ['v1']}],
+                                          repository='a/b', signer='jeff', signer_passphrase=JEFF_PASS))
+    assert res.get('failed') and 'mutually exclusive: images|repository' in res['msg'], res
+    res = run_module('trust_push', common(stack, docker_config, images=[{'repository': 'a/b:v1', 'tags': ['v1']}],
+                                          signer='jeff', signer_passphrase=JEFF_PASS))
+    assert res.get('failed') and res['msg'].startswith('images[0] (a/b:v1): '), res
+
+
+def test_the_report_action_writes_files_on_the_controller_once(tmp_path):
+    dest = tmp_path / 'reports' / 'nested'
+    files = [{'name': 'r.json', 'content': json.dumps({'release': 'v1'}) + '\n'}, {'name': 'r.md', 'content': '# v1\n'}]
+
+    def play(*args, **extra):
+        task = {'openbanking.content_trust.report': dict({'dest': str(dest), 'files': files}, **extra)}
+        return run_role_task(tmp_path, task, *args)
+
+    rc, out = play('--check')
+    assert rc == 0 and 'changed=1' in out, out
+    assert not dest.exists()
+
+    rc, out = play()
+    assert rc == 0 and 'changed=1' in out, out
+    assert (dest / 'r.json').read_text() == '{"release": "v1"}\n' and (dest / 'r.md').read_text() == '# v1\n'
+    assert stat.S_IMODE(os.stat(str(dest / 'r.md')).st_mode) == 0o644
+    assert sorted(os.listdir(str(dest))) == ['r.json', 'r.md']  # no temporary file left
+
+    rc, out = play()
+    assert rc == 0 and 'changed=0' in out, out
+
+    files[1]['content'] = '# v2\n'
+    rc, out = play('--diff', '--check')
+    assert rc == 0 and 'changed=1' in out and '-# v1' in out and '+# v2' in out, out
+    assert (dest / 'r.md').read_text() == '# v1\n'
+
+    rc, out = play(mode='0600')
+    assert rc == 0 and 'changed=1' in out, out
+    assert (dest / 'r.md').read_text() == '# v2\n' and stat.S_IMODE(os.stat(str(dest / 'r.json')).st_mode) == 0o600
+
+    files[0]['name'] = '../escape.json'
+    rc, out = play()
+    assert rc != 0 and "files[].name must be a file name without a directory, got '../escape.json'" in out, out
+    assert not (tmp_path / 'reports' / 'escape.json').exists()
+
+
+def run_role_task(tmp_path, task, *args):
+    """ansible-playbook of one task on localhost; returns (rc, output)."""
+    playbook = tmp_path / ('play-%s.yml' % uuid.uuid4().hex[:6])
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False,
+                                     'tasks': [dict(name='the task', **task)]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'), ANSIBLE_NOCOLOR='1',
+               PATH=BIN + os.pathsep + os.environ['PATH'])
+    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                           '-e', 'ansible_python_interpreter=%s' % sys.executable, str(playbook)] + list(args),
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False)
+    return proc.returncode, proc.stdout.decode('utf-8', 'replace')

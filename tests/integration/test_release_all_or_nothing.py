@@ -85,8 +85,9 @@ def test_a_release_that_cannot_be_published_in_full_is_not_started(release, stac
 
     rc, out = release.publish(images)
     assert rc != 0, out[-3000:]
-    failure = out[out.index('Check every image of the release before the first push'):]
+    failure = out[out.index('Push and sign every image of the release, all or nothing failed:'):]
     failed_repo = release.repo1 if broken == 'mistyped source' else release.repo2
+    assert '1 of 2 images of the release cannot be published; nothing was pushed or signed' in failure, failure[-3000:]
     assert '- %s: ' % failed_repo in failure, failure[-3000:]
     assert 'Nothing to roll back: the run failed before the first push' in failure, failure[-3000:]
     # Nothing new anywhere: not in the registry, not on the Notary.

@@ -23,7 +23,10 @@ from ansible_collections.openbanking.content_trust.plugins.doc_fragments.common 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = os.path.join(ROOT, 'plugins', 'modules')
-NAMES = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith('.py') and not f.startswith('_'))
+# report is an action plugin that runs on the controller: no docker, no Notary, none of the shared options.
+CONTROLLER_ONLY = ('report',)
+NAMES = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith('.py') and not f.startswith('_')
+               and f[:-3] not in CONTROLLER_ONLY)
 PASSPHRASES = ('root_passphrase', 'repository_passphrase')
 
 

@@ -25,6 +25,7 @@ import socket
 import ssl
 import subprocess
 
+from concurrent.futures import ThreadPoolExecutor
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
@@ -238,3 +239,18 @@ class RegistryClient(object):
         body = resp.read()
         resp.close()
         return 'sha256:' + hashlib.sha256(body).hexdigest(), len(body)
+
+    def manifests(self, tags, workers=8):
+        """``{tag: manifest(tag)}`` for many tags: the first alone (it settles the authorization), the others
+        ``workers`` at a time - a release of 100 tags is 100 round trips.  The first failure, in the order of
+        ``tags``, is raised."""
+        tags = list(tags)
+        if not tags:
+            return {}
+        out = {tags[0]: self.manifest(tags[0])}
+        rest = tags[1:]
+        if rest:
+            with ThreadPoolExecutor(max_workers=min(workers, len(rest))) as pool:
+                for tag, served in zip(rest, pool.map(self.manifest, rest)):
+                    out[tag] = served
+        return out

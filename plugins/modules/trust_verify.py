@@ -173,6 +173,8 @@ unverified:
   elements: str
 '''
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
@@ -227,19 +229,23 @@ class Verify(Reader):
     def plan(self):
         p, cli, images, pins = self.params, self.cli, self.images, self.pins
         reader = TrustReader(cli)
-        read = reader.read([ref for ref, tags, digests in images])
+        registries = [RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60)) for ref, tags, d in images]
+        # What the registry serves is asked while the trust data is read: neither waits for the other.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            serving = pool.submit(lambda: [registry.manifests(tags) for registry, (ref, tags, d) in zip(registries, images)])
+            read = reader.read([ref for ref, tags, digests in images])
+            served_all = serving.result()
         results = []
         repositories = []
-        for ref, tags, expected in images:
+        for (ref, tags, expected), registry, served_tags in zip(images, registries, served_all):
             parsed = read[str(ref)]
             repositories.append(parsed)
-            registry = RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60))
             for index, tag in enumerate(tags):
                 problems = []
                 entry = tag_entry(parsed, tag)
                 signed = entry['digest'] if entry else None
                 signers = entry['signers'] if entry else []
-                served = registry.manifest(tag)
+                served = served_tags[tag]
                 served_digest = served[0] if served else None
                 if not parsed['exists']:
                     problems.append('no trust data on the Notary server %s' % cli.server_for(ref))

@@ -24,7 +24,7 @@ import re
 import shutil
 from urllib.error import HTTPError
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError, https_get
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     notary_tls_verified, parse_reference,
 )
@@ -87,12 +87,10 @@ def check_notary(cli, reference):
     for cert in sorted(glob.glob(os.path.join(cli.docker_config, 'tls', server_hostport(server), '*.cert'))):
         if os.path.isfile(cert[:-5] + '.key'):
             client_cert, client_key = cert, cert[:-5] + '.key'
-    from ansible.module_utils.urls import open_url  # only here: its import costs ~0.15 s of a module's start
     try:
         # Unverified only for a loopback Notary of a loopback registry (docker skips it too).
-        open_url(server + '/v2/', timeout=min(cli.timeout, 30),
-                 validate_certs=bool(ca) or notary_tls_verified(reference, server),
-                 ca_path=ca, client_cert=client_cert, client_key=client_key, use_proxy=True).close()
+        https_get(server + '/v2/', timeout=min(cli.timeout, 30), verify=bool(ca) or notary_tls_verified(reference, server),
+                  ca=ca, client_cert=client_cert, client_key=client_key)
     except HTTPError:
         return server  # it answered (401 from a server that wants a token is fine)
     except Exception as exc:  # URLError, SSLValidationError, ConnectionError, socket errors

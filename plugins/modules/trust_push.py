@@ -256,6 +256,7 @@ diff:
       returned: when diff mode is on
 '''
 
+import functools
 import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
@@ -465,24 +466,26 @@ class PushRelease(Action):
             plan = plans[i]
             if not sub.changed(plan):
                 continue
+            # The plan made under the locks serves the first attempt, unless an earlier image changed this repository.
             fresh = [plan] if sub.reference.gun not in published else []
-
-            def steps(sub=sub, fresh=fresh):
-                if not fresh:  # a retry after a TUF conflict, or a repository an earlier image changed: plan again
-                    return sub._steps()[0]
-                planned = fresh.pop()
-                sub.verify(planned, sub.apply(planned))
-                return planned
             try:
                 with transaction(self.cli, sub.reference) as tx:
                     sub.tx = tx
-                    plans[i] = tx.attempt(steps)
+                    plans[i] = tx.attempt(functools.partial(self._attempt, sub, fresh))
             except ContentTrustError as exc:
                 exc.msg = '%s: %s' % (sub.params['repository'], exc.msg)
                 exc.result = dict(images=[self._entry(other, other.current, partial=j >= i)
                                           for j, other in enumerate(self.parts)])
                 raise
             published.add(sub.reference.gun)
+
+    @staticmethod
+    def _attempt(sub, fresh):
+        if not fresh:  # a retry after a TUF conflict, or a repository an earlier image changed: plan again
+            return sub._steps()[0]
+        planned = fresh.pop()
+        sub.verify(planned, sub.apply(planned))
+        return planned
 
     @staticmethod
     def _entry(sub, plan, partial=False):

@@ -38,9 +38,11 @@ import re
 class ContentTrustError(Exception):
     """A failure with a message fit for the user; ``output`` is the scrubbed CLI output (if any),
     ``rc`` the command's exit code and ``cmd`` the start of its argv.  ``kind`` names the class of
-    failure in results (``error_kind``)."""
+    failure in results (``error_kind``).  ``result``, when set, is added to the failed result: what a run that
+    failed part-way did (tags, digests, flags; never a secret), so that the caller can undo it."""
 
     kind = 'error'
+    result = None
 
     def __init__(self, msg, output=None, rc=None, cmd=None):
         super(ContentTrustError, self).__init__(msg)

@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
@@ -40,6 +41,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._registr
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     LocalImages, repo_digests, tag_signatures,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
@@ -366,3 +368,80 @@ def pull_results(targets):
     return [dict([(k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged')]
                  + [('formats', t.get('formats', ['notary']))])
             for t in targets]
+
+
+# --- trust_verify's checks of a release (also trust_push verify) -------------------------------
+
+def _pull_signed(cli, reference, tag, signed_digest):
+    """The consumer's pull of ``_verified_pull``: the signed digest, through the daemon, checked in RepoDigests."""
+    target = dict(reference=reference, repository=reference.gun, tag=tag, digest=signed_digest, signers=[],
+                  root_key_id=None)
+    try:
+        pull_verified(cli, [target], tag_locally=False)
+    except TrustError as exc:
+        return False, exc.msg
+    return True, ''
+
+
+def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
+    """trust_verify's checks of a release: each tag signed, for the digest the registry serves (and the one expected),
+    by ``signer``, under a root pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that
+    digest.  ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
+    ``repositories``, ``verified``, ``unverified`` and ``verified_with``; a tag that does not verify is reported, not
+    raised.  ``read``: ``{str(reference): trust data}`` this run has just read with ``TrustReader`` (trust_push, after
+    publishing), instead of reading it again."""
+    pins = pins or {}
+    reader = TrustReader(cli)
+    registries = [RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60)) for ref, tags, d in images]
+    # What the registry serves is asked while the trust data is read: neither waits for the other.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        serving = pool.submit(lambda: [registry.manifests(tags) for registry, (ref, tags, d) in zip(registries, images)])
+        if read is None:
+            read = reader.read([ref for ref, tags, digests in images])
+        served_all = serving.result()
+    results = []
+    repositories = []
+    for (ref, tags, expected), registry, served_tags in zip(images, registries, served_all):
+        parsed = read[str(ref)]
+        repositories.append(parsed)
+        for index, tag in enumerate(tags):
+            problems = []
+            entry = tag_entry(parsed, tag)
+            signed = entry['digest'] if entry else None
+            signers = entry['signers'] if entry else []
+            served = served_tags[tag]
+            served_digest = served[0] if served else None
+            if not parsed['exists']:
+                problems.append('no trust data on the Notary server %s' % cli.server_for(ref))
+            elif not entry:
+                problems.append('tag %s is not signed' % tag)
+            if served is None:
+                problems.append('the registry %s has no tag %s' % (registry.base, tag))
+            elif signed and signed != served_digest:
+                problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
+            if expected.get(tag) and signed and expected[tag] != signed:
+                problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
+            if signer and entry and signer not in signers:
+                problems.append('not signed by %s (signers: %s)' % (signer, ', '.join(signers) or 'none'))
+            if parsed['exists']:
+                try:
+                    check_root(parsed['root_key_ids'], pins.get(ref.gun))
+                except Unverified as exc:
+                    problems.append('the repository\'s root is not pinned: %s' % exc)
+            pulled = None
+            if signed and not problems and (pull == 'all' or (pull == 'first' and index == 0)):
+                pulled, detail = _pull_signed(cli, ref, tag, signed)
+                if not pulled:
+                    problems.append('pulling the signed digest failed: %s' % detail)
+            results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
+                                registry_digest=served_digest, signers=signers, pulled=pulled,
+                                verified=not problems, problems=problems))
+    unverified = [r['reference'] for r in results if not r['verified']]
+    try:
+        docker_version = cli.docker_capabilities()['version']
+    except TrustError:  # no docker CLI on this host: the notary CLI read the trust data
+        docker_version = None
+    verified_with = dict(docker_cli=cli.docker_cli if docker_version else None, docker_version=docker_version,
+                         trust_data=reader.via, pull='none' if pull == 'none' else 'signed digest')
+    return dict(results=results, repositories=repositories, verified=not unverified, unverified=unverified,
+                verified_with=verified_with)

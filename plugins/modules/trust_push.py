@@ -131,6 +131,25 @@ options:
     type: str
     choices: [auto, docker, notary]
     default: auto
+  verify:
+    description:
+      - After publishing (and when nothing needed publishing), verify every tag as
+        M(openbanking.content_trust.trust_verify) does, in the same task - signed by O(signer), for the digest the
+        registry serves and the one this run pushed, under a root pinned in O(root_key_ids), and (O(verify_pull))
+        pulled by its signed digest - and return RV(verification).
+      - A tag that does not verify does not fail the task; RV(verification) says why. Not in check mode.
+    type: bool
+    default: false
+  verify_pull:
+    description:
+      - With O(verify), which tags to pull by their signed digest, as O(openbanking.content_trust.trust_verify#module:pull).
+    type: str
+    choices: [first, all, none]
+    default: first
+  root_key_ids:
+    description:
+      - With O(verify), pinned roots, as O(openbanking.content_trust.trust_verify#module:root_key_ids).
+    type: dict
 requirements:
   - Docker SDK for Python (C(docker)) to read and push local images, with O(push=true)
   - notary CLI, with O(push=false) or O(sign_with=notary)
@@ -209,6 +228,13 @@ images:
       description: One entry per tag, as RV(results).
       type: list
       elements: dict
+verification:
+  description:
+    - With O(verify), what M(openbanking.content_trust.trust_verify) returns for every tag of the release
+      (C(results), C(repositories), C(verified), C(unverified), C(verified_with)).
+  returned: when O(verify) is set, not in check mode
+  type: dict
+  sample: {"verified": true, "unverified": [], "results": [], "repositories": [], "verified_with": {}}
 results:
   description:
     - One entry per tag, in the order of O(tags).
@@ -277,6 +303,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release, parse_root_pins
 
 
 def _inputs(p):
@@ -304,6 +331,16 @@ def _inputs(p):
     return repository, tags, signer
 
 
+def verify_release(cli, params, images, pins):
+    """trust_verify's checks (``_verified_pull.check_release``) of what was published: ``images`` is
+    ``[(reference, tags, results, trust)]``; the digest each result reports is the one expected, and ``trust`` the
+    trust data the run read last (under the repository's lock: after publishing, or the plan's when nothing changed)."""
+    return check_release(cli, [(ref, tags, dict((r['tag'], r['digest']) for r in results if r['digest']))
+                               for ref, tags, results, trust in images],
+                         params['signer'], pins, params['verify_pull'],
+                         read=dict((str(ref), trust) for ref, tags, results, trust in images))
+
+
 class PushAndSign(Action):
     """Push tags (or take the registry's) and sign them as one signer, in the repository's publish transaction;
     after a TUF conflict, read and plan again (tags an interrupted attempt signed count as done)."""
@@ -315,6 +352,7 @@ class PushAndSign(Action):
         self.done = set()
         self.reference, self.tags, self.signer = _inputs(self.params)
         self.passphrase, self.option = signer_passphrase(self.params)
+        self.pins = parse_root_pins(self.params['root_key_ids'])
         if self.params['push'] and self.params['sign_with'] == 'docker':
             self.cli.require_docker_trust()
 
@@ -400,8 +438,12 @@ class PushAndSign(Action):
             if r['signed']:
                 after[r['tag']] = r['digest'] or '(digest of the pushed image)'
         key = 'signed_by_%s' % self.signer
-        return dict(changed=plan['changed'] or bool(self.done), results=res,
-                    diff=dict(before={key: self.before}, after={key: after}))
+        out = dict(changed=plan['changed'] or bool(self.done), results=res,
+                   diff=dict(before={key: self.before}, after={key: after}))
+        if self.params['verify'] and not check_mode:
+            out['verification'] = verify_release(self.cli, self.params, [(self.reference, self.tags, res, plan['trust'])],
+                                                 self.pins)
+        return out
 
 
 class PushRelease(Action):
@@ -414,11 +456,12 @@ class PushRelease(Action):
         p = self.params
         if not p['images']:
             raise InputError('images must list at least one image (repository and tags)')
+        self.pins = parse_root_pins(p['root_key_ids'])
         self.parts = []
         for i, image in enumerate(p['images']):
             sub = PushAndSign(self.module, self.cli)
             sub.params = dict(p, repository=image['repository'], tags=image['tags'], source=image['source'],
-                              digests=None, images=None)
+                              digests=None, images=None, verify=False)
             try:
                 sub.inputs()
             except InputError as exc:
@@ -502,10 +545,15 @@ class PushRelease(Action):
     def _result(self, plans):
         entries = [self._entry(sub, plan) for sub, plan in zip(self.parts, plans)]
         diffs = [(e['repository'], e.pop('diff')) for e in entries]
-        return dict(changed=any(e['changed'] for e in entries), images=entries,
-                    results=[dict(r, repository=e['repository']) for e in entries for r in e['results']],
-                    diff=dict(before=dict((repo, d['before']) for repo, d in diffs),
-                              after=dict((repo, d['after']) for repo, d in diffs)))
+        out = dict(changed=any(e['changed'] for e in entries), images=entries,
+                   results=[dict(r, repository=e['repository']) for e in entries for r in e['results']],
+                   diff=dict(before=dict((repo, d['before']) for repo, d in diffs),
+                             after=dict((repo, d['after']) for repo, d in diffs)))
+        if self.params['verify'] and not self.module.check_mode:
+            out['verification'] = verify_release(
+                self.cli, self.params, [(sub.reference, sub.tags, e['results'], plan['trust'])
+                                        for sub, e, plan in zip(self.parts, entries, plans)], self.pins)
+        return out
 
 
 def main():
@@ -524,6 +572,9 @@ def main():
         force=dict(type='bool', default=False),
         sign_with=dict(type='str', default='auto', choices=['auto', 'docker', 'notary']),
         digests=dict(type='dict'),
+        verify=dict(type='bool', default=False),
+        verify_pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
+        root_key_ids=dict(type='dict', no_log=False),
     ), required_one_of=[('repository', 'images')], required_together=[('repository', 'tags')],
         mutually_exclusive=[('images', 'repository'), ('images', 'tags'), ('images', 'source'), ('images', 'digests')])
     run(module, PushRelease if module.params['images'] else PushAndSign)

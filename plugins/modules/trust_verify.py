@@ -173,19 +173,12 @@ unverified:
   elements: str
 '''
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    Unverified, check_root, parse_root_pins, pull_verified,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release, parse_root_pins
 
 
 def _inputs(p):
@@ -207,17 +200,6 @@ def _inputs(p):
     return images
 
 
-def _pull(cli, reference, tag, signed_digest):
-    """The consumer's pull of ``_verified_pull``: the signed digest, through the daemon, checked in RepoDigests."""
-    target = dict(reference=reference, repository=reference.gun, tag=tag, digest=signed_digest, signers=[],
-                  root_key_id=None)
-    try:
-        pull_verified(cli, [target], tag_locally=False)
-    except TrustError as exc:
-        return False, exc.msg
-    return True, ''
-
-
 class Verify(Reader):
     """Each tag: signed, signed for the digest the registry serves (and the one expected), by the signer, under a
     pinned root, and (``pull``) pullable by that digest."""
@@ -227,63 +209,12 @@ class Verify(Reader):
         self.pins = parse_root_pins(self.params['root_key_ids'])
 
     def plan(self):
-        p, cli, images, pins = self.params, self.cli, self.images, self.pins
-        reader = TrustReader(cli)
-        registries = [RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60)) for ref, tags, d in images]
-        # What the registry serves is asked while the trust data is read: neither waits for the other.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            serving = pool.submit(lambda: [registry.manifests(tags) for registry, (ref, tags, d) in zip(registries, images)])
-            read = reader.read([ref for ref, tags, digests in images])
-            served_all = serving.result()
-        results = []
-        repositories = []
-        for (ref, tags, expected), registry, served_tags in zip(images, registries, served_all):
-            parsed = read[str(ref)]
-            repositories.append(parsed)
-            for index, tag in enumerate(tags):
-                problems = []
-                entry = tag_entry(parsed, tag)
-                signed = entry['digest'] if entry else None
-                signers = entry['signers'] if entry else []
-                served = served_tags[tag]
-                served_digest = served[0] if served else None
-                if not parsed['exists']:
-                    problems.append('no trust data on the Notary server %s' % cli.server_for(ref))
-                elif not entry:
-                    problems.append('tag %s is not signed' % tag)
-                if served is None:
-                    problems.append('the registry %s has no tag %s' % (registry.base, tag))
-                elif signed and signed != served_digest:
-                    problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
-                if expected.get(tag) and signed and expected[tag] != signed:
-                    problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
-                if p['signer'] and entry and p['signer'] not in signers:
-                    problems.append('not signed by %s (signers: %s)' % (p['signer'], ', '.join(signers) or 'none'))
-                if parsed['exists']:
-                    try:
-                        check_root(parsed['root_key_ids'], pins.get(ref.gun))
-                    except Unverified as exc:
-                        problems.append('the repository\'s root is not pinned: %s' % exc)
-                pulled = None
-                if signed and not problems and (p['pull'] == 'all' or (p['pull'] == 'first' and index == 0)):
-                    pulled, detail = _pull(cli, ref, tag, signed)
-                    if not pulled:
-                        problems.append('pulling the signed digest failed: %s' % detail)
-                results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
-                                    registry_digest=served_digest, signers=signers, pulled=pulled,
-                                    verified=not problems, problems=problems))
-        unverified = [r['reference'] for r in results if not r['verified']]
-        if unverified and p['fail_on_unverified']:
+        result = check_release(self.cli, self.images, self.params['signer'], self.pins, self.params['pull'])
+        if result['unverified'] and self.params['fail_on_unverified']:
             raise TrustError('these tags do not verify: %s' % '; '.join(
-                '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in results if not r['verified']))
-        try:
-            docker_version = cli.docker_capabilities()['version']
-        except TrustError:  # no docker CLI on this host: the notary CLI read the trust data
-            docker_version = None
-        verified_with = dict(docker_cli=cli.docker_cli if docker_version else None, docker_version=docker_version,
-                             trust_data=reader.via, pull='none' if p['pull'] == 'none' else 'signed digest')
-        return dict(changed=False, results=results, repositories=repositories, verified=not unverified,
-                    unverified=unverified, verified_with=verified_with)
+                '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
+        result['changed'] = False
+        return result
 
 
 def main():

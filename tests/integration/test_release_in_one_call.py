@@ -68,7 +68,40 @@ def test_trust_push_publishes_a_release_of_several_repositories_in_one_call(stac
     res = _push(stack, docker_config, images)
     assert not res['changed'] and not res.get('failed'), res
     assert res['images'][1]['before'] == {'v1': [digest]}, res['images']
+    assert 'verification' not in res, res
     assert {r: stack.versions(r) for r in (repo1, repo2)} == after
+
+
+def test_trust_push_verifies_what_it_published_in_the_same_call(stack, docker_config):
+    (repo1, repo2), source = _setup(stack, docker_config)
+    images = [{'repository': repo1, 'tags': ['v1', 'latest'], 'source': source},
+              {'repository': repo2, 'tags': ['v1'], 'source': source}]
+    root1 = stack.inspect(docker_config, repo1)[repo1]['AdministrativeKeys'][0]['Keys'][0]['ID']
+    res = _push(stack, docker_config, images, verify=True, root_key_ids={repo1: [root1]})
+    assert res['changed'] and not res.get('failed'), res
+    check = res['verification']
+    assert check['verified'] is True and check['unverified'] == [], check
+    digest = res['results'][0]['digest']
+    assert [(r['reference'], r['signed_digest'], r['registry_digest'], r['signers'], r['pulled']) for r in check['results']] == [
+        ('%s:v1' % repo1, digest, digest, ['jeff'], True), ('%s:latest' % repo1, digest, digest, ['jeff'], None),
+        ('%s:v1' % repo2, digest, digest, ['jeff'], True)], check['results']
+    # trust_verify on its own says the same.
+    alone = run_module('trust_verify', common(stack, docker_config, images=[
+        {'repository': repo1, 'tags': ['v1', 'latest']}, {'repository': repo2, 'tags': ['v1']}], signer='jeff',
+        root_key_ids={repo1: [root1]}))
+    assert [(r['reference'], r['verified']) for r in alone['results']] == [(r['reference'], r['verified'])
+                                                                            for r in check['results']], alone
+    # A root that is not the pinned one: reported, not failed; nothing moves on a re-run.
+    versions = {r: stack.versions(r) for r in (repo1, repo2)}
+    res = _push(stack, docker_config, images, verify=True, root_key_ids={repo2: ['0' * 64]})
+    assert not res['changed'] and not res.get('failed'), res
+    check = res['verification']
+    assert check['verified'] is False and check['unverified'] == ['%s:v1' % repo2], check
+    assert 'root is not pinned' in check['results'][2]['problems'][0], check['results'][2]
+    assert {r: stack.versions(r) for r in (repo1, repo2)} == versions
+    # Check mode verifies nothing (it would read what is not published yet).
+    res = _push(stack, docker_config, images, check_mode=True, verify=True)
+    assert 'verification' not in res and not res['changed'], res
 
 
 def test_trust_push_names_every_image_that_cannot_be_published_and_changes_nothing(stack, docker_config):

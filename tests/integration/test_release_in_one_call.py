@@ -89,8 +89,8 @@ def test_trust_push_verifies_what_it_published_in_the_same_call(stack, docker_co
     alone = run_module('trust_verify', common(stack, docker_config, images=[
         {'repository': repo1, 'tags': ['v1', 'latest']}, {'repository': repo2, 'tags': ['v1']}], signer='jeff',
         root_key_ids={repo1: [root1]}))
-    assert [(r['reference'], r['verified']) for r in alone['results']] == [(r['reference'], r['verified'])
-                                                                            for r in check['results']], alone
+    expected = [(r['reference'], r['verified']) for r in check['results']]
+    assert [(r['reference'], r['verified']) for r in alone['results']] == expected, alone
     # A root that is not the pinned one: reported, not failed; nothing moves on a re-run.
     versions = {r: stack.versions(r) for r in (repo1, repo2)}
     res = _push(stack, docker_config, images, verify=True, root_key_ids={repo2: ['0' * 64]})

@@ -306,7 +306,7 @@ class PushAndSign(Action):
                 if p['push']:
                     # Nothing is signed before every tag is pushed: a failed push leaves no
                     # signature for an image the registry does not have.
-                    push_all(cli, items, self.images)
+                    push_all(cli, items, self.images, repository)
                 sign_with_notary(notary, items, signer, secrets)
             if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == plan['releases_version']:
                 # The same digests again: notary publishes nothing for an unchanged target,

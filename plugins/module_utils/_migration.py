@@ -203,9 +203,8 @@ def apply(cli, dest, tx, view, ref, src, steps, keys, signer, secrets):
         all_paths = change['new'] and change['paths'] == ['']
         notary.add_delegation(change['role'], change['pems'], all_paths=all_paths,
                               paths=change['paths'] if change['new'] and not all_paths else None)
-    for tag in steps['tags']:
-        digest, length = src['tags'][tag]
-        notary.add_hash(tag, length, digest, roles=[signer_role(signer), RELEASES_ROLE])
+    notary.stage_targets([(tag, src['tags'][tag][1], src['tags'][tag][0]) for tag in steps['tags']],
+                         roles=[signer_role(signer), RELEASES_ROLE])
     if steps['delegations'] or steps['tags']:
         notary.publish(secrets)
 

@@ -31,12 +31,16 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import uuid
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import KeyProblem, explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import canonical_key_id, encode_pem
 
 RELEASES_ROLE = 'targets/releases'
+_HEX64_RE = re.compile(r'^[0-9a-f]{64}$')
+_CHANGE_NAME_RE = re.compile(r'^(\d{20})_')
 
 
 def signer_role(name):
@@ -373,6 +377,53 @@ class NotaryRepository(object):
         if roles:
             args += ['-r', ','.join(roles)]
         return self._run(args, 'notary addhash %s %s' % (self.gun, target), secrets if publish else None)
+
+    def stage_targets(self, targets, roles):
+        """Stage many targets at once, as ``notary addhash -r ROLE,...`` per target would, without a process.
+
+        ``targets``: ``(name, length, bare hex sha256)`` tuples; ``roles``: ``targets`` or delegation roles,
+        each target staged for each role in this order.  notary's changelist is a directory of JSON files,
+        one change each, applied at ``publish`` in the order of their names (``<20-digit UnixNano>_<uuid>
+        .change``); a target change holds the target's FileMeta (length and base64 hashes) as base64 JSON.
+        The names here continue after any change already staged, so the order of staging holds.
+        Returns the number of changes written."""
+        roles = list(roles)
+        if not roles:
+            raise ValueError('stage_targets needs at least one role')
+        for role in roles:
+            if role != 'targets' and not role.startswith('targets/'):
+                raise ValueError('targets can only be staged for targets or a delegation role, not %r' % role)
+        changes = []
+        for name, length, sha256_hex in targets:
+            if not name or not isinstance(name, str):
+                raise ValueError('a target needs a name, got %r' % (name,))
+            if not _HEX64_RE.match(sha256_hex or ''):
+                raise ValueError('target %s: sha256 must be 64 lowercase hex digits, got %r' % (name, sha256_hex))
+            if int(length) < 0:
+                raise ValueError('target %s: length must not be negative' % name)
+            meta = json.dumps({'length': int(length),
+                               'hashes': {'sha256': base64.b64encode(binascii.unhexlify(sha256_hex)).decode('ascii')}},
+                              separators=(',', ':'))
+            data = base64.b64encode(meta.encode('utf-8')).decode('ascii')
+            for role in roles:
+                changes.append(json.dumps({'action': 'create', 'role': role, 'type': 'target', 'path': name,
+                                           'data': data}, separators=(',', ':')))
+        if not changes:
+            return 0
+        directory = changelist_dir(self.trust_dir, self.gun)
+        _private_dirs(self.trust_dir, directory)
+        stamp = time.time_ns()
+        for existing in os.listdir(directory):
+            m = _CHANGE_NAME_RE.match(existing)
+            if m:
+                stamp = max(stamp, int(m.group(1)) + 1)
+        for change in changes:
+            path = os.path.join(directory, '%020d_%s.change' % (stamp, uuid.uuid4()))
+            stamp += 1
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as f:
+                f.write(change)
+        return len(changes)
 
     def remove_target(self, target, roles=None, publish=False, secrets=None):
         """Stage removing a target (tag) from the given roles."""

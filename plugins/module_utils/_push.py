@@ -26,6 +26,12 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
 )
 
 
+# From this many tags on, one listing of the repository's local tags costs less than an inspect per tag
+# (a listing scans every image of the daemon: about 0.2 s with 8000 images), and one --all-tags push less
+# than a push per tag.
+MANY_TAGS = 50
+
+
 def plan_local(params, repository, tags, signer, trust, images):
     """push: true - what the local images are, and which tags the signer already signed."""
     source = params['source']
@@ -37,13 +43,16 @@ def plan_local(params, repository, tags, signer, trust, images):
         if source_image is None:
             raise TrustError('local image %s (source) does not exist on the docker daemon %s; build or pull it first'
                              % (source, images.url))
+    local = images.tagged(repository) if len(tags) >= MANY_TAGS else None  # one daemon call, not one per tag
     for tag in tags:
         ref = repository.with_tag(tag)
-        image = source_image or images.inspect(str(ref))
+        current = local.get(tag) if local is not None else None
+        if current is None and (local is None or source_image is None):
+            current = images.inspect(str(ref))  # not listed: ask once more before calling it missing
+        image = source_image or current
         if image is None:
             missing.append(str(ref))
             continue
-        current = images.inspect(str(ref)) if source_image else image
         digests = repo_digests(image, repository)
         done = signed_by(trust, tag, signer, digests)
         plan.append(dict(tag=tag, ref=ref, image_id=image['Id'], retag=bool(source_image) and
@@ -117,28 +126,53 @@ def sign_with_docker(cli, plan, images, view, secrets):
         item['pushed'] = item['signed'] = True
 
 
-def push_all(cli, plan, images):
-    """Push every tag that needs signing; digest and size come from what the registry stored."""
+def push_all(cli, plan, images, repository):
+    """Push every tag that needs signing; digest and size come from what the registry stored.
+
+    When the repository's local tags are exactly the tags to push (a release into a fresh repository),
+    the daemon pushes them all in one call (``--all-tags``) instead of one call per tag; any other local
+    tag of the repository would be pushed too, so then each tag is pushed on its own."""
     auth = None
     todo = [item for item in plan if item['todo']]
-    creds = registry_credentials(cli.docker_config, todo[0]['ref'], timeout=min(cli.timeout, 30)) if todo else None
+    if not todo:
+        return
+    creds = registry_credentials(cli.docker_config, todo[0]['ref'], timeout=min(cli.timeout, 30))
     if creds:
         auth = {'identitytoken': creds[1]} if creds[0] == '<token>' else {'username': creds[0], 'password': creds[1]}
     for item in todo:
         if item['retag']:
             images.tag(item['image_id'], item['ref'])
-        item['digest'], item['length'] = images.push(item['ref'], auth)
-        item['pushed'] = True
+    by_tag = dict((item['tag'], item) for item in todo)
+    if len(todo) >= MANY_TAGS:
+        local = images.tagged(repository)
+        if set(local) == set(by_tag) and all(local[t]['Id'] == item['image_id'] for t, item in by_tag.items()):
+            stray = []
+
+            def pushed(tag, digest, size):
+                item = by_tag.get(tag)
+                if item is None:  # tagged by someone else since the listing: say so, never sign it
+                    stray.append(tag)
+                    return
+                item['digest'], item['length'], item['pushed'] = digest, size, True
+
+            images.push_all_tags(repository, auth, pushed)
+            if stray:
+                raise TrustError('pushing every local tag of %s also pushed %s, tagged locally by another process '
+                                 'during this run; it is not signed' % (repository.gun, ', '.join(sorted(stray))))
+    for item in todo:
+        if not item['pushed']:
+            item['digest'], item['length'] = images.push(item['ref'], auth)
+            item['pushed'] = True
 
 
 def sign_with_notary(notary, plan, signer, secrets):
-    """Stage every tag's signature in the view, then publish them as one new version."""
+    """Stage every tag's signature in the view in one step (the changelist written directly, not one
+    ``notary addhash`` process per tag), then publish them as one new version."""
     todo = [item for item in plan if item['todo']]
     if not todo:
         return
-    for item in todo:
-        notary.add_hash(item['tag'], item['length'], item['digest'].split(':', 1)[1],
-                        roles=[signer_role(signer), RELEASES_ROLE])
+    notary.stage_targets([(item['tag'], item['length'], item['digest'].split(':', 1)[1]) for item in todo],
+                         roles=[signer_role(signer), RELEASES_ROLE])
     notary.publish(secrets)
     for item in todo:
         item['signed'] = True

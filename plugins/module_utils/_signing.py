@@ -324,29 +324,62 @@ class LocalImages(object):
         except DockerException as exc:
             raise TrustError('the docker daemon %s could not inspect %s: %s' % (self.url, name, exc))
 
+    def tagged(self, repository):
+        """``{tag: {'Id', 'RepoDigests', ...}}`` of every local ``<repository>:<tag>``, in ONE daemon call
+        (``GET /images/json`` filtered by reference) instead of one inspect per tag."""
+        name = repository.gun
+        if repository.registry == 'docker.io':  # the daemon matches the filter against familiar names
+            name = repository.path[len('library/'):] if repository.path.startswith('library/') else repository.path
+        try:
+            images = self.client.images(name=name) or []
+        except DockerException as exc:
+            raise TrustError('the docker daemon %s could not list the local images of %s: %s'
+                             % (self.url, repository.gun, exc))
+        found = {}
+        for image in images:
+            for text in image.get('RepoTags') or []:
+                try:
+                    ref = parse_reference(text, what='local image')
+                except InvalidReference:
+                    continue
+                if ref.gun == repository.gun and ref.tag:
+                    found[ref.tag] = image
+        return found
+
     def tag(self, image_id, reference):
         try:
             self.client.tag(image_id, '%s/%s' % (reference.registry, reference.path), reference.tag)
         except DockerException as exc:
             raise TrustError('the docker daemon %s could not tag %s as %s: %s' % (self.url, image_id, reference, exc))
 
-    def push(self, reference, auth_config=None):
-        """Push one tag through the daemon; returns ``(digest, size)`` as the registry stored it."""
+    def _push(self, reference, auth_config, pushed):
+        """Push ``reference`` (every local tag of its repository when it has no tag); calls ``pushed(tag, digest,
+        size)`` for each tag as the registry stored it."""
         name = '%s/%s' % (reference.registry, reference.path)
-        aux = None
         try:
             for line in self.client.push(name, tag=reference.tag, stream=True, decode=True, auth_config=auth_config):
                 if line.get('error') or line.get('errorDetail'):
                     detail = line.get('error') or (line.get('errorDetail') or {}).get('message')
                     raise explain(detail, 'pushing %s' % reference, sources=('registry',),
                                   registry=registry_url(reference))
-                if (line.get('aux') or {}).get('Digest'):
-                    aux = line['aux']
+                aux = line.get('aux') or {}
+                if aux.get('Digest'):
+                    pushed(aux.get('Tag') or reference.tag, aux['Digest'], int(aux['Size']))
         except DockerException as exc:
             raise TrustError('pushing %s through the docker daemon %s failed: %s' % (reference, self.url, exc))
-        if not aux:
+
+    def push(self, reference, auth_config=None):
+        """Push one tag through the daemon; returns ``(digest, size)`` as the registry stored it."""
+        found = {}
+        self._push(reference, auth_config, lambda tag, digest, size: found.update(digest=(digest, size)))
+        if not found:
             raise TrustError('the docker daemon %s pushed %s but reported no digest' % (self.url, reference))
-        return aux['Digest'], int(aux['Size'])
+        return found['digest']
+
+    def push_all_tags(self, repository, auth_config, pushed):
+        """Push every local tag of ``repository`` in one daemon call (``docker push --all-tags``); ``pushed(tag,
+        digest, size)`` is called for each as it is stored."""
+        self._push(repository.with_tag(None), auth_config, pushed)
 
     def close(self):
         try:

@@ -24,7 +24,7 @@ description:
     snapshot key is managed by O(server), as docker sets it up.
   - Adds every signer with the same public keys to C(targets/<name>) and C(targets/releases) (the delegation keys of
     the source's C(targets.json)), and signs every tag again with the same digest and length as the local signer
-    O(signer), without a docker daemon (C(notary addhash) for all tags, one publish).
+    O(signer), without a docker daemon (all tags staged in one step, one C(notary publish)).
   - Reads and compares first and changes only what differs. When everything already matches, nothing is published and
     the TUF versions on O(server) do not move.
   - docker and notary cache trust data per repository whatever the server, so the source and O(server) are each read

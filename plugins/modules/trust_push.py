@@ -20,7 +20,7 @@ description:
     C(docker trust) (docker 29 and later without the plugin), each tag is pushed through the Docker SDK and all are
     signed with the notary CLI, as with O(sign_with=notary).
   - With O(push=false) nothing is pushed; the manifest digest and length of each tag are read from the registry and
-    signed with the notary CLI (C(notary addhash)), all tags in ONE new version of the trust data
+    signed with the notary CLI, all tags staged in one step and published in ONE new version of the trust data
     (C(notary publish)). Use it for images pushed by other tools, or on hosts with no docker daemon. Where the docker
     CLI has no C(docker trust) (or there is no docker CLI), the trust data is read with the notary CLI as well.
   - Only the key of O(signer) is used. docker is shown a view of the trust directory that holds that signer's keys
@@ -412,7 +412,7 @@ class PushAndSign(Action):
                 if p['push']:
                     # Nothing is signed before every tag is pushed: a failed push leaves no
                     # signature for an image the registry does not have.
-                    push_all(cli, items, self.images)
+                    push_all(cli, items, self.images, repository)
                 sign_with_notary(notary, items, signer, secrets)
             if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == plan['releases_version']:
                 # The same digests again: notary publishes nothing for an unchanged target,

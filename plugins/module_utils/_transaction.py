@@ -113,8 +113,8 @@ def repository_locks(cli, references):
 
     Taken one after another in a flat stack, not nested: a read of a thousand repositories would
     otherwise exceed Python's recursion limit."""
-    paths = dict((lock_path(cli.trust_dir, gun), gun) for gun in set(getattr(ref, 'gun', str(ref))
-                                                                    for ref in references))
+    guns = set(getattr(ref, 'gun', str(ref)) for ref in references)
+    paths = dict((lock_path(cli.trust_dir, gun), gun) for gun in guns)
     with ExitStack() as stack:
         for path in sorted(paths):
             stack.enter_context(repository_lock(cli.trust_dir, paths[path], cli.timeout))

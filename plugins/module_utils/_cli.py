@@ -415,6 +415,24 @@ class TrustCLI(object):
         os.mkdir(d, 0o700)
         return d
 
+    def read_view(self):
+        """A DOCKER_CONFIG (in ``tempdir``) for reads: every entry of the real one (linked), its TUF cache
+        (the real ``trust/tuf``, linked: a read refreshes it, as without the view) and an empty
+        ``trust/private``.  docker and notary open every private key file of the trust directory for each
+        repository they read, and a read uses none: with a repository key per repository, a read of
+        1000 repositories spent two thirds of its time there."""
+        view = self.tempdir()
+        if os.path.isdir(self.docker_config):
+            for entry in os.listdir(self.docker_config):
+                if entry != 'trust':
+                    os.symlink(os.path.join(self.docker_config, entry), os.path.join(view, entry))
+        tuf = os.path.join(self.trust_dir, 'tuf')
+        _mkdir_private(tuf)
+        os.makedirs(os.path.join(view, 'trust', 'private'), 0o700)
+        os.chmod(os.path.join(view, 'trust'), 0o700)
+        os.symlink(tuf, os.path.join(view, 'trust', 'tuf'))
+        return view
+
     def cleanup(self):
         """Stop any CLI still running, then remove every view of this run."""
         while self._children:
@@ -662,7 +680,9 @@ class TrustCLI(object):
         result = {}
         if not names:
             return result
-        rc, out, err = self.run_split([docker, '-l', 'warn', 'trust', 'inspect'] + names)
+        # without the private keys it never uses (read_view)
+        rc, out, err = self.run_split([docker, '-l', 'warn', 'trust', 'inspect'] + names,
+                                      env=self.env(self.read_view()))
         if STALE_CACHE_RE.search(err):
             self._raise_unreachable(references)
         entries = []

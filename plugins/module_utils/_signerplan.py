@@ -115,12 +115,16 @@ def inventory_problems(repositories):
     return dict(private_keys=private, keyless=keyless)
 
 
-def declared_key_ids(signer, repo):
+def declared_key_ids(signer, repo, known=None):
     """The IDs ``docker trust inspect`` shows for the signer's PEMs (for a certificate: the ID of the
-    public key in it, not the certificate's TUF ID), sorted, each once."""
+    public key in it, not the certificate's TUF ID), sorted, each once.  ``known`` (``{PEM: ID}``) keeps
+    the IDs of PEMs already parsed: an inventory gives the same signer's key to many repositories."""
+    known = {} if known is None else known
     ids = set()
     for i, pem in enumerate(signer_pems(signer)):
-        ids.add(tuf_key_ids(pem, 'public key %d of %s' % (i + 1, _where(signer, repo)))[1])
+        if pem not in known:
+            known[pem] = tuf_key_ids(pem, 'public key %d of %s' % (i + 1, _where(signer, repo)))[1]
+        ids.add(known[pem])
     return sorted(ids)
 
 
@@ -134,7 +138,7 @@ def _bool(value, default):
     return default if value is None else boolean(value, strict=False)
 
 
-def plan_repository(repo, current):
+def plan_repository(repo, current, known=None):
     """The trust_signer calls that make one repository what the inventory entry ``repo`` declares.
 
     ``current`` is the repository's ``parse_inspect_entry`` data.  Each change is a dict:
@@ -158,7 +162,7 @@ def plan_repository(repo, current):
         name = signer['name']
         listed.append(name)
         exclusive_keys = _bool(signer.get('exclusive_keys'), exclusive)
-        add, remove = key_changes(have.get(name, []), declared_key_ids(signer, repo), True, exclusive_keys)
+        add, remove = key_changes(have.get(name, []), declared_key_ids(signer, repo, known), True, exclusive_keys)
         if name not in have or add or remove:
             changes.append(change(name, 'present', signer_pems(signer), exclusive_keys, add, remove))
     if exclusive:
@@ -203,8 +207,9 @@ def plan_inventory(repositories, inspected):
                          % (len(repositories), '%d entries' % len(inspected) if isinstance(inspected, list)
                             else type(inspected).__name__))
     result = dict(problems, changes=[], new_repositories=[], drift=dict(before={}, after={}))
+    known = {}
     for repo, current in zip(repositories, inspected):
-        changes = plan_repository(repo, current)
+        changes = plan_repository(repo, current, known)
         if not changes:
             continue
         result['changes'].extend(changes)

@@ -31,7 +31,7 @@ import hashlib
 import os
 import random
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, _mkdir_private
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository
@@ -109,15 +109,16 @@ def repository_lock(trust_dir, gun, timeout):
 
 @contextmanager
 def repository_locks(cli, references):
-    """The locks of every repository of ``references``, in a fixed order (no two runs deadlock)."""
-    guns = sorted(set(getattr(ref, 'gun', str(ref)) for ref in references),
-                  key=lambda gun: lock_path(cli.trust_dir, gun))
-    if not guns:
+    """The locks of every repository of ``references``, in a fixed order (no two runs deadlock).
+
+    Taken one after another in a flat stack, not nested: a read of a thousand repositories would
+    otherwise exceed Python's recursion limit."""
+    guns = set(getattr(ref, 'gun', str(ref)) for ref in references)
+    paths = dict((lock_path(cli.trust_dir, gun), gun) for gun in guns)
+    with ExitStack() as stack:
+        for path in sorted(paths):
+            stack.enter_context(repository_lock(cli.trust_dir, paths[path], cli.timeout))
         yield
-        return
-    with repository_lock(cli.trust_dir, guns[0], cli.timeout):
-        with repository_locks(cli, guns[1:]):
-            yield
 
 
 def is_conflict(exc):

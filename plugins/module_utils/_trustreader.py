@@ -17,7 +17,8 @@ plugin; the notary CLI where it does not (docker 29 without the plugin, or no do
 Both verify the TUF metadata against the cached root before answering, and both report the
 same data for the same repository; ``docker trust`` is never run on a CLI that lacks it.
 Reading refreshes each repository's TUF cache, so it holds that repository's lock
-(``_transaction.repository_locks``) while it reads.
+(``_transaction.repository_locks``) while it reads.  Both CLIs run on ``TrustCLI.read_view``: the real
+TUF cache without the private keys, which they would open, every one, for each repository.
 
 On the notary path ``notary delegation list`` refreshes and verifies root, targets and the
 delegation keys (read from the cache it has just written), and ``notary list -r ROLE`` reads
@@ -195,8 +196,11 @@ class TrustReader(object):
         # registry) but that is not on this host gets nothing until its certificate verifies.
         for ref in references:
             self.cli.require_trusted_notary(ref)
+        # notary too opens every private key file for each repository; a read needs none (read_view)
+        trust_dir = os.path.join(self.cli.read_view(), 'trust')
         entries = {}
-        for part in run_concurrently(lambda chunk: [(str(ref), self._notary_entry(ref)) for ref in chunk], chunks):
+        for part in run_concurrently(lambda chunk: [(str(ref), self._notary_entry(ref, trust_dir)) for ref in chunk],
+                                     chunks):
             entries.update(part)
         return dict((str(ref), parse_inspect_entry(ref, entries[str(ref)])) for ref in references)
 
@@ -232,11 +236,13 @@ class TrustReader(object):
                           rc=rc)
         return out
 
-    def _notary_entry(self, reference):
+    def _notary_entry(self, reference, trust_dir=None):
+        """The entry of ``reference``, read by notary with ``trust_dir`` (the real one's TUF cache, without
+        its private keys) in place of the real trust directory."""
         cli = self.cli
         gun = reference.gun
         os.makedirs(cli.trust_dir, 0o700, exist_ok=True)
-        base = cli.notary_argv(reference)
+        base = cli.notary_argv(reference, trust_dir=trust_dir)
         if self._notary(base + ['delegation', 'list', gun], 'notary delegation list %s' % gun, reference) is None:
             return None
         # notary has just downloaded and verified these into the cache.

@@ -152,8 +152,10 @@ def test_diff_shows_the_signer_drift_as_key_ids(stack, docker_config, tmp_path):
     assert rc == 0, out[-3000:]
     rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '--check', '--diff')
     assert rc == 0, out[-3000:]
-    shown = out[out.index('Show the signers before and after]'):]
-    assert shown.split('\n')[1].startswith('skipping:') and '+++ after' not in out, out[-3000:]
+    # (a matching inventory does not even load the tasks that change or show something)
+    assert 'Show the signers before and after' not in out and '+++ after' not in out, out[-3000:]
+    shown = out[out.index('TASK [openbanking.content_trust.signers : Reconcile the signers that differ]'):]
+    assert shown.split('\n')[1].startswith('skipping:'), out[-3000:]
 
 
 def test_exclusive_keys_removes_a_key_the_inventory_does_not_list(stack, docker_config, tmp_path):

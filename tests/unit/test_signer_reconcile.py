@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.openbanking.content_trust.plugins.filter.signer_plan import signer_plan
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     parse_public_pem, public_key_id, tuf_key_ids,
 )
@@ -217,6 +218,31 @@ def test_the_filter_with_nothing_to_do():
     plan = signer_plan(inventory, {'repositories': [inspected({'jeff': [kid(JEFF)], 'releases': [kid(JEFF)]})]})
     assert plan['changes'] == [] and plan['new_repositories'] == [] and plan['drift'] == {'before': {}, 'after': {}}
     assert signer_plan([], {'repositories': []})['changes'] == []
+
+
+def test_a_key_shared_by_many_repositories_is_parsed_once_and_a_bad_one_is_named_where_it_is(monkeypatch):
+    from ansible_collections.openbanking.content_trust.plugins.module_utils import _signerplan
+    parsed = []
+
+    def counting(pem, what):
+        parsed.append(pem)
+        return tuf_key_ids(pem, what)
+
+    monkeypatch.setattr(_signerplan, 'tuf_key_ids', counting)
+    guns = ['127.0.0.1:5000/acme/app%d' % i for i in range(50)]
+    inventory = [{'repository': g, 'signers': [{'name': 'jeff', 'public_key': JEFF},
+                                               {'name': 'alice', 'public_key': ALICE}]} for g in guns]
+    current = [inspected({'jeff': [kid(JEFF)], 'alice': [kid(ALICE)]}, gun=g) for g in guns]
+    current[7] = inspected({'jeff': [kid(JEFF)]}, gun=guns[7])
+    plan = plan_inventory(inventory, current)
+    assert [(c['repository'], c['signer']) for c in plan['changes']] == [(guns[7], 'alice')]
+    assert plan['changes'][0]['add_key_ids'] == [kid(ALICE)]
+    assert sorted(parsed) == sorted([JEFF, ALICE])
+    # a broken key further down is still named by its own signer and repository
+    inventory[30]['signers'][1]['public_key'] = '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n'
+    with pytest.raises(InputError) as err:
+        plan_inventory(inventory, current)
+    assert 'signer alice of repository %s' % guns[30] in str(err.value)
 
 
 def test_the_checks_name_a_private_key_without_reading_or_echoing_it():

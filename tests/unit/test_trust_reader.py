@@ -92,7 +92,11 @@ class FakeCLI(object):
     def inspect(self, references):  # pragma: no cover - must not be called on the notary path
         raise AssertionError('docker trust inspect run on a CLI without docker trust')
 
+    def read_view(self):
+        return os.path.join(self.docker_config, 'read-view')
+
     def notary_argv(self, reference, trust_dir=None):
+        self.notary_trust_dirs = getattr(self, 'notary_trust_dirs', set()) | set([trust_dir])
         return ['notary']
 
     def server_for(self, reference):
@@ -151,6 +155,8 @@ def test_notary_path_reads_what_docker_trust_inspect_reports(tmp_path):
     assert parsed['repository_key_ids'] == ['cefa8925c053c7b3d0d6976ee945f4af54867f97faade225df55ff3f1f59a9d4']
     assert [t['signers'] for t in parsed['signed_tags']] == [['Repo Admin'], ['alice'], ['bob']]
     assert oct(os.stat(cli.trust_dir).st_mode & 0o777) == '0o700'
+    # notary reads through the view without private keys, never the real trust directory
+    assert cli.notary_trust_dirs == set([os.path.join(str(tmp_path), 'read-view', 'trust')])
 
 
 def test_notary_path_with_a_tag_reads_that_tag_only(tmp_path):

@@ -113,6 +113,31 @@ def test_views_live_in_the_trust_directory_and_go_with_cleanup(tmp_path):
     assert os.listdir(trust) == []
 
 
+def test_the_read_view_shows_the_real_tuf_cache_and_no_private_key(tmp_path):
+    # docker and notary open every private key file for each repository they read: reads run without them,
+    # on the real TUF cache (a read refreshes it, under the repository's lock) and the rest of the configuration.
+    config = tmp_path / 'cfg'
+    (config / 'trust' / 'private').mkdir(parents=True)
+    (config / 'trust' / 'private' / 'abc.key').write_text(u'key')
+    (config / 'tls' / 'notary:4443').mkdir(parents=True)
+    (config / 'config.json').write_text(u'{}')
+    cli = TrustCLI(FakeModule(str(config)))
+    view = cli.read_view()
+    assert os.listdir(os.path.join(view, 'trust', 'private')) == []
+    for d in (os.path.join(view, 'trust'), os.path.join(view, 'trust', 'private'), str(config / 'trust' / 'tuf')):
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    assert os.path.realpath(os.path.join(view, 'trust', 'tuf')) == os.path.realpath(str(config / 'trust' / 'tuf'))
+    assert os.path.isdir(os.path.join(view, 'tls', 'notary:4443'))
+    assert os.path.isfile(os.path.join(view, 'config.json'))
+    # what docker writes to the cache through the view lands in the real one
+    os.makedirs(os.path.join(view, 'trust', 'tuf', 'r', 'metadata'))
+    cli.cleanup()
+    assert not os.path.exists(view)
+    assert os.path.isdir(str(config / 'trust' / 'tuf' / 'r' / 'metadata'))
+    assert (config / 'trust' / 'private' / 'abc.key').read_text() == u'key'
+    assert (config / 'config.json').exists() and (config / 'tls' / 'notary:4443').is_dir()
+
+
 def _views_churn(config, rounds):
     """One process of the race below: open and close views on a shared configuration."""
     for dummy in range(rounds):

@@ -38,8 +38,14 @@ def plan_local(params, repository, tags, signer, trust, images):
     plan = []
     missing = []
     source_image = None
+    # Below MANY_TAGS: the source and every tag in one docker process (the listing serves the bigger releases).
+    known = images.inspect_many(([source] if source is not None else []) +
+                                ([str(repository.with_tag(t)) for t in tags] if len(tags) < MANY_TAGS else []))
+
+    def inspect(name):
+        return known[name] if name in known else images.inspect(name)
     if source is not None:
-        source_image = images.inspect(source)
+        source_image = inspect(source)
         if source_image is None:
             raise TrustError('local image %s (source) does not exist on the docker daemon %s; build or pull it first'
                              % (source, images.url))
@@ -48,7 +54,7 @@ def plan_local(params, repository, tags, signer, trust, images):
         ref = repository.with_tag(tag)
         current = local.get(tag) if local is not None else None
         if current is None and (local is None or source_image is None):
-            current = images.inspect(str(ref))  # not listed: ask once more before calling it missing
+            current = inspect(str(ref))  # not listed: ask once more before calling it missing
         image = source_image or current
         if image is None:
             missing.append(str(ref))

@@ -286,9 +286,11 @@ def _pull(local, cli, reference, digest):
         raise TrustError('pulling %s@%s through the docker daemon %s failed: %s' % (reference.gun, digest, local.url, exc))
 
 
-def _present(local, reference, digest):
-    """The local image that ``RepoDigests`` says is ``reference@digest``, or None."""
-    image = local.inspect('%s@%s' % (reference.gun, digest))
+def _present(local, reference, digest, known=None):
+    """The local image that ``RepoDigests`` says is ``reference@digest``, or None (``known``: ``inspect_many``'s
+    answer, when it has the name)."""
+    name = '%s@%s' % (reference.gun, digest)
+    image = known[name] if known and name in known else local.inspect(name)
     if image and digest in repo_digests(image, reference):
         return image
     return None
@@ -324,11 +326,12 @@ def plan_pulls(cli, targets, tag_locally=True, warn=None):
             if message:
                 warn(message)
         images = {}
+        known = local.inspect_many('%s@%s' % (t['reference'].gun, t['digest']) for t in targets)
         for target in targets:
             reference, digest = target['reference'], target['digest']
             key = (reference.gun, digest)
             if key not in images:
-                images[key] = _present(local, reference, digest)
+                images[key] = _present(local, reference, digest, known)
             target['pulled'] = images[key] is None
         _tagging(local, targets, images, tag_locally)
     finally:

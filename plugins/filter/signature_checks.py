@@ -24,6 +24,8 @@ options:
     description:
       - The Notary checks (dicts with C(repository), C(tag), C(reference), C(digest), C(verified), C(problems)),
         or an empty list when Notary is not among O(formats).
+      - The C(results) of M(openbanking.content_trust.trust_verify) (or of M(openbanking.content_trust.trust_push)'s
+        C(verification)) are taken as they are, C(signed_digest) as C(digest).
     type: list
     elements: dict
     required: true
@@ -83,7 +85,10 @@ def signature_checks(notary_checks, formats, cosign=None, notation=None):
     checks = []
     if 'notary' in formats:
         for check in notary_checks or []:
-            checks.append(dict(check))
+            check = dict(check)
+            if 'signed_digest' in check:  # trust_verify's results
+                check['digest'] = check.pop('signed_digest')
+            checks.append(check)
     else:
         seen = []
         for fmt in ('cosign', 'notation'):

@@ -45,3 +45,16 @@ def test_missing_or_skipped_results_do_not_verify():
 def test_unknown_format_is_refused():
     with pytest.raises(AnsibleFilterError):
         signature_checks(NOTARY, ['gpg'])
+
+
+def test_trust_verify_results_are_taken_as_they_are():
+    results = [{'reference': 'r/a:v1', 'repository': 'r/a', 'tag': 'v1', 'signed_digest': D1, 'registry_digest': D1,
+                'signers': ['jeff'], 'pulled': True, 'verified': True, 'problems': []},
+               {'reference': 'r/a:latest', 'repository': 'r/a', 'tag': 'latest', 'signed_digest': None,
+                'registry_digest': D2, 'signers': [], 'pulled': None, 'verified': False,
+                'problems': ['tag latest is not signed']}]
+    checks = signature_checks(results, ['notary', 'cosign'], loop({'tag': 'v1', 'digest': D1, 'verified': True}))
+    assert [(c['digest'], c['registry_digest'], c['signers'], c['verified']) for c in checks] == [
+        (D1, D1, ['jeff'], True), (None, D2, [], False)]
+    assert 'signed_digest' not in checks[0] and checks[1]['problems'] == ['tag latest is not signed', 'cosign: not verified']
+    assert results[0]['signed_digest'] == D1  # the input is not changed

@@ -232,6 +232,11 @@ def assert_release_staged_in_view(docker_config):
     assert staged_files(docker_config) == []
 
 
+def assert_published(stack, repo, versions):
+    # stalled after publishing: the Notary server has the new version of targets/releases already
+    assert stack.versions(repo)['targets/releases'] == versions['targets/releases'] + 1, (stack.versions(repo), versions)
+
+
 @SIGNALS
 @pytest.mark.parametrize('point', [('notary', 'publish', 1), ('docker', 'inspect', 2)],
                          ids=['publishing', 'after-publishing'])
@@ -246,7 +251,8 @@ def test_killed_trust_push_leaves_no_key_and_nothing_staged(stack, docker_config
     stand_in, mark, pids = stalling(tmp_path, binary(stack.docker_cli if cli == 'docker' else 'notary'), word, nth)
     kill_while_stalled(docker_config, 'trust_push', push_args(stack, docker_config, repo, timeout=120,
                                                               **{cli + '_cli': stand_in}), mark, pids, sig,
-                       at_stall=(lambda: assert_release_staged_in_view(docker_config)) if word == 'publish' else None)
+                       at_stall=(lambda: assert_release_staged_in_view(docker_config)) if word == 'publish'
+                       else (lambda: assert_published(stack, repo, versions)))
     assert_nothing_left(stack, docker_config, repo, material)
     published = point[0] == 'docker'  # stalled after notary publish returned: the server has it
     assert (stack.versions(repo) != versions) is published

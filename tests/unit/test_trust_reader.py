@@ -64,6 +64,14 @@ def test_general_help_of_cli_29_is_not_docker_trust():
     assert docker_capabilities_from(fixture('capabilities', '29-version.txt'), help_text)['trust'] is False
 
 
+@pytest.mark.parametrize('cli, trust', [('20.10', True), ('28', True), ('29', False)])
+def test_without_asking_docker_trust_only_clis_before_29_have_it(cli, trust):
+    # TrustCLI asks "docker trust" only when this says False: from 29 on, or for a version it cannot read.
+    caps = docker_capabilities_from(fixture('capabilities', cli + '-version.txt'), None)
+    assert caps['trust'] is trust and caps['push_signs'] is trust
+    assert docker_capabilities_from('', None)['trust'] is False
+
+
 def test_unknown_version_is_treated_as_new():
     caps = docker_capabilities_from('', '')
     assert caps == {'version': None, 'trust': False, 'push_signs': False, 'pull_verifies': False}

@@ -371,13 +371,6 @@ class NotaryRepository(object):
         args += [self.gun, role] + list(key_ids or [])
         return self._run(args, 'notary delegation remove %s %s' % (self.gun, role), secrets if publish else None)
 
-    def add_hash(self, target, length, sha256_hex, roles=None, publish=False, secrets=None):
-        """Stage a target (tag) with its manifest length and bare hex sha256 digest."""
-        args = ['addhash'] + self._flags(publish) + [self.gun, target, str(int(length)), '--sha256', sha256_hex]
-        if roles:
-            args += ['-r', ','.join(roles)]
-        return self._run(args, 'notary addhash %s %s' % (self.gun, target), secrets if publish else None)
-
     def stage_targets(self, targets, roles):
         """Stage many targets at once, as ``notary addhash -r ROLE,...`` per target would, without a process.
 

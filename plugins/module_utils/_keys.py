@@ -21,14 +21,15 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     KeyProblem, WrongKeyPassphrase,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 
+# cryptography.x509 is imported where a certificate is parsed (_x509()): it costs a module run a
+# tenth of its start-up, and most runs parse none.
 try:
-    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -41,6 +42,13 @@ except ImportError as exc:  # pragma: no cover - reported by the modules
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 
 PBKDF2_ITERATIONS = 10000
+
+
+def _x509():
+    from cryptography import x509
+    return x509
+
+
 # No key, certificate or key file docker or notary writes comes near this; anything larger is
 # refused before it is parsed (a key pasted into an option, a file, the server's metadata).
 MAX_PEM_BYTES = 64 * 1024
@@ -199,7 +207,7 @@ def parse_public_pem(text, what='public key'):
                          'never a private key' % (what, pem_type))
     if pem_type == 'CERTIFICATE':
         try:
-            cert = x509.load_der_x509_certificate(der)
+            cert = _x509().load_der_x509_certificate(der)
         except ValueError:
             raise KeyProblem('%s is not a valid X.509 certificate' % what)
         pub = cert.public_key()
@@ -230,7 +238,7 @@ def canonical_key_id(keytype, public_bytes):
     if keytype in ('ecdsa-x509', 'rsa-x509'):
         try:
             dummy_type, dummy_headers, der = split_pem(public_bytes)
-            return public_key_id(x509.load_der_x509_certificate(der).public_key())
+            return public_key_id(_x509().load_der_x509_certificate(der).public_key())
         except (KeyProblem, ValueError):
             raise KeyProblem('a %s key does not hold a valid certificate' % keytype)
     return _canonical_id(keytype, public_bytes)
@@ -240,7 +248,7 @@ def tuf_key_ids(text, what='public key'):
     """``(TUF key ID, ID docker shows)`` of a public key or certificate PEM; they differ for certificates."""
     parsed = parse_public_pem(text, what)
     if parsed['pem'].startswith('-----BEGIN CERTIFICATE-----'):
-        cert = x509.load_pem_x509_certificate(parsed['pem'].encode('ascii'))
+        cert = _x509().load_pem_x509_certificate(parsed['pem'].encode('ascii'))
         return parsed['key_id'], public_key_id(cert.public_key())
     return parsed['key_id'], parsed['key_id']
 
@@ -518,24 +526,6 @@ def read_local_key(path, passphrase, what):
 def ensure_dir(path, mode=0o700):
     os.makedirs(path, mode, exist_ok=True)  # another run on this host may create it first
     os.chmod(path, mode)
-
-
-def write_file_atomic(path, text, mode):
-    """Write ``path`` through a new temp file in its directory (``mkstemp``: never an existing file or
-    symlink), ``fchmod`` before any content, then ``rename`` over ``path``: a symlink placed at
-    ``path`` is replaced, never followed, and a failed write leaves ``path`` as it was."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.rename(tmp, path)
-        return path
-    except Exception:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_private_key_file(trust_dir, key_id, pem_text):

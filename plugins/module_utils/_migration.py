@@ -20,8 +20,9 @@ import os
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyProblem, canonical_key_id, list_local_keys, notary_key_pem, public_key_id, read_local_key,
-    write_file_atomic, write_private_key_file,
+    write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, delegation_key_ids, delegation_roles, role_keys, signer_role, target_hashes,

@@ -144,8 +144,9 @@ import os
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyProblem, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
-    public_key_id, public_key_pem, read_local_key, write_file_atomic, write_private_key_file,
+    public_key_id, public_key_pem, read_local_key, write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 
 

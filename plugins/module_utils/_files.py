@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Open Banking
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Private helper of openbanking.content_trust: files written whole or not at all.
+
+Not a public API; it may change without notice.
+
+Standard library only, so that the controller-side action plugins (``report``, ``release_report``)
+use it without loading what the modules need (cryptography, the Docker SDK).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import tempfile
+
+
+def write_file_atomic(path, data, mode):
+    """Write ``data`` (text or bytes) to ``path`` through a new temp file in its directory (``mkstemp``:
+    never an existing file or symlink), ``fchmod`` before any content, then ``rename`` over ``path``: a
+    symlink placed at ``path`` is replaced, never followed, a reader never sees half a file, and a
+    failed write leaves ``path`` as it was."""
+    if not isinstance(data, bytes):
+        data = data.encode('utf-8')
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        os.rename(tmp, path)
+        return path
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def file_mode(value):
+    """``0644``, ``'0644'`` or 420: the file mode as an int, or None when it is not one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= 0o7777 else None
+    try:
+        mode = int(str(value), 8)
+    except ValueError:
+        return None
+    return mode if 0 <= mode <= 0o7777 else None
+
+
+def file_names_problem(names):
+    """Why ``names`` cannot be files of one directory, or None."""
+    bad = [n for n in names if not n or n in ('.', '..') or '/' in n or '\0' in n]
+    if bad:
+        return 'must be a file name without a directory, got %s' % ', '.join(repr(n) for n in bad)
+    if len(set(names)) != len(names):
+        return 'must be unique, got %s' % ', '.join(names)
+    return None
+
+
+def sync_files(dest, files, mode, check_mode=False):
+    """Make each ``(name, data)`` of ``files`` a file of the directory ``dest`` (created 0755 when missing)
+    with that content and ``mode``; a file already so is left alone.  Returns ``(changed, paths, diffs)``:
+    ``diffs`` holds a before/after pair per file whose content changes.  In ``check_mode`` nothing is written."""
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise ValueError('dest %s exists and is not a directory' % dest)
+    changed, paths, diffs = False, [], []
+    if not os.path.isdir(dest):
+        changed = True
+        if not check_mode:
+            os.makedirs(dest, 0o755)
+    for name, data in files:
+        path = os.path.join(dest, name)
+        if not isinstance(data, bytes):
+            data = data.encode('utf-8')
+        old = None
+        if os.path.isfile(path):
+            with open(path, 'rb') as f:
+                old = f.read()
+        if old != data:
+            changed = True
+            diffs.append(dict(before_header=path, after_header=path,
+                              before=old.decode('utf-8', 'replace') if old is not None else '',
+                              after=data.decode('utf-8', 'replace')))
+            if not check_mode:
+                write_file_atomic(path, data, mode)
+        elif (os.stat(path).st_mode & 0o7777) != mode:
+            changed = True
+            if not check_mode:
+                os.chmod(path, mode)
+        paths.append(path)
+    return changed, paths, diffs

@@ -61,72 +61,15 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-FORMATS = ('notary', 'cosign', 'notation')
-
-
-def _tag_results(registered):
-    """``{(repository, tag): result}`` from a registered loop of cosign_verify/notation_verify."""
-    out = {}
-    for entry in registered or []:
-        if not isinstance(entry, dict) or entry.get('skipped'):
-            continue
-        repository = (entry.get('item') or {}).get('repository') or entry.get('repository')
-        for result in entry.get('results') or []:
-            out[(repository, result['tag'])] = result
-    return out
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _report
 
 
 def signature_checks(notary_checks, formats, cosign=None, notation=None):
-    formats = list(formats or [])
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise AnsibleFilterError('signature formats must be a non-empty list of %s, got %r' % (', '.join(FORMATS), formats))
-    by_format = {'cosign': _tag_results(cosign), 'notation': _tag_results(notation)}
-    checks = []
-    if 'notary' in formats:
-        for check in notary_checks or []:
-            check = dict(check)
-            if 'signed_digest' in check:  # trust_verify's results
-                check['digest'] = check.pop('signed_digest')
-            checks.append(check)
-    else:
-        seen = []
-        for fmt in ('cosign', 'notation'):
-            for key, result in by_format[fmt].items():
-                if key not in seen:
-                    seen.append(key)
-                    checks.append({'repository': key[0], 'tag': key[1], 'reference': '%s:%s' % key,
-                                   'digest': result.get('digest'), 'registry_digest': result.get('digest'),
-                                   'signers': [], 'pulled': None, 'verified': True, 'problems': []})
-    for check in checks:
-        key = (check['repository'], check['tag'])
-        signatures = {}
-        problems = list(check.get('problems') or [])
-        if 'notary' in formats:
-            signatures['notary'] = bool(check.get('verified'))
-        for fmt in ('cosign', 'notation'):
-            if fmt not in formats:
-                continue
-            result = by_format[fmt].get(key)
-            if result is None:
-                signatures[fmt] = False
-                problems.append('%s: not verified' % fmt)
-                continue
-            ok = bool(result.get('verified'))
-            if ok and check.get('digest') and result.get('digest') != check['digest']:
-                ok = False
-                problems.append('%s: verified %s, not the Notary-signed %s' % (fmt, result.get('digest'), check['digest']))
-            elif not ok:
-                problems.extend('%s: %s' % (fmt, p) for p in (result.get('problems') or ['not verified']))
-            signatures[fmt] = ok
-        check['signatures'] = signatures
-        check['problems'] = problems
-        check['verified'] = all(signatures.values())
-        check['line'] = '%s  %s  %s  %s' % (
-            check['reference'], check.get('digest') or '-',
-            '  '.join('%s: %s' % (f, 'ok' if signatures[f] else 'NO') for f in formats),
-            'verified' if check['verified'] else 'NOT VERIFIED: ' + '; '.join(problems))
-    return checks
+    """The checks of ``_report.signature_checks`` (shared with the release_report action)."""
+    try:
+        return _report.signature_checks(notary_checks, formats, cosign, notation)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 class FilterModule(object):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """A release in as few calls as the job allows (issue 14), on the real stack: trust_push ``images`` (every
 image checked before the first push, each repository one publish, what a failure part-way leaves for a
-rollback) and the ``report`` action that writes both release reports on the controller in one task."""
+rollback), the ``report`` action that writes files on the controller, and the ``release_report`` action that checks a
+release, writes both its reports and shows its verification in one task."""
 
 import json
 import os
@@ -176,6 +177,55 @@ def test_the_report_action_writes_files_on_the_controller_once(tmp_path):
     rc, out = play()
     assert rc != 0 and "files[].name must be a file name without a directory, got '../escape.json'" in out, out
     assert not (tmp_path / 'reports' / 'escape.json').exists()
+
+
+def test_the_release_report_action_checks_writes_and_shows_in_one_task(tmp_path):
+    """release_report: the reports of a release and its verification shown, or a failure naming every tag that
+    does not verify (after writing the reports); check mode writes nothing; a second run changes nothing."""
+    dest = tmp_path / 'reports'
+    digest = 'sha256:' + '1' * 64
+    result = dict(reference='reg/app:v1', repository='reg/app', tag='v1', signed_digest=digest,
+                  registry_digest=digest, signers=['jeff'], pulled=True, verified=True, problems=[])
+    notary = {'results': [result], 'repositories': [], 'verified_with': None}
+
+    def play(*args, **extra):
+        task = {'openbanking.content_trust.release_report': dict(
+            {'dest': str(dest), 'release': 'v1', 'signer': 'jeff', 'notary': notary,
+             'published': ['reg/app:v1 pushed and signed']}, **extra)}
+        return run_role_task(tmp_path, task, *args)
+
+    rc, out = play('--check')
+    assert rc == 0 and 'changed=1' in out and 'reg/app:v1  %s  notary: ok  verified' % digest in out, out
+    assert not dest.exists()
+
+    rc, out = play()
+    assert rc == 0 and 'changed=1' in out, out
+    assert 'reg/app:v1 pushed and signed' in out  # shown without -v, before the checks
+    assert sorted(os.listdir(str(dest))) == ['release-v1.json', 'release-v1.md']  # no temporary file left
+    report = json.loads((dest / 'release-v1.json').read_text())
+    assert report['verified'] is True and [i['digest'] for i in report['images']] == [digest]
+    assert (dest / 'release-v1.md').read_text().startswith('# Release v1\n\n**Verified**')
+
+    rc, out = play()
+    assert rc == 0 and 'changed=0' in out, out
+
+    notary['results'] = [result, dict(result, reference='reg/app:latest', tag='latest')]
+    rc, out = play('--diff', '--check')
+    assert rc == 0 and 'changed=1' in out and '+| reg/app | latest | %s | jeff | yes | yes |' % ('1' * 64) in out, out
+    assert 'latest' not in (dest / 'release-v1.md').read_text()
+
+    notary['results'] = [result, dict(result, reference='reg/app:stable', tag='stable', signed_digest=None,
+                                      verified=False, problems=['tag stable is not signed'])]
+    rc, out = play()
+    assert rc != 0 and 'Release v1 does not verify:' in out and '- reg/app:stable: tag stable is not signed' in out, out
+    assert '- reg/app:v1:' not in out, out
+    # The reports are written before the task fails: they say what does not verify.
+    assert json.loads((dest / 'release-v1.json').read_text())['verified'] is False
+    assert '**NOT VERIFIED**: 1 of 2 image tags do not verify' in (dest / 'release-v1.md').read_text()
+
+    rc, out = play(release='../v1')
+    assert rc != 0 and "release must be a version that can name a file, got '../v1'" in out, out
+    assert sorted(os.listdir(str(dest))) == ['release-v1.json', 'release-v1.md']
 
 
 def run_role_task(tmp_path, task, *args):

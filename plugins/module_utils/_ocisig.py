@@ -39,12 +39,12 @@ try:
 except ImportError:  # pragma: no cover - build_module reports a missing pexpect
     pexpect = ptyprocess = None
 
+# cryptography.x509 is imported where a certificate is parsed (Notation's files): Notary and cosign
+# runs never need it, and it is a tenth of a module's start-up.
 try:
-    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import ExtendedKeyUsageOID
 except ImportError:  # pragma: no cover - build_module reports a missing cryptography
-    x509 = None
+    hashes = serialization = None
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, scrub
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
@@ -126,6 +126,7 @@ def split_certificates(text, what):
     blocks = _CERT_PEM_RE.findall(text or '')
     if not blocks:
         raise InputError('%s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")' % what)
+    from cryptography import x509
     certs = []
     for i, block in enumerate(blocks):
         try:
@@ -173,6 +174,8 @@ def check_notation_signing_files(key_path, chain_path):
         raise InputError('certificate_chain %s cannot be read: %s' % (chain_path, exc))
     blocks, certs = split_certificates(chain_text, 'certificate_chain %s' % chain_path)
     leaf = certs[0]
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
     try:
         usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:

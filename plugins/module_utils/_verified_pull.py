@@ -32,9 +32,6 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     InputError, Unverified,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    resolve_digests, verify_cosign, verify_notation,
-)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials,
 )
@@ -177,6 +174,8 @@ def verify_notary(cli, images, policy):
 # a target being ``{reference, repository, tag, digest, signers, root_key_id}``.
 def registry_targets(cli, images):
     """Without Notary: each tag at the digest the registry serves now, for the other formats to verify."""
+    # _ocisig (cosign, Notation, pexpect) is loaded only by a run that checks those formats.
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import resolve_digests
     targets, failures = [], []
     for reference, tags in images:
         digests = resolve_digests(cli, reference, tags, missing_ok=True)
@@ -191,6 +190,7 @@ def registry_targets(cli, images):
 
 def verify_oci_signatures(cli, targets, fmt, policy):
     """``(verified targets, failures)``: the cosign or Notation signature of each target's digest."""
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import verify_cosign, verify_notation
     by_reference = {}
     for target in targets:
         by_reference.setdefault(target['repository'], []).append(target)

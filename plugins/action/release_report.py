@@ -11,10 +11,8 @@ each paid Ansible's cost of a task and of compiling its templates anew, about a 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.openbanking.content_trust.plugins.action.report import ActionModule as ReportAction
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _report
-from ansible_collections.openbanking.content_trust.plugins.module_utils._files import file_mode, sync_files
 
 ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
@@ -30,46 +28,32 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
+class ActionModule(ReportAction):
+    """The report action's writing (check mode, diff, atomic files), with the release's two reports as its files
+    and the verification as its result."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    checks = None
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        mode = file_mode(args['mode'])
-        if mode is None:
-            result.update(failed=True, msg='mode must be an octal file mode such as 0644, got %r' % (args['mode'],))
-            return result
+    def files(self, args):
         release = args['release'].strip()
         if not release or '/' in release or '\0' in release or release in ('.', '..'):
-            result.update(failed=True, msg='release must be a version that can name a file, got %r' % args['release'])
-            return result
+            raise ValueError('release must be a version that can name a file, got %r' % args['release'])
         formats = args['signature_formats']
         notary = args['notary'] or {}
         try:
-            checks = _report.signature_checks(notary.get('results') or [] if 'notary' in formats else [], formats,
-                                              args['cosign'], args['notation'])
-        except (ValueError, KeyError, TypeError) as exc:
-            result.update(failed=True, msg='the verification results do not have the expected shape: %s' % exc)
-            return result
-        report = _report.release_report(release, args['signer'], formats, args['notary_server'], checks, notary)
-        files = [('release-%s.json' % release, _report.report_json(report)),
-                 ('release-%s.md' % release, _report.release_markdown(report, checks))]
-        try:
-            changed, paths, diffs = sync_files(args['dest'], files, mode, check_mode=self._task.check_mode)
-        except ValueError as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        verified, message = _report.verification_message(release, checks, args['published'])
-        result.update(changed=changed, paths=paths, verified=verified,
-                      unverified=[c['reference'] for c in checks if c.get('problems')], msg=message)
-        if self._task.diff and diffs:
-            result['diff'] = diffs
+            self.checks = _report.signature_checks(notary.get('results') or [] if 'notary' in formats else [], formats,
+                                                   args['cosign'], args['notation'])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError('the verification results do not have the expected shape: %s' % exc)
+        report = _report.release_report(release, args['signer'], formats, args['notary_server'], self.checks, notary)
+        return [('release-%s.json' % release, _report.report_json(report)),
+                ('release-%s.md' % release, _report.release_markdown(report, self.checks))]
+
+    def finish(self, args, result):
+        verified, message = _report.verification_message(args['release'].strip(), self.checks, args['published'])
+        result.update(verified=verified, unverified=[c['reference'] for c in self.checks if c.get('problems')],
+                      msg=message)
         if verified:
             # Shown without -v, as debug and assert show theirs.
             result['_ansible_verbose_always'] = True

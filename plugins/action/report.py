@@ -29,26 +29,25 @@ ARGUMENT_SPEC = dict(
 
 
 class ActionModule(ActionBase):
+    """Writes ``files`` into ``dest``; release_report (plugins/action/release_report.py) extends it with the files
+    it makes and what it shows."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True
     _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         mode = file_mode(args['mode'])
         if mode is None:
             result.update(failed=True, msg='mode must be an octal file mode such as 0644, got %r' % (args['mode'],))
             return result
-        problem = file_names_problem([f['name'] for f in args['files']])
-        if problem:
-            result.update(failed=True, msg='files[].name ' + problem)
-            return result
-        files = [(f['name'], to_bytes(f['content'], errors='surrogate_or_strict')) for f in args['files']]
         try:
+            files = self.files(args)
             changed, paths, diffs = sync_files(args['dest'], files, mode, check_mode=self._task.check_mode)
         except ValueError as exc:
             result.update(failed=True, msg=str(exc))
@@ -56,4 +55,15 @@ class ActionModule(ActionBase):
         result.update(changed=changed, paths=paths)
         if self._task.diff and diffs:
             result['diff'] = diffs
+        return self.finish(args, result)
+
+    def files(self, args):
+        """``[(name, bytes)]`` to write, checked; ValueError says what is wrong before anything is written."""
+        problem = file_names_problem([f['name'] for f in args['files']])
+        if problem:
+            raise ValueError('files[].name ' + problem)
+        return [(f['name'], to_bytes(f['content'], errors='surrogate_or_strict')) for f in args['files']]
+
+    def finish(self, args, result):
+        """The result, once the files are written."""
         return result

@@ -17,7 +17,8 @@ description:
     M(openbanking.content_trust.cosign_verify) and M(openbanking.content_trust.notation_verify) loops, so
     that each tag has C(signatures) - whether it verified in each format - and is C(verified) only when every
     listed format verified it on the same digest.
-  - Used by the publish_release role for its report; also fit for a team's own reports.
+  - The same checks as M(openbanking.content_trust.release_report), which the publish_release role ends a release with;
+    fit for a team's own reports.
 positional: _input, formats, cosign, notation
 options:
   _input:

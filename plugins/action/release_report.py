@@ -33,17 +33,17 @@ class ActionModule(ReportAction):
     and the verification as its result."""
 
     ARGUMENT_SPEC = ARGUMENT_SPEC
-    checks = None
+    release = checks = None  # set by files(), shown by finish()
 
     def files(self, args):
-        release = args['release'].strip()
+        release = self.release = args['release'].strip()
         if not release or '/' in release or '\0' in release or release in ('.', '..'):
             raise ValueError('release must be a version that can name a file, got %r' % args['release'])
         formats = args['signature_formats']
         notary = args['notary'] or {}
         try:
-            self.checks = _report.signature_checks(notary.get('results') or [] if 'notary' in formats else [], formats,
-                                                   args['cosign'], args['notation'])
+            # signature_checks takes the Notary results only when notary is among the formats.
+            self.checks = _report.signature_checks(notary.get('results'), formats, args['cosign'], args['notation'])
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError('the verification results do not have the expected shape: %s' % exc)
         report = _report.release_report(release, args['signer'], formats, args['notary_server'], self.checks, notary)
@@ -51,7 +51,7 @@ class ActionModule(ReportAction):
                 ('release-%s.md' % release, _report.release_markdown(report, self.checks))]
 
     def finish(self, args, result):
-        verified, message = _report.verification_message(args['release'].strip(), self.checks, args['published'])
+        verified, message = _report.verification_message(self.release, self.checks, args['published'])
         result.update(verified=verified, unverified=[c['reference'] for c in self.checks if c.get('problems')],
                       msg=message)
         if verified:

@@ -651,10 +651,17 @@ class TrustCLI(object):
 
     # --- notary --------------------------------------------------------------------------
 
-    def notary_argv(self, reference, trust_dir=None):
-        """argv prefix for the notary CLI on this repository's server, with docker's TLS rules."""
+    def notary_argv(self, reference, trust_dir=None, pins=None):
+        """argv prefix for the notary CLI on this repository's server, with docker's TLS rules.
+
+        ``pins`` (root certificate IDs of the repository) turn on notary's own trust pinning, without trust on
+        first use: a root whose signatures by the pinned certificates do not meet its threshold is refused by
+        notary itself.  notary consults the pins only for a repository it has no cached root of, so pinned
+        reads give a ``trust_dir`` whose cache was established under the same pins (``_trustreader``)."""
         server = self.server_for(reference)
         config = {'trust_dir': trust_dir or self.trust_dir, 'remote_server': {'url': server}}
+        if pins:
+            config['trust_pinning'] = {'certs': {reference.gun: sorted(pins)}, 'disable_tofu': True}
         ca = self.ca_file_for(server)
         if ca:
             config['remote_server']['root_ca'] = ca

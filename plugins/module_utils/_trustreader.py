@@ -34,6 +34,8 @@ classified as for a single call; when several chunks fail, the first in input or
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
+import json
 import os
 import re
 import threading
@@ -42,7 +44,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
     STALE_CACHE_RE, TrustError, failure_lines, missing_on_server, missing_on_server_message,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    RepositoryUnknown, explain, notary_unreachable,
+    RepositoryUnknown, Unverified, explain, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
@@ -54,6 +56,18 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._transac
 
 DOCKER = 'docker trust inspect'
 NOTARY = 'notary'
+PINNED = 'notary with trust pinning'
+# What notary says when the root it is given does not validate: under the pins (no pinned certificate left,
+# or the pinned certificates' signatures do not meet the root role's threshold), or against the root it
+# cached under the pins (a rotation not signed by the previous root keys).
+_ROOT_REFUSED_RE = re.compile(r'unable to match any certificates to trust_pinning config|'
+                              r'could not validate the path to a trusted root|'
+                              r'valid signatures did not meet threshold for root|'
+                              r'failed to validate data with current trusted certificates|'
+                              r'root validation failed|ErrRootRotationFail|'
+                              r'does not match a trusted (?:root|certificate)|trust pinning', re.I)
+ROTATION_HINT = ('if the repository\'s owner rotated its root key, take the new pin from trust_inspect\'s root_key_ids '
+                 'on a host you trust (docs/consumers.md, "Rotating a pin") and give it in root_key_ids')
 _NO_TRUST_DATA_RE = re.compile(r'does not have trust data for|remote trust data does not exist')
 
 # Measured on the local stack: docker trust inspect of 40 repositories takes 0.64 s as one process
@@ -132,6 +146,14 @@ def verified_documents(trust_dir, gun):
         raise TrustError('internal error: the trust data of %s was not read before its TUF metadata was used' % gun)
 
 
+def pinned_trust_dir(trust_dir, gun, pins):
+    """notary's trust directory for the pinned reads of ``gun`` under ``pins``: a TUF cache of its own, below
+    ``<trust_dir>/pinned``, established under exactly these pins.  notary consults its pins only when it has no
+    cached root, so neither a root cached by an unpinned read nor one cached under other pins may stand in."""
+    name = hashlib.sha256(json.dumps([gun, sorted(pins)]).encode('utf-8')).hexdigest()[:32]
+    return os.path.join(trust_dir, 'pinned', name)
+
+
 def cached_documents(trust_dir, gun):
     """``{role: metadata}`` of the repository's cached TUF metadata: root, targets, snapshot, timestamp
     and every delegation role reachable from targets that has metadata (a cached file of a role no
@@ -156,8 +178,11 @@ def cached_documents(trust_dir, gun):
 class TrustReader(object):
     """Trust data of many references through ``docker trust inspect`` or the notary CLI."""
 
-    def __init__(self, cli):
+    def __init__(self, cli, pins=None):
         self.cli = cli
+        # ``{gun: [root certificate IDs]}``: these repositories are read by notary under its trust pinning
+        # (``_read_pinned``), whatever the docker CLI; docker trust inspect cannot pin.
+        self.pins = dict(pins or {})
         # ``{gun: {role: verified TUF metadata}}`` of the last read, for callers that need more than the model
         self.documents = {}
         self.via = DOCKER if cli.has_docker_trust() else NOTARY
@@ -168,20 +193,60 @@ class TrustReader(object):
         references = list(references)
         # Both CLIs clear and rewrite each repository's TUF cache: never while a writer on this host
         # uses it (``_transaction``).
+        pinned = [ref for ref in references if ref.gun in self.pins]
+        plain = [ref for ref in references if ref.gun not in self.pins]
         with repository_locks(self.cli, references):
-            read = self._read(references)
+            read = self._read(plain) if plain else {}
+            if pinned:
+                read.update(self._read_pinned(pinned))
+                if not plain:
+                    self.via = PINNED
             # Both CLIs have just verified and cached the repository's TUF metadata: read it now,
             # before a writer on this host can change the cache.
             documents = {}
             for ref in references:
                 parsed = read[str(ref)]
+                cache = self.cache_dir(ref.gun)
                 if parsed['exists'] and ref.gun not in documents:
-                    documents[ref.gun] = cached_documents(self.cli.trust_dir, ref.gun)
+                    documents[ref.gun] = cached_documents(cache, ref.gun)
                 add_tuf_state(parsed, documents.get(ref.gun, {}))
             self.documents = documents
-            for gun in set(ref.gun for ref in references):
+            for gun in set(ref.gun for ref in plain):
                 _VERIFIED[(self.cli.trust_dir, gun)] = documents.get(gun, {})
             return read
+
+    def cache_dir(self, gun):
+        """The trust directory whose TUF cache a read of ``gun`` verified (pinned: ``pinned_trust_dir``)."""
+        if gun in self.pins:
+            return pinned_trust_dir(self.cli.trust_dir, gun, self.pins[gun])
+        return self.cli.trust_dir
+
+    def _read_pinned(self, references):
+        """The pinned repositories, read by notary under ``trust_pinning`` (``disable_tofu``) with their own
+        caches.  A root that the pins do not validate is not an error of the read but the repository's verdict:
+        its entry has ``exists`` False and ``refused`` (why), for the caller to report with the other images."""
+        for ref in references:
+            self.cli.require_trusted_notary(ref)
+
+        def one(ref):
+            trust_dir = self.cache_dir(ref.gun)
+            for directory in (os.path.dirname(trust_dir), trust_dir, os.path.join(trust_dir, 'private')):
+                if not os.path.isdir(directory):
+                    os.makedirs(directory, 0o700)
+            try:
+                entry = self._notary_entry(ref, trust_dir, pins=self.pins[ref.gun])
+            except Unverified as exc:
+                parsed = parse_inspect_entry(ref, None)
+                parsed['refused'] = exc.msg
+                return parsed
+            parsed = parse_inspect_entry(ref, entry)
+            parsed['pinned'] = True
+            return parsed
+
+        read = {}
+        for part in run_concurrently(lambda chunk: [(str(ref), one(ref)) for ref in chunk], chunk_references(references)):
+            read.update(part)
+        return read
 
     def _read(self, references):
         chunks = chunk_references(references)
@@ -209,11 +274,16 @@ class TrustReader(object):
 
     # --- the notary path -----------------------------------------------------------------
 
-    def _notary(self, argv, what, reference):
-        """Output of a read-only notary call; None when the server has no trust data."""
+    def _notary(self, argv, what, reference, pins=None):
+        """Output of a read-only notary call; None when the server has no trust data.  With ``pins``, a root
+        that does not validate raises Unverified."""
         server = self.cli.server_for(reference)
         # A timeout names the operation, the repository and the server.
         rc, out = self.cli.run(argv, what='%s (Notary server %s)' % (what, server))
+        if pins and rc != 0 and _ROOT_REFUSED_RE.search(out):
+            raise Unverified('the root the Notary server %s serves is not signed by the pinned root key %s (%s); %s'
+                             % (server, ', '.join(sorted(pins)), failure_lines(out, 2).strip() or 'refused by notary',
+                                ROTATION_HINT))
         if STALE_CACHE_RE.search(out):
             # notary, like docker, answers from its cache when the server is down or no longer has the
             # repository: that may be stale.
@@ -236,18 +306,20 @@ class TrustReader(object):
                           rc=rc)
         return out
 
-    def _notary_entry(self, reference, trust_dir=None):
+    def _notary_entry(self, reference, trust_dir=None, pins=None):
         """The entry of ``reference``, read by notary with ``trust_dir`` (the real one's TUF cache, without
-        its private keys) in place of the real trust directory."""
+        its private keys; or a pinned cache) in place of the real trust directory, under ``pins`` if given."""
         cli = self.cli
         gun = reference.gun
         os.makedirs(cli.trust_dir, 0o700, exist_ok=True)
-        base = cli.notary_argv(reference, trust_dir=trust_dir)
-        if self._notary(base + ['delegation', 'list', gun], 'notary delegation list %s' % gun, reference) is None:
+        cache = trust_dir if pins else cli.trust_dir
+        base = cli.notary_argv(reference, trust_dir=trust_dir, pins=pins)
+        if self._notary(base + ['delegation', 'list', gun], 'notary delegation list %s' % gun, reference,
+                        pins=pins) is None:
             return None
         # notary has just downloaded and verified these into the cache.
-        root = cached_metadata(cli.trust_dir, gun, 'root')
-        targets = cached_metadata(cli.trust_dir, gun, 'targets')
+        root = cached_metadata(cache, gun, 'root')
+        targets = cached_metadata(cache, gun, 'targets')
         role_targets = {'targets': dict((t, h) for t, (h, dummy) in target_hashes(targets).items())}
         roles = [r for r in sorted(delegation_roles(targets)) if r == RELEASES_ROLE or r.count('/') == 1]
         if RELEASES_ROLE in roles:
@@ -256,7 +328,8 @@ class TrustReader(object):
         for role in roles:
             if role != RELEASES_ROLE and not (role_targets['targets'] or role_targets.get(RELEASES_ROLE)):
                 break  # nothing released: the signer roles cannot add a signed tag
-            out = self._notary(base + ['list', gun, '-r', role], 'notary list %s -r %s' % (gun, role), reference)
+            out = self._notary(base + ['list', gun, '-r', role], 'notary list %s -r %s' % (gun, role), reference,
+                               pins=pins)
             role_targets[role] = list_rows(out, role)
         return inspect_entry(str(reference), root, targets, role_targets, tag=reference.tag)
 

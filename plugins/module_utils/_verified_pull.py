@@ -22,6 +22,7 @@ hands out the first time.  A consumer here does it in two steps that do not need
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import difflib
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,7 +40,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     LocalImages, repo_digests, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import ROTATION_HINT, TrustReader
 
 
 ROOT_KEY_ID_RE = re.compile(r'\A[0-9a-f]{64}\Z')
@@ -84,6 +85,38 @@ def parse_root_pins(pins, what='root_key_ids'):
     return result
 
 
+def check_pins_cover(images, pins, allow_unpinned=False, what='root_key_ids', allow_option='allow_unpinned'):
+    """Fail closed: every repository of ``images`` (``[(Reference, ...)]``) must be pinned in ``pins`` (``{gun:
+    [ids]}``, from ``parse_root_pins``) unless ``allow_unpinned``, and every pin must name one of the repositories (a
+    pin with a typo pins nothing, silently, otherwise).  Returns the GUNs left unpinned (trusted on first use)."""
+    guns = []
+    for image in images:
+        if image[0].gun not in guns:
+            guns.append(image[0].gun)
+    stray = sorted(gun for gun in pins if gun not in guns)
+    if stray:
+        hints = []
+        for gun in stray:
+            close = difflib.get_close_matches(gun, guns, n=1, cutoff=0.6)
+            hints.append('%s (did you mean %s?)' % (gun, close[0]) if close else gun)
+        raise InputError('%s pins %s, which is not among the images (%s): a pin must name the repository exactly as '
+                         'the images do, or it pins nothing' % (what, ', '.join(hints), ', '.join(guns)))
+    unpinned = [gun for gun in guns if gun not in pins]
+    if unpinned and not allow_unpinned:
+        raise InputError('%s has no pinned root for %s: without a pin the first root the Notary server hands out is '
+                         'trusted, so whoever controls the server decides what verifies. Give each repository\'s root '
+                         'key ID in %s (trust_inspect\'s root_key_ids, read on a host you trust; sync_signers.yml writes '
+                         'them to content_trust_pins_file), or set %s: true to trust on first use'
+                         % (what, ', '.join(unpinned), what, allow_option))
+    return unpinned
+
+
+def unpinned_warning(unpinned):
+    """The warning a run that trusts ``unpinned`` repositories on first use shows."""
+    return ('not pinned, trusted on first use (allow_unpinned): %s; whoever controls the Notary server decides what '
+            'verifies for them. Pin their roots (root_key_ids) to fail closed.' % ', '.join(unpinned))
+
+
 def parse_signers(signers, what='signers'):
     names = []
     for name in signers or []:
@@ -106,8 +139,8 @@ def check_root(root_key_ids, pins):
     matched = [k for k in ids if k in pins]
     if not matched:
         raise Unverified('its root key ID %s is not the pinned root key ID %s (the repository was re-initialized '
-                         'with a new root, or the Notary server hands out another root)'
-                         % (', '.join(ids), ', '.join(pins)))
+                         'with a new root, or the Notary server hands out another root); %s'
+                         % (', '.join(ids), ', '.join(pins), ROTATION_HINT))
     return matched[0]
 
 
@@ -146,10 +179,13 @@ def verify_notary(cli, images, policy):
 
     The trust data of every repository comes from one read (one ``docker trust inspect`` call
     where docker has it); a Notary server that cannot be reached fails the whole read, naming it."""
-    read = TrustReader(cli).read([reference for reference, tags in images])
+    read = TrustReader(cli, pins=policy['root_key_ids']).read([reference for reference, tags in images])
     targets, failures = [], []
     for reference, tags in images:
         parsed = read[str(reference)]
+        if parsed.get('refused'):
+            failures.append('%s: %s' % (reference.gun, parsed['refused']))
+            continue
         if not parsed['exists']:
             failures.append('%s: not signed: the Notary server %s has no trust data for this repository'
                             % (reference.gun, cli.server_for(reference)))
@@ -240,7 +276,7 @@ def verify_images(cli, images, policy, formats=('notary',)):
         targets, more = verify_oci_signatures(cli, targets, fmt, policy)
         failures.extend(more)
     if failures:
-        raise TrustError('nothing was pulled or tagged; %d image(s) do not verify: %s'
+        raise Unverified('nothing was pulled or tagged; %d image(s) do not verify: %s'
                          % (len(failures), '; '.join(failures)))
     return targets
 
@@ -394,13 +430,17 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
     raised.  ``read``: ``{str(reference): trust data}`` this run has just read with ``TrustReader`` (trust_push, after
     publishing), instead of reading it again."""
     pins = pins or {}
-    reader = TrustReader(cli)
+    reader = TrustReader(cli, pins=pins)
     registries = [RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60)) for ref, tags, d in images]
     # What the registry serves is asked while the trust data is read: neither waits for the other.
     with ThreadPoolExecutor(max_workers=1) as pool:
         serving = pool.submit(lambda: [registry.manifests(tags) for registry, (ref, tags, d) in zip(registries, images)])
         if read is None:
             read = reader.read([ref for ref, tags, digests in images])
+        elif any(ref.gun in pins for ref, tags, digests in images):
+            # what the caller read was not read under the pins: those repositories are read again, pinned
+            read = dict(read)
+            read.update(reader.read([ref for ref, tags, digests in images if ref.gun in pins]))
         served_all = serving.result()
     results = []
     repositories = []
@@ -414,7 +454,9 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
             signers = entry['signers'] if entry else []
             served = served_tags[tag]
             served_digest = served[0] if served else None
-            if not parsed['exists']:
+            if parsed.get('refused'):
+                problems.append(parsed['refused'])
+            elif not parsed['exists']:
                 problems.append('no trust data on the Notary server %s' % cli.server_for(ref))
             elif not entry:
                 problems.append('tag %s is not signed' % tag)

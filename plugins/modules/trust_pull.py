@@ -23,7 +23,8 @@ description:
     before any local tag is moved. Nothing is pulled unless every image verifies.
   - A registry tag that points somewhere else than the signed digest is not a failure (the signed digest is what
     gets pulled) but a warning.
-  - The pins are checked here; no client configuration file is relied on.
+  - The pins are enforced by notary's trust pinning in the configuration of the notary invocation the module itself
+    makes; no client configuration file of the host is relied on.
 author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:
@@ -62,9 +63,21 @@ options:
       - Pinned roots, a map of repository (GUN) to the list of root key IDs accepted for it, exactly as
         C(docker trust inspect) and RV(openbanking.content_trust.trust_inspect#module:repositories[].root_key_ids)
         show them (the root certificate's ID, which differs per repository).
-      - A repository listed here whose trust data has another root fails, naming both IDs. Repositories not
-        listed are not pinned.
+      - A pinned repository is read by the notary CLI under its own trust pinning (C(trust_pinning.certs),
+        C(disable_tofu)), with a TUF cache established under the pins (below O(docker_config)C(/trust/pinned)): its
+        root must be signed by the pinned root keys, meeting the root role's threshold. A root that only lists a
+        pinned certificate, or that another key signed, fails. docker trust inspect cannot pin and is never used for
+        a pinned repository. The root key IDs are compared as a second check.
+      - With V(notary) in O(formats), every repository of O(images) must be pinned unless O(allow_unpinned) is true;
+        every repository named here must be one of O(images) (a pin with a typo fails and names the closest one).
     type: dict
+  allow_unpinned:
+    description:
+      - Trust on first use for the repositories that O(root_key_ids) does not pin - whatever root the Notary server
+        hands out first is trusted, so whoever controls that server decides what gets pulled. Shown as a warning.
+      - When false (the default), a repository without a pin fails the task before anything is read or pulled.
+    type: bool
+    default: false
   tag_locally:
     description:
       - Point the local C(repository:tag) at the verified image. V(false) only pulls by digest.
@@ -114,7 +127,7 @@ attributes:
     platforms: posix
 requirements:
   - Docker SDK for Python (C(docker)) and a docker daemon (O(docker_host))
-  - notary CLI where the docker CLI has no C(docker trust) (docker CLI 29 without its plugin, or no docker CLI)
+  - notary CLI (pinned repositories are always read with it; unpinned ones where the docker CLI has no C(docker trust))
 notes:
   - The trust data is cached under O(docker_config)C(/trust), as docker and notary cache it, so a repository whose
     root changes without a valid rotation also fails where it was read before.
@@ -146,6 +159,8 @@ EXAMPLES = r'''
         tags: [v2.3.1, latest]
     signers: [alice, jeff]
     require_all_signers: true
+    root_key_ids:
+      registry.example.com/acme/app: [6c7e4f1d2b9a8e3c5d0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d]
 
 - name: During the move off Notary v1, require the Notary AND the cosign signature on the same digest
   openbanking.content_trust.trust_pull:
@@ -154,8 +169,18 @@ EXAMPLES = r'''
       - repository: registry.example.com/acme/app
         tags: [v2.3.1]
     formats: [notary, cosign]
+    root_key_ids:
+      registry.example.com/acme/app: [6c7e4f1d2b9a8e3c5d0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d]
     cosign_public_keys:
       - "{{ lookup('ansible.builtin.file', 'keys/release-cosign.pub') }}"
+
+- name: A repository whose root is not pinned yet, trusted on first use (shown as a warning)
+  openbanking.content_trust.trust_pull:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/acme/tools
+        tags: [v1.0.0]
+    allow_unpinned: true
 
 - name: After it, a cosign signature alone
   openbanking.content_trust.trust_pull:
@@ -204,7 +229,8 @@ results:
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    apply_pulls, parse_images, parse_root_pins, parse_signers, plan_pulls, pull_results, verify_images,
+    apply_pulls, check_pins_cover, parse_images, parse_root_pins, parse_signers, plan_pulls, pull_results,
+    unpinned_warning, verify_images,
 )
 
 
@@ -222,6 +248,12 @@ class Pull(Action):
         self.formats = formats = p['formats']
         if not formats:
             raise InputError('formats must list at least one of notary, cosign, notation')
+        self.unpinned = []
+        if 'notary' in formats:
+            self.unpinned = check_pins_cover(self.images, policy['root_key_ids'], p['allow_unpinned'])
+        elif policy['root_key_ids']:
+            raise InputError('root_key_ids pins Notary roots, but formats (%s) does not verify Notary: remove the pins '
+                             'or add notary to formats' % ', '.join(formats))
         if 'cosign' in formats and not p['cosign_public_keys']:
             raise InputError('formats lists cosign: cosign_public_keys must give the public keys (PEM) that verify it')
         if 'notation' in formats and not p['notation_ca_certificates']:
@@ -233,6 +265,8 @@ class Pull(Action):
 
     def plan(self):
         p = self.params
+        if self.unpinned:
+            self.module.warn(unpinned_warning(self.unpinned))
         self.targets = verify_images(self.cli, self.images, self.policy, formats=self.formats)
         images = plan_pulls(self.cli, self.targets, tag_locally=p['tag_locally'], warn=self.module.warn)
         return dict(changed=any(t['pulled'] or t['tagged'] for t in self.targets), images=images)
@@ -254,6 +288,7 @@ def main():
         signers=dict(type='list', elements='str'),
         require_all_signers=dict(type='bool', default=False),
         root_key_ids=dict(type='dict', no_log=False),
+        allow_unpinned=dict(type='bool', default=False),
         tag_locally=dict(type='bool', default=True),
         formats=dict(type='list', elements='str', choices=['notary', 'cosign', 'notation'], default=['notary']),
         cosign_public_keys=dict(type='list', elements='str', no_log=False),

@@ -58,9 +58,21 @@ options:
   root_key_ids:
     description:
       - Pinned roots, a map of repository (GUN) to the root key IDs accepted for it, as
-        M(openbanking.content_trust.trust_pull) takes them. A tag of a repository whose root is not among them does
-        not verify; the problem names both IDs.
+        M(openbanking.content_trust.trust_pull) takes them.
+      - A pinned repository is read by the notary CLI under its own trust pinning (C(trust_pinning.certs),
+        C(disable_tofu)), with a TUF cache established under the pins: its root must be signed by the pinned root
+        keys, meeting the root role's threshold. A root that only lists a pinned certificate, or that another key
+        signed, does not verify. docker trust inspect cannot pin and is never used for a pinned repository.
+      - Every repository of O(images) must be pinned unless O(allow_unpinned) is true, and every repository named
+        here must be one of O(images) (a pin with a typo fails the task and names the closest repository).
     type: dict
+  allow_unpinned:
+    description:
+      - Trust on first use for the repositories that O(root_key_ids) does not pin - whatever root the Notary server
+        hands out first is trusted, so whoever controls that server decides what verifies. Shown as a warning.
+      - When false (the default), a repository without a pin fails the task before anything is read.
+    type: bool
+    default: false
   pull:
     description:
       - Which tags to pull by their signed digest through the docker daemon (Docker SDK). V(first) pulls the first
@@ -95,6 +107,9 @@ EXAMPLES = r'''
       - repository: registry.example.com/openbanking/conformance-suite
         tags: [v1.0.0, latest]
     signer: jeff
+    root_key_ids:
+      registry.example.com/openbanking/conformance-suite:
+        - 3f0c9dbc1bd3bd2b3a3c8e6a3fd8a0c5fd9f2e0c5a4f3c6b3e1f9d2c7b8a6e5d
     fail_on_unverified: true
 '''
 
@@ -178,7 +193,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release, parse_root_pins
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
+    check_pins_cover, check_release, parse_root_pins, unpinned_warning,
+)
 
 
 def _inputs(p):
@@ -207,6 +224,7 @@ class Verify(Reader):
     def inputs(self):
         self.images = _inputs(self.params)
         self.pins = parse_root_pins(self.params['root_key_ids'])
+        self.unpinned = check_pins_cover(self.images, self.pins, self.params['allow_unpinned'])
 
     def plan(self):
         result = check_release(self.cli, self.images, self.params['signer'], self.pins, self.params['pull'])
@@ -214,6 +232,8 @@ class Verify(Reader):
             raise TrustError('these tags do not verify: %s' % '; '.join(
                 '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
         result['changed'] = False
+        if self.unpinned:
+            self.module.warn(unpinned_warning(self.unpinned))
         return result
 
 
@@ -226,6 +246,7 @@ def main():
         )),
         signer=dict(type='str'),
         root_key_ids=dict(type='dict', no_log=False),
+        allow_unpinned=dict(type='bool', default=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
     ), passphrases='deprecated')

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+"""Pinned roots enforced by signatures, and consumers that fail closed, against an attacker.
+
+The attacker (``attacker.Attacker``) reaches the registry and the Notary server and holds none of our keys.  Each
+test sets up a repository signed by ``jeff`` with the collection, takes its root pin as a consumer would
+(trust_inspect's ``root_key_ids``), lets the attacker act, then runs the consumers (trust_pull, trust_verify) with
+the pin and asks the real tools what happened: what the daemon holds, what the Notary server serves.
+"""
+
+import os
+
+import pytest
+
+from attacker import Attacker
+from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
+
+DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
+
+
+@pytest.fixture
+def consumer_config(tmp_path):
+    d = tmp_path / 'consumer'
+    d.mkdir(mode=0o700)
+    return str(d)
+
+
+def publish(stack, config, repo, tag='v1', content=None):
+    """jeff signs ``repo:tag`` (a fresh image); returns (signed digest, root pin, the root's pinned certificate key)."""
+    key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, name='jeff', passphrase=JEFF_PASS))
+    assert not key.failed, key
+    res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, name='jeff',
+                                            public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
+                                            repository_passphrase=REPO_PASS))
+    assert not res.failed, res
+    stack.build_image(config, '%s:%s' % (repo, tag), content=content or repo)
+    res = run_module('trust_push', common(stack, config, docker_cli=stack.reference_cli, repository=repo, tags=[tag],
+                                          signer='jeff', signer_passphrase=JEFF_PASS))
+    assert not res.failed, res
+    digest = res['results'][0]['digest']
+    info = run_module('trust_inspect', common(stack, config, docker_cli=stack.reference_cli, repositories=[repo]))
+    assert not info.failed, info
+    pin = info['repositories'][0]['root_key_ids']
+    assert len(pin) == 1
+    root = stack.tuf(repo, 'root')['signed']
+    return digest, pin[0], root['keys'][pin[0]]
+
+
+def local_ids(stack, config, repo):
+    out = stack.docker(config, 'images', '--no-trunc', '--digests', '--format', '{{.Digest}}', repo).stdout.decode()
+    return set(line.strip() for line in out.split() if line.strip() and line.strip() != '<none>')
+
+
+def forget(stack, config, repo):
+    ids = stack.docker(config, 'images', '-q', '--no-trunc', repo).stdout.decode().split()
+    if ids:
+        stack.docker(config, 'image', 'rm', '-f', *sorted(set(ids)))
+
+
+@pytest.fixture(params=['docker-28', 'no-docker-cli', 'docker-29'])
+def consumer_cli(request, stack, tmp_path):
+    if request.param == 'docker-28':
+        return stack.reference_cli
+    if request.param == 'no-docker-cli':
+        return str(tmp_path / 'no-such-docker')
+    if not os.access(DOCKER_29, os.X_OK):
+        pytest.skip('the real docker CLI 29 is not at %s' % DOCKER_29)
+    return DOCKER_29
+
+
+def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_is_refused(
+        stack, docker_config, consumer_config, consumer_cli, tmp_path):
+    repo = stack.repo('pinattack')
+    digest, pin, pinned_key = publish(stack, docker_config, repo)
+    forget(stack, docker_config, repo)
+
+    attacker = Attacker(stack, str(tmp_path))
+    assert attacker.wipe(repo) == 200, 'the stack\'s Notary takes anonymous deletes (this test needs it to)'
+    evil = attacker.recreate(repo, 'v1')
+    (status, body), evil_root = attacker.root_listing(repo, pinned_key)
+    assert status == 200, body
+    forget(stack, attacker.config, repo)
+    # The attack is real: what the server now serves lists the pinned certificate as a root key, so a consumer that
+    # only compares IDs would accept it.
+    served = stack.tuf(repo, 'root')['signed']
+    assert pin in served['roles']['root']['keyids'] and served['roles']['root']['threshold'] == 1
+    assert len(served['roles']['root']['keyids']) == 2
+    unpinned_view = run_module('trust_inspect', common(stack, attacker.config, docker_cli=stack.reference_cli,
+                                                       repositories=[repo]))
+    assert pin in unpinned_view['repositories'][0]['root_key_ids'], unpinned_view
+
+    args = common(stack, consumer_config, docker_cli=consumer_cli, images=[dict(repository=repo, tags=['v1'])],
+                  signers=['jeff'], root_key_ids={repo: [pin]})
+    pulled = run_module('trust_pull', args)
+    assert pulled.failed and pulled['error_kind'] == 'unverified', pulled
+    assert 'not signed by the pinned root key' in pulled['msg'] and pin in pulled['msg'], pulled['msg']
+    assert 'trust_inspect' in pulled['msg']
+    assert evil not in local_ids(stack, consumer_config, repo) and digest not in local_ids(stack, consumer_config, repo)
+
+    verified = run_module('trust_verify', common(stack, consumer_config, docker_cli=consumer_cli,
+                                                 images=[dict(repository=repo, tags=['v1'])], signer='jeff',
+                                                 root_key_ids={repo: [pin]}, pull='all'))
+    assert not verified.failed, verified
+    assert verified['verified'] is False and verified['results'][0]['pulled'] is None, verified
+    assert any('not signed by the pinned root key' in p for p in verified['results'][0]['problems']), verified
+    assert evil not in local_ids(stack, consumer_config, repo)
+    # Still what the attacker published: the consumers changed nothing on the server.
+    assert stack.tuf(repo, 'root')['signed']['version'] == evil_root['signed']['version']
+
+
+def test_a_repository_deleted_and_recreated_with_another_root_is_refused_then_an_unpinned_read_does_not_help(
+        stack, docker_config, consumer_config, tmp_path):
+    repo = stack.repo('pinrecreate')
+    digest, pin, dummy = publish(stack, docker_config, repo)
+    image = dict(repository=repo, tags=['v1'])
+    good = run_module('trust_pull', common(stack, consumer_config, images=[image], signers=['jeff'],
+                                           root_key_ids={repo: [pin]}))
+    assert not good.failed and good['results'][0]['digest'] == digest, good
+
+    attacker = Attacker(stack, str(tmp_path))
+    assert attacker.wipe(repo) == 200
+    evil = attacker.recreate(repo, 'v1')
+    forget(stack, docker_config, repo)
+    forget(stack, attacker.config, repo)
+
+    # A fresh consumer and the one that had read the repository under the pin: both refuse.
+    fresh = str(tmp_path / 'fresh')
+    os.makedirs(fresh, mode=0o700)
+    for config in (consumer_config, fresh):
+        res = run_module('trust_pull', common(stack, config, images=[image], signers=['jeff'],
+                                              root_key_ids={repo: [pin]}))
+        assert res.failed and res['error_kind'] == 'unverified', res
+        assert evil not in local_ids(stack, config, repo)
+
+    # Trust on first use accepts the attacker's root, loudly ...
+    tofu = run_module('trust_pull', common(stack, fresh, images=[image], signers=['jeff'], allow_unpinned=True))
+    assert not tofu.failed and tofu['results'][0]['digest'] == evil, tofu
+    assert any('trusted on first use' in str(w) for w in tofu.get('warnings', [])), tofu
+    forget(stack, fresh, repo)
+    # ... and once that host is given the real pin, the root it cached without pins does not stand in for them.
+    res = run_module('trust_pull', common(stack, fresh, images=[image], signers=['jeff'], root_key_ids={repo: [pin]}))
+    assert res.failed and res['error_kind'] == 'unverified', res
+    assert evil not in local_ids(stack, fresh, repo)
+
+
+def test_consumers_fail_closed_without_a_pin_and_name_a_mistyped_one(stack, docker_config, consumer_config):
+    repo = stack.repo('pinclosed')
+    digest, pin, dummy = publish(stack, docker_config, repo)
+    forget(stack, docker_config, repo)
+    image = dict(repository=repo, tags=['v1'])
+    for module, extra in (('trust_pull', {}), ('trust_verify', dict(pull='none'))):
+        res = run_module(module, common(stack, consumer_config, images=[image], **extra))
+        assert res.failed and res['error_kind'] == 'bad_input', res
+        assert 'no pinned root for %s' % repo in res['msg'] and 'allow_unpinned' in res['msg'], res['msg']
+        typo = repo[:-1] + ('x' if repo[-1] != 'x' else 'y')
+        res = run_module(module, common(stack, consumer_config, images=[image], root_key_ids={typo: [pin]}, **extra))
+        assert res.failed and res['error_kind'] == 'bad_input', res
+        assert 'did you mean %s?' % repo in res['msg'], res['msg']
+    # Nothing was read: no TUF cache of the repository on the consumer.
+    assert not os.path.exists(os.path.join(consumer_config, 'trust', 'tuf', repo))
+    assert local_ids(stack, consumer_config, repo) == set()
+
+    res = run_module('trust_pull', common(stack, consumer_config, images=[image], allow_unpinned=True))
+    assert not res.failed and res['results'][0]['digest'] == digest and res['results'][0]['pulled'], res
+    assert any('trusted on first use' in str(w) for w in res.get('warnings', [])), res
+    res = run_module('trust_verify', common(stack, consumer_config, images=[image], root_key_ids={repo: [pin]},
+                                            signer='jeff', pull='none'))
+    assert not res.failed and res['verified'] and res['verified_with']['trust_data'] == 'notary with trust pinning', res
+    assert not res.get('warnings'), res
+
+
+def test_a_pinned_read_survives_a_legitimate_reread_and_a_pin_of_another_root_fails_with_the_way_out(
+        stack, docker_config, consumer_config, tmp_path):
+    """The pinned cache is kept between runs (TUF's rollback protection), and a pin that is not the repository's root
+    fails in notary itself, with a message that says where the right pin comes from."""
+    repo = stack.repo('pinreread')
+    digest, pin, dummy = publish(stack, docker_config, repo)
+    image = dict(repository=repo, tags=['v1'])
+    args = common(stack, consumer_config, images=[image], root_key_ids={repo: [pin]}, signer='jeff', pull='none')
+    first = run_module('trust_verify', args)
+    assert not first.failed and first['verified'], first
+    before = stack.versions(repo)
+    second = run_module('trust_verify', args)
+    assert not second.failed and second['verified'] and stack.versions(repo) == before, second
+    other_pin = 'a' * 64
+    res = run_module('trust_verify', dict(args, root_key_ids={repo: [other_pin]}))
+    assert not res.failed and not res['verified'], res
+    problem = res['results'][0]['problems'][0]
+    assert 'not signed by the pinned root key %s' % other_pin in problem and 'trust_inspect' in problem, problem

@@ -105,11 +105,12 @@ fi
 
 # The Notary server keeps its trust data in memory. When the stack was restarted since
 # the last demo, the signing host's cached trust metadata describes repositories the
-# server has forgotten; drop the cache (never the keys) so that the demo starts over.
+# server has forgotten; drop the cache and the pins of those roots (never the keys) so that the demo
+# starts over: sync_signers.yml pins the new roots.
 server_id=$(cat "$CT_STACK_DIR/notary-server.pid" 2>/dev/null || echo none)
 if [ -d "$demo/docker/trust/tuf" ] && [ "$(cat "$demo/notary-server.id" 2>/dev/null)" != "$server_id" ]; then
   say "The Notary server was restarted since the last demo: clearing the cached trust metadata"
-  rm -rf "$demo/docker/trust/tuf"
+  rm -rf "$demo/docker/trust/tuf" "$demo/docker/trust/pinned" "$demo/content_trust_pins.yml"
 fi
 echo "$server_id" >"$demo/notary-server.id"
 

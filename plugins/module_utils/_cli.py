@@ -159,9 +159,9 @@ _MISSING_ON_SERVER_RE = re.compile(r'received HTTP status 404 when requesting (?
 _PING_RE = re.compile(r'Error pinging notary server \\?"(?P<url>[^"\\]+)\\?": (?P<cause>[^\n]*)')
 
 
-def https_get(url, timeout, verify=True, ca=None, client_cert=None, client_key=None):
+def https_get(url, timeout, verify=True, ca=None, client_cert=None, client_key=None, limit=1024 * 1024):
     """GET ``url`` as docker reaches a Notary server: TLS verified against ``ca`` (or the system CAs), the client
-    certificate if any, proxies from the environment.  An HTTP error status (401 from a server that wants a token)
+    certificate if any, proxies from the environment; returns the body (at most ``limit`` bytes).  An HTTP error status (401 from a server that wants a token)
     raises ``HTTPError``: the server answered.  TLS and connection failures raise ``URLError`` (``reason`` the ssl or
     socket error).  The standard library only: ``ansible.module_utils.urls`` costs ~0.15 s of a module's start."""
     import ssl
@@ -174,7 +174,11 @@ def https_get(url, timeout, verify=True, ca=None, client_cert=None, client_key=N
         context.verify_mode = ssl.CERT_NONE
     if client_cert:
         context.load_cert_chain(client_cert, client_key)
-    build_opener(ProxyHandler(), HTTPSHandler(context=context)).open(Request(url), timeout=timeout).close()
+    response = build_opener(ProxyHandler(), HTTPSHandler(context=context)).open(Request(url), timeout=timeout)
+    try:
+        return response.read(limit)
+    finally:
+        response.close()
 
 
 def _label_kind(label):

@@ -41,14 +41,16 @@ import re
 import threading
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    STALE_CACHE_RE, TrustError, failure_lines, missing_on_server, missing_on_server_message,
+    STALE_CACHE_RE, TrustError, failure_lines, https_get, missing_on_server, missing_on_server_message,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import notary_tls_verified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     RepositoryUnknown, Unverified, explain, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import ROTATION_HINT
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     TOP_LEVEL_ROLES, add_tuf_state, delegation_names, parse_inspect_entry,
 )
@@ -66,8 +68,6 @@ _ROOT_REFUSED_RE = re.compile(r'unable to match any certificates to trust_pinnin
                               r'failed to validate data with current trusted certificates|'
                               r'root validation failed|ErrRootRotationFail|'
                               r'does not match a trusted (?:root|certificate)|trust pinning', re.I)
-ROTATION_HINT = ('if the repository\'s owner rotated its root key, take the new pin from trust_inspect\'s root_key_ids '
-                 'on a host you trust (docs/consumers.md, "Rotating a pin") and give it in root_key_ids')
 _NO_TRUST_DATA_RE = re.compile(r'does not have trust data for|remote trust data does not exist')
 
 # Measured on the local stack: docker trust inspect of 40 repositories takes 0.64 s as one process
@@ -281,8 +281,10 @@ class TrustReader(object):
         # A timeout names the operation, the repository and the server.
         rc, out = self.cli.run(argv, what='%s (Notary server %s)' % (what, server))
         if pins and rc != 0 and _ROOT_REFUSED_RE.search(out):
-            raise Unverified('the root the Notary server %s serves is not signed by the pinned root key %s (%s); %s'
-                             % (server, ', '.join(sorted(pins)), failure_lines(out, 2).strip() or 'refused by notary',
+            served = self._served_root_ids(reference, server)
+            raise Unverified('the root the Notary server %s serves%s is not signed by the pinned root key %s (%s); %s'
+                             % (server, ' (root key IDs %s)' % ', '.join(served) if served else '',
+                                ', '.join(sorted(pins)), failure_lines(out, 2).strip() or 'refused by notary',
                                 ROTATION_HINT))
         if STALE_CACHE_RE.search(out):
             # notary, like docker, answers from its cache when the server is down or no longer has the
@@ -305,6 +307,17 @@ class TrustReader(object):
             raise explain(out, what, sources=('notary', 'docker'), server=server, docker_config=self.cli.docker_config,
                           rc=rc)
         return out
+
+    def _served_root_ids(self, reference, server):
+        """The root key IDs of the root the server serves now, for the message of a refusal only: never a decision
+        (anyone can copy an ID).  [] when it cannot be read."""
+        try:
+            ca = self.cli.ca_file_for(server)
+            body = https_get('%s/v2/%s/_trust/tuf/root.json' % (server, reference.gun), timeout=min(self.cli.timeout, 30),
+                             verify=bool(ca) or notary_tls_verified(reference, server), ca=ca)
+            return sorted(json.loads(body.decode('utf-8'))['signed']['roles']['root']['keyids'])
+        except Exception:  # best effort: the refusal stands whatever this says
+            return []
 
     def _notary_entry(self, reference, trust_dir=None, pins=None):
         """The entry of ``reference``, read by notary with ``trust_dir`` (the real one's TUF cache, without

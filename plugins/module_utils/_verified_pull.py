@@ -22,8 +22,6 @@ hands out the first time.  A consumer here does it in two steps that do not need
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import difflib
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
@@ -33,6 +31,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     InputError, Unverified,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import ROTATION_HINT
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials,
 )
@@ -40,10 +39,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     LocalImages, repo_digests, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import ROTATION_HINT, TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
-ROOT_KEY_ID_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 DAEMON_HINT = 'set docker_host to the socket of the docker daemon that should hold the images'
 
 
@@ -65,56 +63,6 @@ def parse_images(images, what='images'):
                 tags.append(tag)
         parsed.append((ref, tags))
     return parsed
-
-
-def parse_root_pins(pins, what='root_key_ids'):
-    """``{GUN: [root key IDs]}`` from a map of repository to a list of IDs (or one ID)."""
-    result = {}
-    for repository, ids in (pins or {}).items():
-        gun = parse_reference(repository, allow_tag=False, what='%s key %r' % (what, repository)).gun
-        if isinstance(ids, str):
-            ids = [ids]
-        if not isinstance(ids, (list, tuple)) or not ids:
-            raise InputError('%s[%s] must be a non-empty list of root key IDs (64 lowercase hex characters, as '
-                             'docker trust inspect and trust_inspect show them)' % (what, repository))
-        for key_id in ids:
-            if not isinstance(key_id, str) or not ROOT_KEY_ID_RE.match(key_id):
-                raise InputError('%s[%s]: %r is not a root key ID: expected 64 lowercase hex characters, as docker '
-                                 'trust inspect and trust_inspect show them' % (what, repository, key_id))
-        result.setdefault(gun, []).extend(k for k in ids if k not in result.get(gun, []))
-    return result
-
-
-def check_pins_cover(images, pins, allow_unpinned=False, what='root_key_ids', allow_option='allow_unpinned'):
-    """Fail closed: every repository of ``images`` (``[(Reference, ...)]``) must be pinned in ``pins`` (``{gun:
-    [ids]}``, from ``parse_root_pins``) unless ``allow_unpinned``, and every pin must name one of the repositories (a
-    pin with a typo pins nothing, silently, otherwise).  Returns the GUNs left unpinned (trusted on first use)."""
-    guns = []
-    for image in images:
-        if image[0].gun not in guns:
-            guns.append(image[0].gun)
-    stray = sorted(gun for gun in pins if gun not in guns)
-    if stray:
-        hints = []
-        for gun in stray:
-            close = difflib.get_close_matches(gun, guns, n=1, cutoff=0.6)
-            hints.append('%s (did you mean %s?)' % (gun, close[0]) if close else gun)
-        raise InputError('%s pins %s, which is not among the images (%s): a pin must name the repository exactly as '
-                         'the images do, or it pins nothing' % (what, ', '.join(hints), ', '.join(guns)))
-    unpinned = [gun for gun in guns if gun not in pins]
-    if unpinned and not allow_unpinned:
-        raise InputError('%s has no pinned root for %s: without a pin the first root the Notary server hands out is '
-                         'trusted, so whoever controls the server decides what verifies. Give each repository\'s root '
-                         'key ID in %s (trust_inspect\'s root_key_ids, read on a host you trust; sync_signers.yml writes '
-                         'them to content_trust_pins_file), or set %s: true to trust on first use'
-                         % (what, ', '.join(unpinned), what, allow_option))
-    return unpinned
-
-
-def unpinned_warning(unpinned):
-    """The warning a run that trusts ``unpinned`` repositories on first use shows."""
-    return ('not pinned, trusted on first use (allow_unpinned): %s; whoever controls the Notary server decides what '
-            'verifies for them. Pin their roots (root_key_ids) to fail closed.' % ', '.join(unpinned))
 
 
 def parse_signers(signers, what='signers'):

@@ -64,7 +64,7 @@ options:
         C(docker trust inspect) and RV(openbanking.content_trust.trust_inspect#module:repositories[].root_key_ids)
         show them (the root certificate's ID, which differs per repository).
       - A pinned repository is read by the notary CLI under its own trust pinning (C(trust_pinning.certs),
-        C(disable_tofu)), with a TUF cache established under the pins (below O(docker_config)C(/trust/pinned)): its
+        C(disable_tofu)), with a TUF cache established under the pins (below O(docker_config)C(/trust/pinned)) - its
         root must be signed by the pinned root keys, meeting the root role's threshold. A root that only lists a
         pinned certificate, or that another key signed, fails. docker trust inspect cannot pin and is never used for
         a pinned repository. The root key IDs are compared as a second check.
@@ -228,9 +228,11 @@ results:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
+    check_pins_cover, parse_root_pins, unpinned_warning,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    apply_pulls, check_pins_cover, parse_images, parse_root_pins, parse_signers, plan_pulls, pull_results,
-    unpinned_warning, verify_images,
+    apply_pulls, parse_images, parse_signers, plan_pulls, pull_results, verify_images,
 )
 
 

@@ -303,7 +303,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release, parse_root_pins
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import parse_root_pins
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
 
 
 def _inputs(p):

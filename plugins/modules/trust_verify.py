@@ -60,7 +60,7 @@ options:
       - Pinned roots, a map of repository (GUN) to the root key IDs accepted for it, as
         M(openbanking.content_trust.trust_pull) takes them.
       - A pinned repository is read by the notary CLI under its own trust pinning (C(trust_pinning.certs),
-        C(disable_tofu)), with a TUF cache established under the pins: its root must be signed by the pinned root
+        C(disable_tofu)), with a TUF cache established under the pins, so its root must be signed by the pinned root
         keys, meeting the root role's threshold. A root that only lists a pinned certificate, or that another key
         signed, does not verify. docker trust inspect cannot pin and is never used for a pinned repository.
       - Every repository of O(images) must be pinned unless O(allow_unpinned) is true, and every repository named
@@ -193,9 +193,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    check_pins_cover, check_release, parse_root_pins, unpinned_warning,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
+    check_pins_cover, parse_root_pins, unpinned_warning,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
 
 
 def _inputs(p):

@@ -27,6 +27,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import read_pins_file
 from conftest import ALL_SECRETS, JEFF_PASS, REPO_PASS, ROOT_PASS, ROOT
 from helpers import docker_pty
 
@@ -51,6 +52,9 @@ class Run(object):
         assert m, 'no PLAY RECAP in the output of %s:\n%s' % (' '.join(self.argv), self.out[-3000:])
         ok, changed, unreachable, failed = (int(v) for v in m[-1])
         return dict(ok=ok, changed=changed, unreachable=unreachable, failed=failed)
+
+    def __repr__(self):
+        return '<Run rc=%s of %s; output ends:\n%s>' % (self.rc, ' '.join(self.argv[-3:]), self.out[-4000:])
 
     def __str__(self):
         return '%s (rc %s, %.1fs)\n%s' % (' '.join(self.argv[1:]), self.rc, self.seconds, self.out[-6000:])
@@ -195,8 +199,14 @@ def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack)
     how = report['verified_with']
     version = subprocess.run([stack.docker_cli, '--version'], stdout=subprocess.PIPE, check=True).stdout.decode()
     assert how['docker_cli'] == stack.docker_cli and how['docker_version'] in version
-    has_trust = scenario.trust_plugin or not how['docker_version'].startswith('29.')
-    assert how['trust_data'] == ('docker trust inspect' if has_trust else 'notary')
+    # Verified under the pins that sync_signers.yml wrote next to the inventory (notary's trust pinning, whatever
+    # the docker CLI): each repository's root, as the bare docker CLI reports it.
+    assert how['trust_data'] == 'notary with trust pinning'
+    pins = read_pins_file(os.path.join(os.path.dirname(scenario.inventory), 'content_trust_pins.yml'))
+    roots = dict((repo, sorted(k['ID'] for a in stack.inspect(scenario.docker_config, repo)[repo]['AdministrativeKeys']
+                               if a['Name'] == 'Root' for k in a['Keys'])) for repo in (scenario.repo1, scenario.repo2))
+    assert dict((p['repository'], p['root_key_ids']) for p in pins) == roots, pins
+    assert re.search(r'pinned [^\n]*%s[^\n]* in [^\n]*content_trust_pins.yml' % re.escape(scenario.repo2), run.out), run
     assert how['pull'] == 'signed digest' and 'pulls by its signed digest' in markdown
     assert 'verify nothing on `DOCKER_CONTENT_TRUST=1 docker pull`' in markdown
     assert '`%s`' % how['trust_data'] in markdown

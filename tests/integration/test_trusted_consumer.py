@@ -148,5 +148,5 @@ def test_another_root_pinned_fails_naming_both_roots(consumer, stack):
                    'content_trust_notary_config': os.path.join(consumer.base, 'notary-2', 'config.json')}, f)
     rc, recap, out = consumer.playbook('-e', '@' + override)
     assert rc != 0 and recap['failed'] == 1, out[-4000:]
-    assert consumer.root in out and other in out and consumer.repo in out and 'is not the pinned root key ID' in out
+    assert consumer.root in out and other in out and consumer.repo in out and 'is not signed by the pinned root key' in out
     assert image_id(stack, consumer.docker_config, consumer.repo + ':v1') is None

@@ -27,7 +27,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import list_rows
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import NOTARY, TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import (
+    NOTARY, PINNED, TrustReader, pinned_trust_dir,
+)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
@@ -103,8 +105,11 @@ class FakeCLI(object):
     def read_view(self):
         return os.path.join(self.docker_config, 'read-view')
 
-    def notary_argv(self, reference, trust_dir=None):
+    def notary_argv(self, reference, trust_dir=None, pins=None):
         self.notary_trust_dirs = getattr(self, 'notary_trust_dirs', set()) | set([trust_dir])
+        self.notary_pins = dict(getattr(self, 'notary_pins', {}), **{reference.gun: pins})
+        # notary caches what it verifies in the trust directory it is given (pinned: a cache of its own)
+        self.cache = trust_dir if pins else self.trust_dir
         return ['notary']
 
     def server_for(self, reference):
@@ -114,7 +119,7 @@ class FakeCLI(object):
         self.calls.append(tuple(argv[1:]))
         if argv[1:4] == ['delegation', 'list', GUN]:
             # notary caches what it has verified; the reader reads root and targets from there.
-            metadata = os.path.join(self.trust_dir, 'tuf', GUN, 'metadata')
+            metadata = os.path.join(getattr(self, 'cache', self.trust_dir), 'tuf', GUN, 'metadata')
             if not os.path.isdir(metadata):
                 os.makedirs(metadata)
             for name in ('root.json', 'targets.json'):
@@ -349,3 +354,56 @@ def test_notary_path_reads_repositories_concurrently(tmp_path):
         assert dict(inspect_keys(result[str(ref)]), **same) == dict(expected, **same)
     threads = set(thread for thread, dummy in cli.calls)
     assert len(threads) == 2
+
+
+# --- pinned reads: notary's trust pinning, a cache of their own -----------------------------
+
+ROOT_ID = 'b87f2c4bea3b1662b5d710e0bcbe046113d2823539c4c22b4d2a24191545d1b5'
+
+
+def test_a_pinned_repository_is_read_by_notary_under_its_pins_even_where_docker_trust_exists(tmp_path):
+    ref = parse_reference(GUN, allow_tag=False)
+    cli = FakeCLI(str(tmp_path), recorded_outputs(), trust=True)  # inspect() would fail the test
+    reader = TrustReader(cli, pins={GUN: [ROOT_ID]})
+    parsed = reader.read([ref])[GUN]
+    assert inspect_keys(dict((k, v) for k, v in parsed.items() if k != 'pinned')) == docker_view(ref)
+    assert parsed['pinned'] is True and reader.via == PINNED
+    assert cli.notary_pins == {GUN: [ROOT_ID]}
+    # its own cache, below trust/pinned, never the one that unpinned reads fill
+    cache = pinned_trust_dir(cli.trust_dir, GUN, [ROOT_ID])
+    assert cli.notary_trust_dirs == set([cache])
+    assert cache.startswith(os.path.join(cli.trust_dir, 'pinned') + os.sep)
+    assert os.path.isfile(os.path.join(cache, 'tuf', GUN, 'metadata', 'root.json'))
+    assert not os.path.exists(os.path.join(cli.trust_dir, 'tuf'))
+    assert oct(os.stat(os.path.join(cache, 'private')).st_mode & 0o777) == '0o700'
+    # the TUF state comes from the pinned cache too
+    assert parsed['versions']['root'] >= 1 and reader.cache_dir(GUN) == cache
+
+
+def test_pinned_caches_differ_per_pin_set_and_repository():
+    one = pinned_trust_dir('/t', GUN, ['a' * 64])
+    assert one == pinned_trust_dir('/t', GUN, ['a' * 64])
+    assert one == pinned_trust_dir('/t', GUN, ['a' * 64])
+    assert one != pinned_trust_dir('/t', GUN, ['b' * 64])
+    assert one != pinned_trust_dir('/t', GUN + 'x', ['a' * 64])
+    assert pinned_trust_dir('/t', GUN, ['a' * 64, 'b' * 64]) == pinned_trust_dir('/t', GUN, ['b' * 64, 'a' * 64])
+
+
+@pytest.mark.parametrize('notary_says', [
+    'could not validate the path to a trusted root: unable to match any certificates to trust_pinning config',
+    'valid signatures did not meet threshold for root',
+])
+def test_a_root_the_pins_refuse_is_the_repository_s_verdict_not_a_failed_read(tmp_path, notary_says):
+    ref = parse_reference(GUN, allow_tag=False)
+    other = parse_reference(GUN + '-unpinned', allow_tag=False)
+    outputs = recorded_outputs()
+    outputs[('delegation', 'list', GUN)] = (1, '* fatal: %s\n' % notary_says)
+    outputs.update(recorded_outputs(other.gun))
+    cli = FakeCLI(str(tmp_path), outputs)
+    read = TrustReader(cli, pins={GUN: [ROOT_ID]}).read([ref, other])
+    refused = read[GUN]
+    assert refused['exists'] is False and refused['signed_tags'] == []
+    assert 'not signed by the pinned root key %s' % ROOT_ID in refused['refused']
+    assert notary_says.split(':')[0] in refused['refused'] and 'trust_inspect' in refused['refused']
+    # the unpinned repository of the same read is read as before, without pins
+    assert 'refused' not in read[other.gun] and cli.notary_pins[other.gun] is None

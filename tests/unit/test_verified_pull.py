@@ -10,9 +10,10 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import parse_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    Unverified, check_root, check_tag, parse_images, parse_root_pins, parse_signers,
+    Unverified, check_root, check_tag, parse_images, parse_signers,
 )
 
 A, B = 'a' * 64, 'b' * 64

@@ -57,7 +57,8 @@ def bridge_plan(results, signers=None):
         reason = None
         wanted = [s for s in r.get('signers') or [] if not signers or s in signers]
         if not r.get('signed_digest'):
-            reason = 'not signed with Notary'
+            # why, when the verification says (a root the pins refuse has no signed digest to show)
+            reason = 'not signed with Notary' + (': ' + '; '.join(r['problems']) if r.get('problems') else '')
         elif r.get('registry_digest') and r['registry_digest'] != r['signed_digest']:
             reason = ('the registry serves %s, not the digest %s Notary signed (re-pushed after signing)'
                       % (r['registry_digest'], r['signed_digest']))

@@ -7,12 +7,15 @@ test sets up a repository signed by ``jeff`` with the collection, takes its root
 the pin and asks the real tools what happened: what the daemon holds, what the Notary server serves.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from attacker import Attacker
-from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
+from conftest import COSIGN_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
 
 DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
 
@@ -186,3 +189,107 @@ def test_a_pinned_read_survives_a_legitimate_reread_and_a_pin_of_another_root_fa
     assert not res.failed and not res['verified'], res
     problem = res['results'][0]['problems'][0]
     assert 'not signed by the pinned root key %s' % other_pin in problem and 'trust_inspect' in problem, problem
+
+
+def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_the_new_one(
+        stack, docker_config, consumer_config, tmp_path):
+    """The owner rotates the root (notary key rotate <gun> root): a host that read the repository under the old pin
+    and a fresh host both refuse it, saying where the new pin comes from; the new pin from trust_inspect verifies."""
+    repo = stack.repo('pinrotate')
+    digest, pin, dummy = publish(stack, docker_config, repo)
+    image = dict(repository=repo, tags=['v1'])
+    args = common(stack, consumer_config, images=[image], signer='jeff', pull='none')
+    assert run_module('trust_verify', dict(args, root_key_ids={repo: [pin]}))['verified'] is True
+
+    env = dict(stack.cli_env(docker_config), NOTARY_ROOT_PASSPHRASE=ROOT_PASS)
+    rotated = subprocess.run([
+        'notary', '-s', stack.notary_url, '--tlscacert', stack.ca, '-d', os.path.join(docker_config, 'trust'),
+        'key', 'rotate', repo, 'root'], env=env, input=b'yes\n', stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, timeout=120, check=False)
+    assert rotated.returncode == 0 and b'Aborting' not in rotated.stdout, rotated.stdout.decode()
+    assert stack.version(repo, 'root') == 2
+    info = run_module('trust_inspect', common(stack, docker_config, docker_cli=stack.reference_cli, repositories=[repo]))
+    new_pin = info['repositories'][0]['root_key_ids']
+    assert new_pin and pin not in new_pin, info
+
+    fresh = str(tmp_path / 'fresh')
+    os.makedirs(fresh, mode=0o700)
+    for config in (consumer_config, fresh):
+        res = run_module('trust_verify', dict(common(stack, config, images=[image], signer='jeff', pull='none'),
+                                              root_key_ids={repo: [pin]}))
+        assert not res.failed and res['verified'] is False, res
+        problem = ' '.join(res['results'][0]['problems'])
+        assert pin in problem and 'trust_inspect' in problem and 'root_key_ids' in problem, problem
+    for config in (consumer_config, fresh):
+        res = run_module('trust_verify', dict(common(stack, config, images=[image], signer='jeff', pull='none'),
+                                              root_key_ids={repo: new_pin}))
+        assert not res.failed and res['verified'] is True and res['results'][0]['signed_digest'] == digest, res
+
+
+def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_nothing(
+        stack, docker_config, tmp_path):
+    """The attack of the first test, against the playbooks: verify_release.yml fails naming the repository, and the
+    bridge carries nothing over (no cosign signature in the registry), both under the pin in the pins file."""
+    from ocitools import cosign_binary, registry_state
+    from test_bridge import playbook as bridge_playbook
+    repo = stack.repo('pinplays')
+    digest, pin, pinned_key = publish(stack, docker_config, repo)
+    attacker = Attacker(stack, str(tmp_path))
+    assert attacker.wipe(repo) == 200
+    evil = attacker.recreate(repo, 'v1')
+    (status, body), dummy = attacker.root_listing(repo, pinned_key)
+    assert status == 200, body
+    forget(stack, docker_config, repo)
+    forget(stack, attacker.config, repo)
+
+    cosign = cosign_binary('2.5')
+    key = run_module('cosign_key', common(stack, docker_config, path=str(tmp_path / 'cosign' / 'release'),
+                                          passphrase=COSIGN_PASS, cosign_cli=cosign))
+    assert not key.failed, key
+    with open(str(tmp_path / 'content_trust_pins.yml'), 'w') as f:
+        json.dump([{'repository': repo, 'root_key_ids': [pin]}], f)
+    # The playbooks run on a host that never read the repository (the worst case: no cached root to compare with).
+    host_config = str(tmp_path / 'host-docker')
+    os.makedirs(host_config, mode=0o700)
+    inventory = str(tmp_path / 'inventory.json')
+    with open(inventory, 'w') as f:
+        json.dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local',
+                                                   'ansible_python_interpreter': sys.executable}},
+                           'children': {'signing_hosts': {'hosts': {'localhost': {}}}},
+                           'vars': {'content_trust_docker_config': host_config,
+                                    'content_trust_docker_cli': stack.docker_cli,
+                                    'content_trust_docker_host': stack.docker_host,
+                                    'content_trust_server': stack.notary_url,
+                                    'content_trust_timeout': 60,
+                                    'content_trust_release_version': 'v1',
+                                    'content_trust_release_signer': 'jeff',
+                                    'content_trust_release_images': [{'repository': repo}],
+                                    'content_trust_report_dir': str(tmp_path / 'reports'),
+                                    'content_trust_bridge_repositories': [repo],
+                                    'content_trust_bridge_formats': ['cosign'],
+                                    'content_trust_bridge_signers': ['jeff'],
+                                    'content_trust_cosign_key': key['private_key_path'],
+                                    'content_trust_cosign_cli': cosign,
+                                    'content_trust_bridge_report_dir': str(tmp_path / 'bridge')}}}, f)
+    secrets = str(tmp_path / 'secrets.json')
+    fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump({'content_trust_cosign_key_passphrase': COSIGN_PASS}, f)
+
+    before = registry_state(stack, repo)
+    rc, out = bridge_playbook(inventory, secrets)
+    assert 'REFUSED' in out and 'not signed by the pinned root key %s' % pin in out, out
+    assert registry_state(stack, repo) == before, 'the bridge signed something under the attacker\'s root'
+
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-e', '@' + secrets,
+            os.path.join(ROOT, 'playbooks', 'verify_release.yml')]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'), ANSIBLE_NOCOLOR='1',
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, timeout=600,
+                          check=False)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode != 0 and repo in out and 'not signed by the pinned root key %s' % pin in out, out
+    with open(str(tmp_path / 'reports' / 'release-v1.json')) as f:
+        report = json.load(f)
+    assert report['verified'] is False and report['images'][0]['pulled'] is None, report
+    assert evil not in local_ids(stack, docker_config, repo)

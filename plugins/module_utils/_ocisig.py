@@ -49,8 +49,9 @@ except ImportError:  # pragma: no cover - build_module reports a missing cryptog
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, scrub
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    CommandTimeout, InputError, WrongPassphrase, explain,
+    CommandTimeout, InputError, KeyProblem, WrongPassphrase, explain,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pem import encode_pem, pem_blocks
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 
 FORMATS = ('notary', 'cosign', 'notation')
@@ -58,8 +59,6 @@ FORMATS = ('notary', 'cosign', 'notation')
 COSIGN_PROMPT_RE = re.compile(r'Enter password for (?:the )?private key(?: again)?:\s*')
 COSIGN_OVERWRITE_RE = re.compile(r'already exists\. Overwrite \(y/n\)\?\s*')
 COSIGN_WRONG_PASSWORD_RE = re.compile(r'decryption failed|incorrect passphrase|wrong password', re.I)
-PUBLIC_PEM_RE = re.compile(r'-----BEGIN PUBLIC KEY-----\s*\n.*?-----END PUBLIC KEY-----', re.S)
-_CERT_PEM_RE = re.compile(r'-----BEGIN CERTIFICATE-----\s*\n.*?-----END CERTIFICATE-----', re.S)
 _ANNOTATION_KEY_RE = re.compile(r'\A[^=\s]+\Z')
 NOTATION_KEY_NAME = 'content-trust'
 NOTATION_STORE = 'content-trust'
@@ -103,27 +102,43 @@ def check_annotations(annotations, what='annotations'):
     return out
 
 
+def pem_of_type(text, pem_type, what):
+    """The blocks of ``pem_type`` in ``text`` (PEM), re-encoded one per string; ``_pem``'s linear parser
+    and its size cap."""
+    try:
+        blocks = pem_blocks(text or '', what)
+    except KeyProblem as exc:
+        raise InputError('%s: %s' % (what, exc))
+    return [encode_pem(t, der) for t, dummy, der in blocks if t == pem_type]
+
+
+def public_key_pem(text, what='public key'):
+    """The first ``PUBLIC KEY`` block of ``text`` (cosign's output, a .pub file), or None."""
+    found = pem_of_type(text, 'PUBLIC KEY', what)
+    return found[0] if found else None
+
+
 def check_public_keys(pems, what='public_keys'):
     """PEM public keys (text); each one must load."""
     if not pems:
         raise InputError('%s must list at least one PEM public key ("-----BEGIN PUBLIC KEY-----")' % what)
     out = []
     for i, pem in enumerate(pems):
-        m = PUBLIC_PEM_RE.search(pem or '')
-        if not m:
+        found = public_key_pem(pem, '%s[%d]' % (what, i))
+        if not found:
             raise InputError('%s[%d] is not a PEM public key: expected a "-----BEGIN PUBLIC KEY-----" block, such as '
                              'the <path>.pub that cosign_key writes' % (what, i))
         try:
-            serialization.load_pem_public_key(m.group(0).encode('ascii'))
+            serialization.load_pem_public_key(found.encode('ascii'))
         except (ValueError, TypeError):
             raise InputError('%s[%d] is not a valid public key' % (what, i))
-        out.append(m.group(0).strip() + '\n')
+        out.append(found)
     return out
 
 
 def split_certificates(text, what):
     """The certificates of a PEM bundle, in order; at least one."""
-    blocks = _CERT_PEM_RE.findall(text or '')
+    blocks = pem_of_type(text, 'CERTIFICATE', what)
     if not blocks:
         raise InputError('%s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")' % what)
     from cryptography import x509
@@ -356,10 +371,13 @@ class OciTools(object):
                              % key_path)
         what = 'cosign public-key --key %s' % key_path
         rc, out = self.run_pty([self.cosign_path(), 'public-key', '--key', key_path], password, what, option=option)
-        m = PUBLIC_PEM_RE.search(out)
-        if rc != 0 or not m:
+        try:
+            public = public_key_pem(out, what) if rc == 0 else None
+        except InputError:
+            public = None
+        if not public:
             raise explain(out, what, sources=('oci',), rc=rc)
-        return m.group(0).strip() + '\n'
+        return public
 
     def write_public_keys(self, pems):
         d = self.cli.tempdir()

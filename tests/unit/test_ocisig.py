@@ -73,3 +73,62 @@ def test_trust_policy_is_strict_and_scoped():
     assert tp['registryScopes'] == ['127.0.0.1:5000/acme/app']
     assert tp['signatureVerification'] == {'level': 'strict'}
     assert tp['trustedIdentities'] == ['*']
+
+
+# --- PEM: _pem's linear parser and its size cap ----------------------------------------------
+
+def _fixture(name):
+    import os
+    with open(os.path.join(os.path.dirname(__file__), 'fixtures', 'keys', name)) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize('body', [
+    '-----BEGIN PUBLIC KEY-----\n' + 'A' * 64 + '\n',       # the shape the old regex backtracked on
+    '-----BEGIN PUBLIC KEY-----\n',                        # many BEGIN lines
+    '-----BEGIN CERTIFICATE-----\n' + 'A' * 64 + '\n',
+])
+def test_a_216_kib_pem_is_refused_in_under_a_second(body):
+    import time
+    text = body * (216 * 1024 // len(body))
+    for check in (lambda: _ocisig.check_public_keys([text], 'cosign_public_keys'),
+                  lambda: _ocisig.check_ca_certificates([text], 'notation_ca_certificates'),
+                  lambda: _ocisig.public_key_pem(text)):
+        start = time.time()
+        with pytest.raises(ValueError) as exc:
+            check()
+        assert time.time() - start < 1
+        assert '64 KiB' in str(exc.value)
+
+
+def test_a_public_key_is_found_after_text_and_in_crlf():
+    pub = _fixture('openssl-ec.pub')
+    found = _ocisig.check_public_keys(['Public key written by cosign:\r\n' + pub.replace('\n', '\r\n')])
+    assert ''.join(found[0].split()) == ''.join(pub.split())
+
+
+def test_a_bundle_keeps_every_certificate_in_order():
+    with pytest.raises(ValueError) as exc:
+        _ocisig.check_ca_certificates(['no certificate here'])
+    assert 'ca_certificates[0] holds no PEM certificate' in str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        _ocisig.check_ca_certificates(['-----BEGIN CERTIFICATE-----\nAAAA\n'])
+    assert 'ca_certificates[0]' in str(exc.value) and '-----END CERTIFICATE-----' in str(exc.value)
+    certs = [_self_signed(name) for name in ('root', 'intermediate')]
+    bundle = '# a comment\n' + certs[0] + 'text between\n' + certs[1]
+    assert _ocisig.check_ca_certificates([bundle]) == certs
+
+
+def _self_signed(cn):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime(2026, 1, 1)
+    cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)) \
+        .sign(key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')

@@ -132,3 +132,132 @@ def _self_signed(cn):
         .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)) \
         .sign(key, hashes.SHA256())
     return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+# --- the tag binding: decisions and parsing, on answers recorded from cosign 2.5, 3.1.1 and notation 1.3.2 --------
+
+GUN = '127.0.0.1:5020/exp/app'
+DIGEST = 'sha256:570b16afbdd315b8fb069fc4bd69102b511ab64acef84b8fcd633e77cdfe36f4'
+# `cosign verify --output json` stdout of cosign 2.5 (.sig) and 3.1.1 (bundle), a digest signed for two tags.
+COSIGN_2_5_VERIFIED = (
+    '[{"critical":{"identity":{"docker-reference":"127.0.0.1:5020/exp/app"},"image":{"docker-manifest-digest":'
+    '"%s"},"type":"cosign container image signature"},"optional":{"org.openbanking.content_trust.repository":'
+    '"127.0.0.1:5020/exp/app","org.openbanking.content_trust.tag":"v1.0.0"}},{"critical":{"identity":'
+    '{"docker-reference":"127.0.0.1:5020/exp/app"},"image":{"docker-manifest-digest":"%s"},"type":'
+    '"cosign container image signature"},"optional":{"org.openbanking.content_trust.repository":'
+    '"127.0.0.1:5020/exp/app","org.openbanking.content_trust.tag":"v2.0.0"}}]\n' % (DIGEST, DIGEST))
+COSIGN_3_1_VERIFIED = (
+    '\n[{"critical":{"identity":{"docker-reference":"127.0.0.1:5020/exp/app@%s"},"image":{"docker-manifest-digest":'
+    '"%s"},"type":"https://sigstore.dev/cosign/sign/v1"},"optional":{"org.openbanking.content_trust.repository":'
+    '"127.0.0.1:5020/exp/app","org.openbanking.content_trust.tag":"v1.0.0"}}]\n' % (DIGEST, DIGEST))
+COSIGN_UNBOUND = ('[{"critical":{"identity":{"docker-reference":"127.0.0.1:5020/exp/app"},"image":'
+                  '{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}]'
+                  % DIGEST)
+
+
+class _Ref(object):
+    gun = GUN
+
+
+def test_the_binding_names_the_repository_and_the_tag():
+    assert _ocisig.tag_binding(_Ref(), 'v2.0.0') == {'org.openbanking.content_trust.repository': GUN,
+                                                    'org.openbanking.content_trust.tag': 'v2.0.0'}
+
+
+@pytest.mark.parametrize('key', ['org.openbanking.content_trust.repository', 'org.openbanking.content_trust.tag'])
+def test_user_annotations_cannot_claim_the_binding(key):
+    with pytest.raises(_ocisig.InputError) as exc:
+        _ocisig.check_annotations({key: 'v2.0.0', 'release': 'v1'})
+    assert exc.value.kind == 'bad_input' and 'reserved' in str(exc.value) and key in str(exc.value)
+
+
+def test_the_binding_is_merged_with_the_users_annotations_and_wins():
+    merged = _ocisig.with_binding({'release': 'v1', 'org.openbanking.content_trust.tag': 'forged'},
+                                  _ocisig.tag_binding(_Ref(), 'v1.0.0'))
+    assert merged == {'release': 'v1', 'org.openbanking.content_trust.repository': GUN,
+                      'org.openbanking.content_trust.tag': 'v1.0.0'}
+    argv = _ocisig.cosign_sign_argv('cosign', {}, GUN + '@' + DIGEST, '/k.key', merged)
+    assert argv[argv.index('-a'):-1] == ['-a', 'org.openbanking.content_trust.repository=' + GUN,
+                                         '-a', 'org.openbanking.content_trust.tag=v1.0.0', '-a', 'release=v1']
+    verify = _ocisig.cosign_verify_argv('cosign', {}, GUN + '@' + DIGEST, '/k.pub', merged)
+    assert '-a' in verify and 'org.openbanking.content_trust.tag=v1.0.0' in verify
+
+
+@pytest.mark.parametrize('stdout,tags', [
+    (COSIGN_2_5_VERIFIED, ['v1.0.0', 'v2.0.0']),
+    (COSIGN_3_1_VERIFIED, ['v1.0.0']),
+    (COSIGN_UNBOUND, [None]),
+    ('not json', []),
+    ('', []),
+])
+def test_tags_are_read_from_the_payloads_cosign_verified(stdout, tags):
+    assert _ocisig.bound_tags(_ocisig.cosign_payloads(stdout), GUN) == tags
+
+
+def test_a_payload_bound_to_another_repository_binds_nothing_here():
+    other = COSIGN_3_1_VERIFIED.replace('"127.0.0.1:5020/exp/app","org', '"127.0.0.1:5020/exp/other","org')
+    assert _ocisig.bound_tags(_ocisig.cosign_payloads(other), GUN) == []
+
+
+def test_the_refusal_says_moved_tag_or_re_sign():
+    moved = _ocisig.binding_problem(GUN, 'v2.0.0', DIGEST, ['v1.0.0'], 'cosign')
+    assert 'bound to tag v1.0.0' in moved and 'not to v2.0.0' in moved and 'moved tag' in moved
+    assert 're-sign' not in moved
+    old = _ocisig.binding_problem(GUN, 'v2.0.0', DIGEST, [None], 'notation')
+    assert 'no tag binding' in old and 'openbanking.content_trust.notation_sign' in old
+    assert 'require_tag_binding: false' in old and 're-sign' in old
+
+
+def test_signing_plan_asks_per_tag_so_two_tags_of_one_digest_get_two_signatures():
+    asked = []
+
+    def unsigned(digest, tag):
+        asked.append((digest, tag))
+        return tag != 'v1.0.0'
+    plan = _ocisig.signing_plan(['v1.0.0', 'latest', 'new'], {'v1.0.0': DIGEST, 'latest': DIGEST, 'new': None},
+                                unsigned)
+    assert asked == [(DIGEST, 'v1.0.0'), (DIGEST, 'latest')]
+    assert plan['results'] == [{'tag': 'v1.0.0', 'digest': DIGEST, 'signed': False},
+                               {'tag': 'latest', 'digest': DIGEST, 'signed': True},
+                               {'tag': 'new', 'digest': None, 'signed': True}]
+    assert plan['to_sign'] == [{'tag': 'latest', 'digest': DIGEST}] and plan['changed']
+    assert not _ocisig.signing_plan(['v1.0.0'], {'v1.0.0': DIGEST}, lambda d, t: False)['changed']
+
+
+def test_verification_asks_per_tag():
+    asked = []
+
+    def check(digest, tag):
+        asked.append(tag)
+        return (tag == 'v1.0.0'), (None if tag == 'v1.0.0' else 'not for this tag')
+    results = _ocisig._verify_results(['v1.0.0', 'v2.0.0', 'gone'], {'v1.0.0': DIGEST, 'v2.0.0': DIGEST}, check)
+    assert asked == ['v1.0.0', 'v2.0.0']
+    assert [(r['tag'], r['verified'], r['problems']) for r in results] == [
+        ('v1.0.0', True, []), ('v2.0.0', False, ['not for this tag']),
+        ('gone', False, ['the registry has no tag gone'])]
+
+
+# `notation inspect --output json` of notation 1.3.2 (one signature shown, certificates cut to the leaf's print).
+NOTATION_INSPECT = {
+    'mediaType': 'application/vnd.docker.distribution.manifest.v2+json',
+    'Signatures': [
+        {'mediaType': 'application/jose+json', 'digest': 'sha256:' + '7' * 64,
+         'signedAttributes': {'signingScheme': 'notary.x509', 'signingTime': '2026-12-06T22:14:33Z'},
+         'userDefinedAttributes': {'org.openbanking.content_trust.repository': GUN,
+                                   'org.openbanking.content_trust.tag': 'v1.0.0'},
+         'certificates': [{'SHA256Fingerprint': 'AB' * 32}]},
+        {'mediaType': 'application/jose+json', 'digest': 'sha256:' + '8' * 64, 'userDefinedAttributes': None,
+         'certificates': [{'SHA256Fingerprint': 'cd' * 32}]},
+    ]}
+
+
+def test_notation_signatures_carry_their_leaf_and_metadata():
+    sigs = _ocisig.notation_inspect_signatures(NOTATION_INSPECT)
+    assert sigs == [{'fingerprint': 'ab' * 32, 'metadata': {'org.openbanking.content_trust.repository': GUN,
+                                                           'org.openbanking.content_trust.tag': 'v1.0.0'}},
+                    {'fingerprint': 'cd' * 32, 'metadata': {}}]
+    assert _ocisig.notation_inspect_signatures({}) == []
+    assert _ocisig.notation_bound_tags(sigs, GUN) == ['v1.0.0', None]
+    assert _ocisig.notation_bound_tags(sigs, GUN, 'ab' * 32) == ['v1.0.0']
+    assert _ocisig.notation_bound_tags(sigs, GUN, 'cd' * 32) == [None]
+    assert _ocisig.notation_bound_tags(sigs, '127.0.0.1:5020/exp/other', 'ab' * 32) == []

@@ -261,3 +261,46 @@ def test_notation_signatures_carry_their_leaf_and_metadata():
     assert _ocisig.notation_bound_tags(sigs, GUN, 'ab' * 32) == ['v1.0.0']
     assert _ocisig.notation_bound_tags(sigs, GUN, 'cd' * 32) == [None]
     assert _ocisig.notation_bound_tags(sigs, '127.0.0.1:5020/exp/other', 'ab' * 32) == []
+
+
+class _RecordedCosign(object):
+    """A TrustCLI stand-in answering with recorded cosign output: ``sign --help`` of 3.1, and ``verify`` with
+    ``verify_stdout`` and exit code 0 whatever ``-a`` asked (what a cosign that checks no annotations does)."""
+
+    timeout = 30
+
+    def __init__(self, verify_stdout):
+        self.verify_stdout = verify_stdout
+        self.calls = []
+
+    def _binary(self, name, option):
+        return '/recorded/cosign-3.1'
+
+    def env(self):
+        return {}
+
+    def run(self, argv, **kwargs):
+        return 0, HELP_3_1
+
+    def run_split(self, argv, **kwargs):
+        self.calls.append(argv)
+        return 0, self.verify_stdout, ''
+
+
+class _Loopback(_Ref):
+    def is_loopback(self):
+        return True
+
+
+def test_a_cosign_that_passes_verify_a_without_the_binding_in_its_payload_is_refused():
+    cli = _RecordedCosign(COSIGN_UNBOUND)
+    tools = _ocisig.OciTools(cli, cosign_cli='cosign')
+    with pytest.raises(_ocisig.Unverified) as exc:
+        tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v2.0.0'))
+    assert exc.value.kind == 'unverified' and 'sigstore/cosign#4508' in str(exc.value)
+    assert 'org.openbanking.content_trust.tag=v2.0.0' in cli.calls[0]
+    # Payloads bound to the tag asked for pass; without a binding asked for, cosign's answer is taken.
+    bound = _ocisig.OciTools(_RecordedCosign(COSIGN_3_1_VERIFIED), cosign_cli='cosign')
+    assert bound.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v1.0.0')) \
+        == (0, None)
+    assert tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub']) == (0, None)

@@ -52,8 +52,6 @@ def _x509():
     return x509
 
 
-
-
 # --- passphrases ---------------------------------------------------------------------------
 
 # docker and notary read a passphrase as one line from a pty in canonical mode: the line

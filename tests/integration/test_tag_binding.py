@@ -119,8 +119,8 @@ def test_cosign_signature_for_another_tag_is_refused(stack, docker_config, tmp_p
                cosign_public_keys=[key['public_key']], cosign_cli=binary)
     assert not ok.failed and [(r['tag'], r['digest'], r['formats']) for r in ok['results']] == \
         [('v1.0.0', d1, ['cosign'])], ok
-    assert image_id(stack, docker_config, '%s:v1.0.0' % repo) == image_id(stack, docker_config,
-                                                                           '%s@%s' % (repo, d1))
+    pulled_id = image_id(stack, docker_config, '%s@%s' % (repo, d1))
+    assert pulled_id and image_id(stack, docker_config, '%s:v1.0.0' % repo) == pulled_id
 
 
 def _notation_home(pki):

@@ -160,8 +160,8 @@ class _Ref(object):
 
 
 def test_the_binding_names_the_repository_and_the_tag():
-    assert _ocisig.tag_binding(_Ref(), 'v2.0.0') == {'org.openbanking.content_trust.repository': GUN,
-                                                    'org.openbanking.content_trust.tag': 'v2.0.0'}
+    assert _ocisig.tag_binding(_Ref(), 'v2.0.0') == {
+        'org.openbanking.content_trust.repository': GUN, 'org.openbanking.content_trust.tag': 'v2.0.0'}
 
 
 @pytest.mark.parametrize('key', ['org.openbanking.content_trust.repository', 'org.openbanking.content_trust.tag'])
@@ -253,9 +253,8 @@ NOTATION_INSPECT = {
 
 def test_notation_signatures_carry_their_leaf_and_metadata():
     sigs = _ocisig.notation_inspect_signatures(NOTATION_INSPECT)
-    assert sigs == [{'fingerprint': 'ab' * 32, 'metadata': {'org.openbanking.content_trust.repository': GUN,
-                                                           'org.openbanking.content_trust.tag': 'v1.0.0'}},
-                    {'fingerprint': 'cd' * 32, 'metadata': {}}]
+    bound = {'org.openbanking.content_trust.repository': GUN, 'org.openbanking.content_trust.tag': 'v1.0.0'}
+    assert sigs == [{'fingerprint': 'ab' * 32, 'metadata': bound}, {'fingerprint': 'cd' * 32, 'metadata': {}}]
     assert _ocisig.notation_inspect_signatures({}) == []
     assert _ocisig.notation_bound_tags(sigs, GUN) == ['v1.0.0', None]
     assert _ocisig.notation_bound_tags(sigs, GUN, 'ab' * 32) == ['v1.0.0']

@@ -13,7 +13,9 @@ use it without loading what the modules need (cryptography, the Docker SDK).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
 import os
+import stat
 import tempfile
 
 
@@ -59,12 +61,60 @@ def file_names_problem(names):
     return None
 
 
+def _kind(st_mode):
+    for test, name in ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a fifo'),
+                       (stat.S_ISSOCK, 'a socket'), (stat.S_ISCHR, 'a character device'),
+                       (stat.S_ISBLK, 'a block device')):
+        if test(st_mode):
+            return name
+    return 'not a regular file'
+
+
+def _not_regular(path, st_mode):
+    return ValueError('%s exists and is %s, not a regular file: a report is written only over a regular file '
+                      '(nothing was read, written or changed); remove it or choose another dest'
+                      % (path, _kind(st_mode)))
+
+
+def _open_regular(path):
+    """An fd of the regular file ``path`` for reading, or None when there is none; ValueError when ``path`` is
+    anything else.  ``O_NOFOLLOW`` and ``fstat`` on the fd itself: a symlink swapped in after a check is
+    refused too, never followed (``O_NONBLOCK``: opening a fifo does not wait for a writer)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise _not_regular(path, stat.S_IFLNK)
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _not_regular(path, st.st_mode)
+    return fd
+
+
 def sync_files(dest, files, mode, check_mode=False):
     """Make each ``(name, data)`` of ``files`` a file of the directory ``dest`` (created 0755 when missing)
     with that content and ``mode``; a file already so is left alone.  Returns ``(changed, paths, diffs)``:
-    ``diffs`` holds a before/after pair per file whose content changes.  In ``check_mode`` nothing is written."""
+    ``diffs`` holds a before/after pair per file whose content changes.  In ``check_mode`` nothing is written.
+
+    An existing entry of ``dest`` named in ``files`` must be a regular file: a symlink, directory, fifo, ...
+    fails with ValueError naming it before any file is read or written (a symlink would otherwise carry
+    its target's content into the diff and its mode change to the target)."""
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise ValueError('dest %s exists and is not a directory' % dest)
+    for name, dummy in files:
+        path = os.path.join(dest, name)
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                continue
+            raise
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
     changed, paths, diffs = False, [], []
     if not os.path.isdir(dest):
         changed = True
@@ -75,19 +125,24 @@ def sync_files(dest, files, mode, check_mode=False):
         if not isinstance(data, bytes):
             data = data.encode('utf-8')
         old = None
-        if os.path.isfile(path):
-            with open(path, 'rb') as f:
-                old = f.read()
-        if old != data:
-            changed = True
-            diffs.append(dict(before_header=path, after_header=path,
-                              before=old.decode('utf-8', 'replace') if old is not None else '',
-                              after=data.decode('utf-8', 'replace')))
-            if not check_mode:
-                write_file_atomic(path, data, mode)
-        elif (os.stat(path).st_mode & 0o7777) != mode:
-            changed = True
-            if not check_mode:
-                os.chmod(path, mode)
+        fd = _open_regular(path)
+        try:
+            if fd is not None:
+                with os.fdopen(os.dup(fd), 'rb') as f:
+                    old = f.read()
+            if old != data:
+                changed = True
+                diffs.append(dict(before_header=path, after_header=path,
+                                  before=old.decode('utf-8', 'replace') if old is not None else '',
+                                  after=data.decode('utf-8', 'replace')))
+                if not check_mode:
+                    write_file_atomic(path, data, mode)
+            elif (os.fstat(fd).st_mode & 0o7777) != mode:
+                changed = True
+                if not check_mode:
+                    os.fchmod(fd, mode)
+        finally:
+            if fd is not None:
+                os.close(fd)
         paths.append(path)
     return changed, paths, diffs

@@ -20,12 +20,15 @@ import base64
 import hashlib
 import json
 import os
-import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     KeyProblem, WrongKeyPassphrase,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
+# The PEM parser is standard-library only and shared with _ocisig; re-exported here for the key code.
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pem import (  # noqa: F401
+    MAX_PEM_BYTES, check_pem_size, encode_pem, split_pem,
+)
 
 # cryptography.x509 is imported where a certificate is parsed (_x509()): it costs a module run a
 # tenth of its start-up, and most runs parse none.
@@ -47,12 +50,6 @@ PBKDF2_ITERATIONS = 10000
 def _x509():
     from cryptography import x509
     return x509
-
-
-# No key, certificate or key file docker or notary writes comes near this; anything larger is
-# refused before it is parsed (a key pasted into an option, a file, the server's metadata).
-MAX_PEM_BYTES = 64 * 1024
-_PEM_TYPE_RE = re.compile(r'\A[A-Z0-9 ]{1,64}\Z')
 
 
 # --- passphrases ---------------------------------------------------------------------------
@@ -97,70 +94,6 @@ def signer_passphrase(params):
     if params.get('signer_passphrase'):
         return params['signer_passphrase'], 'signer_passphrase'
     return params.get('repository_passphrase'), 'repository_passphrase'
-
-
-# --- PEM -----------------------------------------------------------------------------------
-
-def check_pem_size(text, what):
-    if text and len(text) > MAX_PEM_BYTES:
-        raise KeyProblem('%s is %d bytes long, more than the %d KiB a key or certificate can be; give one PEM '
-                         'key or certificate' % (what, len(text), MAX_PEM_BYTES // 1024))
-
-
-def split_pem(text, what='PEM data'):
-    """Return ``(type, headers, der)`` of the first PEM block in ``text``.
-
-    One pass with ``str.find``: only the first ``-----BEGIN`` line counts, and its block must
-    end with the matching ``-----END`` line (a backtracking regex took minutes on many BEGIN
-    lines).  Input over MAX_PEM_BYTES is refused unread."""
-    check_pem_size(text, what)
-    if isinstance(text, bytes):
-        text = text.decode('ascii', 'replace')
-    text = text or ''
-    begin = text.find('-----BEGIN ')
-    if begin < 0:
-        raise KeyProblem('no PEM block found')
-    type_start = begin + len('-----BEGIN ')
-    type_end = text.find('-----', type_start)
-    eol = text.find('\n', type_start)
-    pem_type = text[type_start:type_end] if type_end >= 0 else ''
-    if not _PEM_TYPE_RE.match(pem_type) or (eol >= 0 and eol < type_end) or \
-            text[type_end + 5:eol if eol >= 0 else len(text)].strip():
-        raise KeyProblem('no PEM block found: the first "-----BEGIN" line is not a PEM header')
-    if eol < 0:
-        raise KeyProblem('PEM block %s has no content' % pem_type)
-    end_marker = '-----END %s-----' % pem_type
-    end = text.find(end_marker, eol)
-    if end < 0:
-        raise KeyProblem('PEM block %s has no "%s" line' % (pem_type, end_marker))
-    headers = {}
-    lines = []
-    for line in text[eol + 1:end].splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if ':' in line:
-            k, v = line.split(':', 1)
-            headers[k.strip()] = v.strip()
-        else:
-            lines.append(line)
-    try:
-        der = base64.b64decode(''.join(lines), validate=True)
-    except (ValueError, TypeError):
-        raise KeyProblem('PEM block %s has invalid base64 content' % pem_type)
-    return pem_type, headers, der
-
-
-def encode_pem(pem_type, der, headers=None):
-    out = ['-----BEGIN %s-----' % pem_type]
-    if headers:
-        for k in sorted(headers):
-            out.append('%s: %s' % (k, headers[k]))
-        out.append('')
-    b64 = base64.b64encode(der).decode('ascii')
-    out.extend(b64[i:i + 64] for i in range(0, len(b64), 64))
-    out.append('-----END %s-----' % pem_type)
-    return '\n'.join(out) + '\n'
 
 
 # --- key IDs -------------------------------------------------------------------------------

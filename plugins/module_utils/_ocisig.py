@@ -49,8 +49,9 @@ except ImportError:  # pragma: no cover - build_module reports a missing cryptog
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, scrub
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    CommandTimeout, InputError, WrongPassphrase, explain,
+    CommandTimeout, InputError, KeyProblem, Unverified, WrongPassphrase, explain,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pem import encode_pem, pem_blocks
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 
 FORMATS = ('notary', 'cosign', 'notation')
@@ -58,10 +59,17 @@ FORMATS = ('notary', 'cosign', 'notation')
 COSIGN_PROMPT_RE = re.compile(r'Enter password for (?:the )?private key(?: again)?:\s*')
 COSIGN_OVERWRITE_RE = re.compile(r'already exists\. Overwrite \(y/n\)\?\s*')
 COSIGN_WRONG_PASSWORD_RE = re.compile(r'decryption failed|incorrect passphrase|wrong password', re.I)
-PUBLIC_PEM_RE = re.compile(r'-----BEGIN PUBLIC KEY-----\s*\n.*?-----END PUBLIC KEY-----', re.S)
-_CERT_PEM_RE = re.compile(r'-----BEGIN CERTIFICATE-----\s*\n.*?-----END CERTIFICATE-----', re.S)
 _ANNOTATION_KEY_RE = re.compile(r'\A[^=\s]+\Z')
 NOTATION_KEY_NAME = 'content-trust'
+
+# The tag binding: the repository (GUN) and the tag a signature is for, signed with it - cosign annotations
+# (2.x: the signed payload's ``optional`` section; 3.x bundles: the subject annotations of the signed in-toto
+# statement), Notation user metadata (the signed payload's ``targetArtifact.annotations``) - and required by
+# every verification, so a digest signed for v1.0.0 does not verify as v2.0.0.  The values checked are the
+# tools' verified payloads, never a manifest's or layer's annotations, which anyone who can push can write.
+BINDING_REPOSITORY = 'org.openbanking.content_trust.repository'
+BINDING_TAG = 'org.openbanking.content_trust.tag'
+BINDING_KEYS = (BINDING_REPOSITORY, BINDING_TAG)
 NOTATION_STORE = 'content-trust'
 
 
@@ -97,10 +105,91 @@ def check_annotations(annotations, what='annotations'):
     for key, value in (annotations or {}).items():
         if not isinstance(key, str) or not _ANNOTATION_KEY_RE.match(key):
             raise InputError('%s: key %r is not valid: expected a non-empty string without "=" or spaces' % (what, key))
+        if key in BINDING_KEYS:
+            raise InputError('%s: key %s is reserved: the collection signs the repository and tag of every signature '
+                             'under %s and %s itself; remove it' % (what, key, BINDING_REPOSITORY, BINDING_TAG))
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise InputError('%s: the value of %s must be a string, got %r' % (what, key, value))
         out[key] = str(value)
     return out
+
+
+def tag_binding(reference, tag):
+    """The annotations (cosign) or user metadata (Notation) that bind a signature to ``tag`` of ``reference``."""
+    return {BINDING_REPOSITORY: reference.gun, BINDING_TAG: tag}
+
+
+def with_binding(annotations, binding):
+    """The user's annotations and the binding, merged; the binding's keys cannot come from the user
+    (``check_annotations`` refuses them), and would lose here if they did."""
+    out = dict(annotations or {})
+    out.update(binding or {})
+    return out
+
+
+def bound_tags(payloads, gun):
+    """The tags that verified cosign payloads (``cosign verify --output json``: a list of ``{critical,
+    optional}``) bind to repository ``gun``; ``None`` in the list for a payload that names no tag (signed
+    before the binding, or by hand)."""
+    tags = []
+    for payload in payloads or []:
+        optional = payload.get('optional') if isinstance(payload, dict) else None
+        optional = optional if isinstance(optional, dict) else {}
+        repository = optional.get(BINDING_REPOSITORY)
+        if repository is not None and repository != gun:
+            continue  # bound to another repository: says nothing about this one
+        tag = optional.get(BINDING_TAG) if repository == gun else None
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def cosign_payloads(stdout):
+    """The JSON list ``cosign verify --output json`` prints on stdout (cosign 2.x and 3.x), or []."""
+    text = (stdout or '').strip()
+    start = text.find('[')
+    if start < 0:
+        return []
+    try:
+        data = json.loads(text[start:])
+    except ValueError:
+        return []
+    return data if isinstance(data, list) else []
+
+
+def binding_problem(gun, tag, digest, signed_for, tool):
+    """Why the signatures on ``digest`` that verify without the binding do not count for ``tag`` (a sentence).
+
+    ``signed_for``: the tags those verified signatures name (``None`` for one that names none)."""
+    named = sorted(t for t in signed_for if t)
+    parts = []
+    if named:
+        parts.append('they are bound to tag %s of %s, not to %s: the registry serves for %s the digest of another '
+                     'tag (a moved tag)' % (', '.join(named), gun, tag, tag))
+    if None in signed_for:
+        parts.append('%s carry no tag binding (%s, %s): they were made before the collection bound signatures to '
+                     'their tag, or by hand; re-sign the tag with %s (the bridge and publish_release re-sign), or '
+                     'set require_tag_binding: false to accept signatures that name no tag'
+                     % ('they' if not named else 'some', BINDING_REPOSITORY, BINDING_TAG,
+                        'openbanking.content_trust.%s_sign' % tool))
+    return ('%s signatures on %s verify, but none for tag %s of %s; %s'
+            % ('cosign' if tool == 'cosign' else 'Notation', digest, tag, gun, '; '.join(parts)))
+
+
+def pem_of_type(text, pem_type, what):
+    """The blocks of ``pem_type`` in ``text`` (PEM), re-encoded one per string; ``_pem``'s linear parser
+    and its size cap."""
+    try:
+        blocks = pem_blocks(text or '', what)
+    except KeyProblem as exc:
+        raise InputError('%s: %s' % (what, exc))
+    return [encode_pem(t, der) for t, dummy, der in blocks if t == pem_type]
+
+
+def public_key_pem(text, what='public key'):
+    """The first ``PUBLIC KEY`` block of ``text`` (cosign's output, a .pub file), or None."""
+    found = pem_of_type(text, 'PUBLIC KEY', what)
+    return found[0] if found else None
 
 
 def check_public_keys(pems, what='public_keys'):
@@ -109,21 +198,21 @@ def check_public_keys(pems, what='public_keys'):
         raise InputError('%s must list at least one PEM public key ("-----BEGIN PUBLIC KEY-----")' % what)
     out = []
     for i, pem in enumerate(pems):
-        m = PUBLIC_PEM_RE.search(pem or '')
-        if not m:
+        found = public_key_pem(pem, '%s[%d]' % (what, i))
+        if not found:
             raise InputError('%s[%d] is not a PEM public key: expected a "-----BEGIN PUBLIC KEY-----" block, such as '
                              'the <path>.pub that cosign_key writes' % (what, i))
         try:
-            serialization.load_pem_public_key(m.group(0).encode('ascii'))
+            serialization.load_pem_public_key(found.encode('ascii'))
         except (ValueError, TypeError):
             raise InputError('%s[%d] is not a valid public key' % (what, i))
-        out.append(m.group(0).strip() + '\n')
+        out.append(found)
     return out
 
 
 def split_certificates(text, what):
     """The certificates of a PEM bundle, in order; at least one."""
-    blocks = _CERT_PEM_RE.findall(text or '')
+    blocks = pem_of_type(text, 'CERTIFICATE', what)
     if not blocks:
         raise InputError('%s holds no PEM certificate ("-----BEGIN CERTIFICATE-----")' % what)
     from cryptography import x509
@@ -356,10 +445,13 @@ class OciTools(object):
                              % key_path)
         what = 'cosign public-key --key %s' % key_path
         rc, out = self.run_pty([self.cosign_path(), 'public-key', '--key', key_path], password, what, option=option)
-        m = PUBLIC_PEM_RE.search(out)
-        if rc != 0 or not m:
+        try:
+            public = public_key_pem(out, what) if rc == 0 else None
+        except InputError:
+            public = None
+        if not public:
             raise explain(out, what, sources=('oci',), rc=rc)
-        return m.group(0).strip() + '\n'
+        return public
 
     def write_public_keys(self, pems):
         d = self.cli.tempdir()
@@ -371,20 +463,49 @@ class OciTools(object):
             paths.append(path)
         return paths
 
-    def cosign_verified(self, reference, digest, public_key_paths, annotations=None, transparency_log=False):
-        """Index of the first public key that verifies a signature on ``digest`` (with the
-        annotations), or None; with the last failure's message."""
-        features = self.cosign_features()
+    def cosign_verify_run(self, reference, digest, public_key_path, annotations=None, transparency_log=False):
+        """``(rc, verified payloads, message)`` of one ``cosign verify`` of ``digest`` requiring ``annotations``."""
         target = '%s@%s' % (reference.gun, digest)
+        argv = cosign_verify_argv(self.cosign_path(), self.cosign_features(), target, public_key_path, annotations,
+                                  transparency_log, reference.is_loopback())
+        rc, out, err = self.cli.run_split(argv, env=self.env())
+        if rc == 0:
+            return rc, cosign_payloads(out), None
+        return rc, [], explain(scrub(err or out, self.secrets), 'cosign verify', sources=('oci',)).msg
+
+    def cosign_verified(self, reference, digest, public_key_paths, annotations=None, transparency_log=False,
+                        binding=None):
+        """Index of the first public key that verifies a signature on ``digest`` with the annotations (and, given
+        ``binding``, the tag binding), or None; with the last failure's message.
+
+        With a binding, cosign's ``-a`` check is not taken on trust: a payload cosign verified must carry the
+        binding too (a cosign that signs or checks no annotations in its bundle format, sigstore/cosign#4508,
+        is refused here rather than passing every tag)."""
+        wanted = with_binding(annotations, binding)
         problem = None
         for i, path in enumerate(public_key_paths):
-            argv = cosign_verify_argv(self.cosign_path(), features, target, path, annotations, transparency_log,
-                                      reference.is_loopback())
-            rc, out = self.run(argv, what='cosign verify %s' % target)
-            if rc == 0:
-                return i, None
-            problem = explain(out, 'cosign verify', sources=('oci',)).msg
+            rc, payloads, problem = self.cosign_verify_run(reference, digest, path, wanted, transparency_log)
+            if rc != 0:
+                continue
+            if binding and binding[BINDING_TAG] not in bound_tags(payloads, binding[BINDING_REPOSITORY]):
+                raise Unverified(
+                    '%s verify -a %s=%s passed for %s@%s, but no signed payload it verified carries that annotation: '
+                    'this cosign does not check annotations (cosign 3.x before sigstore/cosign#4508 neither signs nor '
+                    'checks them in its bundle format); use cosign 2.x or a cosign 3.x that does'
+                    % (self.cosign_path(), BINDING_TAG, binding[BINDING_TAG], reference.gun, digest))
+            return i, None
         return None, problem
+
+    def cosign_signed_for(self, reference, digest, public_key_paths, annotations=None, transparency_log=False):
+        """The tags the signatures on ``digest`` that verify with the keys (and user annotations) are bound to,
+        read from the payloads cosign verified; ``None`` among them for a signature bound to no tag."""
+        tags = []
+        for path in public_key_paths:
+            rc, payloads, dummy = self.cosign_verify_run(reference, digest, path, annotations, transparency_log)
+            for tag in bound_tags(payloads, reference.gun) if rc == 0 else []:
+                if tag not in tags:
+                    tags.append(tag)
+        return tags
 
     def cosign_sign(self, reference, digest, key_path, password, annotations=None, transparency_log=False):
         features = self.cosign_features()
@@ -437,14 +558,26 @@ class OciTools(object):
         argv.append('%s@%s' % (reference.gun, digest))
         return argv
 
-    def notation_verified(self, reference, digest):
-        """Whether ``notation verify`` passes under this run's trust policy; with its message."""
-        argv = self._notation_argv('verify', reference, digest)
+    def notation_verified(self, reference, digest, metadata=None):
+        """Whether ``notation verify`` passes under this run's trust policy, with a signature carrying the user
+        ``metadata`` (the tag binding) in its signed payload; with its message."""
+        extra = []
+        for key in sorted(metadata or {}):
+            extra += ['--user-metadata', '%s=%s' % (key, metadata[key])]
+        argv = self._notation_argv('verify', reference, digest, extra)
         rc, out = self.run(argv, env=self.env(self.notation_home()), what='notation verify')
         return rc == 0, (None if rc == 0 else explain(out, 'notation verify', sources=('oci',)).msg)
 
-    def notation_leaf_fingerprints(self, reference, digest):
-        """SHA-256 fingerprints of the leaf certificates of the Notation signatures on ``digest``."""
+    def notation_signed_for(self, reference, digest, fingerprint=None):
+        """The tags the Notation signatures on ``digest`` are bound to (``None`` for one bound to no tag), as
+        ``notation inspect`` lists their user metadata; only those whose leaf certificate has ``fingerprint``,
+        when given.  Inspect verifies nothing: callers use it to explain a refusal or to find a candidate, and
+        ``notation verify --user-metadata`` decides."""
+        return notation_bound_tags(self.notation_signatures(reference, digest), reference.gun, fingerprint)
+
+    def notation_signatures(self, reference, digest):
+        """``[{fingerprint, metadata}]``: the SHA-256 fingerprint of each Notation signature's leaf certificate on
+        ``digest`` and its user metadata, as ``notation inspect`` lists them (unverified)."""
         argv = self._notation_argv('inspect', reference, digest, ['--output', 'json'])
         rc, out, err = self.cli.run_split(argv, env=self.env(self.notation_home()))
         if rc != 0:
@@ -456,20 +589,49 @@ class OciTools(object):
             data = json.loads(out[out.index('{'):]) if '{' in out else {}
         except ValueError:
             raise TrustError('notation inspect printed output that is not JSON: %s' % out[:300])
-        prints = []
-        for sig in data.get('Signatures') or []:
-            certs = sig.get('certificates') or []
-            if certs and certs[0].get('SHA256Fingerprint'):
-                prints.append(certs[0]['SHA256Fingerprint'].lower())
-        return prints
+        return notation_inspect_signatures(data)
 
-    def notation_sign(self, reference, digest):
-        argv = self._notation_argv('sign', reference, digest, ['--key', NOTATION_KEY_NAME])
+    def notation_leaf_fingerprints(self, reference, digest):
+        """SHA-256 fingerprints of the leaf certificates of the Notation signatures on ``digest``."""
+        return [sig['fingerprint'] for sig in self.notation_signatures(reference, digest) if sig['fingerprint']]
+
+    def notation_sign(self, reference, digest, metadata=None):
+        extra = ['--key', NOTATION_KEY_NAME]
+        for key in sorted(metadata or {}):
+            extra += ['--user-metadata', '%s=%s' % (key, metadata[key])]
+        argv = self._notation_argv('sign', reference, digest, extra)
         what = 'notation sign %s@%s' % (reference.gun, digest)
         rc, out = self.run(argv, env=self.env(self.notation_home()), what=what)
         if rc != 0:
             raise explain(out, what, sources=('oci',), rc=rc)
         return out
+
+
+def notation_inspect_signatures(data):
+    """``[{fingerprint, metadata}]`` from the JSON of ``notation inspect --output json``."""
+    out = []
+    for sig in (data or {}).get('Signatures') or []:
+        certs = sig.get('certificates') or []
+        fingerprint = (certs[0].get('SHA256Fingerprint') or '').lower() if certs else ''
+        metadata = sig.get('userDefinedAttributes')
+        out.append(dict(fingerprint=fingerprint, metadata=metadata if isinstance(metadata, dict) else {}))
+    return out
+
+
+def notation_bound_tags(signatures, gun, fingerprint=None):
+    """The tags ``signatures`` (``notation_inspect_signatures``) are bound to in repository ``gun``, ``None`` for
+    one bound to no tag; only signatures whose leaf has ``fingerprint``, when given."""
+    tags = []
+    for sig in signatures:
+        if fingerprint and sig['fingerprint'] != fingerprint:
+            continue
+        repository = sig['metadata'].get(BINDING_REPOSITORY)
+        if repository is not None and repository != gun:
+            continue
+        tag = sig['metadata'].get(BINDING_TAG) if repository == gun else None
+        if tag not in tags:
+            tags.append(tag)
+    return tags
 
 
 # --- the registry --------------------------------------------------------------------------
@@ -506,47 +668,46 @@ def check_pinned(reference, digests, pinned):
 # --- verification, for modules and for trust_pull ------------------------------------------
 
 def signing_plan(tags, digests, unsigned):
-    """The signing plan of the sign modules: one row ``{tag, digest, signed}`` per tag, ``signed`` true for the
-    first tag of each digest that ``unsigned(digest)`` says has no signature yet (asked once per digest), and for
-    a tag not pushed yet (``digest`` None, check mode); ``to_sign``: those digests, in order."""
-    decided, rows, to_sign = {}, [], []
+    """The signing plan of the sign modules: one row ``{tag, digest, signed}`` per tag, ``signed`` true for a tag
+    whose digest ``unsigned(digest, tag)`` says has no signature by this key FOR THIS TAG yet (each signature
+    binds one tag, so a digest carried by two tags gets two signatures), and for a tag not pushed yet
+    (``digest`` None, check mode); ``to_sign``: ``{tag, digest}`` of those that can be signed, in order."""
+    rows, to_sign = [], []
     for tag in tags:
         digest = digests[tag]
         if digest is None:
             rows.append({'tag': tag, 'digest': None, 'signed': True})
-        elif digest in decided:
-            rows.append({'tag': tag, 'digest': digest, 'signed': False})
-        else:
-            decided[digest] = bool(unsigned(digest))
-            if decided[digest]:
-                to_sign.append(digest)
-            rows.append({'tag': tag, 'digest': digest, 'signed': decided[digest]})
+            continue
+        signed = bool(unsigned(digest, tag))
+        if signed:
+            to_sign.append({'tag': tag, 'digest': digest})
+        rows.append({'tag': tag, 'digest': digest, 'signed': signed})
     return dict(changed=any(r['signed'] for r in rows), results=rows, to_sign=to_sign)
 
 
 def _verify_results(tags, digests, check):
+    """One ``{tag, digest, verified, problems}`` per tag; ``check(digest, tag)`` -> ``(ok, problem)``, asked once
+    per tag (a signature binds a tag, so two tags of one digest are two questions)."""
     results = []
-    by_digest = {}
     for tag in tags:
         digest = digests.get(tag)
         if not digest:
             results.append({'tag': tag, 'digest': None, 'verified': False,
                             'problems': ['the registry has no tag %s' % tag]})
             continue
-        if digest not in by_digest:
-            by_digest[digest] = check(digest)
-        ok, problem = by_digest[digest]
+        ok, problem = check(digest, tag)
         results.append({'tag': tag, 'digest': digest, 'verified': ok, 'problems': [] if ok else [problem]})
     return results
 
 
 def verify_cosign(cli, reference, tags, public_keys, annotations=None, cosign_cli='cosign', digests=None,
-                  transparency_log=False):
+                  transparency_log=False, require_tag_binding=True):
     """Verify the cosign signatures of ``tags`` of ``reference`` with any of ``public_keys`` (PEM).
 
     ``cli`` is the module's ``TrustCLI``; ``digests`` ({tag: digest}) pins what must be signed,
-    otherwise the registry's current digest of each tag is verified.  Returns one
-    ``{tag, digest, verified, problems}`` per tag; never fails for an unverified tag."""
+    otherwise the registry's current digest of each tag is verified.  With ``require_tag_binding`` a signature
+    counts for a tag only when its signed payload binds it to that tag of this repository (``tag_binding``).
+    Returns one ``{tag, digest, verified, problems}`` per tag; never fails for an unverified tag."""
     tags = check_tags(tags)
     pems = check_public_keys(public_keys)
     annotations = check_annotations(annotations)
@@ -555,21 +716,26 @@ def verify_cosign(cli, reference, tags, public_keys, annotations=None, cosign_cl
     if digests is None:
         digests = resolve_digests(cli, reference, tags, missing_ok=True)
 
-    def check(digest):
-        index, problem = tools.cosign_verified(reference, digest, paths, annotations, transparency_log)
-        if index is None:
-            return False, 'no cosign signature on %s verifies with the public keys given%s' % (
-                digest, (' (%s)' % problem) if problem else '')
-        return True, None
+    def check(digest, tag):
+        binding = tag_binding(reference, tag) if require_tag_binding else None
+        index, problem = tools.cosign_verified(reference, digest, paths, annotations, transparency_log, binding)
+        if index is not None:
+            return True, None
+        if binding:
+            signed_for = tools.cosign_signed_for(reference, digest, paths, annotations, transparency_log)
+            if signed_for:
+                return False, binding_problem(reference.gun, tag, digest, signed_for, 'cosign')
+        return False, 'no cosign signature on %s verifies with the public keys given%s' % (
+            digest, (' (%s)' % problem) if problem else '')
     return _verify_results(tags, digests, check)
 
 
 def verify_notation(cli, reference, tags, ca_certificates, trusted_identities=None, notation_cli='notation',
-                    digests=None):
+                    digests=None, require_tag_binding=True):
     """Verify the Notation signatures of ``tags`` under a strict trust policy trusting
     ``ca_certificates`` (PEM) and ``trusted_identities`` (default any identity those CAs issued).
 
-    Same contract as ``verify_cosign``."""
+    Same contract as ``verify_cosign``; the binding is Notation's signed user metadata."""
     tags = check_tags(tags)
     cas = check_ca_certificates(ca_certificates)
     tools = OciTools(cli, notation_cli=notation_cli)
@@ -577,9 +743,16 @@ def verify_notation(cli, reference, tags, ca_certificates, trusted_identities=No
     if digests is None:
         digests = resolve_digests(cli, reference, tags, missing_ok=True)
 
-    def check(digest):
-        ok, problem = tools.notation_verified(reference, digest)
-        return ok, (None if ok else 'no Notation signature on %s verifies under the trust policy (%s)' % (digest, problem))
+    def check(digest, tag):
+        binding = tag_binding(reference, tag) if require_tag_binding else None
+        ok, problem = tools.notation_verified(reference, digest, binding)
+        if ok:
+            return True, None
+        if binding and tools.notation_verified(reference, digest)[0]:
+            # Some signature verifies, none for this tag: say which tags the signatures claim (notation inspect).
+            return False, binding_problem(reference.gun, tag, digest,
+                                          tools.notation_signed_for(reference, digest) or [None], 'notation')
+        return False, 'no Notation signature on %s verifies under the trust policy (%s)' % (digest, problem)
     return _verify_results(tags, digests, check)
 
 

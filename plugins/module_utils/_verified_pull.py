@@ -173,7 +173,8 @@ def registry_targets(cli, images):
 
 
 def verify_oci_signatures(cli, targets, fmt, policy):
-    """``(verified targets, failures)``: the cosign or Notation signature of each target's digest."""
+    """``(verified targets, failures)``: the cosign or Notation signature of each target's digest, bound to the
+    target's repository and tag unless ``policy['require_tag_binding']`` is false."""
     from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import verify_cosign, verify_notation
     by_reference = {}
     for target in targets:
@@ -185,11 +186,13 @@ def verify_oci_signatures(cli, targets, fmt, policy):
         digests = dict((t['tag'], t['digest']) for t in group)
         if fmt == 'cosign':
             results = verify_cosign(cli, reference, tags, policy['cosign_public_keys'],
-                                    cosign_cli=policy['cosign_cli'], digests=digests)
+                                    cosign_cli=policy['cosign_cli'], digests=digests,
+                                    require_tag_binding=policy.get('require_tag_binding', True))
         else:
             results = verify_notation(cli, reference, tags, policy['notation_ca_certificates'],
                                       trusted_identities=policy.get('notation_trusted_identities'),
-                                      notation_cli=policy['notation_cli'], digests=digests)
+                                      notation_cli=policy['notation_cli'], digests=digests,
+                                      require_tag_binding=policy.get('require_tag_binding', True))
         verdicts = dict((r['tag'], r) for r in results)
         for target in group:
             verdict = verdicts[target['tag']]

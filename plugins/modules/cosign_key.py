@@ -116,7 +116,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, PUBLIC_PEM_RE
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, public_key_pem
 
 
 def _read(path):
@@ -251,7 +251,7 @@ class EnsureKeyPair(Action):
             else:
                 _cosign_generate(self.tools, tmp_prefix, self.params['passphrase'])
             public = _read(tmp_prefix + '.pub')
-            if not PUBLIC_PEM_RE.search(public):
+            if not public_key_pem(public, '%s.pub' % tmp_prefix):
                 raise TrustError('cosign wrote no public key to %s.pub' % tmp_prefix)
             os.chmod(tmp_prefix + '.key', 0o600)
             os.chmod(tmp_prefix + '.pub', 0o644)

@@ -14,8 +14,15 @@ version_added: 0.1.0
 description:
   - Resolves each tag of O(repository) to the digest the registry serves for it and signs that DIGEST with
     C(cosign sign --key), never the tag.
-  - Idempotent - a digest that already carries a signature that verifies with this key (and carries
-    O(annotations)) is left alone; no new signature manifest is pushed and the task reports no change.
+  - Each signature names the repository and the tag it is for, in the signed payload, under the annotations
+    C(org.openbanking.content_trust.repository) (the repository, such as C(127.0.0.1:5000/acme/app)) and
+    C(org.openbanking.content_trust.tag). The verifiers (M(openbanking.content_trust.cosign_verify),
+    M(openbanking.content_trust.trust_pull)) require them for the tag they verify, so a signature on the digest of
+    C(v1.0.0) does not verify when a registry attacker points C(v2.0.0) at that digest. A digest carried by two
+    tags therefore gets one signature per tag.
+  - Idempotent - a tag whose digest already carries a signature that verifies with this key, for this tag (and
+    carries O(annotations)) is left alone; no new signature manifest is pushed and the task reports no change.
+    A signature made before the tag binding (no such annotations) does not count, and the tag is signed again.
   - Works with cosign 2.x (signatures stored as the C(sha256-<hex>.sig) tag) and 3.x (bundles stored as OCI
     referrers, a C(sha256-<hex>) tag on registries without the referrers API); the version is detected.
   - A loopback registry is reached over plain http (as docker does), any other registry over TLS with the
@@ -55,6 +62,8 @@ options:
     description:
       - Annotations signed with each digest (C(cosign sign -a key=value)); a signature without them does not count
         as an existing signature.
+      - The keys C(org.openbanking.content_trust.repository) and C(org.openbanking.content_trust.tag) are the
+        collection's own (the tag binding, added to every signature) and are refused here.
     type: dict
     default: {}
   transparency_log:
@@ -106,7 +115,7 @@ results:
       description: The digest the registry serves for the tag, which is what is signed.
       type: str
     signed:
-      description: Whether this run signed the digest (would sign, in check mode).
+      description: Whether this run signed the digest for this tag (would sign, in check mode).
       type: bool
 public_key:
   description: The public key of O(key) (PEM), which verifies the signatures.
@@ -119,14 +128,16 @@ cosign_major_version:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_annotations, check_tags, resolve_digests, signing_plan,
+    OciTools, check_pinned, check_annotations, check_tags, resolve_digests, signing_plan, tag_binding, with_binding,
 )
 
 
 class Sign(Action):
-    """Sign each digest that has no signature by this key (with these annotations) yet: one ``cosign sign`` each."""
+    """Sign each tag whose digest has no signature by this key for this tag (with these annotations) yet: one
+    ``cosign sign`` per tag, its tag binding among the annotations."""
 
     def inputs(self):
         p = self.params
@@ -142,19 +153,31 @@ class Sign(Action):
         self.features = tools.cosign_features()
         # Deriving the public key checks the password before anything is signed.
         self.public = tools.cosign_public_key(p['key'], p['key_passphrase'])
-        pub_path = tools.write_public_keys([self.public])[0]
+        pub_path = self.pub_path = tools.write_public_keys([self.public])[0]
         # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
         digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
         check_pinned(repository, digests, p['digests'])
-        return signing_plan(self.tags, digests, lambda digest: tools.cosign_verified(
-            repository, digest, [pub_path], self.annotations, p['transparency_log'])[0] is None)
+        return signing_plan(self.tags, digests, lambda digest, tag: tools.cosign_verified(
+            repository, digest, [pub_path], self.annotations, p['transparency_log'], tag_binding(repository, tag))[0]
+            is None)
 
     def apply(self, plan):
         p = self.params
-        for digest in plan['to_sign']:
-            self.tools.cosign_sign(self.repository, digest, p['key'], p['key_passphrase'], self.annotations,
+        for row in plan['to_sign']:
+            self.tools.cosign_sign(self.repository, row['digest'], p['key'], p['key_passphrase'],
+                                   with_binding(self.annotations, tag_binding(self.repository, row['tag'])),
                                    p['transparency_log'])
         return plan['to_sign']
+
+    def verify(self, plan, outcome):
+        # Read back: each new signature verifies for its tag.  A cosign that signs no annotations in its bundle
+        # format (3.x before sigstore/cosign#4508) fails here, naming itself, instead of leaving useless signatures.
+        for row in outcome:
+            if self.tools.cosign_verified(self.repository, row['digest'], [self.pub_path], self.annotations,
+                                          self.params['transparency_log'],
+                                          tag_binding(self.repository, row['tag']))[0] is None:
+                raise TrustError('cosign signed %s@%s for tag %s, but no signature on it verifies for that tag '
+                                 'afterwards' % (self.repository.gun, row['digest'], row['tag']))
 
     def result(self, plan, outcome):
         return dict(changed=plan['changed'], results=plan['results'], public_key=self.public,

@@ -45,6 +45,17 @@ options:
     description: Require the signature to be in the transparency log (Rekor); off for privately signed images.
     type: bool
     default: false
+  require_tag_binding:
+    description:
+      - Count only a signature whose signed payload names this repository and the tag being verified (the
+        annotations C(org.openbanking.content_trust.repository) and C(org.openbanking.content_trust.tag) that
+        M(openbanking.content_trust.cosign_sign) signs). Without it, a registry attacker who points a tag at the
+        digest of another signed release gets that release verified under the tag.
+      - V(false) accepts a signature on the digest whatever tag it was made for, including signatures made before
+        the tag binding existed (no such annotations). Use it only until those are re-signed with
+        M(openbanking.content_trust.cosign_sign); a refused tag's problem says which case it is.
+    type: bool
+    default: true
   fail_on_unverified:
     description: Fail the task, naming every tag that does not verify.
     type: bool
@@ -87,7 +98,8 @@ results:
       description: The digest the registry serves for the tag (None when it has no such tag).
       type: str
     verified:
-      description: Whether a signature on the digest verifies with one of the keys.
+      description: Whether a signature on the digest verifies with one of the keys (for this tag, with
+        O(require_tag_binding)).
       type: bool
     problems:
       description: Why it did not verify.
@@ -104,7 +116,7 @@ unverified:
   elements: str
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_cosign
@@ -119,10 +131,11 @@ class Verify(Reader):
     def plan(self):
         p = self.params
         results = verify_cosign(self.cli, self.repository, p['tags'], p['public_keys'], annotations=p['annotations'],
-                                cosign_cli=p['cosign_cli'], transparency_log=p['transparency_log'])
+                                cosign_cli=p['cosign_cli'], transparency_log=p['transparency_log'],
+                                require_tag_binding=p['require_tag_binding'])
         unverified = [r['tag'] for r in results if not r['verified']]
         if unverified and p['fail_on_unverified']:
-            raise TrustError(unverified_message(self.repository, results, 'cosign'))
+            raise Unverified(unverified_message(self.repository, results, 'cosign'))
         return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
 
 
@@ -133,6 +146,7 @@ def main():
         public_keys=dict(type='list', elements='str', required=True, no_log=False),
         annotations=dict(type='dict', default={}),
         transparency_log=dict(type='bool', default=False),
+        require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
     ), passphrases='deprecated')

@@ -14,9 +14,16 @@ version_added: 0.1.0
 description:
   - Resolves each tag of O(repository) to the digest the registry serves for it and signs that DIGEST with
     C(notation sign), using the private key O(key) and the certificate chain O(certificate_chain).
-  - Idempotent - a digest that already carries a Notation signature by the leaf certificate of
-    O(certificate_chain) that verifies under a strict policy trusting the chain's root is left alone; no new
-    signature is pushed and the task reports no change.
+  - Each signature names the repository and the tag it is for in its signed user metadata
+    (C(notation sign --user-metadata)), under C(org.openbanking.content_trust.repository) (the repository, such
+    as C(127.0.0.1:5000/acme/app)) and C(org.openbanking.content_trust.tag). The verifiers
+    (M(openbanking.content_trust.notation_verify), M(openbanking.content_trust.trust_pull)) require them for the
+    tag they verify, so a signature on the digest of C(v1.0.0) does not verify when a registry attacker points
+    C(v2.0.0) at that digest. A digest carried by two tags therefore gets one signature per tag.
+  - Idempotent - a tag whose digest already carries a Notation signature for this tag by the leaf certificate
+    of O(certificate_chain), that verifies under a strict policy trusting the chain's root, is left alone; no
+    new signature is pushed and the task reports no change. A signature made before the tag binding (no such
+    metadata) does not count, and the tag is signed again.
   - Notation signs only with an unencrypted key file. O(key) is the signer's own file (issued by their CA, mode
     0600), read in place and never copied - the one place in this collection where a private key rests
     decrypted. Keep it on the signing host only, readable by its owner only.
@@ -119,12 +126,13 @@ certificate_fingerprint:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests, signing_plan,
+    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests, signing_plan, tag_binding,
 )
 
 
 class Sign(Action):
-    """Sign each digest that has no signature by this certificate yet: one ``notation sign`` each."""
+    """Sign each tag whose digest has no signature by this certificate for this tag yet: one ``notation sign``
+    per tag, its tag binding as user metadata."""
 
     def inputs(self):
         p = self.params
@@ -137,19 +145,20 @@ class Sign(Action):
         p, tools, repository, fingerprint = self.params, self.tools, self.repository, self.fingerprint
         tools.notation_path()
         tools.notation_use_key(p['key'], p['certificate_chain'])
-        # "Already signed" means: a signature by this very certificate, valid under a strict policy
-        # that trusts the root of its chain.
+        # "Already signed" means: a signature by this very certificate bound to this tag (notation inspect
+        # lists it), and one bound to this tag valid under a strict policy that trusts the root of its chain
+        # (notation verify --user-metadata, which checks the signed payload).
         tools.notation_trust(repository, [self.chain[-1]])
         # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
         digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
         check_pinned(repository, digests, p['digests'])
-        return signing_plan(self.tags, digests, lambda digest: not (
-            fingerprint in tools.notation_leaf_fingerprints(repository, digest)
-            and tools.notation_verified(repository, digest)[0]))
+        return signing_plan(self.tags, digests, lambda digest, tag: not (
+            tag in tools.notation_signed_for(repository, digest, fingerprint)
+            and tools.notation_verified(repository, digest, tag_binding(repository, tag))[0]))
 
     def apply(self, plan):
-        for digest in plan['to_sign']:
-            self.tools.notation_sign(self.repository, digest)
+        for row in plan['to_sign']:
+            self.tools.notation_sign(self.repository, row['digest'], tag_binding(self.repository, row['tag']))
         return plan['to_sign']
 
     def result(self, plan, outcome):

@@ -45,6 +45,18 @@ options:
     type: list
     elements: str
     default: []
+  require_tag_binding:
+    description:
+      - Count only a signature whose signed user metadata names this repository and the tag being verified
+        (C(org.openbanking.content_trust.repository) and C(org.openbanking.content_trust.tag), which
+        M(openbanking.content_trust.notation_sign) signs; checked by C(notation verify --user-metadata)). Without
+        it, a registry attacker who points a tag at the digest of another signed release gets that release verified
+        under the tag.
+      - V(false) accepts a signature on the digest whatever tag it was made for, including signatures made before
+        the tag binding existed (no such metadata). Use it only until those are re-signed with
+        M(openbanking.content_trust.notation_sign); a refused tag's problem says which case it is.
+    type: bool
+    default: true
   fail_on_unverified:
     description: Fail the task, naming every tag that does not verify.
     type: bool
@@ -87,7 +99,8 @@ results:
       description: The digest the registry serves for the tag (None when it has no such tag).
       type: str
     verified:
-      description: Whether a Notation signature on the digest verifies under the policy.
+      description: Whether a Notation signature on the digest verifies under the policy (for this tag, with
+        O(require_tag_binding)).
       type: bool
     problems:
       description: Why it did not verify.
@@ -104,7 +117,7 @@ unverified:
   elements: str
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_notation
@@ -119,10 +132,10 @@ class Verify(Reader):
     def plan(self):
         p = self.params
         results = verify_notation(self.cli, self.repository, p['tags'], p['ca_certificates'], p['trusted_identities'],
-                                  notation_cli=p['notation_cli'])
+                                  notation_cli=p['notation_cli'], require_tag_binding=p['require_tag_binding'])
         unverified = [r['tag'] for r in results if not r['verified']]
         if unverified and p['fail_on_unverified']:
-            raise TrustError(unverified_message(self.repository, results, 'Notation'))
+            raise Unverified(unverified_message(self.repository, results, 'Notation'))
         return dict(changed=False, results=results, verified=not unverified, unverified=unverified)
 
 
@@ -132,6 +145,7 @@ def main():
         tags=dict(type='list', elements='str', required=True),
         ca_certificates=dict(type='list', elements='str', required=True),
         trusted_identities=dict(type='list', elements='str', default=[]),
+        require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases='deprecated')

@@ -24,6 +24,8 @@ description:
     C(release-<release>.md) for people (what C(docker trust inspect --pretty) shows, for every image). They hold
     no timestamps, so a report that did not change reports no change. Each file is written to a temporary file
     beside it and renamed into place.
+  - An existing entry of O(dest) with the name of a file to write must be a regular file; a symbolic link, directory,
+    fifo or other special file there fails the task, naming it, before any file is read or written.
   - Then shows O(published) and a line per check, or fails naming every image tag that does not verify, after
     writing the reports.
   - Runs on the controller itself, without sending a module to any host; the

@@ -22,6 +22,8 @@ description:
     in one task.
   - Each file is written to a temporary file beside it and renamed into place, so a reader never sees half a
     report.
+  - An existing entry of O(dest) with the name of a file to write must be a regular file; a symbolic link, directory,
+    fifo or other special file there fails the task, naming it, before any file is read or written.
 author:
   - Open Banking (@OpenBankingUK)
 extends_documentation_fragment:

@@ -109,6 +109,18 @@ options:
     description: Subjects of signing certificates Notation accepts (for example C(x509.subject:CN=release)); default any.
     type: list
     elements: str
+  require_tag_binding:
+    description:
+      - For V(cosign) and V(notation) in O(formats), count only a signature whose signed payload names the image's
+        repository and the tag being pulled (C(org.openbanking.content_trust.repository) and
+        C(org.openbanking.content_trust.tag), which M(openbanking.content_trust.cosign_sign) and
+        M(openbanking.content_trust.notation_sign) sign). cosign and Notation sign digests; without the binding a
+        registry attacker who points a tag at the digest of another signed release gets that release pulled under
+        the tag.
+      - V(false) accepts a signature on the digest whatever tag it was made for, including signatures made before
+        the tag binding existed. Use it only until those are re-signed.
+    type: bool
+    default: true
   cosign_cli:
     description: Name or path of the cosign CLI, for V(cosign) in O(formats).
     type: str
@@ -263,7 +275,8 @@ class Pull(Action):
                              'that verify it')
         policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
                       notation_ca_certificates=p['notation_ca_certificates'],
-                      notation_trusted_identities=p['notation_trusted_identities'], notation_cli=p['notation_cli'])
+                      notation_trusted_identities=p['notation_trusted_identities'], notation_cli=p['notation_cli'],
+                      require_tag_binding=p['require_tag_binding'])
 
     def plan(self):
         p = self.params
@@ -296,6 +309,7 @@ def main():
         cosign_public_keys=dict(type='list', elements='str', no_log=False),
         notation_ca_certificates=dict(type='list', elements='str'),
         notation_trusted_identities=dict(type='list', elements='str'),
+        require_tag_binding=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases=False)

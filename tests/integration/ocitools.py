@@ -77,6 +77,40 @@ def registry_digest(stack, repo, tag):
         raise
 
 
+def registry_manifest(stack, repo, ref):
+    """``(bytes, media type)`` of a manifest as the registry serves it (by tag or digest)."""
+    req = urllib.request.Request('http://%s/v2/%s/manifests/%s' % (stack.registry, _path(stack, repo), ref),
+                                 headers={'Accept': ACCEPT})
+    resp = urllib.request.urlopen(req, timeout=10)
+    return resp.read(), resp.headers['Content-Type']
+
+
+def attacker_put_manifest(stack, repo, tag, body, media_type):
+    """What anyone who can push to the registry can do, holding no signing key: make ``tag`` serve ``body``.
+    Returns the digest the registry gives it."""
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+    req = urllib.request.Request('http://%s/v2/%s/manifests/%s' % (stack.registry, _path(stack, repo), tag),
+                                 data=body, method='PUT', headers={'Content-Type': media_type})
+    return urllib.request.urlopen(req, timeout=10).headers['Docker-Content-Digest']
+
+
+def attacker_move_tag(stack, repo, tag, digest):
+    """Point ``tag`` at the manifest ``digest`` already in the repository (an older signed release)."""
+    body, media_type = registry_manifest(stack, repo, digest)
+    moved = attacker_put_manifest(stack, repo, tag, body, media_type)
+    assert moved == digest and registry_digest(stack, repo, tag) == digest
+    return moved
+
+
+def attacker_annotate(stack, repo, tag, digest, annotations):
+    """Re-push the manifest ``digest`` under ``tag`` with unsigned ``annotations`` added (a new digest)."""
+    body, media_type = registry_manifest(stack, repo, digest)
+    manifest = json.loads(body.decode())
+    manifest['annotations'] = dict(manifest.get('annotations') or {}, **annotations)
+    return attacker_put_manifest(stack, repo, tag, manifest, media_type)
+
+
 def registry_state(stack, repo):
     """Every tag of the repository (signature tags included) with its digest, from the registry API."""
     url = 'http://%s/v2/%s/tags/list' % (stack.registry, _path(stack, repo))
@@ -91,6 +125,11 @@ def cosign_cli(binary, *args, **kwargs):
     env.update(kwargs.pop('env', {}))
     return subprocess.run([binary] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                           stdin=subprocess.DEVNULL, timeout=kwargs.pop('timeout', 120), check=False)
+
+
+def binding(repo, tag):
+    """The annotations (cosign) / user metadata (Notation) the collection signs a tag's signature with."""
+    return {'org.openbanking.content_trust.repository': repo, 'org.openbanking.content_trust.tag': tag}
 
 
 def real_cosign_verify(binary, pub_path, ref, annotations=None):
@@ -126,7 +165,7 @@ def make_notation_pki(directory, name='release signer', org='Acme'):
     return {'ca': d('ca.crt'), 'key': d('signer.key'), 'chain': d('signer-chain.pem')}
 
 
-def real_notation_verify(binary, ref, ca_path, scope):
+def real_notation_verify(binary, ref, ca_path, scope, metadata=None):
     """The real `notation verify` with a trust store of one CA and a strict policy, in a config of its own."""
     xdg = tempfile.mkdtemp(prefix='notation-verify-')
     store = os.path.join(xdg, 'notation', 'truststore', 'x509', 'ca', 'test')
@@ -139,5 +178,8 @@ def real_notation_verify(binary, ref, ca_path, scope):
     with open(os.path.join(xdg, 'notation', 'trustpolicy.json'), 'w') as f:
         json.dump(policy, f)
     env = dict(os.environ, XDG_CONFIG_HOME=xdg)
-    return subprocess.run([binary, 'verify', '--insecure-registry', ref], stdout=subprocess.PIPE,
+    argv = [binary, 'verify', '--insecure-registry']
+    for k, v in sorted((metadata or {}).items()):
+        argv += ['--user-metadata', '%s=%s' % (k, v)]
+    return subprocess.run(argv + [ref], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, env=env, timeout=120, check=False)

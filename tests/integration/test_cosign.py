@@ -9,7 +9,7 @@ import pytest
 
 from conftest import COSIGN_IMPORT_PASS, COSIGN_PASS, common, run_module
 from ocitools import (
-    COSIGN_VERSIONS, cosign_binary, push_image, real_cosign_verify, registry_digest, registry_state,
+    COSIGN_VERSIONS, binding, cosign_binary, push_image, real_cosign_verify, registry_digest, registry_state,
 )
 
 
@@ -43,16 +43,18 @@ def test_cosign_sign_verifies_with_real_cosign_and_is_idempotent(stack, docker_c
                   key_passphrase=COSIGN_PASS, annotations={'release': 'r1'}, cosign_cli=binary)
     before = registry_state(stack, repo)
     planned = run_module('cosign_sign', args, check_mode=True)
-    assert planned['changed'] and [r['signed'] for r in planned['results']] == [True, True, False]
+    # Each signature binds one tag: `latest`, on v1's digest, gets a signature of its own.
+    assert planned['changed'] and [r['signed'] for r in planned['results']] == [True, True, True]
     assert registry_state(stack, repo) == before, 'check mode changed the registry'
 
     signed = run_module('cosign_sign', args)
     assert not signed.failed, signed
     assert signed['changed'] and signed['cosign_major_version'] == int(version[0])
     assert [(r['tag'], r['digest'], r['signed']) for r in signed['results']] == \
-        [('v1', d1, True), ('v2', d2, True), ('latest', d1, False)]
+        [('v1', d1, True), ('v2', d2, True), ('latest', d1, True)]
     for tag in ('v1', 'v2', 'latest'):
-        proc = real_cosign_verify(binary, key['public_key_path'], '%s:%s' % (repo, tag), {'release': 'r1'})
+        proc = real_cosign_verify(binary, key['public_key_path'], '%s:%s' % (repo, tag),
+                                  dict(binding(repo, tag), release='r1'))
         assert proc.returncode == 0, proc.stderr.decode()
     # Where each version keeps the signature of a digest.
     state = registry_state(stack, repo)
@@ -144,7 +146,7 @@ def test_cosign_key_imports_encrypted_pem_then_signs(stack, docker_config, tmp_p
                                            key=imported['private_key_path'], key_passphrase=COSIGN_PASS,
                                            cosign_cli=signer))
     assert not res.failed and res['results'][0]['signed'], res
-    proc = real_cosign_verify(signer, imported['public_key_path'], '%s@%s' % (repo, digest))
+    proc = real_cosign_verify(signer, imported['public_key_path'], '%s@%s' % (repo, digest), binding(repo, 'v1'))
     assert proc.returncode == 0, proc.stderr.decode()
     assert registry_digest(stack, repo, 'v1') == digest
 

@@ -73,3 +73,233 @@ def test_trust_policy_is_strict_and_scoped():
     assert tp['registryScopes'] == ['127.0.0.1:5000/acme/app']
     assert tp['signatureVerification'] == {'level': 'strict'}
     assert tp['trustedIdentities'] == ['*']
+
+
+# --- PEM: _pem's linear parser and its size cap ----------------------------------------------
+
+def _fixture(name):
+    import os
+    with open(os.path.join(os.path.dirname(__file__), 'fixtures', 'keys', name)) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize('body', [
+    '-----BEGIN PUBLIC KEY-----\n' + 'A' * 64 + '\n',       # the shape the old regex backtracked on
+    '-----BEGIN PUBLIC KEY-----\n',                        # many BEGIN lines
+    '-----BEGIN CERTIFICATE-----\n' + 'A' * 64 + '\n',
+])
+def test_a_216_kib_pem_is_refused_in_under_a_second(body):
+    import time
+    text = body * (216 * 1024 // len(body))
+    for check in (lambda: _ocisig.check_public_keys([text], 'cosign_public_keys'),
+                  lambda: _ocisig.check_ca_certificates([text], 'notation_ca_certificates'),
+                  lambda: _ocisig.public_key_pem(text)):
+        start = time.time()
+        with pytest.raises(ValueError) as exc:
+            check()
+        assert time.time() - start < 1
+        assert '64 KiB' in str(exc.value)
+
+
+def test_a_public_key_is_found_after_text_and_in_crlf():
+    pub = _fixture('openssl-ec.pub')
+    found = _ocisig.check_public_keys(['Public key written by cosign:\r\n' + pub.replace('\n', '\r\n')])
+    assert ''.join(found[0].split()) == ''.join(pub.split())
+
+
+def test_a_bundle_keeps_every_certificate_in_order():
+    with pytest.raises(ValueError) as exc:
+        _ocisig.check_ca_certificates(['no certificate here'])
+    assert 'ca_certificates[0] holds no PEM certificate' in str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        _ocisig.check_ca_certificates(['-----BEGIN CERTIFICATE-----\nAAAA\n'])
+    assert 'ca_certificates[0]' in str(exc.value) and '-----END CERTIFICATE-----' in str(exc.value)
+    certs = [_self_signed(name) for name in ('root', 'intermediate')]
+    bundle = '# a comment\n' + certs[0] + 'text between\n' + certs[1]
+    assert _ocisig.check_ca_certificates([bundle]) == certs
+
+
+def _self_signed(cn):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime(2026, 1, 1)
+    cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)) \
+        .sign(key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+# --- the tag binding: decisions and parsing, on answers recorded from cosign 2.5, 3.1.1 and notation 1.3.2 --------
+
+GUN = '127.0.0.1:5020/exp/app'
+DIGEST = 'sha256:570b16afbdd315b8fb069fc4bd69102b511ab64acef84b8fcd633e77cdfe36f4'
+# `cosign verify --output json` stdout of cosign 2.5 (.sig) and 3.1.1 (bundle), a digest signed for two tags.
+COSIGN_2_5_VERIFIED = (
+    '[{"critical":{"identity":{"docker-reference":"127.0.0.1:5020/exp/app"},"image":{"docker-manifest-digest":'
+    '"%s"},"type":"cosign container image signature"},"optional":{"org.openbanking.content_trust.repository":'
+    '"127.0.0.1:5020/exp/app","org.openbanking.content_trust.tag":"v1.0.0"}},{"critical":{"identity":'
+    '{"docker-reference":"127.0.0.1:5020/exp/app"},"image":{"docker-manifest-digest":"%s"},"type":'
+    '"cosign container image signature"},"optional":{"org.openbanking.content_trust.repository":'
+    '"127.0.0.1:5020/exp/app","org.openbanking.content_trust.tag":"v2.0.0"}}]\n' % (DIGEST, DIGEST))
+COSIGN_3_1_VERIFIED = (
+    '\n[{"critical":{"identity":{"docker-reference":"127.0.0.1:5020/exp/app@%s"},"image":{"docker-manifest-digest":'
+    '"%s"},"type":"https://sigstore.dev/cosign/sign/v1"},"optional":{"org.openbanking.content_trust.repository":'
+    '"127.0.0.1:5020/exp/app","org.openbanking.content_trust.tag":"v1.0.0"}}]\n' % (DIGEST, DIGEST))
+COSIGN_UNBOUND = ('[{"critical":{"identity":{"docker-reference":"127.0.0.1:5020/exp/app"},"image":'
+                  '{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}]'
+                  % DIGEST)
+
+
+class _Ref(object):
+    gun = GUN
+
+
+def test_the_binding_names_the_repository_and_the_tag():
+    assert _ocisig.tag_binding(_Ref(), 'v2.0.0') == {
+        'org.openbanking.content_trust.repository': GUN, 'org.openbanking.content_trust.tag': 'v2.0.0'}
+
+
+@pytest.mark.parametrize('key', ['org.openbanking.content_trust.repository', 'org.openbanking.content_trust.tag'])
+def test_user_annotations_cannot_claim_the_binding(key):
+    with pytest.raises(_ocisig.InputError) as exc:
+        _ocisig.check_annotations({key: 'v2.0.0', 'release': 'v1'})
+    assert exc.value.kind == 'bad_input' and 'reserved' in str(exc.value) and key in str(exc.value)
+
+
+def test_the_binding_is_merged_with_the_users_annotations_and_wins():
+    merged = _ocisig.with_binding({'release': 'v1', 'org.openbanking.content_trust.tag': 'forged'},
+                                  _ocisig.tag_binding(_Ref(), 'v1.0.0'))
+    assert merged == {'release': 'v1', 'org.openbanking.content_trust.repository': GUN,
+                      'org.openbanking.content_trust.tag': 'v1.0.0'}
+    argv = _ocisig.cosign_sign_argv('cosign', {}, GUN + '@' + DIGEST, '/k.key', merged)
+    assert argv[argv.index('-a'):-1] == ['-a', 'org.openbanking.content_trust.repository=' + GUN,
+                                         '-a', 'org.openbanking.content_trust.tag=v1.0.0', '-a', 'release=v1']
+    verify = _ocisig.cosign_verify_argv('cosign', {}, GUN + '@' + DIGEST, '/k.pub', merged)
+    assert '-a' in verify and 'org.openbanking.content_trust.tag=v1.0.0' in verify
+
+
+@pytest.mark.parametrize('stdout,tags', [
+    (COSIGN_2_5_VERIFIED, ['v1.0.0', 'v2.0.0']),
+    (COSIGN_3_1_VERIFIED, ['v1.0.0']),
+    (COSIGN_UNBOUND, [None]),
+    ('not json', []),
+    ('', []),
+])
+def test_tags_are_read_from_the_payloads_cosign_verified(stdout, tags):
+    assert _ocisig.bound_tags(_ocisig.cosign_payloads(stdout), GUN) == tags
+
+
+def test_a_payload_bound_to_another_repository_binds_nothing_here():
+    other = COSIGN_3_1_VERIFIED.replace('"127.0.0.1:5020/exp/app","org', '"127.0.0.1:5020/exp/other","org')
+    assert _ocisig.bound_tags(_ocisig.cosign_payloads(other), GUN) == []
+
+
+def test_the_refusal_says_moved_tag_or_re_sign():
+    moved = _ocisig.binding_problem(GUN, 'v2.0.0', DIGEST, ['v1.0.0'], 'cosign')
+    assert 'bound to tag v1.0.0' in moved and 'not to v2.0.0' in moved and 'moved tag' in moved
+    assert 're-sign' not in moved
+    old = _ocisig.binding_problem(GUN, 'v2.0.0', DIGEST, [None], 'notation')
+    assert 'no tag binding' in old and 'openbanking.content_trust.notation_sign' in old
+    assert 'require_tag_binding: false' in old and 're-sign' in old
+
+
+def test_signing_plan_asks_per_tag_so_two_tags_of_one_digest_get_two_signatures():
+    asked = []
+
+    def unsigned(digest, tag):
+        asked.append((digest, tag))
+        return tag != 'v1.0.0'
+    plan = _ocisig.signing_plan(['v1.0.0', 'latest', 'new'], {'v1.0.0': DIGEST, 'latest': DIGEST, 'new': None},
+                                unsigned)
+    assert asked == [(DIGEST, 'v1.0.0'), (DIGEST, 'latest')]
+    assert plan['results'] == [{'tag': 'v1.0.0', 'digest': DIGEST, 'signed': False},
+                               {'tag': 'latest', 'digest': DIGEST, 'signed': True},
+                               {'tag': 'new', 'digest': None, 'signed': True}]
+    assert plan['to_sign'] == [{'tag': 'latest', 'digest': DIGEST}] and plan['changed']
+    assert not _ocisig.signing_plan(['v1.0.0'], {'v1.0.0': DIGEST}, lambda d, t: False)['changed']
+
+
+def test_verification_asks_per_tag():
+    asked = []
+
+    def check(digest, tag):
+        asked.append(tag)
+        return (tag == 'v1.0.0'), (None if tag == 'v1.0.0' else 'not for this tag')
+    results = _ocisig._verify_results(['v1.0.0', 'v2.0.0', 'gone'], {'v1.0.0': DIGEST, 'v2.0.0': DIGEST}, check)
+    assert asked == ['v1.0.0', 'v2.0.0']
+    assert [(r['tag'], r['verified'], r['problems']) for r in results] == [
+        ('v1.0.0', True, []), ('v2.0.0', False, ['not for this tag']),
+        ('gone', False, ['the registry has no tag gone'])]
+
+
+# `notation inspect --output json` of notation 1.3.2 (one signature shown, certificates cut to the leaf's print).
+NOTATION_INSPECT = {
+    'mediaType': 'application/vnd.docker.distribution.manifest.v2+json',
+    'Signatures': [
+        {'mediaType': 'application/jose+json', 'digest': 'sha256:' + '7' * 64,
+         'signedAttributes': {'signingScheme': 'notary.x509', 'signingTime': '2026-12-06T22:14:33Z'},
+         'userDefinedAttributes': {'org.openbanking.content_trust.repository': GUN,
+                                   'org.openbanking.content_trust.tag': 'v1.0.0'},
+         'certificates': [{'SHA256Fingerprint': 'AB' * 32}]},
+        {'mediaType': 'application/jose+json', 'digest': 'sha256:' + '8' * 64, 'userDefinedAttributes': None,
+         'certificates': [{'SHA256Fingerprint': 'cd' * 32}]},
+    ]}
+
+
+def test_notation_signatures_carry_their_leaf_and_metadata():
+    sigs = _ocisig.notation_inspect_signatures(NOTATION_INSPECT)
+    bound = {'org.openbanking.content_trust.repository': GUN, 'org.openbanking.content_trust.tag': 'v1.0.0'}
+    assert sigs == [{'fingerprint': 'ab' * 32, 'metadata': bound}, {'fingerprint': 'cd' * 32, 'metadata': {}}]
+    assert _ocisig.notation_inspect_signatures({}) == []
+    assert _ocisig.notation_bound_tags(sigs, GUN) == ['v1.0.0', None]
+    assert _ocisig.notation_bound_tags(sigs, GUN, 'ab' * 32) == ['v1.0.0']
+    assert _ocisig.notation_bound_tags(sigs, GUN, 'cd' * 32) == [None]
+    assert _ocisig.notation_bound_tags(sigs, '127.0.0.1:5020/exp/other', 'ab' * 32) == []
+
+
+class _RecordedCosign(object):
+    """A TrustCLI stand-in answering with recorded cosign output: ``sign --help`` of 3.1, and ``verify`` with
+    ``verify_stdout`` and exit code 0 whatever ``-a`` asked (what a cosign that checks no annotations does)."""
+
+    timeout = 30
+
+    def __init__(self, verify_stdout):
+        self.verify_stdout = verify_stdout
+        self.calls = []
+
+    def _binary(self, name, option):
+        return '/recorded/cosign-3.1'
+
+    def env(self):
+        return {}
+
+    def run(self, argv, **kwargs):
+        return 0, HELP_3_1
+
+    def run_split(self, argv, **kwargs):
+        self.calls.append(argv)
+        return 0, self.verify_stdout, ''
+
+
+class _Loopback(_Ref):
+    def is_loopback(self):
+        return True
+
+
+def test_a_cosign_that_passes_verify_a_without_the_binding_in_its_payload_is_refused():
+    cli = _RecordedCosign(COSIGN_UNBOUND)
+    tools = _ocisig.OciTools(cli, cosign_cli='cosign')
+    with pytest.raises(_ocisig.Unverified) as exc:
+        tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v2.0.0'))
+    assert exc.value.kind == 'unverified' and 'sigstore/cosign#4508' in str(exc.value)
+    assert 'org.openbanking.content_trust.tag=v2.0.0' in cli.calls[0]
+    # Payloads bound to the tag asked for pass; without a binding asked for, cosign's answer is taken.
+    bound = _ocisig.OciTools(_RecordedCosign(COSIGN_3_1_VERIFIED), cosign_cli='cosign')
+    assert bound.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v1.0.0')) \
+        == (0, None)
+    assert tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub']) == (0, None)

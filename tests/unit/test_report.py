@@ -135,3 +135,33 @@ def test_modes_and_names_are_checked_before_anything_is_written():
     assert file_names_problem(['a.json', 'a.md']) is None
     assert "got '../x'" in file_names_problem(['../x'])
     assert 'must be unique' in file_names_problem(['a', 'a'])
+
+
+@pytest.mark.parametrize('kind', ['symlink', 'dangling symlink', 'directory', 'fifo'])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_sync_files_refuses_an_entry_that_is_not_a_regular_file(tmp_path, kind, check_mode):
+    dest = tmp_path / 'reports'
+    dest.mkdir()
+    secret = tmp_path / 'secret'
+    secret.write_text('not for the diff\n')
+    os.chmod(str(secret), 0o600)
+    entry = dest / 'release-1.0.json'
+    if kind == 'symlink':
+        entry.symlink_to(secret)
+    elif kind == 'dangling symlink':
+        entry.symlink_to(tmp_path / 'nowhere')
+    elif kind == 'directory':
+        entry.mkdir()
+    else:
+        os.mkfifo(str(entry))
+    (dest / 'release-1.0.md').write_text('old\n')
+    with pytest.raises(ValueError) as exc:
+        sync_files(str(dest), [('release-1.0.md', 'new\n'), ('release-1.0.json', 'not for the secret\n')], 0o644,
+                   check_mode=check_mode)
+    assert str(entry) in str(exc.value) and 'not a regular file' in str(exc.value)
+    assert 'not for the diff' not in str(exc.value)
+    # Nothing was read into a diff, written, or chmodded: the target and the other file are as they were.
+    assert secret.read_text() == 'not for the diff\n' and (os.stat(str(secret)).st_mode & 0o777) == 0o600
+    assert (dest / 'release-1.0.md').read_text() == 'old\n'
+    assert os.path.lexists(str(entry)) and not (kind == 'symlink' and not entry.is_symlink())
+    assert not (tmp_path / 'nowhere').exists()

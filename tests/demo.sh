@@ -153,7 +153,7 @@ say "notation verify $repository@$digest (the real notation, strict policy trust
 consumer=$demo/notation-consumer
 mkdir -p "$consumer/notation/truststore/x509/ca/demo"
 cp "$demo/notation/ca.crt" "$consumer/notation/truststore/x509/ca/demo/ca.crt"
-printf '{"version":"1.0","trustPolicies":[{"name":"demo","registryScopes":["%s"],"signatureVerification":{"level":"strict"},"trustStores":["ca:demo"],"trustedIdentities":["*"]}]}\n' \
+printf '{"version":"1.0","trustPolicies":[{"name":"demo","registryScopes":["%s"],"signatureVerification":{"level":"strict"},"trustStores":["ca:demo"],"trustedIdentities":["x509.subject: C=GB, ST=London, O=Open Banking, CN=jeff"]}]}\n' \
   "$repository" >"$consumer/notation/trustpolicy.json"
 XDG_CONFIG_HOME=$consumer "$demo/bin/notation" verify --insecure-registry "$repository@$digest"
 

@@ -331,6 +331,46 @@ def cosign_features_from_help(text):
     }
 
 
+_DN_PART_RE = re.compile(r'(?:[^,\\]|\\.)+')
+NOTATION_REQUIRED_DN = ('C', 'ST', 'O')
+
+
+def check_trusted_identities(identities, trust_any=False, what='trusted_identities', any_option='trust_any_identity'):
+    """The trust policy's ``trustedIdentities``: the certificate subjects given, each ``x509.subject: <DN>`` with at
+    least C, ST and O (what notation requires), or ``['*']`` - any identity the CAs issued - only when ``trust_any``
+    says so.  An empty list is not "any": a setting that names nobody is an error, not a wildcard."""
+    identities = list(identities or [])
+    if trust_any:
+        if identities:
+            raise InputError('%s and %s: true are both set: give the subjects to trust, or accept any identity the CAs '
+                             'issued, not both' % (what, any_option))
+        return ['*']
+    if not identities:
+        raise InputError('%s must name the subjects of the signing certificates to trust, each as "x509.subject: C=GB, '
+                         'ST=London, O=Acme, CN=release signer" (notation requires C, ST and O): without them every '
+                         'certificate the CAs ever issued verifies. Set %s: true to accept any identity the CAs issued'
+                         % (what, any_option))
+    checked = []
+    for i, identity in enumerate(identities):
+        if not isinstance(identity, str) or identity.strip() == '*':
+            raise InputError('%s[%d] is %r: "*" accepts any identity the CAs issued; set %s: true to mean that, or '
+                             'give "x509.subject: <distinguished name>"' % (what, i, identity, any_option))
+        prefix, sep, dn = identity.partition(':')
+        if not sep or prefix.strip() != 'x509.subject' or not dn.strip():
+            raise InputError('%s[%d] %r is not "x509.subject: <distinguished name>", for example "x509.subject: C=GB, '
+                             'ST=London, O=Acme, CN=release signer"' % (what, i, identity))
+        parts = [p.strip() for p in _DN_PART_RE.findall(dn)]
+        keys = [p.split('=', 1)[0].strip().upper() for p in parts if '=' in p]
+        if len(keys) != len(parts):
+            raise InputError('%s[%d] %r: every part of the distinguished name must be KEY=value' % (what, i, identity))
+        missing = [k for k in NOTATION_REQUIRED_DN if k not in keys]
+        if missing:
+            raise InputError('%s[%d] %r lacks %s: notation requires C, ST and O in a trusted identity'
+                             % (what, i, identity, ', '.join(missing)))
+        checked.append('x509.subject: ' + ', '.join(parts))
+    return checked
+
+
 def notation_trust_policy(scope, identities=None):
     return {
         'version': '1.0',

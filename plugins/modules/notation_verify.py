@@ -40,11 +40,19 @@ options:
     required: true
   trusted_identities:
     description:
-      - "Identities allowed to sign, in Notation's form (C(x509.subject: C=GB, ST=London, O=Acme, CN=release)).
-        Notation requires at least C, ST and O in such a subject. Default any identity the CAs issued."
+      - "Identities allowed to sign, in Notation's form (C(x509.subject: C=GB, ST=London, O=Acme, CN=release)):
+        the trust policy's C(trustedIdentities). Notation requires at least C, ST and O in such a subject."
+      - Required unless O(trust_any_identity) is true; C(*) is refused here (that is what O(trust_any_identity) says).
     type: list
     elements: str
     default: []
+  trust_any_identity:
+    description:
+      - Accept a signature by any certificate the CAs of O(ca_certificates) issued (C(trustedIdentities) C(*)), so whoever
+        can get a code-signing certificate from those CAs can then sign what verifies here.
+      - When false (the default), O(trusted_identities) must name the subjects to trust.
+    type: bool
+    default: false
   require_tag_binding:
     description:
       - Count only a signature whose signed user metadata names this repository and the tag being verified
@@ -120,7 +128,9 @@ unverified:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_notation
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
+    check_trusted_identities, unverified_message, verify_notation,
+)
 
 
 class Verify(Reader):
@@ -128,10 +138,11 @@ class Verify(Reader):
 
     def inputs(self):
         self.repository = parse_reference(self.params['repository'], allow_tag=False)
+        self.identities = check_trusted_identities(self.params['trusted_identities'], self.params['trust_any_identity'])
 
     def plan(self):
         p = self.params
-        results = verify_notation(self.cli, self.repository, p['tags'], p['ca_certificates'], p['trusted_identities'],
+        results = verify_notation(self.cli, self.repository, p['tags'], p['ca_certificates'], self.identities,
                                   notation_cli=p['notation_cli'], require_tag_binding=p['require_tag_binding'])
         unverified = [r['tag'] for r in results if not r['verified']]
         if unverified and p['fail_on_unverified']:
@@ -145,6 +156,7 @@ def main():
         tags=dict(type='list', elements='str', required=True),
         ca_certificates=dict(type='list', elements='str', required=True),
         trusted_identities=dict(type='list', elements='str', default=[]),
+        trust_any_identity=dict(type='bool', default=False),
         require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),

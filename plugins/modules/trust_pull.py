@@ -106,9 +106,18 @@ options:
     type: list
     elements: str
   notation_trusted_identities:
-    description: Subjects of signing certificates Notation accepts (for example C(x509.subject:CN=release)); default any.
+    description:
+      - "For V(notation) in O(formats): the subjects of the signing certificates Notation accepts, as
+        M(openbanking.content_trust.notation_verify) takes them (C(x509.subject: C=GB, ST=London, O=Acme, CN=release));
+        required unless O(notation_trust_any_identity)."
     type: list
     elements: str
+  notation_trust_any_identity:
+    description:
+      - For V(notation) in O(formats), accept a signature by any certificate the CAs of O(notation_ca_certificates)
+        issued. When false (the default), O(notation_trusted_identities) must name the subjects to trust.
+    type: bool
+    default: false
   require_tag_binding:
     description:
       - For V(cosign) and V(notation) in O(formats), count only a signature whose signed payload names the image's
@@ -273,9 +282,15 @@ class Pull(Action):
         if 'notation' in formats and not p['notation_ca_certificates']:
             raise InputError('formats lists notation: notation_ca_certificates must give the CA certificates (PEM) '
                              'that verify it')
+        identities = None
+        if 'notation' in formats:
+            # _ocisig (cosign, Notation, pexpect) is loaded only by a run that checks those formats
+            from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import check_trusted_identities
+            identities = check_trusted_identities(p['notation_trusted_identities'], p['notation_trust_any_identity'],
+                                                  'notation_trusted_identities', 'notation_trust_any_identity')
         policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
                       notation_ca_certificates=p['notation_ca_certificates'],
-                      notation_trusted_identities=p['notation_trusted_identities'], notation_cli=p['notation_cli'],
+                      notation_trusted_identities=identities, notation_cli=p['notation_cli'],
                       require_tag_binding=p['require_tag_binding'])
 
     def plan(self):
@@ -309,6 +324,7 @@ def main():
         cosign_public_keys=dict(type='list', elements='str', no_log=False),
         notation_ca_certificates=dict(type='list', elements='str'),
         notation_trusted_identities=dict(type='list', elements='str'),
+        notation_trust_any_identity=dict(type='bool', default=False),
         require_tag_binding=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
         notation_cli=dict(type='str', default='notation'),

@@ -162,7 +162,13 @@ def make_notation_pki(directory, name='release signer', org='Acme'):
     with open(d('signer-chain.pem'), 'w') as f:
         f.write(open(d('signer.crt')).read() + open(d('ca.crt')).read())
     os.chmod(d('signer.key'), 0o600)
-    return {'ca': d('ca.crt'), 'key': d('signer.key'), 'chain': d('signer-chain.pem')}
+    return {'ca': d('ca.crt'), 'key': d('signer.key'), 'chain': d('signer-chain.pem'),
+            'identity': notation_identity(name, org)}
+
+
+def notation_identity(name='release signer', org='Acme'):
+    """The trusted identity (Notation trust policy) of the leaf ``make_notation_pki`` issues."""
+    return 'x509.subject: C=GB, ST=London, O=%s, CN=%s' % (org, name)
 
 
 def real_notation_verify(binary, ref, ca_path, scope, metadata=None):

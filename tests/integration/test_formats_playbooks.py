@@ -40,6 +40,7 @@ def formats(stack, tmp_path_factory):
         'content_trust_notation_key': pki['key'],
         'content_trust_notation_certificate_chain': pki['chain'],
         'content_trust_notation_ca_certificates': [ca],
+        'content_trust_notation_trusted_identities': [pki['identity']],
         'content_trust_notation_cli': os.path.join(bin_dir, 'notation'),
     })
     with open(scenario.inventory, 'w') as f:

@@ -44,15 +44,29 @@ def test_notation_sign_verifies_with_real_notation_and_is_idempotent(stack, dock
         ca_pem = f.read()
     with open(other['ca']) as f:
         other_pem = f.read()
+    # Fail closed: a verification that names no identity would trust every certificate the CA issued.
+    anyone = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1'],
+                                                  ca_certificates=[ca_pem], notation_cli=binary))
+    assert anyone.failed and anyone['error_kind'] == 'bad_input' and 'trust_any_identity' in anyone['msg'], anyone
+    wildcard = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1'],
+                                                    ca_certificates=[ca_pem], notation_cli=binary,
+                                                    trusted_identities=['*']))
+    assert wildcard.failed and wildcard['error_kind'] == 'bad_input', wildcard
+    on_purpose = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1'],
+                                                      ca_certificates=[ca_pem], notation_cli=binary,
+                                                      trust_any_identity=True))
+    assert not on_purpose.failed and on_purpose['verified'], on_purpose
     good = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1', 'v2', 'latest'],
-                                                ca_certificates=[ca_pem], notation_cli=binary))
+                                                ca_certificates=[ca_pem], notation_cli=binary,
+                                                trusted_identities=[pki['identity']]))
     assert not good.failed and good['verified'] and [r['digest'] for r in good['results']] == [d1, d2, d1], good
     fail = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1', 'v2'],
-                                                ca_certificates=[other_pem], notation_cli=binary))
+                                                ca_certificates=[other_pem], notation_cli=binary,
+                                                trusted_identities=[pki['identity']]))
     assert fail.failed and 'v1 (' in fail['msg'] and 'v2 (' in fail['msg'], fail
     report = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['v1'],
                                                   ca_certificates=[other_pem], fail_on_unverified=False,
-                                                  notation_cli=binary))
+                                                  notation_cli=binary, trusted_identities=[pki['identity']]))
     assert not report.failed and report['unverified'] == ['v1'], report
     named = run_module('notation_verify', common(
         stack, docker_config, repository=repo, tags=['v1'], ca_certificates=[ca_pem], notation_cli=binary,

@@ -16,8 +16,8 @@ import pytest
 from conftest import COSIGN_PASS, common, run_module
 from ocitools import (
     COSIGN_VERSIONS, attacker_annotate, attacker_move_tag, attacker_put_manifest, binding, cosign_binary,
-    make_notation_pki, notation_binary, push_image, real_cosign_verify, real_notation_verify, registry_digest,
-    registry_manifest, registry_state,
+    make_notation_pki, notation_binary, notation_identity, push_image, real_cosign_verify, real_notation_verify,
+    registry_digest, registry_manifest, registry_state,
 )
 from test_trust_pull import image_id
 
@@ -42,6 +42,8 @@ def _cosign_verify(stack, docker_config, repo, tags, key, binary, **kwargs):
 
 
 def _pull(stack, docker_config, repo, tags, formats, check_mode=True, **kwargs):
+    if 'notation' in formats:
+        kwargs.setdefault('notation_trusted_identities', [notation_identity()])
     return run_module('trust_pull', common(stack, docker_config, docker_cli=stack.reference_cli,
                                            images=[{'repository': repo, 'tags': tags}], formats=formats, **kwargs),
                       check_mode=check_mode)
@@ -142,7 +144,8 @@ def _notation_by_hand(binary, pki, ref):
 
 def _notation_verify(stack, docker_config, repo, tags, ca_pem, **kwargs):
     return run_module('notation_verify', common(stack, docker_config, repository=repo, tags=tags,
-                                                ca_certificates=[ca_pem], notation_cli=notation_binary(), **kwargs))
+                                                ca_certificates=[ca_pem], notation_cli=notation_binary(),
+                                                trusted_identities=[notation_identity()], **kwargs))
 
 
 def test_notation_signature_for_another_tag_is_refused(stack, docker_config, tmp_path):

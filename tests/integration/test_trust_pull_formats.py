@@ -67,6 +67,8 @@ def pull(stack, config, s, tags, formats, **kwargs):
     args = dict(images=[{'repository': s.repo, 'tags': tags}], formats=formats, cosign_cli=s.cosign,
                 notation_cli=s.notation)
     args.update(kwargs)
+    if 'notation' in formats:
+        args.setdefault('notation_trusted_identities', [s.pki['identity']])
     args.setdefault('allow_unpinned', 'root_key_ids' not in args and 'notary' in formats)
     return run_module('trust_pull', common(stack, config, docker_cli=stack.reference_cli, **args))
 

@@ -303,3 +303,27 @@ def test_a_cosign_that_passes_verify_a_without_the_binding_in_its_payload_is_ref
     assert bound.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v1.0.0')) \
         == (0, None)
     assert tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub']) == (0, None)
+
+
+# --- Notation's trusted identities: named subjects, "*" only on purpose ----------------------
+
+def test_trusted_identities_are_subjects_with_c_st_and_o_and_any_only_when_asked_for():
+    check = _ocisig.check_trusted_identities
+    assert check(['x509.subject: C=GB, ST=London, O=Acme, CN=release signer']) == [
+        'x509.subject: C=GB, ST=London, O=Acme, CN=release signer']
+    assert check(['x509.subject:C=GB,ST=London,O=Acme\\, Ltd,CN=x']) == ['x509.subject: C=GB, ST=London, O=Acme\\, Ltd, CN=x']
+    assert check([], trust_any=True) == ['*']
+    for identities, words in [([], 'must name the subjects'), (None, 'trust_any_identity: true'),
+                              (['*'], 'set trust_any_identity: true'),
+                              (['CN=release'], 'is not "x509.subject:'),
+                              (['x509.subject: CN=release, O=Acme'], 'lacks C, ST'),
+                              (['x509.subject: C=GB, ST, O=Acme'], 'KEY=value')]:
+        with pytest.raises(_ocisig.InputError) as exc:
+            check(identities)
+        assert words in str(exc.value) and exc.value.kind == 'bad_input'
+    with pytest.raises(_ocisig.InputError) as exc:
+        check(['x509.subject: C=GB, ST=L, O=A'], trust_any=True)
+    assert 'both set' in str(exc.value)
+    with pytest.raises(_ocisig.InputError) as exc:
+        check([], what='notation_trusted_identities', any_option='notation_trust_any_identity')
+    assert 'notation_trusted_identities must' in str(exc.value) and 'notation_trust_any_identity: true' in str(exc.value)

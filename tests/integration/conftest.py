@@ -8,6 +8,7 @@ Every result is scanned for the passphrases the test used: none may ever appear.
 
 import json
 import os
+import shutil
 import ssl
 import stat
 import subprocess
@@ -147,18 +148,25 @@ class Stack(object):
     def build_image(self, docker_config, tag, content=None):
         """A tiny image FROM scratch (nothing can be pulled here)."""
         d = tempfile.mkdtemp()
-        with open(os.path.join(d, 'payload.txt'), 'w') as f:
-            f.write(content or uuid.uuid4().hex)
-        with open(os.path.join(d, 'Dockerfile'), 'w') as f:
-            f.write('FROM scratch\nCOPY payload.txt /\n')
-        self.docker(docker_config, 'build', '-q', '-t', tag, d)
+        try:
+            with open(os.path.join(d, 'payload.txt'), 'w') as f:
+                f.write(content or uuid.uuid4().hex)
+            with open(os.path.join(d, 'Dockerfile'), 'w') as f:
+                f.write('FROM scratch\nCOPY payload.txt /\n')
+            self.docker(docker_config, 'build', '-q', '-t', tag, d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
         return tag
 
     def trusted_pull(self, ref):
         """DOCKER_CONTENT_TRUST=1 docker pull from a clean docker config; returns the process."""
         clean = tempfile.mkdtemp(prefix='clean-config-')
-        # Pull through the content trust of the 28.x CLI (20.10's would do as well).
-        return self.docker(clean, 'pull', ref, check=False, env={'DOCKER_CONTENT_TRUST': '1'}, cli=self.reference_cli)
+        try:
+            # Pull through the content trust of the 28.x CLI (20.10's would do as well).
+            return self.docker(clean, 'pull', ref, check=False, env={'DOCKER_CONTENT_TRUST': '1'},
+                               cli=self.reference_cli)
+        finally:
+            shutil.rmtree(clean, ignore_errors=True)
 
 
 def pytest_configure(config):

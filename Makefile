@@ -127,30 +127,52 @@ lint: venv collection
 unit: venv collection
 	$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/unit $(PYTEST_ARGS)
 
-# The stack is stopped afterwards whatever happens.  The docker CLI matrix: the whole suite
-# with the preinstalled CLI 28 and with CLI 29 without the docker-trust plugin; the tests
-# marked cli_matrix (runbook, a release, a revoke, a verify) with Debian's 20.10 and with 29
-# plus the plugin (copied into each test's docker config).  The tests' own checks use CLI 28
-# whatever the leg.  Every leg runs; the exit code is the first failing leg's.
-INTEGRATION_LEGS := \
-	'docker CLI 28 (all tests)||' \
+# The docker CLI matrix: the whole suite with the preinstalled CLI 28 and with CLI 29 without the
+# docker-trust plugin; the tests marked cli_matrix (runbook, a release, a revoke, a verify) with
+# Debian's 20.10 and with 29 plus the plugin (copied into each test's docker config).  The tests'
+# own checks use CLI 28 whatever the leg.
+#
+# Two lanes run side by side, each on a local stack of its own (its own dockerd, registry and
+# Notary, state and ports): lane A runs the CLI 28 leg on the default stack; lane B the CLI 29 leg,
+# then the two cli_matrix legs, on a second stack (INTEGRATION_B_PORTS).  No test shares state with
+# the other lane (every test makes its own repositories, configurations and servers), and the suite
+# waits mostly on the tools, so two lanes take about two thirds of the time of one.  Each lane's
+# output is kept in build/integration-<lane>.log and printed whole when both are done.  Every leg
+# runs; the exit code is the first failing leg's.  The stacks are stopped afterwards whatever happens.
+INTEGRATION_LANE_A := \
+	'docker CLI 28 (all tests)||'
+INTEGRATION_LANE_B := \
 	'docker CLI 29 without the docker-trust plugin (all tests)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29|' \
 	'docker CLI 20.10 (cli_matrix)|CT_DOCKER_CLI=/usr/bin/docker|-m cli_matrix' \
 	'docker CLI 29 with the docker-trust plugin (cli_matrix)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29 CT_DOCKER_TRUST_PLUGIN=$(SHARED_BIN)/docker-trust|-m cli_matrix'
+# Lane B's stack (lane A's is tests/stack/stack.sh's default: build/stack, 5000, 4443, 7443).
+INTEGRATION_B_STACK := CT_STACK_DIR=$(BUILD)/stack-b CT_REGISTRY_PORT=5001 CT_NOTARY_PORT=4444 CT_SIGNER_PORT=7444
+INTEGRATION_A_STACK :=
+
+# $(call lane,NAME,STACK ENV,LEGS): start the lane's stack, run its legs in order, stop the stack.
+define lane
+( env $(2) "$(STACK)" start && eval "$$(env $(2) "$(STACK)" env)" && rc=0 && \
+  for leg in $(3); do \
+    IFS='|' read -r title cli_env marker <<<"$$leg"; \
+    echo "== integration: $$title"; \
+    env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs $$marker $(PYTEST_ARGS) \
+      || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+  done; env $(2) "$(STACK)" stop; exit $$rc ) >"$(BUILD)/integration-$(1).log" 2>&1
+endef
 
 integration: venv collection
-	@trap '"$(STACK)" stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
-	"$(STACK)" start; \
-	eval "$$("$(STACK)" env)"; \
-	rc=0; \
+	@trap 'env $(INTEGRATION_A_STACK) "$(STACK)" stop; env $(INTEGRATION_B_STACK) "$(STACK)" stop' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	[ -x "$(SHARED_BIN)/docker-29" ] || echo "integration: $(SHARED_BIN) is absent: the docker CLI 29 legs will be skipped"; \
-	for leg in $(INTEGRATION_LEGS); do \
-	  IFS='|' read -r title cli_env marker <<<"$$leg"; \
-	  echo "== integration: $$title"; \
-	  env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs $$marker $(PYTEST_ARGS) \
-	    || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
-	done; \
-	exit $$rc
+	"$(STACK)" install; \
+	echo "integration: lane A (CLI 28) and lane B (CLI 29, then the cli_matrix legs) run side by side"; \
+	start=$$SECONDS; \
+	$(call lane,a,$(INTEGRATION_A_STACK),$(INTEGRATION_LANE_A)) & a=$$!; \
+	$(call lane,b,$(INTEGRATION_B_STACK),$(INTEGRATION_LANE_B)) & b=$$!; \
+	ra=0; wait $$a || ra=$$?; rb=0; wait $$b || rb=$$?; \
+	for l in a b; do echo "== integration lane $$l (build/integration-$$l.log):"; cat "$(BUILD)/integration-$$l.log"; done; \
+	echo "integration: both lanes finished in $$((SECONDS - start))s (lane A exit $$ra, lane B exit $$rb)"; \
+	[ $$ra -ne 0 ] && exit $$ra; exit $$rb
 
 test: venv collection sanity lint changelog unit integration installed
 

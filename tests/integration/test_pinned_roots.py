@@ -16,9 +16,7 @@ import pytest
 
 from attacker import Attacker
 from conftest import COSIGN_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
-
-DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
-
+from test_trust_pull import consumer_cli  # noqa: F401  (the consumers' CLIs: 28, none, 29 without the plugin)
 
 @pytest.fixture
 def consumer_config(tmp_path):
@@ -57,17 +55,6 @@ def forget(stack, config, repo):
     ids = stack.docker(config, 'images', '-q', '--no-trunc', repo).stdout.decode().split()
     if ids:
         stack.docker(config, 'image', 'rm', '-f', *sorted(set(ids)))
-
-
-@pytest.fixture(params=['docker-28', 'no-docker-cli', 'docker-29'])
-def consumer_cli(request, stack, tmp_path):
-    if request.param == 'docker-28':
-        return stack.reference_cli
-    if request.param == 'no-docker-cli':
-        return str(tmp_path / 'no-such-docker')
-    if not os.access(DOCKER_29, os.X_OK):
-        pytest.skip('the real docker CLI 29 is not at %s' % DOCKER_29)
-    return DOCKER_29
 
 
 def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_is_refused(

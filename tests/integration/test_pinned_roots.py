@@ -16,7 +16,9 @@ import pytest
 
 from attacker import Attacker
 from conftest import COSIGN_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
-from test_trust_pull import consumer_cli  # noqa: F401  (the consumers' CLIs: 28, none, 29 without the plugin)
+# The consumers' CLIs (28, none, 29 without the plugin), as test_trust_pull parametrizes them.
+from test_trust_pull import consumer_cli  # noqa: F401 pylint: disable=unused-import
+
 
 @pytest.fixture
 def consumer_config(tmp_path):

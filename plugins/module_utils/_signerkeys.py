@@ -210,13 +210,26 @@ def signature_valid(key, signature, payload):
     return False
 
 
+# ``{(id(doc), key IDs): (doc, valid IDs)}``: a role's signatures are checked once per run, not once per tag (the
+# document is kept in the value, so an ``id`` reused by another object never matches).
+_CHECKED = {}
+
+
 def signing_keys(doc, keys):
     """The IDs (of ``keys``: ``{id: TUF key dict}``) whose key made a valid signature over ``doc``'s ``signed``."""
     if not doc or 'signed' not in doc:
         return set()
+    key = (id(doc), tuple(sorted(keys)))
+    cached = _CHECKED.get(key)
+    if cached is not None and cached[0] is doc:
+        return set(cached[1])
     payload = canonical_json(doc['signed'])
-    return set(kid for kid, key in keys.items()
-               if any(signature_valid(key, sig, payload) for sig in doc.get('signatures') or []))
+    valid = set(kid for kid, k in keys.items()
+                if any(signature_valid(k, sig, payload) for sig in doc.get('signatures') or []))
+    if len(_CHECKED) > 256:
+        _CHECKED.clear()
+    _CHECKED[key] = (doc, frozenset(valid))
+    return valid
 
 
 # --- the decision ----------------------------------------------------------------------------------

@@ -411,7 +411,9 @@ def _pull_signed(cli, reference, tag, signed_digest):
 def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
     """trust_verify's checks of a release: each tag signed, for the digest the registry serves (and the one expected),
     by ``signer`` (a name, or ``{name, key_ids}``: then by its keys, ``_signerkeys.key_verdict``), under a root
-    pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that digest.  ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
+    pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that digest.
+
+    ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
     ``repositories``, ``verified``, ``unverified`` and ``verified_with``; a tag that does not verify is reported, not
     raised.  ``read``: ``{str(reference): trust data}`` this run has just read with ``TrustReader`` (trust_push, after
     publishing), instead of reading it again."""

@@ -14,7 +14,7 @@ author:
   - Open Banking (@OpenBankingUK)
 description:
   - From the C(repositories) of M(openbanking.content_trust.trust_inspect) and the current pins file, the pins file's
-    new content - a pin (the root key IDs) for each repository with trust data and no pin yet - and the conflicts:
+    new content - a pin (the root key IDs) for each repository with trust data and no pin yet - and the conflicts,
     pinned repositories whose root no longer has the pinned key ID. A conflict is never re-pinned here (it is what an
     attacker's new root looks like, and also a rotation nobody re-pinned); the signers role fails on it.
   - Runs on the controller; reads the pins file there.

@@ -13,7 +13,7 @@ version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:
-  - Returns C({repository: [root key IDs]}), the shape the O(openbanking.content_trust.trust_pull#module:root_key_ids)
+  - Returns a map of repository to its list of root key IDs, the shape the O(openbanking.content_trust.trust_pull#module:root_key_ids)
     option of M(openbanking.content_trust.trust_pull) and M(openbanking.content_trust.trust_verify) take, from the
     inventory's C(content_trust_pinned_repositories) and the pins file that C(sync_signers.yml) writes
     (C(content_trust_pins_file)). An entry of the inventory replaces the file's entry for the same repository.

@@ -46,8 +46,8 @@ def canonical(obj):
 def wire(doc):
     """A signed document as notary marshals it (the server hashes this form for the snapshot it generates): the
     canonical ``signed`` first, then the signatures with their fields in notary's order."""
-    sigs = ','.join('{"keyid":%s,"method":%s,"sig":%s}' % (json.dumps(s['keyid']), json.dumps(s['method']),
-                                                          json.dumps(s['sig'])) for s in doc['signatures'])
+    sigs = ','.join('{"keyid":%s,"method":%s,"sig":%s}' % (json.dumps(s['keyid']), json.dumps(s['method']), json.dumps(s['sig']))
+                    for s in doc['signatures'])
     return b'{"signed":' + canonical(doc['signed']) + b',"signatures":[' + sigs.encode() + b']}'
 
 
@@ -143,7 +143,7 @@ class Attacker(object):
         signed['version'] += 1
         expires = datetime.datetime.utcnow() + datetime.timedelta(days=365)
         signed['expires'] = expires.strftime('%Y-%m-%dT%H:%M:%SZ')  # as Go marshals a time without fraction
-        attacker_ids = [k for k in current['signed']['roles']['root']['keyids']]
+        attacker_ids = list(current['signed']['roles']['root']['keyids'])
         key = self._root_key()
         der = key.sign(canonical(signed), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)

@@ -17,8 +17,11 @@ description:
     repositories and decides, per tag, whether its digest may be signed in another format.
   - A tag qualifies when its Notary signature verifies, one of O(signers) signed it (any signer when empty), and
     the registry still serves the digest Notary signed. Every other tag is refused, with the reason.
+  - A signer given with keys counts for a tag only when its own M(openbanking.content_trust.trust_verify) check
+    (O(key_checks)) verified the tag - a signer of the same name that a holder of the repository key made with
+    another key does not.
   - Used by C(playbooks/bridge_signatures.yml).
-positional: _input, signers
+positional: _input, signers, key_checks
 options:
   _input:
     description: The C(results) of trust_verify (C(repository), C(tag), C(signed_digest), C(registry_digest), C(signers), C(verified), C(problems)).
@@ -26,9 +29,21 @@ options:
     elements: dict
     required: true
   signers:
-    description: Signers whose Notary signatures are bridged; empty means any signer.
+    description:
+      - Signers whose Notary signatures are bridged; empty means any signer.
+      - A signer is a name, matched by name, or a dict C({name, key_ids}) or C({name, public_key}) (the inventory's
+        C(signers[]) shape), which counts only where O(key_checks) says that one of its keys signed the tag.
     type: list
-    elements: str
+    elements: raw
+    default: []
+  key_checks:
+    description:
+      - For the signers given with keys, the registered result of a M(openbanking.content_trust.trust_verify) loop
+        over them (C(signer) set to each one, as C(playbooks/bridge_signatures.yml) runs it) - its C(results); each
+        element's C(item) is the signer and its C(results) say per tag whether that signer's keys signed it.
+      - A signer with keys and no check of its own is counted for no tag.
+    type: list
+    elements: dict
     default: []
 '''
 
@@ -36,6 +51,10 @@ EXAMPLES = r'''
 - name: Decide what to bridge
   ansible.builtin.set_fact:
     plan: "{{ verification.results | openbanking.content_trust.bridge_plan(['jeff']) }}"
+
+- name: Decide what to bridge, counting jeff only where his own key signed (one trust_verify per keyed signer)
+  ansible.builtin.set_fact:
+    plan: "{{ verification.results | openbanking.content_trust.bridge_plan(signers, key_checks.results) }}"
 '''
 
 RETURN = r'''
@@ -47,15 +66,55 @@ _value:
   type: dict
 '''
 
+from ansible.errors import AnsibleFilterError
 
-def bridge_plan(results, signers=None):
-    signers = list(signers or [])
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
+
+
+def _policy(signers):
+    try:
+        return parse_signers(signers, 'the signers of bridge_plan')
+    except InputError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def _key_verdicts(key_checks):
+    """``{(signer name, repository, tag): (signed digest or None, problems)}`` from trust_verify runs, one per signer
+    given with keys."""
+    verdicts = {}
+    for check in key_checks or []:
+        item = (check or {}).get('item')
+        name = item.get('name') if isinstance(item, dict) else None
+        if not name or check.get('failed') or check.get('skipped'):
+            continue
+        for r in check.get('results') or []:
+            good = r.get('verified') and r.get('signed_digest')
+            verdicts[(name, r.get('repository'), r.get('tag'))] = (
+                r.get('signed_digest') if good else None, list(r.get('problems') or []))
+    return verdicts
+
+
+def bridge_plan(results, signers=None, key_checks=None):
+    policy = _policy(signers or [])
+    names = [s['name'] for s in policy]
+    keyed = set(s['name'] for s in policy if s['key_ids'])
+    verdicts = _key_verdicts(key_checks)
     sign = []
     by_repo = {}
     refused = []
     for r in results or []:
         reason = None
-        wanted = [s for s in r.get('signers') or [] if not signers or s in signers]
+        wanted, by_key = [], []
+        for s in r.get('signers') or []:
+            if names and s not in names:
+                continue
+            if s in keyed:
+                digest, problems = verdicts.get((s, r.get('repository'), r.get('tag')), (None, ['not checked']))
+                if digest is None or digest != r.get('signed_digest'):
+                    by_key.append('%s: %s' % (s, '; '.join(problems) or 'not signed by its keys'))
+                    continue
+            wanted.append(s)
         if not r.get('signed_digest'):
             # why, when the verification says (a root the pins refuse has no signed digest to show)
             reason = 'not signed with Notary' + (': ' + '; '.join(r['problems']) if r.get('problems') else '')
@@ -68,7 +127,9 @@ def bridge_plan(results, signers=None):
             reason = '; '.join(r.get('problems') or ['the Notary signature does not verify'])
         elif not wanted:
             reason = 'signed by %s, none of the bridged signers (%s)' % (
-                ', '.join(r.get('signers') or []) or 'nobody', ', '.join(signers))
+                ', '.join(r.get('signers') or []) or 'nobody', ', '.join(names))
+            if by_key:
+                reason += '; not by the given keys: %s' % '; '.join(by_key)
         if reason:
             refused.append({'reference': r.get('reference') or '%s:%s' % (r['repository'], r['tag']),
                             'repository': r['repository'], 'tag': r['tag'], 'signed_digest': r.get('signed_digest'),

@@ -33,7 +33,8 @@ def _strings(value):
     if isinstance(value, str):
         return [value]
     if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, str)]
+        # a list of dicts too: trust_pull's signers may be {name, public_key}
+        return [v for item in value for v in _strings(item)]
     if isinstance(value, dict):
         return [v for item in value.values() for v in _strings(item)]
     return []

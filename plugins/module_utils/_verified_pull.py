@@ -35,6 +35,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._pins im
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import (
+    check_encoding, describe, key_verdict,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     LocalImages, repo_digests, tag_signatures,
 )
@@ -92,27 +95,56 @@ def check_root(root_key_ids, pins):
     return matched[0]
 
 
-def check_tag(parsed, tag, signers=None, require_all=False):
+def _as_signer(signer):
+    return signer if isinstance(signer, dict) else dict(name=signer, key_ids=None)
+
+
+def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
     """``(digest, signers)`` of ``tag`` if the signer policy accepts it; raises Unverified otherwise.
 
     ``signers``: each tag must be signed by at least one of them (all of them with ``require_all``);
-    none means any valid signature in ``targets`` or ``targets/releases``."""
+    none means any valid signature in ``targets`` or ``targets/releases``.  A signer is a name (matched by
+    name, as docker shows the signers) or ``{name, key_ids}`` (``_signerkeys.parse_signers``; ``key_ids`` None:
+    by name): with keys, it counts only where ``_signerkeys.key_verdict`` finds its keys' signature in
+    ``documents``, the repository's verified TUF metadata (``TrustReader.documents``)."""
     entries = tag_signatures(parsed, tag)
     if not entries:
         raise Unverified('tag %s is not signed' % tag)
     if signers:
+        signers = [_as_signer(s) for s in signers]
+        if any(s['key_ids'] for s in signers) and documents is None:
+            raise TrustError('internal error: signers with keys need the verified TUF metadata of %s'
+                             % parsed.get('repository'))
+        verdicts = {}
+
+        def signs(entry, signer):
+            if signer['name'] not in entry['signers']:
+                return False
+            if not signer['key_ids']:
+                return True
+            key = (entry['digest'], signer['name'])
+            if key not in verdicts:
+                verdicts[key] = key_verdict(documents, signer, tag, entry['digest'])
+            return verdicts[key] is None
+
         if require_all:
-            accepted = [e for e in entries if all(s in e['signers'] for s in signers)]
+            accepted = [e for e in entries if all(signs(e, s) for s in signers)]
         else:
-            accepted = [e for e in entries if any(s in e['signers'] for s in signers)]
+            accepted = [e for e in entries if any(signs(e, s) for s in signers)]
         if not accepted:
             by = sorted(set(s for e in entries for s in e['signers']))
+            names = [s['name'] for s in signers]
+            # a signer whose name is there but whose keys did not sign: say why, never just "signed by jeff"
+            by_name = dict((s['name'], s) for s in signers)
+            keyless = ['%s: %s' % (describe(by_name[name]), verdict)
+                       for (digest, name), verdict in sorted(verdicts.items()) if verdict]
+            why = ('; not by the given keys: %s' % '; '.join(keyless)) if keyless else ''
             if require_all:
-                missing = sorted(set(s for s in signers if not any(s in e['signers'] for e in entries)) or signers)
-                raise Unverified('tag %s is not signed by every one of %s: no signature of %s (signed by %s)'
-                                 % (tag, ', '.join(signers), ', '.join(missing), ', '.join(by) or 'nobody'))
-            raise Unverified('tag %s is signed only by %s, none of the accepted signers %s'
-                             % (tag, ', '.join(by) or 'nobody', ', '.join(signers)))
+                missing = sorted(set(s['name'] for s in signers if not any(signs(e, s) for e in entries)) or names)
+                raise Unverified('tag %s is not signed by every one of %s: no signature of %s (signed by %s)%s'
+                                 % (tag, ', '.join(names), ', '.join(missing), ', '.join(by) or 'nobody', why))
+            raise Unverified('tag %s is signed only by %s, none of the accepted signers %s%s'
+                             % (tag, ', '.join(by) or 'nobody', ', '.join(describe(s) for s in signers), why))
         entries = accepted
     digests = sorted(set(e['digest'] for e in entries))
     if len(digests) > 1:
@@ -127,7 +159,9 @@ def verify_notary(cli, images, policy):
 
     The trust data of every repository comes from one read (one ``docker trust inspect`` call
     where docker has it); a Notary server that cannot be reached fails the whole read, naming it."""
-    read = TrustReader(cli, pins=policy['root_key_ids']).read([reference for reference, tags in images])
+    reader = TrustReader(cli, pins=policy['root_key_ids'])
+    read = reader.read([reference for reference, tags in images])
+    keyed = any(isinstance(s, dict) and s.get('key_ids') for s in policy['signers'] or [])
     targets, failures = [], []
     for reference, tags in images:
         parsed = read[str(reference)]
@@ -143,9 +177,13 @@ def verify_notary(cli, images, policy):
         except Unverified as exc:
             failures.append('%s: %s' % (reference.gun, exc))
             continue
+        documents = reader.documents.get(reference.gun, {})
+        if keyed:
+            check_encoding(documents, reference.gun)
         for tag in tags:
             try:
-                digest, signers = check_tag(parsed, tag, policy['signers'], policy['require_all_signers'])
+                digest, signers = check_tag(parsed, tag, policy['signers'], policy['require_all_signers'],
+                                            documents=documents)
             except Unverified as exc:
                 failures.append('%s: %s' % (reference.with_tag(tag), exc))
                 continue
@@ -375,12 +413,17 @@ def _pull_signed(cli, reference, tag, signed_digest):
 
 def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
     """trust_verify's checks of a release: each tag signed, for the digest the registry serves (and the one expected),
-    by ``signer``, under a root pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that
-    digest.  ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
+    by ``signer`` (a name, or ``{name, key_ids}``: then by its keys, ``_signerkeys.key_verdict``), under a root
+    pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that digest.
+
+    ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
     ``repositories``, ``verified``, ``unverified`` and ``verified_with``; a tag that does not verify is reported, not
     raised.  ``read``: ``{str(reference): trust data}`` this run has just read with ``TrustReader`` (trust_push, after
     publishing), instead of reading it again."""
     pins = pins or {}
+    signer = _as_signer(signer) if signer else None
+    if signer and signer['key_ids']:
+        read = None  # the signer's keys are judged on TUF metadata this reader verified
     reader = TrustReader(cli, pins=pins)
     registries = [RegistryClient(ref, cli.docker_config, timeout=min(cli.timeout, 60)) for ref, tags, d in images]
     # What the registry serves is asked while the trust data is read: neither waits for the other.
@@ -398,6 +441,9 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
     for (ref, tags, expected), registry, served_tags in zip(images, registries, served_all):
         parsed = read[str(ref)]
         repositories.append(parsed)
+        documents = reader.documents.get(ref.gun, {})
+        if signer and signer['key_ids'] and parsed['exists'] and not parsed.get('refused'):
+            check_encoding(documents, ref.gun)
         for index, tag in enumerate(tags):
             problems = []
             entry = tag_entry(parsed, tag)
@@ -417,8 +463,12 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
                 problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
             if expected.get(tag) and signed and expected[tag] != signed:
                 problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
-            if signer and entry and signer not in signers:
-                problems.append('not signed by %s (signers: %s)' % (signer, ', '.join(signers) or 'none'))
+            if signer and entry and signer['name'] not in signers:
+                problems.append('not signed by %s (signers: %s)' % (describe(signer), ', '.join(signers) or 'none'))
+            elif signer and entry and signer['key_ids']:
+                verdict = key_verdict(documents, signer, tag, signed)
+                if verdict:
+                    problems.append('not signed by %s with its keys: %s' % (describe(signer), verdict))
             if parsed['exists']:
                 try:
                     check_root(parsed['root_key_ids'], pins.get(ref.gun))

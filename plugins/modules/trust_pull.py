@@ -51,8 +51,19 @@ options:
     description:
       - Each tag must be signed by at least one of these signers (by all of them with O(require_all_signers)).
       - When not set, any valid signature in C(targets) or C(targets/releases) is accepted.
+      - A signer is given by name (a string, for example V(jeff)) or with its keys, as a dict with C(name) and
+        C(key_ids) (a list of key IDs, 64 hex characters, as RV(openbanking.content_trust.trust_inspect#module:repositories[].signers[].key_ids)
+        and the C(openbanking.content_trust.key_id) filter show them) and/or C(public_key) (the signer's public key or
+        certificate, PEM, as in the inventory's C(signers[].public_key)) or C(public_keys) (a list of them). Other keys
+        are refused, and so is a private key given as C(public_key) (without echoing it).
+      - A signer given by name only is matched by name, as C(docker trust inspect) shows it - the tag is in the role
+        C(targets/<name>). With pinned roots an outsider cannot add a signer of that name, but whoever holds the
+        repository key can (a second key for it, or a new delegation of the same name).
+      - A signer given with keys counts only when the verified C(targets) metadata delegates C(targets/<name>) to one
+        of its keys and the C(targets/<name>) metadata that lists the tag carries a valid signature by one of them
+        (checked here, over notary's canonical JSON). A holder of the repository key cannot forge that.
     type: list
-    elements: str
+    elements: raw
   require_all_signers:
     description:
       - Each tag must be signed by every one of O(signers), for the same digest.
@@ -171,6 +182,19 @@ EXAMPLES = r'''
       registry.example.com/openbanking/conformance-suite:
         - 3f0c9dbc1bd3bd2b3a3c8e6a3fd8a0c5fd9f2e0c5a4f3c6b3e1f9d2c7b8a6e5d
 
+- name: The same, but only jeff's own key counts (a holder of the repository key cannot make another "jeff")
+  openbanking.content_trust.trust_pull:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/openbanking/conformance-suite
+        tags: [v1.0.0]
+    signers:
+      - name: jeff
+        public_key: "{{ lookup('ansible.builtin.file', 'keys/jeff.pub') }}"
+    root_key_ids:
+      registry.example.com/openbanking/conformance-suite:
+        - 3f0c9dbc1bd3bd2b3a3c8e6a3fd8a0c5fd9f2e0c5a4f3c6b3e1f9d2c7b8a6e5d
+
 - name: Pull only what both release managers signed, on a host with docker CLI 29
   openbanking.content_trust.trust_pull:
     docker_cli: /usr/bin/docker
@@ -253,8 +277,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._pins im
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    apply_pulls, parse_images, parse_signers, plan_pulls, pull_results, verify_images,
+    apply_pulls, parse_images, plan_pulls, pull_results, verify_images,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
 
 
 class Pull(Action):
@@ -315,7 +340,7 @@ def main():
             repository=dict(type='str', required=True),
             tags=dict(type='list', elements='str', required=True),
         )),
-        signers=dict(type='list', elements='str'),
+        signers=dict(type='list', elements='raw'),
         require_all_signers=dict(type='bool', default=False),
         root_key_ids=dict(type='dict', no_log=False),
         allow_unpinned=dict(type='bool', default=False),

@@ -54,7 +54,15 @@ options:
   signer:
     description:
       - A signer that must be among the signers of every tag.
-    type: str
+      - A name (a string, for example V(jeff)), matched by name as C(docker trust inspect) shows it; or the signer with
+        its keys, a dict with C(name) and C(key_ids) (64 hex characters each, as
+        RV(openbanking.content_trust.trust_inspect#module:repositories[].signers[].key_ids) shows them) and/or
+        C(public_key) (PEM, as the inventory's C(signers[].public_key)) or C(public_keys). Then a tag verifies only
+        when the verified C(targets) metadata delegates C(targets/<name>) to one of those keys and that role's metadata,
+        which lists the tag, carries a valid signature by one of them; a signer of the same name that someone holding
+        the repository key added with another key does not count. See M(openbanking.content_trust.trust_pull)'s
+        O(openbanking.content_trust.trust_pull#module:signers).
+    type: raw
   root_key_ids:
     description:
       - Pinned roots, a map of repository (GUN) to the root key IDs accepted for it, as
@@ -107,6 +115,20 @@ EXAMPLES = r'''
       - repository: registry.example.com/openbanking/conformance-suite
         tags: [v1.0.0, latest]
     signer: jeff
+    root_key_ids:
+      registry.example.com/openbanking/conformance-suite:
+        - 3f0c9dbc1bd3bd2b3a3c8e6a3fd8a0c5fd9f2e0c5a4f3c6b3e1f9d2c7b8a6e5d
+    fail_on_unverified: true
+
+- name: Verify it was jeff's own key that signed, not only a signer named jeff
+  openbanking.content_trust.trust_verify:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/openbanking/conformance-suite
+        tags: [v1.0.0]
+    signer:
+      name: jeff
+      key_ids: [8ae710e3ba82b0c1b6a2f7a5c0e3a3cf8c1ab5b6e0b4d1d8b1e1f6f4c8a6f9d1]
     root_key_ids:
       registry.example.com/openbanking/conformance-suite:
         - 3f0c9dbc1bd3bd2b3a3c8e6a3fd8a0c5fd9f2e0c5a4f3c6b3e1f9d2c7b8a6e5d
@@ -188,14 +210,13 @@ unverified:
   elements: str
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    parse_reference, parse_tag, validate_signer_name,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tag
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signer
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
 
 
@@ -213,8 +234,6 @@ def _inputs(p):
             if tag not in tags:
                 tags.append(tag)
         images.append((ref, tags, dict(image.get('digests') or {})))
-    if p['signer'] is not None:
-        validate_signer_name(p['signer'], 'signer')
     return images
 
 
@@ -224,11 +243,12 @@ class Verify(Reader):
 
     def inputs(self):
         self.images = _inputs(self.params)
+        self.signer = parse_signer(self.params['signer'], 'signer') if self.params['signer'] is not None else None
         self.pins = parse_root_pins(self.params['root_key_ids'])
         self.unpinned = check_pins_cover(self.images, self.pins, self.params['allow_unpinned'])
 
     def plan(self):
-        result = check_release(self.cli, self.images, self.params['signer'], self.pins, self.params['pull'])
+        result = check_release(self.cli, self.images, self.signer, self.pins, self.params['pull'])
         if result['unverified'] and self.params['fail_on_unverified']:
             raise TrustError('these tags do not verify: %s' % '; '.join(
                 '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
@@ -245,7 +265,7 @@ def main():
             tags=dict(type='list', elements='str', required=True),
             digests=dict(type='dict'),
         )),
-        signer=dict(type='str'),
+        signer=dict(type='raw'),
         root_key_ids=dict(type='dict', no_log=False),
         allow_unpinned=dict(type='bool', default=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),

@@ -126,3 +126,22 @@ def test_bridge_signs_what_notary_signed_and_refuses_a_re_pushed_tag(stack, dock
     assert recap_changed(out) == 0, out
     assert 'cosign: already signed, notation: already signed' in out
     assert registry_state(stack, repo) == state and stack.versions(repo) == versions
+
+    # jeff given with his public key (the inventory's signers[] shape): his signatures still count; given with a
+    # key that is not the one targets/jeff is delegated to, none does and nothing would be signed.
+    with open(pub) as f:
+        jeff_pub = f.read()
+    for signers, bridged in (([{'name': 'jeff', 'public_key': jeff_pub}], True),
+                             ([{'name': 'jeff', 'key_ids': ['ab' * 32]}], False)):
+        extra = str(tmp_path / 'signers.json')
+        with open(extra, 'w') as f:
+            json.dump({'content_trust_bridge_signers': signers}, f)
+        rc, out = playbook(inventory, secrets, '-e', '@' + extra, '--check')
+        assert rc == 0, out
+        for tag in ('v1', 'v2'):
+            if bridged:
+                assert '%s:%s  %s  cosign: already signed, notation: already signed' % (repo, tag, notary[tag]) in out, out
+            else:
+                assert '%s:%s  REFUSED: signed by jeff, none of the bridged signers (jeff); not by the given keys: jeff: ' \
+                       'not signed by jeff (key %s) with its keys' % (repo, tag, ('ab' * 32)[:7]) in out, out
+    assert registry_state(stack, repo) == state

@@ -8,9 +8,10 @@ release v1.0.0 (plus tag ``stable`` in the first repository).
 
 1. the four playbooks, first run, at -vvv: they change, sign and verify;
 2. the same again: changed=0, no TUF version moves;
-3. signer mallory added behind the inventory's back with the bare docker CLI: drift in
+3. verify_release.yml with jeff given by key (the inventory's signers[] entry): verifies; with another key: fails;
+4. signer mallory added behind the inventory's back with the bare docker CLI: drift in
    --check (nothing changes), removed by a real run where the repository is exclusive;
-4. a revoked tag and an unsigned tag: verify_release.yml fails naming both images.
+5. a revoked tag and an unsigned tag: verify_release.yml fails naming both images.
 
 Every output is scanned for the passphrases and the registry password.
 """
@@ -227,6 +228,19 @@ def test_second_run_changes_nothing_and_moves_no_tuf_version(scenario):
     assert '2 of 2 repositories already matched the inventory' in run.out, run
     assert 'already signed by jeff' in run.out, run
     assert scenario.versions() == before
+
+
+def test_verify_release_takes_the_inventorys_signer_with_its_key(scenario):
+    """content_trust_release_signer given as the inventory's signers[] entry (jeff with his public key): the release
+    verifies by jeff's key; given with a key that jeff's role is not delegated to, it does not."""
+    run = scenario.playbook('verify_release.yml', '-e', json.dumps({
+        'content_trust_release_signer': '{{ content_trust_repositories[0].signers[0] }}'}))
+    assert run.rc == 0, run
+    run = scenario.playbook('verify_release.yml', '-e', json.dumps({
+        'content_trust_release_signer': {'name': 'jeff', 'key_ids': ['ab' * 32]}}))
+    assert run.rc != 0, run
+    failure = run.out[run.out.index('Release v1.0.0 does not verify'):]
+    assert 'not signed by jeff (key abababa) with its keys: the repository delegates targets/jeff to' in failure, run
 
 
 def test_signer_added_behind_the_inventory_is_drift_in_check_mode_and_removed_where_exclusive(scenario, stack, tmp_path):

@@ -9,7 +9,8 @@ settings and another repository's pin.
 1. first run: the pins are written (merged, 0600) and the notary CLI honours them; the image is
    pulled by its signed digest and tagged;
 2. second run: changed=0 and the daemon pulls and tags nothing;
-3. the pin of another root: the run fails naming both root key IDs and the image.
+3. jeff given with his public key, as the inventory's signers[] gives it: accepted; with another key: refused;
+4. the pin of another root: the run fails naming both root key IDs and the image.
 """
 
 import json
@@ -22,7 +23,7 @@ import uuid
 
 import pytest
 
-from conftest import JEFF_PASS, ROOT
+from conftest import JEFF_PASS, ROOT, common, run_module
 from test_trust_pull import add_signers, daemon_events, forget, image_id, sign
 
 BIN = os.path.dirname(sys.executable)
@@ -137,6 +138,25 @@ def test_second_run_changes_nothing_and_pulls_nothing(consumer, stack):
     assert daemon_events(stack, consumer.docker_config, start, time.time() + 0.5, consumer.repo) == []
     with open(consumer.notary_config) as f:
         assert f.read() == before
+
+
+def test_signers_given_as_the_inventory_gives_them_count_only_with_their_keys(consumer, stack):
+    """content_trust_pull_signers takes the inventory's signers[] entries as they are: jeff's public key verifies
+    jeff's signature; a key that is not the one jeff's role is delegated to refuses the image."""
+    publisher = os.path.join(consumer.base, 'publisher')
+    key = run_module('trust_key', common(stack, publisher, docker_cli=stack.reference_cli, name='jeff',
+                                         passphrase=JEFF_PASS))
+    assert not key.failed, key
+    override = os.path.join(consumer.base, 'keyed-signers.json')
+    with open(override, 'w') as f:
+        json.dump({'content_trust_pull_signers': [{'name': 'jeff', 'public_key': key['public_key']}]}, f)
+    rc, recap, out = consumer.playbook('-e', '@' + override)
+    assert rc == 0 and recap['failed'] == 0 and recap['changed'] == 0, out[-4000:]
+    with open(override, 'w') as f:
+        json.dump({'content_trust_pull_signers': [{'name': 'jeff', 'key_ids': ['ab' * 32]}]}, f)
+    rc, recap, out = consumer.playbook('-e', '@' + override)
+    assert rc != 0 and recap['failed'] == 1, out[-4000:]
+    assert 'none of the given keys' in out and consumer.repo in out, out[-4000:]
 
 
 def test_another_root_pinned_fails_naming_both_roots(consumer, stack):

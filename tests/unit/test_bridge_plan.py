@@ -34,3 +34,40 @@ def test_missing_and_unverified_tags_are_refused():
     plan = bridge_plan([result('gone', served=None), result('bad', verified=False, problems=['no trust data'])])
     assert [(r['tag'], r['reason']) for r in plan['refused']] == [('gone', 'the registry has no such tag'),
                                                                   ('bad', 'no trust data')]
+
+
+JEFF_KEYED = {'name': 'jeff', 'key_ids': ['a' * 64]}
+
+
+def key_check(signer, *results):
+    return {'item': signer, 'results': list(results), 'changed': False}
+
+
+def test_a_signer_given_with_keys_counts_only_where_its_own_check_verified_the_tag():
+    checks = [key_check(JEFF_KEYED, result('v1'),
+                        result('v2', verified=False, problems=['not signed by jeff (key aaaaaaa) with its keys: x']))]
+    plan = bridge_plan([result('v1'), result('v2')], [JEFF_KEYED], checks)
+    assert plan['sign'][0]['tags'] == ['v1'] and plan['sign'][0]['signers'] == {'v1': ['jeff']}
+    assert [r['tag'] for r in plan['refused']] == ['v2']
+    assert 'not by the given keys: jeff: not signed by jeff (key aaaaaaa) with its keys' in plan['refused'][0]['reason']
+
+
+def test_a_signer_given_with_keys_but_not_checked_counts_for_nothing():
+    plan = bridge_plan([result('v1')], [JEFF_KEYED])
+    assert plan['sign'] == [] and 'jeff: not checked' in plan['refused'][0]['reason']
+    # a check of another digest than the one the tag's result verified does not count either
+    plan = bridge_plan([result('v1')], [JEFF_KEYED], [key_check(JEFF_KEYED, result('v1', signed=D2, served=D2))])
+    assert plan['sign'] == []
+
+
+def test_names_and_keyed_signers_mix():
+    plan = bridge_plan([result('v1', signers=['alice', 'jeff'])], ['alice', JEFF_KEYED], [key_check(JEFF_KEYED)])
+    assert plan['sign'][0]['signers'] == {'v1': ['alice']}
+
+
+def test_a_bad_signer_is_refused_naming_it():
+    import pytest
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError) as exc:
+        bridge_plan([result('v1')], [{'name': 'jeff', 'key_ids': ['nope']}])
+    assert 'the signers of bridge_plan[0].key_ids' in str(exc.value)

@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 
@@ -108,7 +109,18 @@ def key_material(docker_config):
     return encrypted, decrypted
 
 
-def files_under(top, skip=None):
+# When the running test started: what a killed run leaks in /tmp was written since then.
+_STARTED = [0.0]
+
+
+@pytest.fixture(autouse=True)
+def _test_start():
+    _STARTED[0] = time.time()
+
+
+def files_under(top, skip=None, since=None):
+    """Every file below ``top`` (at most 1 MiB, no links) with its content; with ``since``, only those modified since
+    then (ctime, which a copy that keeps the mtime cannot fake; a shared /tmp holds other runs' files)."""
     for dirpath, dirnames, filenames in os.walk(top):
         if skip and os.path.abspath(dirpath).startswith(skip):
             dirnames[:] = []
@@ -116,7 +128,8 @@ def files_under(top, skip=None):
         for fn in filenames:
             path = os.path.join(dirpath, fn)
             try:
-                if os.path.islink(path) or os.path.getsize(path) > 1024 * 1024:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode) or st.st_size > 1024 * 1024 or (since and st.st_ctime < since):
                     continue
                 with open(path, 'rb') as f:
                     yield path, f.read()
@@ -127,8 +140,8 @@ def files_under(top, skip=None):
 def assert_no_key_leak(docker_config, material):
     encrypted, decrypted = material
     trust = os.path.abspath(os.path.join(docker_config, 'trust'))
-    for top in ('/tmp', docker_config):
-        for path, data in files_under(top):
+    for top, since in (('/tmp', _STARTED[0] - 2), (docker_config, None)):
+        for path, data in files_under(top, since=since):
             inside = os.path.abspath(path).startswith(trust + os.sep)
             flat = data.replace(b'\n', b'').replace(b'\r', b'')
             for needle in decrypted:

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module, start_module
+from conftest import (ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, install_publisher_certificate, run_module,
+                      start_module)
 from helpers import TcpProxy
 
 ROLES = ('targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/alice')
@@ -112,6 +113,7 @@ def test_two_signing_hosts_publish_to_one_repository_at_once(stack, tmp_path):
     host_a, host_b = str(tmp_path / 'host-a'), str(tmp_path / 'host-b')
     for d in (host_a, host_b):
         os.mkdir(d, 0o700)
+        install_publisher_certificate(d)
     for round_ in range(10):
         repo = stack.repo('race')
         signer(stack, host_a, repo, 'jeff', JEFF_PASS)

@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from conftest import JEFF_PASS, ROOT
+from conftest import JEFF_PASS, ROOT, install_publisher_certificate
 from test_trust_pull import add_signers, daemon_events, forget, image_id, sign
 
 BIN = os.path.dirname(sys.executable)
@@ -36,6 +36,7 @@ class Consumer(object):
         self.base = base
         publisher = os.path.join(base, 'publisher')
         os.makedirs(publisher, mode=0o700)
+        install_publisher_certificate(publisher)  # the deploy host below reads without one
         self.repo = stack.repo('deploy')
         add_signers(stack, publisher, self.repo, [('jeff', JEFF_PASS)])
         source = stack.build_image(publisher, 'deploy-%s:build' % uuid.uuid4().hex[:8])

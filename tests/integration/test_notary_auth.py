@@ -9,6 +9,8 @@ the tests here take it away to act as anyone else on the network.  The modes tok
 are checked on role runs of their own.
 """
 
+import base64
+import datetime
 import hashlib
 import json
 import os
@@ -16,11 +18,18 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from conftest import JEFF_PASS, SHARED_BIN, common, run_module
 from test_notary_server import Notary, _base_vars, foreign_client_certificate, run_role
@@ -253,11 +262,39 @@ def test_mtls_backend_elsewhere_than_loopback_is_refused(tmp_path):
     assert 'must listen on the loopback only' in run.output, run.output[-3000:]
 
 
-def test_token_mode_renders_what_notary_server_accepts_and_refuses_anonymous_writes(tmp_path):
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
+
+
+def mint_token(issuer_key, issuer_cert_der, gun, actions, service='notary.example.test', issuer='auth.example.test'):
+    """A registry-style bearer token (ES256 JWT, the issuer's certificate in x5c) granting ``actions`` on
+    ``gun``, made offline as the site's token service would."""
+    now = int(time.time())
+    header = {'typ': 'JWT', 'alg': 'ES256', 'x5c': [base64.b64encode(issuer_cert_der).decode()]}
+    claims = {'iss': issuer, 'sub': 'publisher', 'aud': service, 'iat': now - 5, 'nbf': now - 5, 'exp': now + 300,
+              'jti': uuid.uuid4().hex, 'access': [{'type': 'repository', 'name': gun, 'actions': list(actions)}]}
+    signing_input = '%s.%s' % (b64url(json.dumps(header).encode()), b64url(json.dumps(claims).encode()))
+    r, s_ = decode_dss_signature(issuer_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return signing_input + '.' + b64url(r.to_bytes(32, 'big') + s_.to_bytes(32, 'big'))
+
+
+def token_issuer(directory, name):
+    """A token service's signing key and self-signed certificate (the rootcertbundle is that certificate)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def test_token_mode_renders_what_notary_server_accepts_and_authorizes_minted_tokens(tmp_path):
     workdir = str(tmp_path)
-    token_ca = foreign_client_certificate(workdir)[0]  # any certificate: the issuer's, here a made-up one
-    with open(token_ca) as f:
-        bundle = f.read()
+    issuer_key, issuer_cert = token_issuer(workdir, 'test token issuer')
+    bundle = issuer_cert.public_bytes(serialization.Encoding.PEM).decode()
     port = 4713
     role_vars = dict(_base_vars(workdir, port, 7913), content_trust_notary_storage='memory',
                      content_trust_notary_signer='local', content_trust_notary_auth='token',
@@ -287,5 +324,31 @@ def test_token_mode_renders_what_notary_server_accepts_and_refuses_anonymous_wri
             assert raised.value.code == 401
             challenge = raised.value.headers.get('WWW-Authenticate', '')
             assert 'realm="https://auth.example.test/token"' in challenge and 'service="notary.example.test"' in challenge
+
+        # Tokens minted offline by the test issuer: notary-server authorizes per repository and action.
+        der = issuer_cert.public_bytes(serialization.Encoding.DER)
+
+        def status(method, token, body=None, headers=None):
+            req = urllib.request.Request('%s/v2/%s/_trust/tuf/' % (notary.url, gun), data=body, method=method,
+                                         headers=dict(headers or {}, Authorization='Bearer ' + token))
+            try:
+                with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+                    return resp.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        body, headers = multipart({'root': b'{}'})
+        # push and pull on this repository: past authentication (the made-up metadata is then refused, 400)
+        assert status('POST', mint_token(issuer_key, der, gun, ['push', 'pull']), body, headers) == 400
+        # only pull, another repository, or a token from another issuer: refused
+        assert status('POST', mint_token(issuer_key, der, gun, ['pull']), body, headers) == 401
+        assert status('POST', mint_token(issuer_key, der, gun + '-other', ['push', 'pull']), body, headers) == 401
+        other_key, other_cert = token_issuer(workdir, 'test token issuer')
+        forged = mint_token(other_key, other_cert.public_bytes(serialization.Encoding.DER), gun, ['push', 'pull', '*'])
+        assert status('POST', forged, body, headers) == 401
+        assert status('DELETE', forged) == 401
+        # deleting needs '*' on the repository
+        assert status('DELETE', mint_token(issuer_key, der, gun, ['push', 'pull'])) == 401
+        assert status('DELETE', mint_token(issuer_key, der, gun, ['*'])) == 200
     finally:
         notary.stop()

@@ -42,6 +42,7 @@ def notary_proxy(stack):
 
 def test_notary_stopped_before_publish_then_back(stack, docker_config, notary_proxy):
     server = 'https://127.0.0.1:%d' % notary_proxy.port
+    install_publisher_certificate(docker_config, server)  # the proxied Notary is reached by another host:port
     repo = stack.repo()
     signer(stack, docker_config, repo, server=server)
     stack.build_image(docker_config, repo + ':build')
@@ -65,6 +66,7 @@ def test_notary_stopped_before_publish_then_back(stack, docker_config, notary_pr
 def test_notary_lost_during_publish_leaves_no_half_state(stack, docker_config, notary_proxy):
     """The server answers the reads, then goes away before the publish."""
     server = 'https://127.0.0.1:%d' % notary_proxy.port
+    install_publisher_certificate(docker_config, server)
     repo = stack.repo()
     signer(stack, docker_config, repo, server=server)
     stack.build_image(docker_config, repo + ':build')

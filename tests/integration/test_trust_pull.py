@@ -241,8 +241,8 @@ def test_moved_registry_tag_pulls_the_signed_digest_and_warns(stack, signed, doc
 def notary(stack, config, *args):
     # the stack's publisher certificate: its Notary refuses writes (delete --remote, publish) without one
     publisher = ['--tlscert', stack.client_cert, '--tlskey', stack.client_key] if stack.client_cert else []
-    proc = subprocess.run(['notary', '-s', stack.notary_url, '--tlscacert', stack.ca] + publisher + ['-d',
-                           os.path.join(config, 'trust')] + list(args), stdin=subprocess.DEVNULL,
+    argv = ['notary', '-s', stack.notary_url, '--tlscacert', stack.ca] + publisher
+    proc = subprocess.run(argv + ['-d', os.path.join(config, 'trust')] + list(args), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False)
     assert proc.returncode == 0, proc.stdout.decode()
     return proc.stdout.decode()

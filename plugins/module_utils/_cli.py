@@ -37,7 +37,7 @@ PEXPECT_IMPORT_ERROR = None if HAS_PEXPECT else ImportError('No module named pex
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     CommandTimeout, RepositoryUnknown, TrustError, WrongPassphrase, explain, is_tls_failure,
-    notary_ca_path, notary_tls_untrusted, notary_unreachable,
+    notary_ca_path, notary_client_cert, notary_tls_untrusted, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
@@ -672,6 +672,12 @@ class TrustCLI(object):
         elif not notary_tls_verified(reference, server):
             # A loopback Notary for a loopback registry: docker skips verification; match it.
             config['remote_server']['skipTLSVerify'] = True
+        # A Notary that wants a publisher's client certificate for writes gets the one docker
+        # would present; only the paths go into the config, never the key itself.
+        cert, key = notary_client_cert(self.docker_config, server)
+        if cert:
+            config['remote_server']['tls_client_cert'] = cert
+            config['remote_server']['tls_client_key'] = key
         path = os.path.join(self.tempdir(), 'notary-config.json')
         with open(path, 'w') as f:
             json.dump(config, f)

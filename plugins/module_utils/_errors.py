@@ -137,6 +137,26 @@ def notary_ca_path(docker_config, server):
     return os.path.join(docker_config, 'tls', server_hostport(server), 'ca.crt')
 
 
+def notary_client_cert(docker_config, server):
+    """The client certificate and key presented to a Notary server, as docker finds them.
+
+    docker's trust client reads ``<docker_config>/tls/<host:port>/`` like the daemon's
+    ``certs.d``: a ``NAME.cert`` with its ``NAME.key`` is a client certificate.  Returns the
+    paths ``(cert, key)`` of the first such pair by name, or ``(None, None)``."""
+    directory = os.path.dirname(notary_ca_path(docker_config, server))
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return None, None
+    for name in names:
+        if name.endswith('.cert'):
+            cert = os.path.join(directory, name)
+            key = cert[:-len('.cert')] + '.key'
+            if os.path.isfile(cert) and os.path.isfile(key):
+                return cert, key
+    return None, None
+
+
 def _prefixed(what, text):
     return '%s: %s' % (what, text) if what else text
 

@@ -18,7 +18,6 @@ delegation roles").
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
 import json
 import os
 import re
@@ -31,7 +30,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     InvalidReference, RepositoryUnknown, WrongKeyPassphrase, WrongPassphrase, explain, is_tls_failure,
-    notary_tls_untrusted, notary_unreachable, server_hostport,
+    notary_client_cert, notary_tls_untrusted, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
@@ -87,10 +86,7 @@ def check_notary(cli, reference):
     cached trust data, so a push would go ahead and fail only at signing."""
     server = cli.require_trusted_notary(reference)
     ca = cli.ca_file_for(server)
-    client_cert = client_key = None
-    for cert in sorted(glob.glob(os.path.join(cli.docker_config, 'tls', server_hostport(server), '*.cert'))):
-        if os.path.isfile(cert[:-5] + '.key'):
-            client_cert, client_key = cert, cert[:-5] + '.key'
+    client_cert, client_key = notary_client_cert(cli.docker_config, server)
     try:
         # Unverified only for a loopback Notary of a loopback registry (docker skips it too).
         https_get(server + '/v2/', timeout=min(cli.timeout, 30), verify=bool(ca) or notary_tls_verified(reference, server),

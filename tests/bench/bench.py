@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
-from conftest import Stack, common, proc_cmdlines, run_module  # noqa: E402  (the test harness's stack and module runner)
+from conftest import Stack, common, install_publisher_certificate, proc_cmdlines, run_module  # noqa: E402  (the test harness's stack and module runner)
 
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
 BIN = os.path.dirname(sys.executable)
@@ -85,6 +85,7 @@ class Bench(object):
         self.work = tempfile.mkdtemp(prefix='content-trust-bench-')
         self.config = os.path.join(self.work, 'docker')
         os.makedirs(self.config, 0o700)
+        install_publisher_certificate(self.config)  # the stack's Notary refuses writes without it
         self.passes = dict(root=pysecrets.token_urlsafe(16), repository=pysecrets.token_urlsafe(16),
                            jeff=pysecrets.token_urlsafe(16), alice=pysecrets.token_urlsafe(16))
         self.secrets_file = os.path.join(self.work, 'secrets.json')

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""An attacker for the consumer tests: reaches the registry and the Notary server, holds none of our keys.
+"""An attacker for the consumer tests: reaches the registry and writes to the Notary server, holds none of our keys.
 
 What it does is what anyone with network access to an unauthenticated Notary (or control of the server) can:
 
@@ -34,7 +34,7 @@ from cryptography import x509
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys, read_local_key
 
-from conftest import common, run_module
+from conftest import common, install_publisher_certificate, run_module
 
 ATTACKER_PASS = 'attacker-Passphrase-9'
 
@@ -76,11 +76,18 @@ def check_signature(root_doc):
 
 
 class Attacker(object):
+    """The stack's Notary refuses anonymous writes (the notary_server role's mtls front), so this attacker holds a
+    publisher's client certificate - any publisher's, since the certificate authenticates and does not authorize - or,
+    what comes to the same, runs the Notary server.  It holds none of the repositories' keys."""
+
     def __init__(self, stack, directory):
         self.stack = stack
         self.config = os.path.join(directory, 'attacker-docker')
         os.makedirs(self.config, mode=0o700, exist_ok=True)
+        install_publisher_certificate(self.config)
         self.ctx = ssl.create_default_context(cafile=stack.ca)
+        if stack.client_cert and stack.client_key:
+            self.ctx.load_cert_chain(stack.client_cert, stack.client_key)
 
     def _request(self, method, path, body=None, headers=None):
         req = urllib.request.Request(self.stack.notary_url + path, data=body, method=method, headers=headers or {})

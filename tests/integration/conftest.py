@@ -37,9 +37,16 @@ COSIGN_IMPORT_PASS = 'cosign-Import-Passphrase-6'
 ALL_SECRETS = [ROOT_PASS, REPO_PASS, JEFF_PASS, ALICE_PASS, COSIGN_PASS, COSIGN_IMPORT_PASS]
 
 
+_STACK_ENV = {}
+
+
 def _stack_env():
+    """The stack's settings: the CT_* environment, completed by ``stack.sh env`` (read once)."""
+    if _STACK_ENV:
+        return dict(_STACK_ENV)
     env = {}
-    keys = ['CT_STACK_DIR', 'CT_DOCKER_HOST', 'CT_REGISTRY', 'CT_NOTARY_URL', 'CT_NOTARY_CA', 'CT_NONLOOPBACK_HOST']
+    keys = ['CT_STACK_DIR', 'CT_DOCKER_HOST', 'CT_REGISTRY', 'CT_NOTARY_URL', 'CT_NOTARY_CA', 'CT_NONLOOPBACK_HOST',
+            'CT_NOTARY_CLIENT_CERT', 'CT_NOTARY_CLIENT_KEY']
     missing = [k for k in keys if not os.environ.get(k)]
     if missing:
         out = subprocess.run([os.path.join(ROOT, 'tests', 'stack', 'stack.sh'), 'env'],
@@ -50,7 +57,27 @@ def _stack_env():
     for k in keys:
         if os.environ.get(k):
             env[k] = os.environ[k]
+    _STACK_ENV.update(env)
     return env
+
+
+def install_publisher_certificate(docker_config, notary_url=None):
+    """The stack's publisher client certificate where docker and the modules look for it:
+    ``<docker_config>/tls/<notary host:port>/client.cert`` and ``client.key`` (0600).  The
+    stack's Notary refuses writes without it; reads need nothing.  Returns the directory."""
+    env = _stack_env()
+    cert, key = env.get('CT_NOTARY_CLIENT_CERT'), env.get('CT_NOTARY_CLIENT_KEY')
+    url = notary_url or env.get('CT_NOTARY_URL')
+    if not (cert and key and url and os.path.isfile(cert) and os.path.isfile(key)):
+        return None
+    tls = os.path.join(docker_config, 'tls', url.split('://', 1)[-1].rstrip('/'))
+    os.makedirs(tls, exist_ok=True)
+    with open(cert, 'rb') as src, open(os.path.join(tls, 'client.cert'), 'wb') as dst:
+        dst.write(src.read())
+    fd = os.open(os.path.join(tls, 'client.key'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(key, 'rb') as src, os.fdopen(fd, 'wb') as dst:
+        dst.write(src.read())
+    return tls
 
 
 class Stack(object):
@@ -62,6 +89,9 @@ class Stack(object):
         self.notary_url = env['CT_NOTARY_URL']
         self.ca = env['CT_NOTARY_CA']
         self.nonloopback_host = env['CT_NONLOOPBACK_HOST']
+        # The publisher's client certificate the notary_server role issued: writes need it.
+        self.client_cert = env.get('CT_NOTARY_CLIENT_CERT')
+        self.client_key = env.get('CT_NOTARY_CLIENT_KEY')
         # The CLI under test: what the modules and roles run (CT_DOCKER_CLI, the test matrix's
         # leg).  The tests' own checks of what the real tools report, and the bare-CLI steps a
         # person would take to set a scenario up, use the reference CLI (28.x, which has
@@ -179,9 +209,10 @@ def pytest_configure(config):
 # consumer CLI themselves (trust_pull: CLI 28, 29 and none): they run in the reference leg only, and
 # the other legs of the CLI matrix skip them, saying so.
 # Pinned repositories are read with the notary CLI whatever the docker CLI (test_pinned_roots.py runs the attack on
-# every consumer CLI itself), and cosign and Notation's tag binding never involves the docker CLI.
-CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_installed.py',
-                   'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
+# every consumer CLI itself), cosign and Notation's tag binding never involves the docker CLI, and test_notary_auth.py
+# runs each publishing CLI itself.
+CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
+                   'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
                    'test_pinned_roots.py', 'test_tag_binding.py')
 
 
@@ -236,6 +267,8 @@ def docker_config(tmp_path):
         with open(plugin, 'rb') as src, open(str(d / 'cli-plugins' / 'docker-trust'), 'wb') as dst:
             dst.write(src.read())
         os.chmod(str(d / 'cli-plugins' / 'docker-trust'), 0o755)
+    # Every test publishes as a publisher of the stack's Notary (its front refuses anonymous writes).
+    install_publisher_certificate(str(d))
     yield str(d)
     assert_trust_modes(str(d))
 

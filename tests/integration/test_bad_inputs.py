@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, install_publisher_certificate, run_module
 
 ROLES = ('root', 'targets', 'snapshot', 'targets/releases', 'targets/jeff')
 
@@ -27,6 +27,7 @@ def released(stack, tmp_path_factory):
     config = str(tmp_path_factory.mktemp('bad-inputs') / 'docker')
     import os
     os.mkdir(config, 0o700)
+    install_publisher_certificate(config)
     key = run_module('trust_key', common(stack, config, name='jeff', passphrase=JEFF_PASS))
     repo = stack.repo('bad')
     res = run_module('trust_signer', common(stack, config, repository=repo, name='jeff',

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, SHARED_BIN, common, run_module
+from conftest import (ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, SHARED_BIN, common, install_publisher_certificate,
+                      run_module)
 
 DOCKER_29 = os.path.join(SHARED_BIN, 'docker-29')
 ROLES = ('root', 'targets', 'snapshot', 'timestamp', 'targets/releases', 'targets/jeff', 'targets/alice')
@@ -56,6 +57,7 @@ def test_cli_29_without_the_plugin_does_what_cli_28_does(stack, docker_config, t
         keys[name] = res['public_key']
     other = str(tmp_path / 'cli-29-config')
     os.mkdir(other, 0o700)
+    install_publisher_certificate(other)
     shutil.copytree(os.path.join(docker_config, 'trust'), os.path.join(other, 'trust'))
     source = stack.build_image(docker_config, stack.repo('build') + ':build')
 

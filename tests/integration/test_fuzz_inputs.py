@@ -13,7 +13,7 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import ROOT, common, run_module
+from conftest import ROOT, common, install_publisher_certificate, run_module
 
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'plugins', 'modules', 'trust_*.py')))
 
@@ -44,6 +44,7 @@ def test_bad_inputs_fail_cleanly(stack, module):
     @given(st.dictionaries(st.sampled_from(names), values, min_size=1, max_size=4))
     def check(options):
         config = tempfile.mkdtemp(prefix='fuzz-config-')
+        install_publisher_certificate(config)
         args = common(stack, config, timeout=20)
         args.update(options)
         res = run_module(module, args)

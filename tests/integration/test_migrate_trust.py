@@ -24,7 +24,7 @@ import urllib.request
 import pytest
 
 from conftest import (ALICE_PASS, ALL_SECRETS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common,
-                      run_module)
+                      install_publisher_certificate, run_module)
 
 BIN = os.path.dirname(sys.executable)
 ROLES = ('root', 'targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/alice')
@@ -104,6 +104,7 @@ class Scenario(object):
         self.base = base
         self.docker_config = os.path.join(base, 'docker')
         os.makedirs(self.docker_config, mode=0o700)
+        install_publisher_certificate(self.docker_config)
         self.public_keys = {}
         for name, passphrase in (('jeff', JEFF_PASS), ('alice', ALICE_PASS)):
             res = run_module('trust_key', common(stack, self.docker_config, name=name, passphrase=passphrase))

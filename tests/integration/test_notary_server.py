@@ -78,6 +78,11 @@ def _base_vars(workdir, server_port, signer_port):
         'content_trust_notary_ca_fetch_dest': os.path.join(workdir, 'controller', 'notary-ca.crt'),
         'content_trust_notary_listen': '127.0.0.1:%d' % server_port,
         'content_trust_notary_signer_listen': '127.0.0.1:%d' % signer_port,
+        # These tests start notary-server itself and talk to it directly; the front that guards its
+        # writes (content_trust_notary_auth mtls, the default) has tests of its own (test_notary_auth.py,
+        # and the stack runs it).
+        'content_trust_notary_auth': 'none',
+        'content_trust_notary_allow_anonymous_writes': True,
     }
 
 
@@ -798,6 +803,9 @@ def test_systemd_units_render_without_starting_and_verify(tmp_path):
     os.mkdir(units)
     role_vars = dict(
         _base_vars(workdir, 4443, 7899),
+        content_trust_notary_auth='mtls',
+        content_trust_notary_publisher_cert_fetch_dest='',
+        content_trust_notary_publisher_key_fetch_dest='',
         content_trust_notary_service_manager='systemd',
         content_trust_notary_start_services=False,
         content_trust_notary_systemd_dir=units,
@@ -811,7 +819,10 @@ def test_systemd_units_render_without_starting_and_verify(tmp_path):
     )
     run_role(workdir, role_vars)
     config_dir = role_vars['content_trust_notary_config_dir']
-    assert sorted(os.listdir(units)) == ['notary-server.service', 'notary-signer.service']
+    assert sorted(os.listdir(units)) == ['notary-front.service', 'notary-server.service', 'notary-signer.service']
+    with open(os.path.join(units, 'notary-front.service')) as f:
+        front_unit = f.read()
+    assert '-c %s/front.conf' % config_dir in front_unit and 'Requires=notary-server.service' in front_unit
     with open(os.path.join(units, 'notary-server.service')) as f:
         server_unit = f.read()
     assert 'ExecStart=/usr/bin/notary-server -config %s/server.json' % config_dir in server_unit

@@ -66,7 +66,7 @@ def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_
     forget(stack, docker_config, repo)
 
     attacker = Attacker(stack, str(tmp_path))
-    assert attacker.wipe(repo) == 200, 'the stack\'s Notary takes anonymous deletes (this test needs it to)'
+    assert attacker.wipe(repo) == 200, 'the attacker (a publisher certificate) could not delete the trust data'
     evil = attacker.recreate(repo, 'v1')
     (status, body), evil_root = attacker.root_listing(repo, pinned_key)
     assert status == 200, body

@@ -99,6 +99,9 @@ class Scenario(object):
                 'content_trust_docker_config': self.docker_config,
                 'content_trust_server': stack.notary_url,
                 'content_trust_server_ca': ca,
+                # The stack's Notary refuses writes without a publisher's certificate: signing_host installs it.
+                'content_trust_server_client_cert': "{{ lookup('ansible.builtin.file', '%s') }}" % stack.client_cert,
+                'content_trust_server_client_key': "{{ lookup('ansible.builtin.file', '%s') }}" % stack.client_key,
                 'content_trust_timeout': 60,
                 'content_trust_signing_keys': [{'name': 'jeff', 'passphrase': '{{ content_trust_signer_passphrase }}'}],
                 'content_trust_public_key_dir': self.key_dir,
@@ -175,6 +178,9 @@ def test_first_run_provisions_reconciles_publishes_and_verifies(scenario, stack)
     assert oct(os.stat(os.path.join(scenario.docker_config, 'trust')).st_mode & 0o777) == '0o700'
     hostport = stack.notary_url.replace('https://', '')
     assert os.path.isfile(os.path.join(scenario.docker_config, 'tls', hostport, 'ca.crt'))
+    with open(stack.client_cert) as f, open(os.path.join(scenario.docker_config, 'tls', hostport, 'client.cert')) as g:
+        assert f.read().strip() == g.read().strip()
+    assert os.stat(os.path.join(scenario.docker_config, 'tls', hostport, 'client.key')).st_mode & 0o777 == 0o600
 
     # What the bare docker CLI now reports: jeff signs both repositories, every tag signed
     # by jeff with one digest, the one the registry serves (the report says so too).

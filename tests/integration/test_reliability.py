@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module, start_module
+from conftest import (ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, install_publisher_certificate, run_module,
+                      start_module)
 from helpers import TcpProxy
 
 ROLES = ('targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/alice')
@@ -41,6 +42,7 @@ def notary_proxy(stack):
 
 def test_notary_stopped_before_publish_then_back(stack, docker_config, notary_proxy):
     server = 'https://127.0.0.1:%d' % notary_proxy.port
+    install_publisher_certificate(docker_config, server)  # the proxied Notary is reached by another host:port
     repo = stack.repo()
     signer(stack, docker_config, repo, server=server)
     stack.build_image(docker_config, repo + ':build')
@@ -64,6 +66,7 @@ def test_notary_stopped_before_publish_then_back(stack, docker_config, notary_pr
 def test_notary_lost_during_publish_leaves_no_half_state(stack, docker_config, notary_proxy):
     """The server answers the reads, then goes away before the publish."""
     server = 'https://127.0.0.1:%d' % notary_proxy.port
+    install_publisher_certificate(docker_config, server)
     repo = stack.repo()
     signer(stack, docker_config, repo, server=server)
     stack.build_image(docker_config, repo + ':build')
@@ -112,6 +115,7 @@ def test_two_signing_hosts_publish_to_one_repository_at_once(stack, tmp_path):
     host_a, host_b = str(tmp_path / 'host-a'), str(tmp_path / 'host-b')
     for d in (host_a, host_b):
         os.mkdir(d, 0o700)
+        install_publisher_certificate(d)
     for round_ in range(10):
         repo = stack.repo('race')
         signer(stack, host_a, repo, 'jeff', JEFF_PASS)

@@ -285,11 +285,9 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     assert not os.path.isdir(os.path.join(docker_config, 'trust', 'private'))
 
     # the same server under a literally loopback name is not verified (as docker): the recorder
-    # does see the client certificate then, so the check above can fail.  Only docker sends the
-    # client certificates of <docker_config>/tls (the notary CLI, used where docker has no
-    # docker trust, never does), so the control is docker's.
-    if not stack.cli_has_trust:
-        return
+    # does see the client certificate then, so the check above can fail.  docker sends the client
+    # certificates of <docker_config>/tls, and so does the notary CLI where docker has no docker
+    # trust (TrustCLI.notary_argv puts them in its configuration).
     loop_dir = os.path.join(docker_config, 'tls', '127.0.0.1:%d' % tls_server.port)
     tls_server.client_pair(loop_dir)
     run_module('trust_inspect', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,

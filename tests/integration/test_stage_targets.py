@@ -30,7 +30,10 @@ def notary_cli():
 
 
 def notary(stack, trust_dir, *args, **env):
-    proc = subprocess.run([notary_cli(), '-s', stack.notary_url, '-d', trust_dir, '--tlscacert', stack.ca] + list(args),
+    # the stack's publisher certificate: its Notary refuses writes (publish) without one
+    publisher = ['--tlscert', stack.client_cert, '--tlskey', stack.client_key] if stack.client_cert else []
+    proc = subprocess.run([notary_cli(), '-s', stack.notary_url, '-d', trust_dir, '--tlscacert', stack.ca] + publisher
+                          + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120,
                           env=dict(os.environ, **env), check=False)
     assert proc.returncode == 0, 'notary %s failed: %s' % (' '.join(args), proc.stdout.decode())

@@ -133,7 +133,7 @@ def test_untrusted_certificate_names_the_ca_path(stack, docker_config):
     hostport = stack.notary_url.split('://', 1)[1]
     ca_path = os.path.join(docker_config, 'tls', hostport, 'ca.crt')
     assert ca_path in res['msg']
-    os.makedirs(os.path.dirname(ca_path))
+    os.makedirs(os.path.dirname(ca_path), exist_ok=True)
     with open(stack.ca) as src, open(ca_path, 'w') as dst:
         dst.write(src.read())
     res = run_module('trust_inspect', common(stack, docker_config, repositories=[repo]))

@@ -25,7 +25,8 @@ import uuid
 
 import pytest
 
-from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common, run_module
+from conftest import (ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common,
+                      install_publisher_certificate, run_module)
 
 DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
 CLIS = ['docker-28', 'no-docker-cli', 'docker-29']
@@ -116,6 +117,7 @@ def signed(stack, tmp_path_factory):
     s = Signed()
     s.config = str(tmp_path_factory.mktemp('publisher') / 'docker')
     os.makedirs(s.config, mode=0o700)
+    install_publisher_certificate(s.config)  # publishers write; the consumers below hold no certificate
     s.repo = stack.repo('consume')
     add_signers(stack, s.config, s.repo, [('jeff', JEFF_PASS), ('alice', ALICE_PASS)])
     sources = []
@@ -238,8 +240,10 @@ def test_moved_registry_tag_pulls_the_signed_digest_and_warns(stack, signed, doc
 # --- pinned roots ------------------------------------------------------------------------------
 
 def notary(stack, config, *args):
-    proc = subprocess.run(['notary', '-s', stack.notary_url, '--tlscacert', stack.ca, '-d',
-                           os.path.join(config, 'trust')] + list(args), stdin=subprocess.DEVNULL,
+    # the stack's publisher certificate: its Notary refuses writes (delete --remote, publish) without one
+    publisher = ['--tlscert', stack.client_cert, '--tlskey', stack.client_key] if stack.client_cert else []
+    argv = ['notary', '-s', stack.notary_url, '--tlscacert', stack.ca] + publisher
+    proc = subprocess.run(argv + ['-d', os.path.join(config, 'trust')] + list(args), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False)
     assert proc.returncode == 0, proc.stdout.decode()
     return proc.stdout.decode()
@@ -254,6 +258,8 @@ def reinitialized(stack, tmp_path_factory):
     first, second = str(base / 'first'), str(base / 'second')
     os.makedirs(first, mode=0o700)
     os.makedirs(second, mode=0o700)
+    for publisher in (first, second):
+        install_publisher_certificate(publisher)
     s.repo = stack.repo('reinit')
     add_signers(stack, first, s.repo, [('jeff', JEFF_PASS)])
     sign(stack, first, s.repo, ['v1'], 'jeff', JEFF_PASS,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import COSIGN_PASS, JEFF_PASS, common, run_module
+from conftest import COSIGN_PASS, JEFF_PASS, common, install_publisher_certificate, run_module
 from ocitools import cosign_binary, make_notation_pki, notation_binary, real_cosign_verify, real_notation_verify
 from test_trust_pull import add_signers, forget, image_id, sign
 
@@ -23,6 +23,7 @@ def signed(stack, tmp_path_factory):
     base = tmp_path_factory.mktemp('formats-publisher')
     s.config = str(base / 'docker')
     os.makedirs(s.config, mode=0o700)
+    install_publisher_certificate(s.config)  # the publisher writes; the consumers hold no certificate
     s.cosign, s.notation = cosign_binary('3.1'), notation_binary()
     s.repo = stack.repo('formats')
     add_signers(stack, s.config, s.repo, [('jeff', JEFF_PASS)])

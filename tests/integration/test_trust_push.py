@@ -282,7 +282,7 @@ def test_unreachable_registry_is_named(stack, docker_config, tmp_path):
 def test_non_loopback_repository_needs_the_notary_ca(stack, docker_config, tmp_path):
     """docker verifies the Notary certificate for every registry that is not loopback; so does trust_push."""
     tls = os.path.join(docker_config, 'tls', stack.notary_url.split('://', 1)[1])
-    os.makedirs(tls)
+    os.makedirs(tls, exist_ok=True)
     shutil.copy(stack.ca, os.path.join(tls, 'ca.crt'))
     repo = make_repo(stack, docker_config, tmp_path, repo='%s/acme/app-%d' % (stack.nonloopback_host, os.getpid()))
     before = stack.versions(repo, ROLES)

@@ -280,7 +280,7 @@ def test_non_loopback_repository_needs_the_notary_ca(stack, docker_config):
     assert 'not trusted' in refused['msg'] and ca_path in refused['msg'], refused['msg']
     assert key_files(docker_config) == keys and stack.version(repo, 'root') == 0
 
-    os.makedirs(os.path.dirname(ca_path))
+    os.makedirs(os.path.dirname(ca_path), exist_ok=True)
     shutil.copy(stack.ca, ca_path)
     done = signer(stack, docker_config, repo, 'jeff', [jeff_pub])
     assert done['changed'] and done['initialized'] and not done.failed, done

@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 
-from conftest import JEFF_PASS, ROOT, common, run_module
+from conftest import JEFF_PASS, ROOT, common, install_publisher_certificate, run_module
 from test_trust_pull import add_signers, daemon_events, forget, image_id, sign
 
 BIN = os.path.dirname(sys.executable)
@@ -37,6 +37,7 @@ class Consumer(object):
         self.base = base
         publisher = os.path.join(base, 'publisher')
         os.makedirs(publisher, mode=0o700)
+        install_publisher_certificate(publisher)  # the deploy host below reads without one
         self.repo = stack.repo('deploy')
         add_signers(stack, publisher, self.repo, [('jeff', JEFF_PASS)])
         source = stack.build_image(publisher, 'deploy-%s:build' % uuid.uuid4().hex[:8])

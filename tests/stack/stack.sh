@@ -8,8 +8,10 @@
 # Usage:
 #   stack.sh install | start | stop | status | env
 # Settings (environment): CT_STACK_DIR (state, default build/stack), CT_REGISTRY_PORT
-# (5000), CT_NOTARY_PORT (4443), CT_SIGNER_PORT (notary-signer's gRPC port, default
-# CT_NOTARY_PORT + 3000).  `env` prints shell exports for the running stack.
+# (5000), CT_NOTARY_PORT (4443: the Notary's front, nginx), CT_NOTARY_BACKEND_PORT
+# (notary-server itself, on loopback behind the front, default CT_NOTARY_PORT + 1000),
+# CT_SIGNER_PORT (notary-signer's gRPC port, default CT_NOTARY_PORT + 3000).  `env` prints
+# shell exports for the running stack.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,7 @@ STACK_DIR=${CT_STACK_DIR:-$root/build/stack}
 REGISTRY_PORT=${CT_REGISTRY_PORT:-5000}
 NOTARY_PORT=${CT_NOTARY_PORT:-4443}
 SIGNER_PORT=${CT_SIGNER_PORT:-$((NOTARY_PORT + 3000))}
+BACKEND_PORT=${CT_NOTARY_BACKEND_PORT:-$((NOTARY_PORT + 1000))}
 # A name that never resolves: docker then treats the repository as non-loopback and
 # verifies the Notary certificate against the CA, as it does for real registries.
 NONLOOPBACK_HOST=${CT_NONLOOPBACK_HOST:-registry.content-trust.test}
@@ -29,6 +32,10 @@ COLLECTIONS=$root/build/collections
 # certificate, printed as CT_NOTARY_CA.
 NOTARY_DIR=$STACK_DIR/notary
 CA_CERT=$STACK_DIR/tls/ca.crt
+# The publisher's client certificate the role issues (content_trust_notary_publisher_*_fetch_dest):
+# writes through the front need it; printed as CT_NOTARY_CLIENT_CERT and CT_NOTARY_CLIENT_KEY.
+CLIENT_CERT=$STACK_DIR/tls/publisher.crt
+CLIENT_KEY=$STACK_DIR/tls/publisher.key
 ROLE_DIR=$STACK_DIR/notary-role
 ROLE_LOG=$STACK_DIR/logs/notary-role.log
 
@@ -42,6 +49,7 @@ install_packages() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
+  command -v nginx >/dev/null || missing+=(nginx-light)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -125,6 +133,9 @@ notary_servers:
       content_trust_notary_storage: memory
       content_trust_notary_signer: remote
       content_trust_notary_listen: "127.0.0.1:$NOTARY_PORT"
+      content_trust_notary_auth: mtls
+      content_trust_notary_backend_listen: "127.0.0.1:$BACKEND_PORT"
+      content_trust_notary_front_binary: "$(command -v nginx || echo /usr/sbin/nginx)"
       content_trust_notary_signer_listen: "127.0.0.1:$SIGNER_PORT"
       content_trust_notary_hostname: localhost
       content_trust_notary_extra_sans: [127.0.0.1, notary-server]
@@ -132,6 +143,8 @@ notary_servers:
       content_trust_notary_log_level: warn
       content_trust_notary_config_dir: "$NOTARY_DIR"
       content_trust_notary_ca_fetch_dest: "$CA_CERT"
+      content_trust_notary_publisher_cert_fetch_dest: "$CLIENT_CERT"
+      content_trust_notary_publisher_key_fetch_dest: "$CLIENT_KEY"
 YAML
   mv "$ROLE_DIR/inventory.yml.tmp" "$ROLE_DIR/inventory.yml"
 }
@@ -205,7 +218,7 @@ start_notary() {
   chmod 700 "$ROLE_DIR"
   notary_secrets
   notary_inventory
-  if running notary-signer && running notary-server && [ -s "$NOTARY_DIR/server.json" ] \
+  if running notary-signer && running notary-server && running notary-front && [ -s "$NOTARY_DIR/server.json" ] \
      && [ "$(cat "$stamp" 2>/dev/null)" = "$(notary_fingerprint)" ]; then
     return 0
   fi
@@ -213,7 +226,7 @@ start_notary() {
   notary_fingerprint >"$stamp"
   notary_tls_links
   # As the role's systemd handlers would: what runs restarts when its configuration changed.
-  if [ "$changed" -gt 0 ]; then stop_daemon notary-server; stop_daemon notary-signer; fi
+  if [ "$changed" -gt 0 ]; then stop_daemon notary-front; stop_daemon notary-server; stop_daemon notary-signer; fi
   # notary-server checks the signer as soon as it starts (its health stays red for a while
   # after an early failure), so the signer goes first.  A new signer (memory storage) has
   # none of the keys the running server's repositories use: restart the server with it.
@@ -225,6 +238,10 @@ start_notary() {
   wait_for notary-signer 30 signer_healthy || { tail -n 20 "$STACK_DIR/logs/notary-signer.log" >&2; return 1; }
   start_daemon notary-server "$STACK_DIR/logs/notary-server.log" "$NOTARY_DIR/server.env" \
     notary-server -config "$NOTARY_DIR/server.json"
+  # The front (nginx, in the foreground: the rendered configuration says daemon off), as the
+  # role's notary-front unit runs it.
+  start_daemon notary-front "$STACK_DIR/logs/notary-front.log" '' \
+    nginx -e "$NOTARY_DIR/front/error.log" -c "$NOTARY_DIR/front.conf"
 }
 
 start() {
@@ -250,13 +267,16 @@ YAML
   start_notary
   wait_for dockerd 60 docker -H "unix://$STACK_DIR/docker.sock" version
   wait_for registry 30 curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/"
-  wait_for notary-server 30 server_healthy || { tail -n 20 "$STACK_DIR/logs/notary-server.log" >&2; return 1; }
-  log "up: docker unix://$STACK_DIR/docker.sock, registry 127.0.0.1:$REGISTRY_PORT, notary https://127.0.0.1:$NOTARY_PORT (signer 127.0.0.1:$SIGNER_PORT)"
+  wait_for notary-server 30 server_healthy || {
+    tail -n 20 "$STACK_DIR/logs/notary-server.log" "$STACK_DIR/logs/notary-front.log" "$NOTARY_DIR/front/error.log" >&2
+    return 1
+  }
+  log "up: docker unix://$STACK_DIR/docker.sock, registry 127.0.0.1:$REGISTRY_PORT, notary https://127.0.0.1:$NOTARY_PORT (nginx; notary-server 127.0.0.1:$BACKEND_PORT, signer 127.0.0.1:$SIGNER_PORT)"
 }
 
 stop() {
   local name
-  for name in notary-server notary-signer registry dockerd; do
+  for name in notary-front notary-server notary-signer registry dockerd; do
     stop_daemon "$name"
   done
   # dockerd's own containerd child goes with it; make sure nothing of ours is left.
@@ -266,7 +286,7 @@ stop() {
 
 status() {
   local name rc=0
-  for name in dockerd registry notary-signer notary-server; do
+  for name in dockerd registry notary-signer notary-server notary-front; do
     if running "$name"; then
       echo "$name: running"
     else
@@ -283,6 +303,9 @@ export CT_DOCKER_HOST=unix://$STACK_DIR/docker.sock
 export CT_REGISTRY=127.0.0.1:$REGISTRY_PORT
 export CT_NOTARY_URL=https://127.0.0.1:$NOTARY_PORT
 export CT_NOTARY_CA=$CA_CERT
+export CT_NOTARY_CLIENT_CERT=$CLIENT_CERT
+export CT_NOTARY_CLIENT_KEY=$CLIENT_KEY
+export CT_NOTARY_BACKEND_URL=https://127.0.0.1:$BACKEND_PORT
 export CT_NONLOOPBACK_HOST=$NONLOOPBACK_HOST
 ENV
   "$here/tools.sh" env

@@ -7,6 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import stat
 
@@ -160,3 +161,39 @@ def test_runs_at_once_on_one_configuration_never_trip_over_each_others_views(tmp
         proc.join(120)
     assert [proc.exitcode for proc in procs] == [0] * len(procs)
     assert not os.path.exists(os.path.join(config, 'trust', '.views'))
+
+
+def _notary_config(cli, reference):
+    argv = cli.notary_argv(parse_reference(reference))
+    with open(argv[argv.index('-c') + 1]) as f:
+        return argv, json.load(f)
+
+
+def test_notary_cli_presents_the_client_certificate_docker_would(tmp_path):
+    """A Notary that wants a client certificate for writes gets the pair of <docker_config>/tls/<host:port>/
+    from the notary CLI too; only the paths go into its configuration, never the key."""
+    config = str(tmp_path / 'cfg')
+    module = FakeModule(config)
+    module.params['server'] = 'https://notary.example.test:4443'
+    cli = TrustCLI(module)
+    tls = os.path.join(config, 'tls', 'notary.example.test:4443')
+    os.makedirs(tls)
+    try:
+        argv, notary = _notary_config(cli, 'registry.example.test/acme/app')
+        assert 'tls_client_cert' not in notary['remote_server'] and 'tls_client_key' not in notary['remote_server']
+        # a certificate without its key is no pair (docker would refuse it too)
+        with open(os.path.join(tls, 'client.cert'), 'w') as f:
+            f.write('CERT')
+        argv, notary = _notary_config(cli, 'registry.example.test/acme/app')
+        assert 'tls_client_cert' not in notary['remote_server']
+        with open(os.path.join(tls, 'client.key'), 'w') as f:
+            f.write('SECRET KEY MATERIAL')
+        with open(os.path.join(tls, 'ca.crt'), 'w') as f:
+            f.write('CA')
+        argv, notary = _notary_config(cli, 'registry.example.test/acme/app')
+        assert notary['remote_server']['tls_client_cert'] == os.path.join(tls, 'client.cert')
+        assert notary['remote_server']['tls_client_key'] == os.path.join(tls, 'client.key')
+        assert notary['remote_server']['root_ca'] == os.path.join(tls, 'ca.crt')
+        assert 'SECRET' not in json.dumps(notary) and 'SECRET' not in ' '.join(argv)
+    finally:
+        cli.cleanup()

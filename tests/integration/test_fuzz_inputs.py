@@ -8,6 +8,7 @@ message and no traceback.
 
 import glob
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -44,10 +45,13 @@ def test_bad_inputs_fail_cleanly(stack, module):
     @given(st.dictionaries(st.sampled_from(names), values, min_size=1, max_size=4))
     def check(options):
         config = tempfile.mkdtemp(prefix='fuzz-config-')
-        install_publisher_certificate(config)
-        args = common(stack, config, timeout=20)
-        args.update(options)
-        res = run_module(module, args)
+        try:
+            install_publisher_certificate(config)
+            args = common(stack, config, timeout=20)
+            args.update(options)
+            res = run_module(module, args)
+        finally:
+            shutil.rmtree(config, ignore_errors=True)
         outcomes.append(bool(res.get('failed')))
         if res.get('failed'):
             assert res.get('msg'), res

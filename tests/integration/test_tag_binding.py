@@ -128,7 +128,7 @@ def test_cosign_signature_for_another_tag_is_refused(stack, docker_config, tmp_p
 def _notation_home(pki):
     """A notation configuration of its own whose default signing key is ``pki``'s (as a person signing by
     hand would set it up)."""
-    xdg = tempfile.mkdtemp(prefix='notation-sign-')
+    xdg = tempfile.mkdtemp(prefix='notation-sign-', dir=os.path.dirname(pki['key']))  # in the test's own directory
     os.makedirs(os.path.join(xdg, 'notation'))
     with open(os.path.join(xdg, 'notation', 'signingkeys.json'), 'w') as f:
         json.dump({'default': 'hand', 'keys': [{'name': 'hand', 'keyPath': pki['key'], 'certPath': pki['chain']}]}, f)

@@ -195,8 +195,10 @@ def test_anonymous_consumer_reads_and_verifies(stack, docker_config, published, 
     res = run_module('trust_inspect', common(stack, consumer, references=[repo + ':v1']))
     assert not res.failed, res
     assert [t['tag'] for t in res['repositories'][0]['signed_tags']] == ['v1']
-    res = run_module('trust_verify', common(stack, consumer, images=[{'repository': repo, 'tags': ['v1']}], signer='jeff'))
-    assert not res.failed and res['verified'], res
+    pin = res['repositories'][0]['root_key_ids']
+    res = run_module('trust_verify', common(stack, consumer, images=[{'repository': repo, 'tags': ['v1']}], signer='jeff',
+                                            root_key_ids={repo: pin}))
+    assert not res.failed and res['verified'] and res['verified_with']['trust_data'] == 'notary with trust pinning', res
     # A trusted pull on CLI 28 verifies through the same anonymous reads.
     proc = stack.trusted_pull(repo + ':v1')
     assert proc.returncode == 0, proc.stderr.decode()

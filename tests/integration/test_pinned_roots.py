@@ -192,8 +192,9 @@ def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_th
 
     env = dict(stack.cli_env(docker_config), NOTARY_ROOT_PASSPHRASE=ROOT_PASS)
     rotated = subprocess.run([
-        'notary', '-s', stack.notary_url, '--tlscacert', stack.ca, '-d', os.path.join(docker_config, 'trust'),
-        'key', 'rotate', repo, 'root'], env=env, input=b'yes\n', stdout=subprocess.PIPE,
+        'notary', '-s', stack.notary_url, '--tlscacert', stack.ca, '-d', os.path.join(docker_config, 'trust')]
+        + (['--tlscert', stack.client_cert, '--tlskey', stack.client_key] if stack.client_cert else [])  # a publisher
+        + ['key', 'rotate', repo, 'root'], env=env, input=b'yes\n', stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, timeout=120, check=False)
     assert rotated.returncode == 0 and b'Aborting' not in rotated.stdout, rotated.stdout.decode()
     assert stack.version(repo, 'root') == 2

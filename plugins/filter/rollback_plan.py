@@ -21,7 +21,7 @@ description:
   - Only tags the run signed (C(results[].signed)) are considered. A tag the run signed anew is revoked; a tag whose
     digest the run changed is signed for the digest the signer had signed before (C(signer_before)), never for a
     digest the signer had not signed. When other signers had signed a tag this signer had not, the tag is revoked
-    and reported in C(not_restored): the signer does not vouch for their digest.
+    and reported in C(not_restored), as the signer does not vouch for their digest.
   - A tag whose signature by the signer is no longer the one the run made (another host's release as the same
     signer came after it), and a tag the run did not sign whose trust data changed during the run (another signer
     or host), are left alone and reported in C(left_alone).
@@ -72,7 +72,7 @@ RETURN = r'''
 _value:
   description:
     - C(revoke) - C([{repository, tags}]), tags to revoke as the signer (it had not signed them before).
-    - C(restore) - C([{repository, digests}]), C(digests) being C({tag: digest}): tags to sign again for the digest the
+    - C(restore) - C([{repository, digests}]), C(digests) mapping each tag to a digest, the tags to sign again for the digest the
       signer had signed before (M(openbanking.content_trust.trust_push) with C(push=false) and C(digests)).
     - C(not_restored) - C([{repository, tag, reason}]), what the rollback cannot put back and why.
     - C(left_alone) - C([{repository, tag, reason}]), trust data that changed but not by this run (or again after it).

@@ -14,7 +14,7 @@ author:
   - Open Banking (@OpenBankingUK)
 description:
   - Lists what a failed release pushed and signed with Notary, the cosign and Notation signatures it pushed (which
-    are NOT rolled back: they stay in the registry), and what the rollback of the Notary trust data did - each tag
+    are NOT rolled back, they stay in the registry), and what the rollback of the Notary trust data did - each tag
     revoked or signed for its previous digest again, each tag it could not put back and why, and the tags left
     alone because this run did not change them.
   - The P(openbanking.content_trust.publish_release#role) role ends a failed release with these lines.

@@ -9,7 +9,6 @@ tag in any repository fails the release with nothing signed in any OCI format, a
 data back.
 """
 
-import os
 import shutil
 import uuid
 
@@ -71,6 +70,8 @@ def moving_cosign(release, stack, repo, other):
     wrapper = release.tmp_path / 'cosign-moving'
     marker = release.tmp_path / 'moved'
     docker = shutil.which(stack.docker_cli) or stack.docker_cli
+    values = dict(marker=marker, config=release.docker_config, host=stack.docker_host, docker=docker, other=other,
+                  ref='%s:%s' % (repo, RELEASE), cosign=release.cosign)
     wrapper.write_text(
         '#!/bin/sh\n'
         'if [ ! -e %(marker)s ]; then\n'
@@ -78,9 +79,7 @@ def moving_cosign(release, stack, repo, other):
         '  DOCKER_CONFIG=%(config)s DOCKER_HOST=%(host)s %(docker)s tag %(other)s %(ref)s >&2 || exit 97\n'
         '  DOCKER_CONFIG=%(config)s DOCKER_HOST=%(host)s %(docker)s push -q %(ref)s >&2 || exit 98\n'
         'fi\n'
-        'exec %(cosign)s "$@"\n' % dict(marker=marker, config=release.docker_config, host=stack.docker_host,
-                                       docker=docker, other=other, ref='%s:%s' % (repo, RELEASE),
-                                       cosign=release.cosign))
+        'exec %(cosign)s "$@"\n' % values)
     wrapper.chmod(0o755)
     return str(wrapper), marker
 

@@ -224,6 +224,14 @@ images:
       description: For each tag, every digest the trust data listed for it (by any signer) before this run.
       type: dict
       sample: {"v1.2.0": [], "stable": ["sha256:72ed4585f501abdb868f6f4a8f76ac34b3402903ec06e2409d8be2602e553807"]}
+    signer_before:
+      description:
+        - For each tag, the digest O(signer) had signed for it before this run, or null when O(signer) had not signed
+          it. A rollback signs only these digests again (the P(openbanking.content_trust.publish_release#role) role's
+          does), never one that another signer signed.
+      type: dict
+      sample: {"v1.2.0": null, "stable": "sha256:72ed4585f501abdb868f6f4a8f76ac34b3402903ec06e2409d8be2602e553807"}
+      version_added: 0.1.0
     results:
       description: One entry per tag, as RV(results).
       type: list
@@ -533,7 +541,8 @@ class PushRelease(Action):
 
     @staticmethod
     def _entry(sub, plan, partial=False):
-        entry = dict(repository=sub.params['repository'], before=sub.signed_before, changed=False)
+        entry = dict(repository=sub.params['repository'], before=sub.signed_before, signer_before=dict(sub.before),
+                     changed=False)
         if partial:  # the image that failed, as far as it got, and those after it (untouched)
             entry['results'] = [dict(tag=item['tag'], digest=item['digest'], pushed=item['pushed'],
                                      signed=item['signed'], signers=[]) for item in plan['items']]

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 from test_signers_role import run_role
 
 RELEASE = 'v2.1.0'
@@ -179,3 +179,34 @@ def test_a_revoked_tag_of_the_release_is_signed_again_and_the_summary_says_so(re
 
     rc, out = release.publish(images)
     assert rc == 0 and 'This run signs no tag: every tag of the release is already signed by jeff.' in out, out[-3000:]
+
+
+def test_the_rollback_never_signs_as_this_signer_a_digest_only_another_signer_had_signed(release, stack):
+    # Before: the rollback compared every signer's digests before and after and re-signed the difference as the
+    # release's signer, so jeff's rollback signed alice's old build of 'shared'.
+    alice = run_module('trust_key', common(stack, release.docker_config, name='alice', passphrase=ALICE_PASS))
+    release.add_signer(release.repo1)
+    release.add_signer(release.repo1, name='alice', public_key=alice['public_key'])
+    release.add_signer(release.repo2)
+    old = 'rel-old-%s:build' % uuid.uuid4().hex[:8]
+    stack.build_image(release.docker_config, old, content='alice\'s build\n')
+    res = run_module('trust_push', common(stack, release.docker_config, repository=release.repo1, tags=['shared'],
+                                          source=old, signer='alice', signer_passphrase=ALICE_PASS))
+    assert res['changed'], res
+    alices = res['results'][0]['digest']
+    # Two tags: the notary CLI signs repo2 (one publish), where the injected failure is.
+    images = [{'repository': release.repo1, 'source': release.source, 'tags': ['shared']},
+              {'repository': release.repo2, 'source': release.source, 'tags': ['extra']}]
+
+    rc, out = release.publish(images, content_trust_notary_cli=failing_notary(release.tmp_path, release.repo2))
+    assert rc != 0, out[-3000:]
+    report = out[out.index('Report what could not be published'):]
+    assert '- %s:shared revoked (this run had signed it anew)' % release.repo1 in report, report[-3000:]
+    assert '- %s:shared NOT restored: before this run other signers had signed it for %s; jeff never signed that ' \
+        'digest' % (release.repo1, alices) in report, report[-3000:]
+    assert 'Every repository shows the trust data it had before this run' not in report, report[-3000:]
+    # Nobody's signature for alice's digest was forged as jeff: jeff's role lists no 'shared'; alice's still does.
+    jeff = stack.tuf(release.repo1, 'targets/jeff')
+    assert 'shared' not in ((jeff or {}).get('signed', {}).get('targets') or {})
+    assert 'shared' in stack.tuf(release.repo1, 'targets/alice')['signed']['targets']
+    assert [t[0] for t in release.trust(release.repo1)[0]] == []

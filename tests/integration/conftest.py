@@ -209,11 +209,11 @@ def pytest_configure(config):
 # consumer CLI themselves (trust_pull: CLI 28, 29 and none): they run in the reference leg only, and
 # the other legs of the CLI matrix skip them, saying so.
 # Pinned repositories are read with the notary CLI whatever the docker CLI (test_pinned_roots.py runs the attack on
-# every consumer CLI itself), cosign and Notation's tag binding never involves the docker CLI, and test_notary_auth.py
-# runs each publishing CLI itself.
+# every consumer CLI itself, as test_signer_keys.py does), cosign and Notation's tag binding never involves the docker
+# CLI, and test_notary_auth.py runs each publishing CLI itself.
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
                    'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
-                   'test_pinned_roots.py', 'test_tag_binding.py')
+                   'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py')
 
 
 def pytest_collection_modifyitems(config, items):

@@ -39,6 +39,7 @@ def oci(stack, docker_config, tmp_path):
         'content_trust_cosign_cli': release.cosign,
         'content_trust_notation_key': pki['key'], 'content_trust_notation_certificate_chain': pki['chain'],
         'content_trust_notation_ca_certificates': [ca], 'content_trust_notation_cli': notation_binary(),
+        'content_trust_notation_trusted_identities': [pki['identity']],
     }
     return release
 

@@ -22,7 +22,9 @@ import subprocess
 
 import pytest
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common, run_module
+from conftest import (
+    JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common, install_publisher_certificate, run_module,
+)
 
 DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
 INSIDER_PASS = 'insider-Passphrase-7'
@@ -77,6 +79,7 @@ def _insider_takes_jeff(stack, publisher, insider, r):
     """The insider: a copy of the repository key only; a new key named jeff replaces the real one, and v1 and v2 are
     signed for other content by that "jeff"."""
     os.makedirs(os.path.join(insider, 'trust', 'private'), mode=0o700)
+    install_publisher_certificate(insider)  # an insider: a publisher of the organisation
     os.chmod(os.path.join(insider, 'trust'), 0o700)
     copied = 0
     for dirpath, dummy, names in os.walk(os.path.join(publisher, 'trust', 'private')):
@@ -120,8 +123,9 @@ def _insider_takes_jeff(stack, publisher, insider, r):
 def notary(stack, config, *args, **env):
     notary_cli = shutil.which('notary')
     assert notary_cli, 'the notary CLI is part of the test stack'
+    publisher = ['--tlscert', stack.client_cert, '--tlskey', stack.client_key] if stack.client_cert else []
     proc = subprocess.run([notary_cli, '-s', stack.notary_url, '-d', os.path.join(config, 'trust'), '--tlscacert',
-                           stack.ca] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stack.ca] + publisher + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, timeout=120, env=dict(os.environ, **env), check=False)
     assert proc.returncode == 0, 'notary %s failed: %s' % (' '.join(args), proc.stdout.decode())
     return proc.stdout.decode()
@@ -144,6 +148,7 @@ def taken(stack, tmp_path_factory):
     base = tmp_path_factory.mktemp('signer-keys')
     publisher, insider = str(base / 'publisher'), str(base / 'insider')
     os.makedirs(publisher, mode=0o700)
+    install_publisher_certificate(publisher)  # the stack's Notary takes writes from publishers only
     r = _publish(stack, publisher, stack.repo('takenjeff'))
     r.insider_digest = _insider_takes_jeff(stack, publisher, insider, r)
     r.publisher = publisher
@@ -156,6 +161,7 @@ def taken(stack, tmp_path_factory):
 def real(stack, tmp_path_factory):
     publisher = str(tmp_path_factory.mktemp('signer-keys-real') / 'publisher')
     os.makedirs(publisher, mode=0o700)
+    install_publisher_certificate(publisher)  # the stack's Notary takes writes from publishers only
     r = _publish(stack, publisher, stack.repo('realjeff'))
     _forget(stack, publisher, r.repo)
     return r
@@ -214,8 +220,10 @@ def test_a_second_key_added_to_jeff_by_the_insider_does_not_make_its_signature_j
     given key, but the role's metadata is signed by the insider's key only."""
     publisher, insider = str(tmp_path / 'publisher'), str(tmp_path / 'insider')
     os.makedirs(publisher, mode=0o700)
+    install_publisher_certificate(publisher)  # the stack's Notary takes writes from publishers only
     r = _publish(stack, publisher, stack.repo('addedjeff'))
     os.makedirs(os.path.join(insider, 'trust', 'private'), mode=0o700)
+    install_publisher_certificate(insider)  # an insider: a publisher of the organisation
     for dirpath, dummy, names in os.walk(os.path.join(publisher, 'trust', 'private')):
         for name in names:
             with open(os.path.join(dirpath, name)) as f:

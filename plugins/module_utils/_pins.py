@@ -82,7 +82,12 @@ def pins_from_entries(entries, what='content_trust_pinned_repositories'):
 def read_pins_file(path):
     """The entries of a pins file (``[]`` when there is none).  The file is YAML; the collection writes it as JSON,
     which YAML reads too, so that the controller needs no YAML library to read it here."""
-    if not path or not os.path.exists(path):
+    if not path:
+        return []
+    if not os.path.isabs(path):
+        raise InputError('content_trust_pins_file must be an absolute path on the controller, not %r (the file is '
+                         'read and written there, whatever the current directory)' % path)
+    if not os.path.exists(path):
         return []
     with open(path) as f:
         text = f.read()

@@ -101,3 +101,11 @@ def test_sync_signers_pins_new_repositories_once_and_never_re_pins_a_changed_roo
     changed = pins_file_update([inspected(APP, [C])], pins_file)
     assert not changed['changed'] and changed['entries'] == first['entries']
     assert changed['conflicts'] and APP in changed['conflicts'][0] and A in changed['conflicts'][0]
+
+
+def test_the_pins_file_is_an_absolute_path_on_the_controller():
+    with pytest.raises(InputError) as exc:
+        read_pins_file('None/content_trust_pins.yml')
+    assert 'content_trust_pins_file must be an absolute path' in str(exc.value)
+    with pytest.raises(InputError):
+        pins_file_update([inspected(APP, [A])], 'pins.yml')

@@ -23,22 +23,12 @@ import subprocess
 import pytest
 
 from conftest import (
-    JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, assert_trust_modes, common, install_publisher_certificate, run_module,
+    JEFF_PASS, REPO_PASS, ROOT_PASS, assert_trust_modes, common, install_publisher_certificate, run_module,
 )
+# The consumers' CLIs (28, none, 29 without the plugin), as test_trust_pull parametrizes them.
+from test_trust_pull import consumer_cli  # noqa: F401 pylint: disable=unused-import
 
-DOCKER_29 = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'bin', 'docker-29'))
 INSIDER_PASS = 'insider-Passphrase-7'
-
-
-@pytest.fixture(params=['docker-28', 'no-docker-cli', 'docker-29'])
-def consumer_cli(request, stack, tmp_path):
-    if request.param == 'docker-28':
-        return stack.reference_cli
-    if request.param == 'no-docker-cli':
-        return str(tmp_path / 'no-such-docker')
-    if not os.access(DOCKER_29, os.X_OK):
-        pytest.skip('the real docker CLI 29 is not at %s' % DOCKER_29)
-    return DOCKER_29
 
 
 @pytest.fixture

@@ -37,7 +37,9 @@ import json
 import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, KeyProblem, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    InputError, KeyProblem, MissingSigningKey, TrustError,
+)
 
 KEY_ID_RE = re.compile(r'\A[0-9a-fA-F]{64}\Z')
 SIGNER_FIELDS = ('name', 'key_ids', 'public_key', 'public_keys')
@@ -143,6 +145,22 @@ def describe(signer):
                               ', '.join(k[:7] for k in signer['key_ids']))
 
 
+def keys_to_sign_with(signer, keys, repository):
+    """Of ``keys`` (the signer's local keys the repository lists for it, ``_signing.signer_local_keys``), those a
+    signer given with its keys may sign with: only the given ones, so that what is signed is what its verification
+    (``key_verdict``) accepts.  A signer given by name signs with all of them.  None of them given: MissingSigningKey,
+    before anything is pushed or signed."""
+    if not signer.get('key_ids'):
+        return keys
+    chosen = [k for k in keys if k['key_id'] in signer['key_ids']]
+    if not chosen:
+        raise MissingSigningKey('signer is given as %s, but its local key(s) for repository %s are %s: none of the given '
+                                'keys is on this host, so nothing it signs would verify; load the given key '
+                                '(openbanking.content_trust.trust_key) or correct signer\'s key_ids / public_key'
+                                % (describe(signer), repository, ', '.join(k['key_id'][:7] for k in keys) or 'none'))
+    return chosen
+
+
 # --- signatures ----------------------------------------------------------------------------------
 
 def canonical_json(value):
@@ -166,6 +184,28 @@ def key_ids(key):
     except (KeyProblem, TypeError, ValueError, binascii.Error):
         pass
     return ids
+
+
+def held_root_ids(root, held):
+    """The TUF IDs, computed from the key material, of the keys of ``root``'s root role (a root.json document as the
+    server serves it, not yet verified) whose public key is one of ``held`` (the canonical IDs of root private keys
+    this host holds).  Pinning them is safe whatever the document says: notary then accepts the root only when it
+    carries a valid signature by such a certificate's key, which only the holder of the private key can make."""
+    try:
+        signed = root['signed']
+        keys = signed['keys']
+        listed = signed['roles']['root']['keyids']
+    except (KeyError, TypeError):
+        return []
+    found = set()
+    for key_id in listed if isinstance(listed, list) else []:
+        key = keys.get(key_id) if isinstance(keys, dict) and isinstance(key_id, str) else None
+        if not isinstance(key, dict) or key.get('keytype') not in ('ecdsa-x509', 'rsa-x509'):
+            continue  # notary's roots are certificates; a bare key is no pin notary can check
+        ids = key_ids(key)
+        if ids & set(held):
+            found.add(tuf_key_id(key))
+    return sorted(found)
 
 
 def _public_key(key):

@@ -50,7 +50,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import ROTATION_HINT
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import held_root_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     TOP_LEVEL_ROLES, add_tuf_state, delegation_names, parse_inspect_entry,
 )
@@ -173,6 +175,42 @@ def cached_documents(trust_dir, gun):
             documents[role] = doc
             pending.extend(delegation_names(doc))
     return documents
+
+
+def served_root(cli, reference):
+    """The root.json the Notary server serves for ``reference``, parsed but NOT verified: what a message names, and
+    where ``held_root_pins`` looks for this host's root keys (notary then verifies it under the pins).  None when the
+    server has none or cannot be read."""
+    server = cli.server_for(reference)
+    try:
+        ca = cli.ca_file_for(server)
+        body = https_get('%s/v2/%s/_trust/tuf/root.json' % (server, reference.gun), timeout=min(cli.timeout, 30),
+                         verify=bool(ca) or notary_tls_verified(reference, server), ca=ca)
+        root = json.loads(body.decode('utf-8'))
+    except Exception:  # unreadable: no pin from it, and the read itself says why
+        return None
+    return root if isinstance(root, dict) else None
+
+
+def held_root_pins(cli, references, pins):
+    """``{gun: [root certificate IDs]}`` for the repositories of ``references`` that ``pins`` does not pin and whose
+    root key this host holds: a signing host that holds a repository's root key pins the repository to it.  The root
+    private keys are those in ``<trust_dir>/private`` with ``role: root``; the certificates are found in the root the
+    server serves (``_signerkeys.held_root_ids``), and the read under that pin verifies the root's signature by the
+    held key, so a served root that merely lists the certificate, signed by another key, is refused.  Nothing is
+    asked of the server on a host without root keys (a consumer)."""
+    held = [k['key_id'] for k in list_local_keys(cli.trust_dir) if k['role'] == 'root']
+    found = {}
+    if not held:
+        return found
+    for ref in references:
+        if ref.gun in pins or ref.gun in found:
+            continue
+        root = served_root(cli, ref)
+        ids = held_root_ids(root, held) if root else []
+        if ids:
+            found[ref.gun] = ids
+    return found
 
 
 class TrustReader(object):
@@ -312,10 +350,7 @@ class TrustReader(object):
         """The root key IDs of the root the server serves now, for the message of a refusal only: never a decision
         (anyone can copy an ID).  [] when it cannot be read."""
         try:
-            ca = self.cli.ca_file_for(server)
-            body = https_get('%s/v2/%s/_trust/tuf/root.json' % (server, reference.gun), timeout=min(self.cli.timeout, 30),
-                             verify=bool(ca) or notary_tls_verified(reference, server), ca=ca)
-            return sorted(json.loads(body.decode('utf-8'))['signed']['roles']['root']['keyids'])
+            return sorted(served_root(self.cli, reference)['signed']['roles']['root']['keyids'])
         except Exception:  # best effort: the refusal stands whatever this says
             return []
 

@@ -81,6 +81,8 @@ options:
         a pinned repository. The root key IDs are compared as a second check.
       - With V(notary) in O(formats), every repository of O(images) must be pinned unless O(allow_unpinned) is true;
         every repository named here must be one of O(images) (a pin with a typo fails and names the closest one).
+      - A repository not pinned here whose root private key is in this host's trust directory is pinned to that key
+        (RV(held_root_pins)).
     type: dict
   allow_unpinned:
     description:
@@ -238,6 +240,15 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+held_root_pins:
+  description:
+    - The repositories this run pinned to a root key the host holds, C({repository: [root key IDs]}), for those
+      O(root_key_ids) does not pin. A host whose trust directory holds a repository's root private key (the signing host
+      that initialized it) pins the repository to that key's certificate in the root the server serves, and notary then
+      accepts the root only with a valid signature by that key.
+  returned: always
+  type: dict
+  sample: {registry.example.com/openbanking/conformance-suite: [6a4fbd2a0f7b1f56f9b3b0a6a0e8c1d2f5b7e9a1c3d5f7091b2d4f6a8c0e2b4d]}
 results:
   description: One entry per tag, in order.
   returned: success
@@ -280,6 +291,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._verifie
     apply_pulls, parse_images, plan_pulls, pull_results, verify_images,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 
 
 class Pull(Action):
@@ -296,8 +308,10 @@ class Pull(Action):
         self.formats = formats = p['formats']
         if not formats:
             raise InputError('formats must list at least one of notary, cosign, notation')
-        self.unpinned = []
+        self.unpinned, self.held = [], {}
         if 'notary' in formats:
+            self.held = held_root_pins(self.cli, [image[0] for image in self.images], policy['root_key_ids'])
+            policy['root_key_ids'].update(self.held)
             self.unpinned = check_pins_cover(self.images, policy['root_key_ids'], p['allow_unpinned'])
         elif policy['root_key_ids']:
             raise InputError('root_key_ids pins Notary roots, but formats (%s) does not verify Notary: remove the pins '
@@ -331,7 +345,8 @@ class Pull(Action):
 
     def result(self, plan, outcome):
         results = pull_results(self.targets)
-        return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results)
+        return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results,
+                    held_root_pins=self.held)
 
 
 def main():

@@ -86,7 +86,11 @@ options:
       - Sign as exactly this signer. It must be a signer of O(repository)
         (see M(openbanking.content_trust.trust_signer)) and have its private key in the local trust directory
         (see M(openbanking.content_trust.trust_key)).
-    type: str
+      - A name, or the signer with its keys, C({name, key_ids}) or C({name, public_key}) (the inventory's
+        C(content_trust_repositories[].signers[]) shape). With keys, only a local key among them signs (none on this
+        host fails the task before anything changes, C(error_kind=missing_signing_key)), and O(verify) requires a
+        valid signature by one of them, as O(openbanking.content_trust.trust_verify#module:signer) does with keys.
+    type: raw
     required: true
   signer_passphrase:
     description:
@@ -148,7 +152,8 @@ options:
     default: first
   root_key_ids:
     description:
-      - With O(verify), pinned roots, as O(openbanking.content_trust.trust_verify#module:root_key_ids).
+      - With O(verify), pinned roots, as O(openbanking.content_trust.trust_verify#module:root_key_ids). A repository
+        not pinned here whose root private key this host holds is pinned to it (C(verification.held_root_pins)).
     type: dict
 requirements:
   - Docker SDK for Python (C(docker)) to read and push local images, with O(push=true)
@@ -295,7 +300,7 @@ import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    parse_reference, parse_tag, validate_signer_name,
+    parse_reference, parse_tag,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import (
@@ -311,7 +316,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import parse_root_pins
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import keys_to_sign_with, parse_signer
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
 
 
@@ -324,7 +331,7 @@ def _inputs(p):
         parse_tag(tag, 'tags[%d]' % i)
         if tag not in tags:
             tags.append(tag)
-    signer = validate_signer_name(p['signer'], 'signer')
+    signer = parse_signer(p['signer'], 'signer')
     if p['source'] is not None and not p['push']:
         raise InputError('source is only used with push: true (push: false signs what the registry already has)')
     if p['source'] is not None and not p['source'].strip():
@@ -344,10 +351,13 @@ def verify_release(cli, params, images, pins):
     """trust_verify's checks (``_verified_pull.check_release``) of what was published: ``images`` is
     ``[(reference, tags, results, trust)]``; the digest each result reports is the one expected, and ``trust`` the
     trust data the run read last (under the repository's lock: after publishing, or the plan's when nothing changed)."""
-    return check_release(cli, [(ref, tags, dict((r['tag'], r['digest']) for r in results if r['digest']))
-                               for ref, tags, results, trust in images],
-                         params['signer'], pins, params['verify_pull'],
-                         read=dict((str(ref), trust) for ref, tags, results, trust in images))
+    held = held_root_pins(cli, [ref for ref, tags, results, trust in images], pins)
+    out = check_release(cli, [(ref, tags, dict((r['tag'], r['digest']) for r in results if r['digest']))
+                              for ref, tags, results, trust in images],
+                        parse_signer(params['signer'], 'signer'), dict(pins, **held), params['verify_pull'],
+                        read=dict((str(ref), trust) for ref, tags, results, trust in images))
+    out['held_root_pins'] = held
+    return out
 
 
 class PushAndSign(Action):
@@ -359,7 +369,8 @@ class PushAndSign(Action):
 
     def inputs(self):
         self.done = set()
-        self.reference, self.tags, self.signer = _inputs(self.params)
+        self.reference, self.tags, self.policy = _inputs(self.params)
+        self.signer = self.policy['name']
         self.passphrase, self.option = signer_passphrase(self.params)
         self.pins = parse_root_pins(self.params['root_key_ids'])
         if self.params['push'] and self.params['sign_with'] == 'docker':
@@ -375,7 +386,7 @@ class PushAndSign(Action):
     def plan(self):
         p, cli, repository, tags, signer = self.params, self.cli, self.reference, self.tags, self.signer
         trust = read_trust(cli, repository)
-        keys = signer_local_keys(cli, trust, signer)
+        keys = keys_to_sign_with(self.policy, signer_local_keys(cli, trust, signer), repository)
         # Before reading the images: a wrong passphrase is reported first, as it always was.
         check_passphrase(keys, self.passphrase, signer, self.option)
         if p['push']:
@@ -576,7 +587,7 @@ def main():
             source=dict(type='str'),
         )),
         source=dict(type='str'),
-        signer=dict(type='str', required=True),
+        signer=dict(type='raw', required=True),
         signer_passphrase=dict(type='str', no_log=True),
         push=dict(type='bool', default=True),
         force=dict(type='bool', default=False),

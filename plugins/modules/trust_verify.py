@@ -73,6 +73,8 @@ options:
         signed, does not verify. docker trust inspect cannot pin and is never used for a pinned repository.
       - Every repository of O(images) must be pinned unless O(allow_unpinned) is true, and every repository named
         here must be one of O(images) (a pin with a typo fails the task and names the closest repository).
+      - A repository not pinned here whose root private key is in this host's trust directory (the signing host that
+        initialized it) is pinned to that key (RV(held_root_pins)).
     type: dict
   allow_unpinned:
     description:
@@ -199,6 +201,15 @@ verified_with:
           check nothing on C(DOCKER_CONTENT_TRUST=1 docker pull)). V(none) - nothing pulled.
       type: str
   sample: {docker_cli: docker, docker_version: 28.2.2, trust_data: docker trust inspect, pull: signed digest}
+held_root_pins:
+  description:
+    - The repositories this run pinned to a root key the host holds, C({repository: [root key IDs]}), for those
+      O(root_key_ids) does not pin. A host whose trust directory holds a repository's root private key (the signing host
+      that initialized it) pins the repository to that key's certificate in the root the server serves, and notary then
+      accepts the root only with a valid signature by that key.
+  returned: always
+  type: dict
+  sample: {registry.example.com/openbanking/conformance-suite: [6a4fbd2a0f7b1f56f9b3b0a6a0e8c1d2f5b7e9a1c3d5f7091b2d4f6a8c0e2b4d]}
 verified:
   description: Whether every tag verified.
   returned: always
@@ -217,6 +228,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._pins im
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signer
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
 
 
@@ -245,6 +257,8 @@ class Verify(Reader):
         self.images = _inputs(self.params)
         self.signer = parse_signer(self.params['signer'], 'signer') if self.params['signer'] is not None else None
         self.pins = parse_root_pins(self.params['root_key_ids'])
+        self.held = held_root_pins(self.cli, [image[0] for image in self.images], self.pins)
+        self.pins.update(self.held)
         self.unpinned = check_pins_cover(self.images, self.pins, self.params['allow_unpinned'])
 
     def plan(self):
@@ -253,6 +267,7 @@ class Verify(Reader):
             raise TrustError('these tags do not verify: %s' % '; '.join(
                 '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
         result['changed'] = False
+        result['held_root_pins'] = self.held
         if self.unpinned:
             self.module.warn(unpinned_warning(self.unpinned))
         return result

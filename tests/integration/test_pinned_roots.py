@@ -283,3 +283,36 @@ def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_n
         report = json.load(f)
     assert report['verified'] is False and report['images'][0]['pulled'] is None, report
     assert evil not in local_ids(stack, docker_config, repo)
+
+
+def test_a_signing_host_that_holds_the_root_key_pins_the_repository_to_it(stack, docker_config, consumer_config,
+                                                                           tmp_path):
+    repo = stack.repo('heldroot')
+    digest, pin, pinned_key = publish(stack, docker_config, repo)
+    image = dict(repository=repo, tags=['v1'])
+    # No pin given: the publisher holds the repository's root key, so its reads are pinned to it.
+    held = run_module('trust_verify', common(stack, docker_config, images=[image], signer='jeff', pull='none'))
+    assert not held.failed and held['verified'], held
+    assert held['held_root_pins'] == {repo: [pin]} and held['verified_with']['trust_data'] == 'notary with trust pinning'
+    assert not held.get('warnings'), held
+    stack.build_image(docker_config, '%s:v2' % repo, content=repo + '-v2')
+    pushed = run_module('trust_push', common(stack, docker_config, repository=repo, tags=['v2'], signer='jeff',
+                                             signer_passphrase=JEFF_PASS, verify=True, verify_pull='none'))
+    assert not pushed.failed and pushed['verification']['verified'], pushed
+    assert pushed['verification']['held_root_pins'] == {repo: [pin]}
+    # A consumer holds no root key: no pin, no read.
+    res = run_module('trust_verify', common(stack, consumer_config, images=[image], signer='jeff', pull='none'))
+    assert res.failed and res['error_kind'] == 'bad_input' and 'has no pinned root for %s' % repo in res['msg'], res
+
+    attacker = Attacker(stack, str(tmp_path))
+    assert attacker.wipe(repo) == 200
+    attacker.recreate(repo, 'v1')
+    (status, body), evil_root = attacker.root_listing(repo, pinned_key)
+    assert status == 200, body
+    # The served root lists the held key's certificate, signed by the attacker only: the held pin refuses it.
+    res = run_module('trust_verify', common(stack, docker_config, images=[image], signer='jeff', pull='none'))
+    assert not res.failed and res['verified'] is False and res['held_root_pins'] == {repo: [pin]}, res
+    assert any('not signed by the pinned root key' in p for p in res['results'][0]['problems']), res
+    pulled = run_module('trust_pull', common(stack, docker_config, images=[image], signers=['jeff']))
+    assert pulled.failed and pulled['error_kind'] == 'unverified', pulled
+    assert stack.tuf(repo, 'root')['signed']['version'] == evil_root['signed']['version']

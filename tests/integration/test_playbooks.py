@@ -110,7 +110,8 @@ class Scenario(object):
                     {'repository': self.repo2, 'signers': [{'name': 'jeff', 'public_key': jeff_pub}]},
                 ],
                 'content_trust_release_version': 'v1.0.0',
-                'content_trust_release_signer': 'jeff',
+                # jeff with his key (the inventory's signers[] entry): signed with that key only, verified by it
+                'content_trust_release_signer': '{{ content_trust_repositories[0].signers[0] }}',
                 'content_trust_release_images': [
                     {'repository': self.repo1, 'source': self.source, 'tags': ['stable']},
                     {'repository': self.repo2, 'source': self.source},
@@ -238,7 +239,8 @@ def test_second_run_changes_nothing_and_moves_no_tuf_version(scenario):
 
 def test_verify_release_takes_the_inventorys_signer_with_its_key(scenario):
     """content_trust_release_signer given as the inventory's signers[] entry (jeff with his public key): the release
-    verifies by jeff's key; given with a key that jeff's role is not delegated to, it does not."""
+    verifies by jeff's key; given with a key that jeff's role is not delegated to, it does not, and publish_release
+    refuses to sign with it."""
     run = scenario.playbook('verify_release.yml', '-e', json.dumps({
         'content_trust_release_signer': '{{ content_trust_repositories[0].signers[0] }}'}))
     assert run.rc == 0, run
@@ -247,6 +249,13 @@ def test_verify_release_takes_the_inventorys_signer_with_its_key(scenario):
     assert run.rc != 0, run
     failure = run.out[run.out.index('Release v1.0.0 does not verify'):]
     assert 'not signed by jeff (key abababa) with its keys: the repository delegates targets/jeff to' in failure, run
+    # publish_release signs only with a given key: none of them on the signing host fails before anything changes.
+    before = scenario.versions()
+    run = scenario.playbook('publish_release.yml', '-e', json.dumps({
+        'content_trust_release_signer': {'name': 'jeff', 'key_ids': ['ab' * 32]}}))
+    assert run.rc != 0, run
+    assert 'none of the given keys is on this host' in run.out and 'nothing was pushed or signed' in run.out, run
+    assert scenario.versions() == before
 
 
 def test_signer_added_behind_the_inventory_is_drift_in_check_mode_and_removed_where_exclusive(scenario, stack, tmp_path):

@@ -153,6 +153,7 @@ def real(stack, tmp_path_factory):
     os.makedirs(publisher, mode=0o700)
     install_publisher_certificate(publisher)  # the stack's Notary takes writes from publishers only
     r = _publish(stack, publisher, stack.repo('realjeff'))
+    r.publisher = publisher
     _forget(stack, publisher, r.repo)
     return r
 
@@ -281,3 +282,22 @@ def test_a_private_key_given_as_public_key_is_refused_without_echoing_it(stack, 
     res = verify(stack, consumer_config, stack.reference_cli, real, {'name': 'jeff', 'public_key': private})
     assert res.failed and res['error_kind'] == 'bad_input', res
     assert 'signer.public_key is a private key' in res['msg'] and 'MHcCAQEE' not in str(dict(res)), res
+
+
+def test_a_release_signer_given_with_its_keys_signs_with_them_and_its_verification_checks_them(stack, real):
+    """trust_push (publish_release's content_trust_release_signer) takes the signer with its keys: keys that are not
+    on the host fail before anything changes; the host's own key signs and the verification checks its signature."""
+    gun_state = lambda: dict((role, stack.tuf(real.repo, role)['signed']['version']) for role in ('targets', 'snapshot'))
+    before = gun_state()
+    args = dict(repository=real.repo, tags=['v1'], push=False, signer_passphrase=JEFF_PASS, verify=True,
+                verify_pull='none', root_key_ids={real.repo: real.pin})
+    res = run_module('trust_push', common(stack, real.publisher, signer={'name': 'jeff', 'key_ids': ['0' * 64]},
+                                          **args))
+    assert res.failed and res['error_kind'] == 'missing_signing_key', res
+    assert 'none of the given keys is on this host' in res['msg'] and real.jeff_id[:7] in res['msg'], res
+    assert gun_state() == before
+    res = run_module('trust_push', common(stack, real.publisher, signer={'name': 'jeff', 'public_key': real.jeff_pub},
+                                          **args))
+    assert not res.failed and not res['changed'], res
+    assert res['verification']['verified'] and res['verification']['results'][0]['signed_digest'] == real.real_digest
+    assert gun_state() == before

@@ -14,9 +14,12 @@ import os
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    InputError, MissingSigningKey, TrustError,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import (
-    check_encoding, key_verdict, parse_signer, parse_signers, signing_keys, tuf_key_id,
+    check_encoding, held_root_ids, key_ids, key_verdict, keys_to_sign_with, parse_signer, parse_signers, signing_keys,
+    tuf_key_id,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import Unverified, check_tag
@@ -157,3 +160,65 @@ def test_a_private_key_is_refused_without_echoing_it():
         parse_signer({'name': 'jeff', 'public_key': private}, 'signer')
     assert 'signer.public_key is a private key' in str(exc.value)
     assert private.splitlines()[1] not in str(exc.value)
+
+
+# --- a host that holds the root key pins the repository to it (held_root_ids) -------------------------------------
+
+def _root_key(root):
+    signed = root['signed']
+    return signed['keys'][signed['roles']['root']['keyids'][0]]
+
+
+def _canonical(key):
+    return [i for i in key_ids(key) if i != tuf_key_id(key)][0]
+
+
+def test_a_held_root_key_pins_the_certificate_of_it_that_the_served_root_lists():
+    root = REAL['root']
+    held = _canonical(_root_key(root))
+    assert held not in FACTS['root_key_ids']  # the private key's ID is not the certificate's
+    assert held_root_ids(root, [held]) == FACTS['root_key_ids']
+    assert held_root_ids(root, ['0' * 64]) == []
+    assert held_root_ids(root, []) == []
+
+
+def test_the_pin_is_computed_from_the_certificate_never_read_from_the_map_key():
+    # An attacker's root lists the real certificate under another key ID: the pin is still the real certificate's
+    # ID, which notary then checks the root's signature against (a signature only the held key can make).
+    root = copy.deepcopy(REAL['root'])
+    real_id = root['signed']['roles']['root']['keyids'][0]
+    key = root['signed']['keys'].pop(real_id)
+    root['signed']['keys']['a' * 64] = key
+    root['signed']['roles']['root']['keyids'] = ['a' * 64]
+    assert held_root_ids(root, [_canonical(key)]) == [real_id]
+
+
+@pytest.mark.parametrize('root', [None, {}, {'signed': {}}, {'signed': {'keys': {}, 'roles': {'root': {'keyids': 'x'}}}},
+                                  {'signed': {'keys': [], 'roles': {'root': {'keyids': ['x']}}}}])
+def test_a_served_root_of_the_wrong_shape_pins_nothing(root):
+    assert held_root_ids(root, ['0' * 64]) == []
+
+
+def test_a_bare_key_in_the_root_role_is_no_pin():
+    root = copy.deepcopy(REAL['root'])
+    targets_id = [k for k in root['signed']['roles']['targets']['keyids']][0]
+    root['signed']['roles']['root']['keyids'] = [targets_id]  # the repository key: a bare ecdsa key
+    assert held_root_ids(root, list(key_ids(root['signed']['keys'][targets_id]))) == []
+
+
+# --- a release signer given with its keys signs with those keys only (keys_to_sign_with) ---------------------------
+
+LOCAL = [dict(key_id='1' * 64, path='/k1'), dict(key_id='2' * 64, path='/k2')]
+
+
+def test_a_signer_by_name_signs_with_every_local_key_and_with_keys_only_with_those_given():
+    assert keys_to_sign_with(dict(name='jeff', key_ids=None), LOCAL, 'r') == LOCAL
+    assert keys_to_sign_with(dict(name='jeff', key_ids=['2' * 64, '9' * 64]), LOCAL, 'r') == LOCAL[1:]
+
+
+def test_a_signer_whose_given_keys_are_not_on_the_host_fails_before_anything():
+    with pytest.raises(MissingSigningKey) as exc:
+        keys_to_sign_with(dict(name='jeff', key_ids=['9' * 64]), LOCAL, 'registry.example.com/app')
+    assert exc.value.kind == 'missing_signing_key'
+    assert 'jeff (key 9999999)' in exc.value.msg and 'registry.example.com/app' in exc.value.msg
+    assert '1111111' in exc.value.msg and '2222222' in exc.value.msg

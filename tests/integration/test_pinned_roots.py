@@ -15,7 +15,9 @@ import sys
 import pytest
 
 from attacker import Attacker
-from conftest import COSIGN_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
+from conftest import (
+    COSIGN_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, install_publisher_certificate, run_module,
+)
 # The consumers' CLIs (28, none, 29 without the plugin), as test_trust_pull parametrizes them.
 from test_trust_pull import consumer_cli  # noqa: F401 pylint: disable=unused-import
 
@@ -216,28 +218,42 @@ def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_th
         assert not res.failed and res['verified'] is True and res['results'][0]['signed_digest'] == digest, res
 
 
-def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_nothing(
-        stack, docker_config, tmp_path):
-    """The attack of the first test, against the playbooks: verify_release.yml fails naming the repository, and the
-    bridge carries nothing over (no cosign signature in the registry), both under the pin in the pins file."""
-    from ocitools import cosign_binary, registry_state
-    from test_bridge import playbook as bridge_playbook
+@pytest.fixture(scope='module')
+def attacked_release(stack, tmp_path_factory):
+    """A release repository after the root-listing attack, a cosign key and the pins file with the real pin: what the
+    playbooks of every consumer CLI below run against."""
+    from ocitools import cosign_binary
+    base = tmp_path_factory.mktemp('pinplays')
+    publisher = str(base / 'publisher')
+    os.makedirs(publisher, mode=0o700)
+    install_publisher_certificate(publisher)
     repo = stack.repo('pinplays')
-    digest, pin, pinned_key = publish(stack, docker_config, repo)
-    attacker = Attacker(stack, str(tmp_path))
+    digest, pin, pinned_key = publish(stack, publisher, repo)
+    attacker = Attacker(stack, str(base))
     assert attacker.wipe(repo) == 200
     evil = attacker.recreate(repo, 'v1')
     (status, body), dummy = attacker.root_listing(repo, pinned_key)
     assert status == 200, body
-    forget(stack, docker_config, repo)
+    forget(stack, publisher, repo)
     forget(stack, attacker.config, repo)
-
     cosign = cosign_binary('2.5')
-    key = run_module('cosign_key', common(stack, docker_config, path=str(tmp_path / 'cosign' / 'release'),
+    key = run_module('cosign_key', common(stack, publisher, path=str(base / 'cosign' / 'release'),
                                           passphrase=COSIGN_PASS, cosign_cli=cosign))
     assert not key.failed, key
-    with open(str(tmp_path / 'content_trust_pins.yml'), 'w') as f:
+    with open(str(base / 'content_trust_pins.yml'), 'w') as f:
         json.dump([{'repository': repo, 'root_key_ids': [pin]}], f)
+    return dict(repo=repo, pin=pin, evil=evil, cosign=cosign, key=key['private_key_path'], pins=str(base / 'content_trust_pins.yml'))
+
+
+def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_nothing(
+        stack, attacked_release, consumer_cli, tmp_path):
+    """The attack of the first test, against the playbooks, on every consumer CLI: verify_release.yml fails naming
+    the repository, and the bridge carries nothing over (no cosign signature in the registry), both under the pin in
+    the pins file."""
+    from ocitools import registry_state
+    from test_bridge import playbook as bridge_playbook
+    a = attacked_release
+    repo, pin = a['repo'], a['pin']
     # The playbooks run on a host that never read the repository (the worst case: no cached root to compare with).
     host_config = str(tmp_path / 'host-docker')
     os.makedirs(host_config, mode=0o700)
@@ -247,10 +263,11 @@ def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_n
                                                    'ansible_python_interpreter': sys.executable}},
                            'children': {'signing_hosts': {'hosts': {'localhost': {}}}},
                            'vars': {'content_trust_docker_config': host_config,
-                                    'content_trust_docker_cli': stack.docker_cli,
+                                    'content_trust_docker_cli': consumer_cli,
                                     'content_trust_docker_host': stack.docker_host,
                                     'content_trust_server': stack.notary_url,
                                     'content_trust_timeout': 60,
+                                    'content_trust_pins_file': a['pins'],
                                     'content_trust_release_version': 'v1',
                                     'content_trust_release_signer': 'jeff',
                                     'content_trust_release_images': [{'repository': repo}],
@@ -258,8 +275,8 @@ def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_n
                                     'content_trust_bridge_repositories': [repo],
                                     'content_trust_bridge_formats': ['cosign'],
                                     'content_trust_bridge_signers': ['jeff'],
-                                    'content_trust_cosign_key': key['private_key_path'],
-                                    'content_trust_cosign_cli': cosign,
+                                    'content_trust_cosign_key': a['key'],
+                                    'content_trust_cosign_cli': a['cosign'],
                                     'content_trust_bridge_report_dir': str(tmp_path / 'bridge')}}}, f)
     secrets = str(tmp_path / 'secrets.json')
     fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -282,7 +299,7 @@ def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_n
     with open(str(tmp_path / 'reports' / 'release-v1.json')) as f:
         report = json.load(f)
     assert report['verified'] is False and report['images'][0]['pulled'] is None, report
-    assert evil not in local_ids(stack, docker_config, repo)
+    assert a['evil'] not in local_ids(stack, host_config, repo)
 
 
 def test_a_signing_host_that_holds_the_root_key_pins_the_repository_to_it(stack, docker_config, consumer_config,

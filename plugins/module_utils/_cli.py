@@ -565,10 +565,10 @@ class TrustCLI(object):
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
 
-    def run_pty(self, argv, secrets, env=None, timeout=None, what=None, confirm=None):
+    def run_pty(self, argv, secrets, env=None, timeout=None, what=None):
         """Run on a pty, answering passphrase prompts from ``secrets``.
 
-        ``confirm``: answer to ``[y/N]`` questions ('y' or 'n'); None fails on such a question.
+        A ``[y/N]`` question fails the run: nothing the collection runs should ask one.
         Returns the scrubbed output; raises TrustError on failure.
         """
         if not HAS_PEXPECT:
@@ -620,9 +620,7 @@ class TrustCLI(object):
                     raise TrustError('%s asked for registry credentials; log in first with "docker login" '
                                      'using the same docker_config' % what)
                 elif idx == 5:
-                    if confirm is None:
-                        raise TrustError('%s asked an unexpected question: %s' % (what, (child.before or '').strip()[-200:]))
-                    child.sendline(confirm)
+                    raise TrustError('%s asked an unexpected question: %s' % (what, (child.before or '').strip()[-200:]))
                 elif idx == 6:
                     break
                 elif idx == 8:

@@ -213,15 +213,8 @@ class Reader(Action):
         return plan
 
 
-def _call(action, module, cli):
-    if isinstance(action, type) and issubclass(action, Action):
-        return action(module, cli)()
-    return action(module, cli)
-
-
 def run(module, action):
-    """Run ``action`` and exit with its result: an ``Action`` subclass (see there), or a function
-    ``action(module, cli)`` returning the result dict (modules not converted to ``Action`` yet).
+    """Run ``action``, an ``Action`` subclass (see there), and exit with its result.
 
     The result's ``diff`` is returned only when the user asked for it (``--diff``, ``module._diff``).
 
@@ -235,7 +228,7 @@ def run(module, action):
     terminated = None
     cli = TrustCLI(module)
     try:
-        result = _call(action, module, cli)
+        result = action(module, cli)()
     except Terminated as exc:
         terminated = exc.signum
     except ContentTrustError as exc:

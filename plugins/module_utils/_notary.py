@@ -330,11 +330,6 @@ class NotaryRepository(object):
 
     # Staging ---------------------------------------------------------------------------
 
-    def staged(self):
-        """File names of the changes staged for this repository."""
-        d = changelist_dir(self.trust_dir, self.gun)
-        return sorted(f for f in os.listdir(d) if f.endswith('.change')) if os.path.isdir(d) else []
-
     def reset(self):
         """Drop every staged change (as ``notary reset GUN --all``, without a process)."""
         d = changelist_dir(self.trust_dir, self.gun)
@@ -461,12 +456,9 @@ class NotaryRepository(object):
             args.append('-r')
         return self._run(args, 'notary key rotate %s %s' % (self.gun, role), secrets)
 
-    def init(self, secrets, publish=True, root_key=None):
-        """``notary init``: reuses the first local root key, or the given root key file."""
-        args = ['init'] + self._flags(publish) + [self.gun]
-        if root_key:
-            args += ['--rootkey', root_key]
-        return self._run(args, 'notary init %s' % self.gun, secrets)
+    def init(self, secrets, publish=True):
+        """``notary init``: reuses the first local root key (or makes one)."""
+        return self._run(['init'] + self._flags(publish) + [self.gun], 'notary init %s' % self.gun, secrets)
 
 
 def releases_signature_valid(trust_dir, gun):

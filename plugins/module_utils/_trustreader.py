@@ -381,7 +381,3 @@ class TrustReader(object):
             role_targets[role] = list_rows(out, role)
         return inspect_entry(str(reference), root, targets, role_targets, tag=reference.tag)
 
-
-def read_trust_data(cli, references):
-    """``TrustReader(cli).read(references)``."""
-    return TrustReader(cli).read(references)

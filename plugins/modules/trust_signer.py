@@ -232,12 +232,6 @@ def wanted_keys(public_keys):
 
 # --- what to do ----------------------------------------------------------------------------
 
-def plan(name, roles, wanted_ids, present, exclusive):
-    """The delegation changes that take ``roles`` (from targets.json) to what is wanted: see
-    ``_signerplan.delegation_steps``, the one signer reconciliation (the signers role's too)."""
-    return delegation_steps(name, roles, wanted_ids, present, exclusive)
-
-
 def has_changes(steps):
     return bool(steps['add_signer'] or steps['add_releases'] or steps['remove_signer'] or
                 steps['remove_releases'] or steps['remove_role'])

@@ -359,8 +359,11 @@ def run_module(name, args, check_mode=False, diff=False, secrets=None, timeout=3
         result = json.loads(out[out.index('{'):])
     except ValueError:
         raise AssertionError('module %s printed no JSON result: %s %s' % (name, out, proc.stderr.decode()))
-    assert 'Traceback' not in result.get('module_stderr', '') and 'exception' not in result or not result.get('failed') \
-        or 'unexpected error' not in result.get('msg', ''), result
+    # A crash is never a pass, whatever the test expects: no traceback anywhere in what the module printed, no
+    # exception in its result, and no "unexpected error" (what _module.run calls a bug).
+    stderr = proc.stderr.decode()
+    assert 'Traceback' not in out and 'Traceback' not in stderr and 'exception' not in result \
+        and 'unexpected error' not in str(result.get('msg', '')), 'module %s crashed: %s %s' % (name, result, stderr)
     return ModuleResult(result)
 
 

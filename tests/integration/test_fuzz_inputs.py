@@ -33,7 +33,7 @@ def option_names(module):
     mod = importlib.import_module('ansible_collections.openbanking.content_trust.plugins.modules.' + module)
     import yaml
     doc = yaml.safe_load(mod.DOCUMENTATION)
-    return sorted(set(doc.get('options', {})) | set(['timeout', 'server']) - set(['docker_cli', 'notary_cli']))
+    return sorted((set(doc.get('options', {})) | set(['timeout', 'server'])) - set(['docker_cli', 'notary_cli']))
 
 
 @pytest.mark.parametrize('module', MODULES)

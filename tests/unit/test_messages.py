@@ -22,7 +22,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
     MissingSigningKey, NotaryTLSUntrusted, NotaryUnreachable, RegistryUnreachable, RepositoryUnknown, TrustError,
     Unverified, WrongKeyPassphrase, WrongPassphrase, explain, notary_ca_path, notary_tls_untrusted, server_hostport,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, run
 
 DEBUG_LOG = '\n'.join(
     ['time="2026-11-29T14:13:46Z" level=debug msg="verifying signature for key ID: %064d"' % i for i in range(200)]
@@ -221,6 +221,8 @@ class _FakeModule(object):
     def __init__(self, docker_config):
         self.params = dict(docker_cli='docker', notary_cli='notary', docker_host=None, docker_config=docker_config,
                            server=None, timeout=30, root_passphrase=None, repository_passphrase=None)
+        self.check_mode = False
+        self._diff = False
 
     def fail_json(self, **result):
         raise _Exit(True, result)
@@ -234,8 +236,18 @@ def run_action(tmp_path):
     saved = dict((s, signal.getsignal(s)) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT))
 
     def run_it(action):
+        class Work(Action):  # the module's work: ``action`` stands for its plan
+            def plan(self):
+                return action(self.module, self.cli)
+
+            def changed(self, plan):
+                return False
+
+            def result(self, plan, outcome):
+                return plan
+
         with pytest.raises(_Exit) as info:
-            run(_FakeModule(str(tmp_path / 'docker')), action)
+            run(_FakeModule(str(tmp_path / 'docker')), Work)
         return info.value
 
     yield run_it

@@ -77,16 +77,6 @@ def test_the_modules_that_write_trust_data_read_the_passphrases():
         ['trust_migrate', 'trust_push', 'trust_revoke', 'trust_signer']
 
 
-def test_argument_specs_of_the_three_kinds():
-    assert set(COMMON_ARGUMENT_SPEC) == set(CONNECTION_ARGUMENT_SPEC) | set(PASSPHRASES)
-    for name in PASSPHRASES:
-        spec = DEPRECATED_PASSPHRASE_ARGUMENT_SPEC[name]
-        assert spec['no_log'] is True and spec['type'] == 'str'
-        assert spec['removed_in_version'] == '1.0.0' and spec['removed_from_collection'] == 'openbanking.content_trust'
-        assert 'removed_in_version' not in PASSPHRASE_ARGUMENT_SPEC[name]
-    assert _module._PASSPHRASE_SPECS['deprecated'] == dict(CONNECTION_ARGUMENT_SPEC, **DEPRECATED_PASSPHRASE_ARGUMENT_SPEC)
-
-
 def test_connection_options_are_written_once():
     connection = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
     passphrases = yaml.safe_load(ModuleDocFragment.PASSPHRASES)['options']

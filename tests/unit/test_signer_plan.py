@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import KeyProblem, parse_public_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerplan import delegation_steps as plan
 from ansible_collections.openbanking.content_trust.plugins.modules.trust_signer import (
-    has_changes, plan, stranded_tags, wanted_keys,
+    has_changes, stranded_tags, wanted_keys,
 )
 
 

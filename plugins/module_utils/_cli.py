@@ -36,7 +36,7 @@ PEXPECT_IMPORT_ERROR = None if HAS_PEXPECT else ImportError('No module named pex
 
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    CommandTimeout, RepositoryUnknown, TrustError, WrongPassphrase, explain, is_tls_failure,
+    CommandTimeout, InputError, RepositoryUnknown, TrustError, WrongPassphrase, explain, is_tls_failure,
     notary_ca_path, notary_client_cert, notary_tls_untrusted, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
@@ -313,10 +313,10 @@ class TrustCLI(object):
         try:
             self.server = check_server_url(p['server'])
         except ValueError as exc:
-            module.fail_json(msg=str(exc))
+            raise InputError(str(exc))
         self.timeout = p['timeout']
         if self.timeout is None or self.timeout <= 0:
-            module.fail_json(msg='timeout must be a positive number of seconds, got %r' % self.timeout)
+            raise InputError('timeout must be a positive number of seconds, got %r' % self.timeout)
         self.root_passphrase = p.get('root_passphrase')
         self.repository_passphrase = p.get('repository_passphrase')
         self._tmpdirs = []

@@ -20,7 +20,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, check_new_passphrase, list_local_keys, read_local_key,
+    WrongKeyPassphrase, check_new_passphrase, list_local_keys, read_local_key,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
@@ -34,7 +34,7 @@ def _decrypts(key, passphrase, what):
     try:
         read_local_key(key['path'], passphrase, what)
         return True
-    except KeyProblem:
+    except WrongKeyPassphrase:
         return False
     except (IOError, OSError) as exc:
         raise InputError('cannot read the key file %s: %s' % (key['path'], exc))
@@ -55,7 +55,7 @@ def check_repository_key(cli, parsed, passphrase):
     for key in local:
         if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
             return key
-    raise InputError('repository_passphrase is incorrect for the repository key %s of %s'
+    raise WrongKeyPassphrase('repository_passphrase is incorrect for the repository key %s of %s'
                      % (local[0]['key_id'], gun))
 
 
@@ -72,7 +72,7 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
         return
     # docker reuses a local root key (the first it lists) rather than creating one.
     if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
-        raise InputError('root_passphrase is incorrect for the local root key %s, which docker would use to '
+        raise WrongKeyPassphrase('root_passphrase is incorrect for the local root key %s, which docker would use to '
                          'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
 
 

@@ -25,6 +25,7 @@ one place that turns the output of docker, notary, cosign and Notation into such
             MissingSigningKey     no usable local private key for the role being signed
             CLIFailure            any other failure of a command
             CommandTimeout        a command did not finish within the timeout
+        MissingRequirement    a Python library the module needs is not installed
         Unverified            why one image or tag does not verify
 """
 
@@ -117,6 +118,12 @@ class CLIFailure(TrustError):
 
 class CommandTimeout(TrustError):
     kind = 'timeout'
+
+
+class MissingRequirement(ContentTrustError):
+    """A Python library or tool the module needs is not on the host."""
+
+    kind = 'missing_requirement'
 
 
 class Unverified(ContentTrustError):

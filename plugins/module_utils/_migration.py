@@ -19,7 +19,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, canonical_key_id, list_local_keys, notary_key_pem, public_key_id, read_local_key,
+    KeyProblem, WrongKeyPassphrase, canonical_key_id, list_local_keys, notary_key_pem, public_key_id, read_local_key,
     write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
@@ -85,10 +85,10 @@ def _decrypt(ref, key, passphrase, option, what):
         raise InputError('repository %s: %s is required to use its %s' % (ref.gun, option, what))
     try:
         return read_local_key(key['path'], passphrase, what)
+    except WrongKeyPassphrase:
+        raise WrongKeyPassphrase('repository %s: %s is incorrect for its %s' % (ref.gun, option, what))
     except KeyProblem as exc:
-        if 'passphrase is incorrect' in str(exc):
-            raise InputError('repository %s: %s is incorrect for its %s' % (ref.gun, option, what))
-        raise InputError('repository %s: %s' % (ref.gun, exc))
+        raise KeyProblem('repository %s: %s' % (ref.gun, exc))
     except (IOError, OSError) as exc:
         raise InputError('repository %s: cannot read the key file %s: %s' % (ref.gun, key['path'], exc))
 

@@ -21,7 +21,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._cli imp
     HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, failure_lines, handle_termination,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # pylint: disable=unused-import
-    ContentTrustError, InputError,  # InputError: the modules import it from here
+    ContentTrustError, InputError, MissingRequirement,  # InputError: the modules import it from here
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
@@ -48,6 +48,18 @@ class TrustModule(AnsibleModule):
     holds a PEM private key is masked for this run here, just before that log line is written,
     and its values are scrubbed from the result as well."""
 
+    def __init__(self, *args, **kwargs):
+        # AnsibleModule checks the options against the argument spec in its constructor and fails through
+        # fail_json: such a failure is bad input, and says so like every other (error_kind).
+        self._checking_options = True
+        super(TrustModule, self).__init__(*args, **kwargs)
+        self._checking_options = False
+
+    def fail_json(self, msg, **kwargs):
+        if getattr(self, '_checking_options', False):
+            kwargs.setdefault('error_kind', InputError.kind)
+        super(TrustModule, self).fail_json(msg=msg, **kwargs)
+
     def _log_invocation(self):
         for name, value in list(self.params.items()):
             texts = [t for t in _strings(value) if 'PRIVATE KEY' in t]
@@ -64,7 +76,7 @@ def check_passphrases(module):
         if name.endswith('passphrase') and spec.get('no_log'):
             problem = passphrase_problem(module.params.get(name), name)
             if problem:
-                module.fail_json(msg=problem)
+                module.fail_json(msg=problem, error_kind=InputError.kind)
 
 
 _PASSPHRASE_SPECS = {
@@ -81,7 +93,7 @@ def check_aliases(module):
     for warning in getattr(validation, '_warnings', None) or []:
         if isinstance(warning, dict) and warning.get('alias'):
             module.fail_json(msg='both %s and its alias %s are set; set only %s'
-                             % (warning['option'], warning['alias'], warning['option']))
+                             % (warning['option'], warning['alias'], warning['option']), error_kind=InputError.kind)
 
 
 def build_module(argument_spec, passphrases=True, **kwargs):
@@ -94,9 +106,11 @@ def build_module(argument_spec, passphrases=True, **kwargs):
     check_aliases(module)
     check_passphrases(module)
     if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR),
+                         error_kind=MissingRequirement.kind)
     if not HAS_PEXPECT:
-        module.fail_json(msg=missing_required_lib('pexpect'), exception=str(PEXPECT_IMPORT_ERROR))
+        module.fail_json(msg=missing_required_lib('pexpect'), exception=str(PEXPECT_IMPORT_ERROR),
+                         error_kind=MissingRequirement.kind)
     return module
 
 
@@ -226,8 +240,9 @@ def run(module, action):
     its views are removed before it exits."""
     handle_termination()
     terminated = None
-    cli = TrustCLI(module)
+    cli = None
     try:
+        cli = TrustCLI(module)
         result = action(module, cli)()
     except Terminated as exc:
         terminated = exc.signum
@@ -244,7 +259,8 @@ def run(module, action):
     except Exception as exc:  # a bug; still no secret in the message
         module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
     finally:
-        cli.cleanup()
+        if cli is not None:
+            cli.cleanup()
     if terminated is not None:
         module.fail_json(msg='stopped by signal %d; the temporary views were removed' % terminated,
                          rc=128 + terminated)

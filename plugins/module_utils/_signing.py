@@ -29,7 +29,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
     notary_tls_verified, parse_reference,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    InvalidReference, RepositoryUnknown, WrongKeyPassphrase, WrongPassphrase, explain, is_tls_failure,
+    InvalidReference, MissingSigningKey, RepositoryUnknown, WrongKeyPassphrase, WrongPassphrase, explain, is_tls_failure,
     notary_client_cert, notary_tls_untrusted, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
@@ -145,11 +145,11 @@ def signer_local_keys(cli, parsed, signer):
                                                                      ', '.join(sorted(repo_keys)) or 'none'))
     local = find_signer_keys(cli.trust_dir, signer)
     if not local:
-        raise TrustError('signer %s has no private key in %s/private; create it with '
+        raise MissingSigningKey('signer %s has no private key in %s/private; create it with '
                          'openbanking.content_trust.trust_key (name: %s) or load it there' % (signer, cli.trust_dir, signer))
     usable = [k for k in local if k['key_id'] in repo_keys[signer]]
     if not usable:
-        raise TrustError('the local key(s) of signer %s (%s) are not keys of signer %s in repository %s (which lists %s); '
+        raise MissingSigningKey('the local key(s) of signer %s (%s) are not keys of signer %s in repository %s (which lists %s); '
                          'add the local public key to the repository with openbanking.content_trust.trust_signer'
                          % (signer, ', '.join(k['key_id'] for k in local), signer, parsed['repository'],
                             ', '.join(repo_keys[signer]) or 'no keys'))

@@ -78,6 +78,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+error_kind:
+  description:
+    - When the task failed, the class of the failure, the same for the same cause in every module of the collection -
+      V(bad_input) (an option, found before anything changed), V(bad_key), V(wrong_passphrase), V(missing_signing_key),
+      V(notary_unreachable), V(notary_tls_untrusted), V(repository_unknown), V(registry_unreachable),
+      V(credentials_refused), V(cli_failure), V(timeout), V(unverified) (a signature or trust data that does not
+      verify), V(missing_requirement) (a Python library the module needs), or V(failed) (another failure of a tool).
+  returned: failure
+  type: str
+  sample: notary_unreachable
 repositories:
   description: One entry per reference, in the order of O(references), with the trust data of its repository.
   returned: always
@@ -164,6 +174,7 @@ query_result:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import MissingRequirement
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
@@ -186,7 +197,7 @@ class Inspect(Reader):
         self.query = None
         if p['query'] is not None:
             if not HAS_JMESPATH:
-                self.module.fail_json(msg=missing_required_lib('jmespath'))
+                raise MissingRequirement(missing_required_lib('jmespath'))
             try:
                 self.query = jmespath.compile(p['query'])
             except jmespath.exceptions.ParseError as exc:

@@ -100,6 +100,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+error_kind:
+  description:
+    - When the task failed, the class of the failure, the same for the same cause in every module of the collection -
+      V(bad_input) (an option, found before anything changed), V(bad_key), V(wrong_passphrase), V(missing_signing_key),
+      V(notary_unreachable), V(notary_tls_untrusted), V(repository_unknown), V(registry_unreachable),
+      V(credentials_refused), V(cli_failure), V(timeout), V(unverified) (a signature or trust data that does not
+      verify), V(missing_requirement) (a Python library the module needs), or V(failed) (another failure of a tool).
+  returned: failure
+  type: str
+  sample: notary_unreachable
 key_id:
   description: Canonical key ID (64 hex), as C(docker trust inspect) lists it for the signer. None when absent.
   returned: always
@@ -143,7 +153,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
+    KeyProblem, WrongKeyPassphrase, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
     public_key_id, public_key_pem, read_local_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
@@ -156,11 +166,12 @@ def _existing_public(existing, passphrase, public_key_path, name):
         try:
             key = read_local_key(existing['path'], passphrase, 'the existing key of signer %s' % name)
         except KeyProblem as exc:
-            raise InputError('passphrase does not decrypt the existing key %s of signer %s (%s); nothing was '
-                             'changed. Check the passphrase (a typo, or the passphrase of another key). Only if it '
-                             'is lost for good, replace the key as docs/key-management.md says: force=true deletes '
-                             'key %s, and %s cannot sign until the new key is added to its repositories'
-                             % (existing['key_id'], name, exc, existing['key_id'], name))
+            raise (WrongKeyPassphrase if isinstance(exc, WrongKeyPassphrase) else KeyProblem)(
+                'passphrase does not decrypt the existing key %s of signer %s (%s); nothing was '
+                'changed. Check the passphrase (a typo, or the passphrase of another key). Only if it '
+                'is lost for good, replace the key as docs/key-management.md says: force=true deletes '
+                'key %s, and %s cannot sign until the new key is added to its repositories'
+                % (existing['key_id'], name, exc, existing['key_id'], name))
         if public_key_id(key.public_key()) != existing['key_id']:
             raise InputError('key file %s does not hold the key its name says' % existing['path'])
         return public_key_pem(key.public_key())

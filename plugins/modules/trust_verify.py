@@ -138,6 +138,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+error_kind:
+  description:
+    - When the task failed, the class of the failure, the same for the same cause in every module of the collection -
+      V(bad_input) (an option, found before anything changed), V(bad_key), V(wrong_passphrase), V(missing_signing_key),
+      V(notary_unreachable), V(notary_tls_untrusted), V(repository_unknown), V(registry_unreachable),
+      V(credentials_refused), V(cli_failure), V(timeout), V(unverified) (a signature or trust data that does not
+      verify), V(missing_requirement) (a Python library the module needs), or V(failed) (another failure of a tool).
+  returned: failure
+  type: str
+  sample: notary_unreachable
 results:
   description: One entry per tag, in order.
   returned: always
@@ -222,7 +232,7 @@ unverified:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tag
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
@@ -264,7 +274,7 @@ class Verify(Reader):
     def plan(self):
         result = check_release(self.cli, self.images, self.signer, self.pins, self.params['pull'])
         if result['unverified'] and self.params['fail_on_unverified']:
-            raise TrustError('these tags do not verify: %s' % '; '.join(
+            raise Unverified('these tags do not verify: %s' % '; '.join(
                 '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
         result['changed'] = False
         result['held_root_pins'] = self.held

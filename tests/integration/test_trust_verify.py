@@ -82,7 +82,8 @@ def test_unsigned_revoked_and_moved_tags_are_named(stack, docker_config):
     assert stack.trusted_pull(repo + ':v1').returncode == 0
 
     failing = verify(stack, docker_config, [{'repository': repo, 'tags': ['v1', 'v2']}], fail_on_unverified=True)
-    assert failing.failed and '%s:v2' % repo in failing['msg'] and 'not signed' in failing['msg']
+    assert failing.failed and failing['error_kind'] == 'unverified', failing
+    assert '%s:v2' % repo in failing['msg'] and 'not signed' in failing['msg']
     assert '%s:v1 ' not in failing['msg']
 
 

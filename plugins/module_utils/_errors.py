@@ -135,8 +135,14 @@ class Unverified(ContentTrustError):
 # --- the Notary server -------------------------------------------------------------------------
 
 def server_hostport(server):
-    """``host:port`` of a Notary server URL: the name of its directory under ``<docker_config>/tls/``."""
-    return re.sub(r'^https?://', '', server or '').rstrip('/')
+    """``host:port`` of a Notary server URL (scheme and path dropped): the name of its directory under
+    ``<docker_config>/tls/``.  The one derivation: the roles use it through the ``notary_tls_dir`` filter."""
+    return re.sub(r'^https?://', '', server or '').split('/', 1)[0]
+
+
+def notary_tls_dir(docker_config, server):
+    """Where docker and the notary CLI of this collection read a Notary server's CA and client certificate."""
+    return os.path.join(docker_config, 'tls', server_hostport(server))
 
 
 def notary_ca_path(docker_config, server):

@@ -181,9 +181,12 @@ def test_the_hierarchy():
 
 
 def test_a_notary_url_gives_its_host_port_one_way():
-    for url in ('https://n:4443', 'https://n:4443/', 'http://n:4443'):
+    for url in ('https://n:4443', 'https://n:4443/', 'http://n:4443', 'https://n:4443/some/path'):
         assert server_hostport(url) == 'n:4443'
     assert notary_ca_path('/cfg', 'https://n:4443/') == '/cfg/tls/n:4443/ca.crt'
+    # the roles' derivation is the same function (the notary_tls_dir filter)
+    from ansible_collections.openbanking.content_trust.plugins.filter.notary_tls_dir import notary_tls_dir
+    assert notary_tls_dir('/cfg', 'https://n:4443/x') == '/cfg/tls/n:4443'
     error = notary_tls_untrusted('https://n:4443', '/cfg', reason='certificate verify failed', note='why')
     assert error.msg == ('the TLS certificate of the Notary server https://n:4443 is not trusted (certificate verify '
                          'failed): why; install its CA as /cfg/tls/n:4443/ca.crt')

@@ -133,15 +133,17 @@ unit: venv collection
 # own checks use CLI 28 whatever the leg.
 #
 # Two lanes run side by side, each on a local stack of its own (its own dockerd, registry and
-# Notary, state and ports): lane A runs the CLI 28 leg on the default stack; lane B the CLI 29 leg,
-# then the two cli_matrix legs, on a second stack (INTEGRATION_B_PORTS).  No test shares state with
+# Notary, state and ports): lane A runs the CLI 28 leg on the default stack; lane B a few CLI-independent
+# files with CLI 28 (LANE_B_INDEPENDENT in tests/integration/conftest.py, to even the lanes out), the CLI 29
+# leg, then the two cli_matrix legs, on a second stack (INTEGRATION_B_PORTS).  No test shares state with
 # the other lane (every test makes its own repositories, configurations and servers), and the suite
 # waits mostly on the tools, so two lanes take about two thirds of the time of one.  Each lane's
 # output is kept in build/integration-<lane>.log and printed whole when both are done.  Every leg
 # runs; the exit code is the first failing leg's.  The stacks are stopped afterwards whatever happens.
 INTEGRATION_LANE_A := \
-	'docker CLI 28 (all tests)||'
+	'docker CLI 28 (all tests but those of tests/integration/conftest.py LANE_B_INDEPENDENT)|CT_INDEPENDENT_SET=a|'
 INTEGRATION_LANE_B := \
+	'docker CLI 28 (the CLI-independent tests of LANE_B_INDEPENDENT)|CT_INDEPENDENT_SET=b|' \
 	'docker CLI 29 without the docker-trust plugin (all tests)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29|' \
 	'docker CLI 20.10 (cli_matrix)|CT_DOCKER_CLI=/usr/bin/docker|-m cli_matrix' \
 	'docker CLI 29 with the docker-trust plugin (cli_matrix)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29 CT_DOCKER_TRUST_PLUGIN=$(SHARED_BIN)/docker-trust|-m cli_matrix'

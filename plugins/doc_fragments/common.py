@@ -9,9 +9,32 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # How to reach docker, notary and the Notary server: every module of openbanking.content_trust
-    # extends this one. Modules that write trust data also extend PASSPHRASES.
+    # What every module of openbanking.content_trust takes: where the docker configuration is (credentials,
+    # the trust directory, TLS files) and how long one command may take.  A module that runs docker or notary
+    # also extends NOTARY; one that runs neither (keys, cosign, Notation) extends NOTARY_IGNORED instead.
     DOCUMENTATION = r'''
+options:
+  docker_config:
+    description:
+      - The docker configuration directory (C(DOCKER_CONFIG)) holding registry credentials.
+      - The trust directory is C(<docker_config>/trust); the CA of the Notary server is read from
+        C(<docker_config>/tls/<host:port>/ca.crt).
+    type: path
+    default: ~/.docker
+  timeout:
+    description:
+      - Seconds each command the module runs (docker, notary, cosign, notation) or each request it makes may take
+        before it is stopped and the task fails.
+    type: int
+    default: 120
+notes:
+  - Passphrases are never put in argv, results or logs. Every passphrase option must be printable text of at
+    most 4095 bytes (control characters such as ^U, ^W, DEL or a newline cannot be typed on the terminal docker
+    and notary read passphrases from); one that protects a new key needs at least 8 characters.
+'''
+
+    # How to reach docker, notary and the Notary server: the modules that run them.
+    NOTARY = r'''
 options:
   docker_cli:
     description:
@@ -29,13 +52,6 @@ options:
     description:
       - Docker daemon socket to use, as C(DOCKER_HOST). Only pushing and pulling need a daemon.
     type: str
-  docker_config:
-    description:
-      - The docker configuration directory (C(DOCKER_CONFIG)) holding registry credentials.
-      - The trust directory is C(<docker_config>/trust); the CA of the Notary server is read from
-        C(<docker_config>/tls/<host:port>/ca.crt).
-    type: path
-    default: ~/.docker
   server:
     description:
       - URL of the Notary server, as C(DOCKER_CONTENT_TRUST_SERVER). Must be C(https://).
@@ -46,21 +62,35 @@ options:
         itself skips verification for any loopback registry; for a Notary elsewhere the modules then check the
         certificate first and refuse a server whose certificate does not verify.
     type: str
-  timeout:
-    description:
-      - Seconds each docker or notary call may take before it is stopped and the task fails.
-    type: int
-    default: 120
 requirements:
   - docker CLI with C(docker trust) (CLI 28 or older, or CLI 29 with the docker-trust plugin)
   - notary CLI (for signer removal and daemonless signing)
   - Python libraries C(cryptography), C(pexpect) and C(jmespath) on the signing host
 notes:
-  - Passphrases are never put in argv, results or logs. Every passphrase option must be printable text of at
-    most 4095 bytes (control characters such as ^U, ^W, DEL or a newline cannot be typed on the terminal docker
-    and notary read passphrases from); one that protects a new key needs at least 8 characters.
   - Temporary docker configurations and copies of (encrypted) keys live under C(<docker_config>/trust/.views)
     (0700) while a task runs, and go when it ends, also on SIGTERM; those of a killed run go at the next run.
+'''
+
+    # The Notary connection options on the modules that run neither docker nor notary: accepted, so that
+    # module_defaults for the collection's action group (which sets them for every module) keep working.
+    NOTARY_IGNORED = r'''
+options:
+  docker_cli:
+    description:
+      - Accepted and ignored, so that C(module_defaults) for the action group C(openbanking.content_trust.content_trust)
+        can set it for every module; this module does not run docker.
+    type: str
+    default: docker
+  notary_cli:
+    description: Accepted and ignored, as O(docker_cli); this module does not run notary.
+    type: str
+    default: notary
+  docker_host:
+    description: Accepted and ignored, as O(docker_cli); this module does not use the docker daemon.
+    type: str
+  server:
+    description: Accepted and ignored, as O(docker_cli); this module does not talk to a Notary server.
+    type: str
 '''
 
     # The passphrases of a repository's root and repository (targets) keys: only the modules that

@@ -78,7 +78,25 @@ def test_the_modules_that_write_trust_data_read_the_passphrases():
 
 
 def test_connection_options_are_written_once():
-    connection = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    common = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    notary = yaml.safe_load(ModuleDocFragment.NOTARY)['options']
+    ignored = yaml.safe_load(ModuleDocFragment.NOTARY_IGNORED)['options']
     passphrases = yaml.safe_load(ModuleDocFragment.PASSPHRASES)['options']
-    assert set(connection) == set(CONNECTION_ARGUMENT_SPEC)
+    assert not set(common) & set(notary)
+    assert set(common) | set(notary) == set(CONNECTION_ARGUMENT_SPEC)
+    # the modules that run neither docker nor notary take the same options, so module_defaults of the group work
+    assert set(ignored) == set(notary)
     assert set(passphrases) == set(PASSPHRASES)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_each_module_documents_the_notary_options_as_used_or_as_ignored(name):
+    fragments = parts(name)[0]['extends_documentation_fragment']
+    used = 'openbanking.content_trust.common.notary' in fragments
+    ignored = 'openbanking.content_trust.common.notary_ignored' in fragments
+    assert used != ignored, name
+    # a module that reads trust data or talks to Notary runs the CLIs the notary fragment documents
+    with open(os.path.join(MODULES, name + '.py')) as f:
+        code = f.read()
+    assert used == any(word in code for word in ('TrustReader', '_verified_pull', '_transaction', '_migration',
+                                                  'check_release', 'read_trust')), name

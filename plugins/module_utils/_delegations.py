@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     WrongKeyPassphrase, check_new_passphrase, list_local_keys, read_local_key,
 )
@@ -56,7 +56,7 @@ def check_repository_key(cli, parsed, passphrase):
         if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
             return key
     raise WrongKeyPassphrase('repository_passphrase is incorrect for the repository key %s of %s'
-                     % (local[0]['key_id'], gun))
+                             % (local[0]['key_id'], gun))
 
 
 def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
@@ -73,7 +73,7 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
     # docker reuses a local root key (the first it lists) rather than creating one.
     if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
         raise WrongKeyPassphrase('root_passphrase is incorrect for the local root key %s, which docker would use to '
-                         'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
+                                 'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
 
 
 def read_roles(cli, parsed):

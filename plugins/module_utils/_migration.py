@@ -17,7 +17,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyProblem, WrongKeyPassphrase, canonical_key_id, list_local_keys, notary_key_pem, public_key_id, read_local_key,
     write_private_key_file,

@@ -17,8 +17,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC, DEPRECATED_PASSPHRASE_ARGUMENT_SPEC,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, TrustCLI, failure_lines, handle_termination,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustCLI
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import (
+    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, failure_lines, handle_termination,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # pylint: disable=unused-import
     ContentTrustError, InputError, MissingRequirement,  # InputError: the modules import it from here

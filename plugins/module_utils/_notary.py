@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import KeyProblem, explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import canonical_key_id, encode_pem
 

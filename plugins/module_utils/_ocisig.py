@@ -46,10 +46,10 @@ try:
 except ImportError:  # pragma: no cover - build_module reports a missing cryptography
     hashes = serialization = None
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, scrub
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import scrub
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    CommandTimeout, InputError, KeyProblem, Unverified, WrongPassphrase, explain,
+    CommandTimeout, InputError, KeyProblem, TrustError, Unverified, WrongPassphrase, explain,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pem import encode_pem, pem_blocks
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient

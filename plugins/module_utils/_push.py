@@ -15,7 +15,7 @@ pushed and/or signed), ``pushed`` and ``signed`` (what happened), and ``length``
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, signer_role
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (

@@ -30,7 +30,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import DEFAULT_REGISTRY
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     CredentialsRefused, RegistryUnreachable,

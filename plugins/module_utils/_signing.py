@@ -24,12 +24,14 @@ import re
 import shutil
 from urllib.error import HTTPError
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError, https_get
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import https_get
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     notary_tls_verified, parse_reference,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    InvalidReference, MissingSigningKey, RepositoryUnknown, WrongKeyPassphrase, WrongPassphrase, explain, is_tls_failure,
+    InvalidReference, MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase, explain,
+    is_tls_failure,
     notary_client_cert, notary_tls_untrusted, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
@@ -146,13 +148,15 @@ def signer_local_keys(cli, parsed, signer):
     local = find_signer_keys(cli.trust_dir, signer)
     if not local:
         raise MissingSigningKey('signer %s has no private key in %s/private; create it with '
-                         'openbanking.content_trust.trust_key (name: %s) or load it there' % (signer, cli.trust_dir, signer))
+                                'openbanking.content_trust.trust_key (name: %s) or load it there'
+                                % (signer, cli.trust_dir, signer))
     usable = [k for k in local if k['key_id'] in repo_keys[signer]]
     if not usable:
-        raise MissingSigningKey('the local key(s) of signer %s (%s) are not keys of signer %s in repository %s (which lists %s); '
-                         'add the local public key to the repository with openbanking.content_trust.trust_signer'
-                         % (signer, ', '.join(k['key_id'] for k in local), signer, parsed['repository'],
-                            ', '.join(repo_keys[signer]) or 'no keys'))
+        raise MissingSigningKey('the local key(s) of signer %s (%s) are not keys of signer %s in repository %s (which '
+                                'lists %s); add the local public key to the repository with '
+                                'openbanking.content_trust.trust_signer'
+                                % (signer, ', '.join(k['key_id'] for k in local), signer, parsed['repository'],
+                                   ', '.join(repo_keys[signer]) or 'no keys'))
     return usable
 
 

@@ -33,7 +33,8 @@ import random
 import time
 from contextlib import ExitStack, contextmanager
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError, _mkdir_private
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._views import _mkdir_private
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository
 
 LOCKS_DIR = '.locks'

@@ -40,12 +40,12 @@ import os
 import re
 import threading
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    STALE_CACHE_RE, TrustError, failure_lines, https_get, missing_on_server, missing_on_server_message,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import https_get
+from ansible_collections.openbanking.content_trust.plugins.module_utils._dockerinspect import STALE_CACHE_RE, missing_on_server, missing_on_server_message
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import failure_lines
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import notary_tls_verified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    RepositoryUnknown, Unverified, explain, notary_unreachable,
+    RepositoryUnknown, TrustError, Unverified, explain, notary_unreachable,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
@@ -380,4 +380,3 @@ class TrustReader(object):
                                pins=pins)
             role_targets[role] = list_rows(out, role)
         return inspect_entry(str(reference), root, targets, role_targets, tag=reference.tag)
-

@@ -24,7 +24,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag, validate_signer_name,
 )

@@ -123,7 +123,7 @@ try:
 except ImportError:  # pragma: no cover - build_module reports it
     serialization = None
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic

@@ -233,7 +233,8 @@ diff:
 
 import os
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, parse_reference, validate_signer_name,
 )

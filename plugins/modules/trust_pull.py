@@ -253,7 +253,7 @@ error_kind:
   sample: notary_unreachable
 held_root_pins:
   description:
-    - The repositories this run pinned to a root key the host holds, C({repository: [root key IDs]}), for those
+    - The repositories this run pinned to a root key the host holds (repository to root key IDs), for those
       O(root_key_ids) does not pin. A host whose trust directory holds a repository's root private key (the signing host
       that initialized it) pins the repository to that key's certificate in the root the server serves, and notary then
       accepts the root only with a valid signature by that key.

@@ -309,7 +309,7 @@ diff:
 import functools
 import re
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tag,
 )

@@ -195,7 +195,7 @@ try:
 except ImportError:  # pragma: no cover - build_module reports the missing library
     pass
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, validate_signer_name,
 )

@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import Secrets, TrustCLI, TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustCLI
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
 
 from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, SHARED_BIN

@@ -302,8 +302,8 @@ def test_verify_release_and_the_bridge_refuse_the_root_listing_attack_and_sign_n
     assert a['evil'] not in local_ids(stack, host_config, repo)
 
 
-def test_a_signing_host_that_holds_the_root_key_pins_the_repository_to_it(stack, docker_config, consumer_config,
-                                                                           tmp_path):
+def test_a_signing_host_that_holds_the_root_key_pins_the_repository_to_it(
+        stack, docker_config, consumer_config, tmp_path):
     repo = stack.repo('heldroot')
     digest, pin, pinned_key = publish(stack, docker_config, repo)
     image = dict(repository=repo, tags=['v1'])

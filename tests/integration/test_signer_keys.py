@@ -287,7 +287,9 @@ def test_a_private_key_given_as_public_key_is_refused_without_echoing_it(stack, 
 def test_a_release_signer_given_with_its_keys_signs_with_them_and_its_verification_checks_them(stack, real):
     """trust_push (publish_release's content_trust_release_signer) takes the signer with its keys: keys that are not
     on the host fail before anything changes; the host's own key signs and the verification checks its signature."""
-    gun_state = lambda: dict((role, stack.tuf(real.repo, role)['signed']['version']) for role in ('targets', 'snapshot'))
+    def gun_state():
+        return dict((role, stack.tuf(real.repo, role)['signed']['version']) for role in ('targets', 'snapshot'))
+
     before = gun_state()
     args = dict(repository=real.repo, tags=['v1'], push=False, signer_passphrase=JEFF_PASS, verify=True,
                 verify_pull='none', root_key_ids={real.repo: real.pin})

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import LocalImages
 
 

@@ -14,7 +14,7 @@ import signal
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _cli, _common, _keys, _module
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import (
     describe_command, failure_lines,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (

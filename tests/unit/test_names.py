@@ -15,10 +15,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils import _module
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC, DEPRECATED_PASSPHRASE_ARGUMENT_SPEC, PASSPHRASE_ARGUMENT_SPEC,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import CONNECTION_ARGUMENT_SPEC
 from ansible_collections.openbanking.content_trust.plugins.doc_fragments.common import ModuleDocFragment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -98,5 +95,5 @@ def test_each_module_documents_the_notary_options_as_used_or_as_ignored(name):
     # a module that reads trust data or talks to Notary runs the CLIs the notary fragment documents
     with open(os.path.join(MODULES, name + '.py')) as f:
         code = f.read()
-    assert used == any(word in code for word in ('TrustReader', '_verified_pull', '_transaction', '_migration',
-                                                  'check_release', 'read_trust')), name
+    words = ('TrustReader', '_verified_pull', '_transaction', '_migration', 'check_release', 'read_trust')
+    assert used == any(word in code for word in words), name

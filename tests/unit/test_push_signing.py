@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     generate_private_key, notary_key_pem, public_key_id, write_private_key_file,

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (

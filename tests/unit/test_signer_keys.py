@@ -201,7 +201,7 @@ def test_a_served_root_of_the_wrong_shape_pins_nothing(root):
 
 def test_a_bare_key_in_the_root_role_is_no_pin():
     root = copy.deepcopy(REAL['root'])
-    targets_id = [k for k in root['signed']['roles']['targets']['keyids']][0]
+    targets_id = root['signed']['roles']['targets']['keyids'][0]
     root['signed']['roles']['root']['keyids'] = [targets_id]  # the repository key: a bare ecdsa key
     assert held_root_ids(root, list(key_ids(root['signed']['keys'][targets_id]))) == []
 

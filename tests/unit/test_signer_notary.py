@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
+from ansible_collections.openbanking.content_trust.plugins.module_utils._dockerinspect import (
     STALE_CACHE_RE, _PING_RE,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (

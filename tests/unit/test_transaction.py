@@ -16,7 +16,7 @@ import time
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _transaction
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import (
     Transaction, lock_path, repository_lock, transaction,

@@ -19,9 +19,9 @@ import shutil
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    TrustCLI, TrustError, docker_capabilities_from,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._capabilities import docker_capabilities_from
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustCLI
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     COMMON_ARGUMENT_SPEC, parse_reference,
 )

@@ -19,7 +19,7 @@ import os
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     add_tuf_state, parse_inspect_entry, tuf_state,

@@ -13,9 +13,8 @@ import stat
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import (
-    TrustCLI, _lock, sweep_stale_views,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustCLI
+from ansible_collections.openbanking.content_trust.plugins.module_utils._views import _lock, sweep_stale_views
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     RESERVED_SIGNER_NAMES, is_loopback_host, notary_tls_verified, parse_reference, validate_signer_name,
 )

@@ -123,6 +123,25 @@ def notary_tls_verified(reference, server):
     return docker_verifies_notary(reference) or not is_loopback_host(url_host(server))
 
 
+# The signature formats, in the order checks and reports show them: one definition for modules, filters and reports.
+FORMATS = ('notary', 'cosign', 'notation')
+
+
+def parse_tags(tags, what='tags', empty=None):
+    """The tags of a list option, each checked (``parse_tag``, naming ``what[i]``), each once, in order.  An empty
+    or missing list fails with ``empty`` (default: ``what`` must list at least one tag)."""
+    if not tags:
+        raise InputError(empty or '%s must list at least one tag' % what)
+    if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
+        raise InputError('%s must be a list of tags, not %s' % (what, type(tags).__name__))
+    out = []
+    for i, tag in enumerate(tags):
+        parse_tag(tag, '%s[%d]' % (what, i))
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
 def parse_tag(tag, what='tag'):
     if not isinstance(tag, str) or not TAG_RE.match(tag):
         raise InvalidReference('%s %r is not a valid tag: expected 1 to 128 characters of '

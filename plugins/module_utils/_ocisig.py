@@ -47,14 +47,13 @@ except ImportError:  # pragma: no cover - build_module reports a missing cryptog
     hashes = serialization = None
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import scrub
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tag
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     CommandTimeout, InputError, KeyProblem, TrustError, Unverified, WrongPassphrase, explain,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pem import encode_pem, pem_blocks
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 
-FORMATS = ('notary', 'cosign', 'notation')
 
 COSIGN_PROMPT_RE = re.compile(r'Enter password for (?:the )?private key(?: again)?:\s*')
 COSIGN_OVERWRITE_RE = re.compile(r'already exists\. Overwrite \(y/n\)\?\s*')
@@ -88,17 +87,6 @@ if pexpect is not None:
 
 
 # --- inputs ----------------------------------------------------------------------------------
-
-def check_tags(tags, what='tags'):
-    if not tags:
-        raise InputError('%s must list at least one tag' % what)
-    out = []
-    for tag in tags:
-        parse_tag(tag, what)
-        if tag not in out:
-            out.append(tag)
-    return out
-
 
 def check_annotations(annotations, what='annotations'):
     out = {}
@@ -748,7 +736,7 @@ def verify_cosign(cli, reference, tags, public_keys, annotations=None, cosign_cl
     otherwise the registry's current digest of each tag is verified.  With ``require_tag_binding`` a signature
     counts for a tag only when its signed payload binds it to that tag of this repository (``tag_binding``).
     Returns one ``{tag, digest, verified, problems}`` per tag; never fails for an unverified tag."""
-    tags = check_tags(tags)
+    tags = parse_tags(tags)
     pems = check_public_keys(public_keys)
     annotations = check_annotations(annotations)
     tools = OciTools(cli, cosign_cli=cosign_cli)
@@ -776,7 +764,7 @@ def verify_notation(cli, reference, tags, ca_certificates, trusted_identities=No
     ``ca_certificates`` (PEM) and ``trusted_identities`` (default any identity those CAs issued).
 
     Same contract as ``verify_cosign``; the binding is Notation's signed user metadata."""
-    tags = check_tags(tags)
+    tags = parse_tags(tags)
     cas = check_ca_certificates(ca_certificates)
     tools = OciTools(cli, notation_cli=notation_cli)
     tools.notation_trust(reference, cas, trusted_identities)

@@ -22,7 +22,8 @@ __metaclass__ = type
 import json
 import re
 
-FORMATS = ('notary', 'cosign', 'notation')
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import FORMATS
+
 
 # The fields of a check the JSON report keeps, in this order.
 IMAGE_FIELDS = ('repository', 'tag', 'reference', 'digest', 'registry_digest', 'signers', 'pulled', 'verified',

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    parse_reference, parse_tag, validate_signer_name,
+    FORMATS, parse_reference, parse_tags, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     InputError, Unverified,
@@ -57,14 +57,7 @@ def parse_images(images, what='images'):
     parsed = []
     for i, image in enumerate(images):
         ref = parse_reference(image.get('repository'), allow_tag=False, what='%s[%d].repository' % (what, i))
-        if not image.get('tags'):
-            raise InputError('%s[%d].tags must list at least one tag' % (what, i))
-        tags = []
-        for tag in image['tags']:
-            parse_tag(tag, '%s[%d].tags' % (what, i))
-            if tag not in tags:
-                tags.append(tag)
-        parsed.append((ref, tags))
+        parsed.append((ref, parse_tags(image.get('tags'), '%s[%d].tags' % (what, i))))
     return parsed
 
 
@@ -245,7 +238,6 @@ def verify_oci_signatures(cli, targets, fmt, policy):
 
 
 VERIFIERS = {'notary': verify_notary}
-FORMATS = ('notary', 'cosign', 'notation')
 
 
 def verify_images(cli, images, policy, formats=('notary',)):

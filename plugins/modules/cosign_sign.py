@@ -138,11 +138,11 @@ cosign_major_version:
   type: int
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_annotations, check_tags, resolve_digests, signing_plan, tag_binding, with_binding,
+    OciTools, check_pinned, check_annotations, resolve_digests, signing_plan, tag_binding, with_binding,
 )
 
 
@@ -153,7 +153,7 @@ class Sign(Action):
     def inputs(self):
         p = self.params
         self.repository = parse_reference(p['repository'], allow_tag=False)
-        self.tags = check_tags(p['tags'])
+        self.tags = parse_tags(p['tags'])
         self.annotations = check_annotations(p['annotations'])
         if not p['key_passphrase']:
             raise InputError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])

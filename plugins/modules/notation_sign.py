@@ -134,10 +134,10 @@ certificate_fingerprint:
   type: str
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_notation_signing_files, check_tags, resolve_digests, signing_plan, tag_binding,
+    OciTools, check_pinned, check_notation_signing_files, resolve_digests, signing_plan, tag_binding,
 )
 
 
@@ -148,7 +148,7 @@ class Sign(Action):
     def inputs(self):
         p = self.params
         self.repository = parse_reference(p['repository'], allow_tag=False)
-        self.tags = check_tags(p['tags'])
+        self.tags = parse_tags(p['tags'])
         self.fingerprint, self.chain = check_notation_signing_files(p['key'], p['certificate_chain'])
         self.tools = OciTools(self.cli, notation_cli=p['notation_cli'])
 

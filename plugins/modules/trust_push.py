@@ -311,7 +311,7 @@ import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    parse_reference, parse_tag,
+    parse_reference, parse_tags,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import (
@@ -335,13 +335,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._verifie
 
 def _inputs(p):
     repository = parse_reference(p['repository'], allow_tag=False)
-    if not p['tags']:
-        raise InputError('tags must list at least one tag to push and sign')
-    tags = []
-    for i, tag in enumerate(p['tags']):
-        parse_tag(tag, 'tags[%d]' % i)
-        if tag not in tags:
-            tags.append(tag)
+    tags = parse_tags(p['tags'], empty='tags must list at least one tag to push and sign')
     signer = parse_signer(p['signer'], 'signer')
     if p['source'] is not None and not p['push']:
         raise InputError('source is only used with push: true (push: false signs what the registry already has)')

@@ -147,7 +147,7 @@ import difflib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    parse_reference, parse_tag, validate_signer_name,
+    parse_reference, parse_tags, validate_signer_name,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
@@ -207,10 +207,7 @@ class Revoke(Action):
         if p['all_tags'] and p['tags'] is not None:
             raise InputError('tags and all_tags are mutually exclusive: give the tags to revoke, or all_tags: true')
         if not p['all_tags']:
-            if not p['tags']:
-                raise InputError('tags must list at least one tag to revoke (or set all_tags: true)')
-            for i, tag in enumerate(p['tags']):
-                parse_tag(tag, 'tags[%d]' % i)
+            parse_tags(p['tags'], empty='tags must list at least one tag to revoke (or set all_tags: true)')
         self.passphrase, self.option = signer_passphrase(p)
         # What the first attempt read; after a TUF conflict the plan reads again and revokes what is still signed.
         self.state = dict(done=[])

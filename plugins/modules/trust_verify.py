@@ -232,32 +232,19 @@ unverified:
   elements: str
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tag
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signer
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release, parse_images
 
 
 def _inputs(p):
-    if not p['images']:
-        raise InputError('images must list at least one image (repository and tags) to verify')
-    images = []
-    for i, image in enumerate(p['images']):
-        ref = parse_reference(image['repository'], allow_tag=False, what='images[%d].repository' % i)
-        if not image['tags']:
-            raise InputError('images[%d].tags must list at least one tag' % i)
-        tags = []
-        for tag in image['tags']:
-            parse_tag(tag, 'images[%d].tags' % i)
-            if tag not in tags:
-                tags.append(tag)
-        images.append((ref, tags, dict(image.get('digests') or {})))
-    return images
+    return [(ref, tags, dict(image.get('digests') or {}))
+            for (ref, tags), image in zip(parse_images(p['images']), p['images'])]
 
 
 class Verify(Reader):

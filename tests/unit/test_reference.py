@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     DOCKER_HUB_NOTARY,
     InvalidReference,
@@ -278,3 +279,17 @@ def test_non_https_or_malformed_server_url_is_refused(url):
 def test_server_url_with_trailing_newline_is_refused():
     with pytest.raises(ValueError):
         check_server_url('https://notary.example.com\n')
+
+
+def test_a_tag_list_is_checked_once_for_every_module():
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_tags
+    assert parse_tags(['v1', 'latest', 'v1']) == ['v1', 'latest']
+    with pytest.raises(InputError) as exc:
+        parse_tags(['v1', '-bad'], 'images[2].tags')
+    assert "images[2].tags[1] '-bad' is not a valid tag" in str(exc.value)
+    with pytest.raises(InputError) as exc:
+        parse_tags([], empty='tags must list at least one tag to push and sign')
+    assert str(exc.value) == 'tags must list at least one tag to push and sign'
+    with pytest.raises(InputError) as exc:
+        parse_tags('v1')
+    assert 'must be a list of tags' in str(exc.value)

@@ -58,12 +58,16 @@ def test_bridge_signs_what_notary_signed_and_refuses_a_re_pushed_tag(stack, dock
                                           passphrase=COSIGN_PASS, cosign_cli=cosign))
     pki = make_notation_pki(str(tmp_path / 'pki'))
     reports = str(tmp_path / 'reports')
+    # The bridge runs on a host of its own: one that does not hold the repository's root key (a host that does is
+    # pinned to that key without a pins file, test_pinned_roots.py).
+    bridge_config = str(tmp_path / 'bridge-host')
+    os.makedirs(bridge_config, mode=0o700)
     inventory = str(tmp_path / 'inventory.json')
     with open(inventory, 'w') as f:
         json.dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local',
                                                    'ansible_python_interpreter': sys.executable}},
                            'children': {'signing_hosts': {'hosts': {'localhost': {}}}},
-                           'vars': {'content_trust_docker_config': docker_config,
+                           'vars': {'content_trust_docker_config': bridge_config,
                                     'content_trust_docker_cli': stack.docker_cli,
                                     'content_trust_docker_host': stack.docker_host,
                                     'content_trust_server': stack.notary_url,

@@ -213,7 +213,8 @@ def rewrite_signature_manifest(manifest, config, keep):
 def index_without(index, digests):
     """The fallback index with the entries of ``digests`` left out, every other entry as it was."""
     new = copy.deepcopy(index)
-    new['manifests'] = [m for m in index.get('manifests') or [] if not (isinstance(m, dict) and m.get('digest') in digests)]
+    new['manifests'] = [m for m in index.get('manifests') or []
+                        if not (isinstance(m, dict) and m.get('digest') in digests)]
     return new
 
 
@@ -255,7 +256,8 @@ def revocation_plan(state, gun, tags):
 def read_signatures(client, gun, digest, kinds):
     """The signatures of ``digest`` of the ``kinds`` asked for (``simple-signing``, ``bundle``, ``notation``), as the
     registry holds them: ``{digest, simple: None | {manifest, media_type, payloads, config}, index: None | {index,
-    media_type}, referrers: [{digest, kind, tag}]}``; ``tag`` is the tag of ``gun`` a referrer's signed content binds."""
+    media_type}, referrers: [{digest, kind, tag}]}``; ``tag`` is the tag of ``gun`` a referrer's signed content
+    binds."""
     state = dict(digest=digest, simple=None, index=None, referrers=[])
     if 'simple-signing' in kinds:
         found = client.get_manifest(signature_tag(digest))
@@ -412,7 +414,8 @@ class RevokeSignatures(Action):
         p = self.params
         unsigned = [(r['tag'], r['digest']) for r in plan['results'] if r['unsigned']]
         if unsigned and p['missing'] != 'ignore':
-            bound = dict((d, set(e['tag'] for e in pl['removed'] + pl['kept'])) for d, (dummy, pl) in plan['plans'].items())
+            bound = dict((d, set(e['tag'] for e in pl['removed'] + pl['kept']))
+                         for d, (dummy, pl) in plan['plans'].items())
             message = missing_message(self.repository.gun, 'cosign' if self.FORMAT == 'cosign' else 'Notation',
                                       unsigned, bound)
             if p['missing'] == 'fail':
@@ -445,7 +448,8 @@ class RevokeSignatures(Action):
         if outcome is not None and getattr(self, 'after', None) is not None:
             after = self.signatures_by_tag(self.after, digests, 'before')
         return dict(changed=plan['changed'], results=rows,
-                    revoked=[r['tag'] for r in rows if r['revoked']], unsigned=[r['tag'] for r in rows if r['unsigned']],
+                    revoked=[r['tag'] for r in rows if r['revoked']],
+                    unsigned=[r['tag'] for r in rows if r['unsigned']],
                     diff=dict(before={'signatures': self.signatures_by_tag(plan['plans'], digests, 'before')},
                               after={'signatures': after}))
 

@@ -368,7 +368,7 @@ class RegistryClient(object):
     def deletes_supported(self):
         """Whether the registry deletes manifests, asked without changing anything: the DELETE of a manifest that
         cannot exist is answered 404 where deletes are allowed, 405 UNSUPPORTED where they are not."""
-        probe = 'sha256:' + hashlib.sha256(b'openbanking.content_trust: does this registry delete manifests?').hexdigest()
+        probe = 'sha256:' + hashlib.sha256(b'openbanking.content_trust: does the registry delete?').hexdigest()
         try:
             self.delete_manifest(probe)
         except DeleteUnsupported:
@@ -401,8 +401,8 @@ class DeleteUnsupported(TrustError):
 
 DELETE_UNSUPPORTED_MESSAGE = ('the registry %s does not allow deleting manifests (HTTP 405 UNSUPPORTED, for %s in %s): '
                               'withdrawing a signature stored as its own manifest (cosign 3.x bundles, Notation) '
-                              'deletes that manifest; enable deletes in the registry\'s configuration (docker-registry: '
-                              'storage.delete.enabled: true) and run again')
+                              'deletes that manifest; enable deletes in the registry\'s configuration '
+                              '(docker-registry: storage.delete.enabled: true) and run again')
 
 
 def _error_body(exc):

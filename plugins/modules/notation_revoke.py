@@ -26,7 +26,8 @@ description:
   - Each Notation signature is a manifest of its own, a referrer of the digest, found through the referrers API or in
     the C(sha256-<hex>) fallback index that cosign 3.x bundles share. The signature manifests are deleted and the
     fallback index is pushed again without them, every other entry (the other tags' signatures, cosign bundles) kept.
-    The registry must allow manifest DELETEs (docker-registry - C(storage.delete.enabled) set to C(true)); where it does not,
+    The registry must allow manifest DELETEs (docker-registry -
+    C(storage.delete.enabled) set to C(true)); where it does not,
     the task fails before anything changes, naming that setting.
   - Deleting a signature is cleanup and a signal to consumers outside your inventory. It protects nobody against
     someone who controls the registry, who can push the deleted signature again; consumers refuse a withdrawn tag on

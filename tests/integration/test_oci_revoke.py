@@ -85,8 +85,9 @@ def _verifies(signers, repo, digest, tag):
     ref = '%s@%s' % (repo, digest)
     out = {}
     for version in ('2.5', '3.1'):
-        out['cosign ' + version] = real_cosign_verify(cosign_binary(version), signers['keys'][version]['public_key_path'],
-                                                      ref, binding(repo, tag)).returncode == 0
+        public_key_path = signers['keys'][version]['public_key_path']
+        out['cosign ' + version] = real_cosign_verify(cosign_binary(version), public_key_path, ref,
+                                                      binding(repo, tag)).returncode == 0
     out['notation'] = real_notation_verify(notation_binary(), ref, signers['pki']['ca'], repo,
                                            binding(repo, tag)).returncode == 0
     return out
@@ -199,4 +200,5 @@ def test_a_registry_that_refuses_deletes_fails_naming_the_setting_and_nothing_ch
     for version in ('2.5', '3.1'):
         assert real_cosign_verify(cosign_binary(version), signers['keys'][version]['public_key_path'], ref,
                                   binding(repo, REVOKED)).returncode == 0
-    assert real_notation_verify(notation_binary(), ref, signers['pki']['ca'], repo, binding(repo, REVOKED)).returncode == 0
+    assert real_notation_verify(notation_binary(), ref, signers['pki']['ca'], repo,
+                                binding(repo, REVOKED)).returncode == 0

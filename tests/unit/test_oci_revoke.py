@@ -147,7 +147,8 @@ def test_withdrawing_v1_in_cosign_removes_its_layer_and_bundle_and_keeps_v2_and_
     assert _by_kind(plan['kept']) == {'simple-signing': ['v2'], 'bundle': ['v2']}
     manifest, config = plan['signature_manifest']
     kept_payloads = [state['simple']['payloads'][layer['digest']] for layer in manifest['layers']]
-    assert [_ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(p, DIGEST), GUN) for p in kept_payloads] == ['v2']
+    assert [_ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(p, DIGEST), GUN)
+            for p in kept_payloads] == ['v2']
     assert config['rootfs']['diff_ids'] == [layer['digest'] for layer in manifest['layers']]
     assert len(config['history']) == 1
     # The fallback index keeps every other entry, in order: v2's bundle and both Notation signatures.
@@ -238,7 +239,8 @@ def test_rewrite_keeps_the_config_when_it_cannot_be_read():
     manifest = {'layers': [{'digest': 'sha256:' + 'a' * 64}, {'digest': 'sha256:' + 'b' * 64}]}
     new, config = _ocirevoke.rewrite_signature_manifest(manifest, None, [manifest['layers'][1]])
     assert new['layers'] == [manifest['layers'][1]] and config is None
-    new, config = _ocirevoke.rewrite_signature_manifest(manifest, {'rootfs': {'diff_ids': ['x']}}, [manifest['layers'][1]])
+    new, config = _ocirevoke.rewrite_signature_manifest(manifest, {'rootfs': {'diff_ids': ['x']}},
+                                                        [manifest['layers'][1]])
     assert config['rootfs']['diff_ids'] == ['sha256:' + 'b' * 64]
 
 
@@ -251,7 +253,8 @@ def test_the_index_rewrite_keeps_entries_it_does_not_know():
 
 
 def test_referrer_kind_is_chosen_by_the_layer_and_artifact_type():
-    assert _ocirevoke.referrer_kind({'layers': [{'mediaType': 'application/vnd.dev.sigstore.bundle.v0.3+json'}]}) == 'bundle'
+    bundle = {'layers': [{'mediaType': 'application/vnd.dev.sigstore.bundle.v0.3+json'}]}
+    assert _ocirevoke.referrer_kind(bundle) == 'bundle'
     assert _ocirevoke.referrer_kind({'artifactType': _ocirevoke.NOTATION_ARTIFACT,
                                      'layers': [{'mediaType': 'application/jose+json'}]}) == 'notation'
     assert _ocirevoke.referrer_kind({'config': {'mediaType': _ocirevoke.NOTATION_ARTIFACT},

@@ -352,9 +352,9 @@ def missing_message(gun, fmt, unsigned, bound):
         else:
             others = sorted(t for t in bound.get(digest, ()) if t)
             parts.append('%s (%s; its signatures are bound to %s)' % (tag, digest, ', '.join(others) or 'no tag'))
+    which = 'these tags' if len(unsigned) > 1 else 'this tag'
     return ('no %s signature bound to %s in %s, so nothing to withdraw: %s. A tag already withdrawn is fine; a '
-            'mistyped tag is not: check the name' % (fmt, 'these tags' if len(unsigned) > 1 else 'this tag', gun,
-                                                    '; '.join(parts)))
+            'mistyped tag is not: check the name' % (fmt, which, gun, '; '.join(parts)))
 
 
 class RevokeSignatures(Action):

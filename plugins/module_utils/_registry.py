@@ -311,11 +311,11 @@ class RegistryClient(object):
         body = resp.read(limit + 1)
         resp.close()
         if len(body) > limit:
-            raise TrustError('the blob %s of %s is larger than %d bytes: not a signature' % (digest, self.reference.gun,
-                                                                                          limit))
+            raise TrustError('the blob %s of %s is larger than %d bytes: not a signature'
+                             % (digest, self.reference.gun, limit))
         if 'sha256:' + hashlib.sha256(body).hexdigest() != digest:
-            raise TrustError('the registry %s served for the blob %s of %s other content' % (self.base, digest,
-                                                                                            self.reference.gun))
+            raise TrustError('the registry %s served for the blob %s of %s other content'
+                             % (self.base, digest, self.reference.gun))
         return body
 
     def put_manifest(self, ref, body, media_type):

@@ -181,8 +181,8 @@ def registry_without_deletes(tmp_path):
         proc.wait(10)
 
 
-def test_a_registry_that_refuses_deletes_fails_naming_the_setting_and_nothing_changes(stack, signers,
-                                                                                       registry_without_deletes):
+def test_a_registry_that_refuses_deletes_fails_naming_the_setting_and_nothing_changes(
+        stack, signers, registry_without_deletes):
     registry = registry_without_deletes
     repo = '%s/acme/no-deletes' % registry
     digest = _push(stack, signers['docker_config'], repo, [REVOKED, KEPT])

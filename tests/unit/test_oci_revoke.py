@@ -145,7 +145,7 @@ def test_withdrawing_v1_in_cosign_removes_its_layer_and_bundle_and_keeps_v2_and_
     state, plan = _plan(registry, ['v1'], kinds=('simple-signing', 'bundle'))
     assert _by_kind(plan['removed']) == {'simple-signing': ['v1'], 'bundle': ['v1']}
     assert _by_kind(plan['kept']) == {'simple-signing': ['v2'], 'bundle': ['v2']}
-    manifest, config = plan['signature_manifest']
+    manifest, config = plan['signature_manifest']  # pylint: disable=unpacking-non-sequence
     kept_payloads = [state['simple']['payloads'][layer['digest']] for layer in manifest['layers']]
     assert [_ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(p, DIGEST), GUN)
             for p in kept_payloads] == ['v2']

@@ -2,7 +2,8 @@
 """Withdrawing one tag's cosign and Notation signatures (issue 20): two tags on one digest, each signed with
 cosign 2.5 (the ``sha256-<hex>.sig`` manifest), cosign 3.1 (bundles in the ``sha256-<hex>`` fallback index, which
 docker-registry 2.8 needs for want of a referrers API) and Notation (in the same index) by the collection's sign
-modules.  cosign_revoke and notation_revoke withdraw one tag: what the real ``cosign verify`` and ``notation verify``
+modules, and by hand with cosign 3.1 ``--new-bundle-format=false`` (layers of the same ``.sig`` manifest, one of
+them bound to no tag).  cosign_revoke and notation_revoke withdraw one tag: what the real ``cosign verify`` and ``notation verify``
 report with that tag's ``-a`` / ``--user-metadata`` requirements, and with the other tag's, is the test.  A registry
 with deletes disabled refuses, naming the setting, and nothing changes."""
 
@@ -18,8 +19,8 @@ import pytest
 
 from conftest import COSIGN_PASS, common, install_publisher_certificate, run_module
 from ocitools import (
-    ACCEPT, binding, cosign_binary, make_notation_pki, notation_binary, real_cosign_verify, real_notation_verify,
-    registry_manifest, registry_state,
+    ACCEPT, binding, cosign_binary, cosign_cli, make_notation_pki, notation_binary, real_cosign_verify,
+    real_notation_verify, registry_manifest, registry_state,
 )
 
 REVOKED, KEPT = 'v2.0', 'v2.0.0'
@@ -80,10 +81,29 @@ def signers(stack, tmp_path_factory):
     return dict(docker_config=docker_config, keys=keys, pki=make_notation_pki(str(d / 'pki')))
 
 
+def _legacy_sign(signers, repo, digest, annotations):
+    """cosign 3.1 by hand, in the format of 2.x (``--new-bundle-format=false``: a layer of ``sha256-<hex>.sig``)."""
+    argv = ['sign', '--yes', '--key', signers['keys']['3.1']['private_key_path'], '--tlog-upload=false',
+            '--use-signing-config=false', '--new-bundle-format=false', '--allow-http-registry']
+    for k, v in sorted(annotations.items()):
+        argv += ['-a', '%s=%s' % (k, v)]
+    proc = cosign_cli(cosign_binary('3.1'), *(argv + ['%s@%s' % (repo, digest)]), env={'COSIGN_PASSWORD': COSIGN_PASS})
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+def _legacy_verifies(signers, repo, digest, annotations):
+    argv = ['verify', '--key', signers['keys']['3.1']['public_key_path'], '--insecure-ignore-tlog=true',
+            '--new-bundle-format=false']
+    for k, v in sorted(annotations.items()):
+        argv += ['-a', '%s=%s' % (k, v)]
+    return cosign_cli(cosign_binary('3.1'), *(argv + ['%s@%s' % (repo, digest)])).returncode == 0
+
+
 def _verifies(signers, repo, digest, tag):
-    """What the real tools report for ``tag`` (its binding required): {cosign 2.5, cosign 3.1, notation: rc == 0}."""
+    """What the real tools report for ``tag`` (its binding required): {cosign 2.5, cosign 3.1 (bundles), cosign 3.1
+    --new-bundle-format=false, notation: rc == 0}."""
     ref = '%s@%s' % (repo, digest)
-    out = {}
+    out = {'cosign 3.1 legacy': _legacy_verifies(signers, repo, digest, binding(repo, tag))}
     for version in ('2.5', '3.1'):
         public_key_path = signers['keys'][version]['public_key_path']
         out['cosign ' + version] = real_cosign_verify(cosign_binary(version), public_key_path, ref,
@@ -93,13 +113,18 @@ def _verifies(signers, repo, digest, tag):
     return out
 
 
-ALL = {'cosign 2.5': True, 'cosign 3.1': True, 'notation': True}
-NONE = {'cosign 2.5': False, 'cosign 3.1': False, 'notation': False}
+ALL = {'cosign 2.5': True, 'cosign 3.1': True, 'cosign 3.1 legacy': True, 'notation': True}
+NONE = dict((k, False) for k in ALL)
 
 
 def _revoke(stack, signers, module, repo, tags, **kwargs):
     return run_module(module, common(stack, signers['docker_config'], repository=repo, tags=tags,
                                      **kwargs.pop('options', {})), **kwargs)
+
+
+def _sig_layers(stack, repo, digest):
+    body, dummy = registry_manifest(stack, repo, 'sha256-%s.sig' % digest[7:])
+    return [layer['digest'] for layer in json.loads(body.decode())['layers']]
 
 
 def _index(stack, repo, digest):
@@ -111,7 +136,13 @@ def test_withdrawing_one_tag_keeps_the_other_tags_signatures_in_every_format(sta
     repo = stack.repo('revoke')
     digest = _push(stack, signers['docker_config'], repo, [REVOKED, KEPT])
     _sign_all(stack, signers['docker_config'], signers['keys'], signers['pki'], repo, [REVOKED, KEPT])
+    # cosign 3.x in the 2.x format, by hand: a layer per tag beside cosign 2.5's, and one bound to no tag (signed
+    # before the binding), which no revocation of a tag may remove.
+    for tag in (REVOKED, KEPT):
+        _legacy_sign(signers, repo, digest, binding(repo, tag))
+    _legacy_sign(signers, repo, digest, {'release': 'unbound'})
     assert _verifies(signers, repo, digest, REVOKED) == ALL and _verifies(signers, repo, digest, KEPT) == ALL
+    assert len(_sig_layers(stack, repo, digest)) == 5
     index_before = _index(stack, repo, digest)
     assert len(index_before) == 4  # two cosign 3.1 bundles, two Notation signatures, in one fallback index
 
@@ -119,8 +150,9 @@ def test_withdrawing_one_tag_keeps_the_other_tags_signatures_in_every_format(sta
     before = registry_state(stack, repo)
     planned = _revoke(stack, signers, 'cosign_revoke', repo, [REVOKED], check_mode=True, diff=True)
     assert not planned.failed and planned['changed'] and planned['revoked'] == [REVOKED], planned
-    assert sorted(s['kind'] for s in planned['results'][0]['signatures']) == ['bundle', 'simple-signing'], planned
-    assert len(planned['diff']['before']['signatures'][REVOKED]) == 2 and \
+    assert sorted(s['kind'] for s in planned['results'][0]['signatures']) == \
+        ['bundle', 'simple-signing', 'simple-signing'], planned
+    assert len(planned['diff']['before']['signatures'][REVOKED]) == 3 and \
         planned['diff']['after']['signatures'][REVOKED] == [], planned
     assert registry_state(stack, repo) == before
 
@@ -132,8 +164,11 @@ def test_withdrawing_one_tag_keeps_the_other_tags_signatures_in_every_format(sta
         [(REVOKED, digest, 'cosign', True, False)], cosign
     bundle = [s['digest'] for s in cosign['results'][0]['signatures'] if s['kind'] == 'bundle']
     assert _index(stack, repo, digest) == [d for d in index_before if d not in bundle] and len(bundle) == 1
-    assert _verifies(signers, repo, digest, REVOKED) == {'cosign 2.5': False, 'cosign 3.1': False, 'notation': True}
+    assert _verifies(signers, repo, digest, REVOKED) == dict(NONE, notation=True)
     assert _verifies(signers, repo, digest, KEPT) == ALL
+    layers = [s['digest'] for s in cosign['results'][0]['signatures'] if s['kind'] == 'simple-signing']
+    assert len(_sig_layers(stack, repo, digest)) == 3 and not set(layers) & set(_sig_layers(stack, repo, digest))
+    assert _legacy_verifies(signers, repo, digest, {'release': 'unbound'})
 
     notation = _revoke(stack, signers, 'notation_revoke', repo, [REVOKED])
     assert not notation.failed and notation['changed'] and notation['revoked'] == [REVOKED], notation

@@ -9,12 +9,16 @@ modules (fixtures/oci_signatures.json, recorded from the local stack); and how a
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 import copy
 import hashlib
 import io
 import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.error import HTTPError
+from urllib.parse import unquote
 
 import pytest
 
@@ -336,3 +340,81 @@ def test_the_recording_is_what_the_tools_signed():
     """The fixture is self-consistent: each blob is what its digest says (as get_blob checks)."""
     for digest, body in RECORDED['blobs'].items():
         assert _sha(body.encode()) == digest
+
+
+# --- writing with a token that allows it ---------------------------------------------------------------------
+
+class TokenRegistry(object):
+    """A registry API v2 on loopback behind a token service that grants the scope asked for: reads need a token
+    for ``pull``, writes (PUT, POST, DELETE) one for ``pull,push,delete``."""
+
+    def __init__(self):
+        self.requests = []
+        self.manifests = {}
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, body=b'', headers=None):
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else b''
+                registry.requests.append((self.command, self.path))
+                if self.path.startswith('/token'):
+                    if self.headers.get('Authorization') != 'Basic ' + base64.b64encode(b'ci:s3cret').decode():
+                        return self._send(401)
+                    write = 'push' in unquote(self.path)
+                    return self._send(200, json.dumps({'token': 'tok-write' if write else 'tok-pull'}).encode())
+                wanted = 'Bearer tok-pull' if self.command in ('GET', 'HEAD') else 'Bearer tok-write'
+                if self.headers.get('Authorization') not in (wanted, 'Bearer tok-write'):
+                    return self._send(401, headers={'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:%d/token",'
+                                                                        'service="fake"' % registry.port})
+                ref = self.path.rsplit('/', 1)[1]
+                if self.command == 'PUT':
+                    registry.manifests[ref] = registry.manifests[_sha(body)] = body
+                    return self._send(201, headers={'Docker-Content-Digest': _sha(body)})
+                if self.command == 'DELETE':
+                    return self._send(202 if registry.manifests.pop(ref, None) else 404)
+                if ref in registry.manifests:
+                    return self._send(200, registry.manifests[ref], {'Content-Type': _ocirevoke.OCI_INDEX})
+                return self._send(404)
+
+            do_GET = do_HEAD = do_PUT = do_DELETE = _handle
+
+        self.server = HTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_writes_ask_the_token_service_for_push_and_delete(tmp_path):
+    with TokenRegistry() as reg:
+        config = tmp_path / 'config.json'
+        config.write_text(json.dumps({'auths': {'127.0.0.1:%d' % reg.port: {
+            'auth': base64.b64encode(b'ci:s3cret').decode()}}}))
+        client = _registry.RegistryClient(parse_reference('127.0.0.1:%d/acme/app' % reg.port, allow_tag=False),
+                                          str(tmp_path), timeout=5)
+        assert client.get_manifest(INDEX_TAG) is None
+        body = b'{"schemaVersion":2,"manifests":[]}'
+        assert client.put_manifest(INDEX_TAG, body, _ocirevoke.OCI_INDEX) == _sha(body)
+        assert client.get_manifest(INDEX_TAG) == (body, _ocirevoke.OCI_INDEX, _sha(body))
+        assert client.deletes_supported() is True
+        assert client.delete_manifest(_sha(body)) is True and client.delete_manifest(_sha(body)) is False
+    scopes = [unquote(path) for method, path in reg.requests if path.startswith('/token')]
+    assert [s.split('scope=')[1] for s in scopes] == ['repository:acme/app:pull', 'repository:acme/app:pull,push,delete']

@@ -3,9 +3,9 @@
 cosign 2.5 (the ``sha256-<hex>.sig`` manifest), cosign 3.1 (bundles in the ``sha256-<hex>`` fallback index, which
 docker-registry 2.8 needs for want of a referrers API) and Notation (in the same index) by the collection's sign
 modules, and by hand with cosign 3.1 ``--new-bundle-format=false`` (layers of the same ``.sig`` manifest, one of
-them bound to no tag).  cosign_revoke and notation_revoke withdraw one tag: what the real ``cosign verify`` and ``notation verify``
-report with that tag's ``-a`` / ``--user-metadata`` requirements, and with the other tag's, is the test.  A registry
-with deletes disabled refuses, naming the setting, and nothing changes."""
+them bound to no tag).  cosign_revoke and notation_revoke withdraw one tag: what the real ``cosign verify`` and
+``notation verify`` report with that tag's ``-a`` / ``--user-metadata`` requirements, and with the other tag's, is
+the test.  A registry with deletes disabled refuses, naming the setting, and nothing changes."""
 
 import json
 import os

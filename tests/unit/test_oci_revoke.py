@@ -417,5 +417,5 @@ def test_writes_ask_the_token_service_for_push_and_delete(tmp_path):
         assert client.deletes_supported() is True
         assert client.delete_manifest(_sha(body)) is True and client.delete_manifest(_sha(body)) is False
     scopes = [unquote(path) for method, path in reg.requests if path.startswith('/token')]
-    assert [s.split('scope=')[1] for s in scopes] == ['repository:acme/app:pull',
-                                                     'repository:acme/app:pull,push,delete']
+    wanted = ['repository:acme/app:pull', 'repository:acme/app:pull,push,delete']
+    assert [s.split('scope=')[1] for s in scopes] == wanted

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, Open Banking
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Private helper of openbanking.content_trust: what a registry serves for a tag.
+"""Private helper of openbanking.content_trust: what a registry serves for a tag, and manifests written.
 
 Not a public API; it may change without notice.
 
@@ -11,6 +11,10 @@ registry serves them: that is what ``docker pull`` checks against the signed tar
 ``HEAD /v2/<name>/manifests/<tag>`` per tag gives both (``Docker-Content-Digest``,
 ``Content-Length``).  Credentials come from the docker configuration (``docker login``),
 including credential helpers.
+
+Withdrawing cosign and Notation signatures (``_ocirevoke``) also reads manifests and blobs by digest,
+writes manifests and blobs and deletes manifests: ``get_manifest``, ``get_blob`` (checked against its
+digest), ``put_manifest``, ``put_blob``, ``delete_manifest``, ``referrers`` and ``deletes_supported``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,6 +49,9 @@ MANIFEST_MEDIA_TYPES = (
     'application/vnd.oci.image.index.v1+json',
 )
 DOCKER_HUB_API = 'registry-1.docker.io'
+# The registry's answer to a manifest DELETE it does not allow (docker-registry without storage.delete.enabled:
+# HTTP 405, code UNSUPPORTED).
+DELETE_UNSUPPORTED_CODES = ('UNSUPPORTED',)
 _DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
 
 
@@ -197,10 +204,12 @@ class RegistryClient(object):
                                  'credentials for %s; run "docker login %s" with this docker_config'
                                  % (self.base, self.reference.registry, self.reference.registry))
 
-    def _request(self, method, url, scope):
+    def _request(self, method, url, scope, data=None, content_type=None):
         for attempt in (1, 2):
-            req = Request(url, method=method)
+            req = Request(url, method=method, data=data)
             req.add_header('Accept', ', '.join(MANIFEST_MEDIA_TYPES))
+            if content_type:
+                req.add_header('Content-Type', content_type)
             if self._authorization:
                 req.add_header('Authorization', self._authorization)
             try:
@@ -254,3 +263,159 @@ class RegistryClient(object):
                 for tag, served in zip(rest, pool.map(self.manifest, rest)):
                     out[tag] = served
         return out
+
+    # --- reading and writing manifests and blobs (withdrawing signatures: _ocirevoke) ----------
+
+    def _url(self, kind, ref):
+        return '%s/v2/%s/%s/%s' % (self.base, self.reference.path, kind, quote(ref, safe=':'))
+
+    def _scope(self, write=False):
+        return 'repository:%s:%s' % (self.reference.path, 'pull,push,delete' if write else 'pull')
+
+    def _failure(self, exc, what, body=None):
+        body = _error_body(exc) if body is None else body
+        if exc.code in (401, 403):
+            return CredentialsRefused('the registry %s refused to %s in %s (HTTP %s%s); run "docker login %s" with '
+                                      'this docker_config as a user who may' % (
+                                          self.base, what, self.reference.gun, exc.code,
+                                          (': %s' % body) if body else '', self.reference.registry))
+        return TrustError('the registry %s answered HTTP %s to %s in %s%s'
+                          % (self.base, exc.code, what, self.reference.gun, (': %s' % body) if body else ''))
+
+    def get_manifest(self, ref):
+        """``(body bytes, media type, digest)`` of the manifest ``ref`` (a tag or a digest), or None if there is none.
+        A manifest asked for by digest is checked against it."""
+        try:
+            resp = self._request('GET', self._url('manifests', ref), self._scope())
+        except HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise self._failure(exc, 'read the manifest %s' % ref)
+        body = resp.read()
+        media_type = (resp.headers.get('Content-Type') or '').split(';')[0].strip()
+        resp.close()
+        digest = 'sha256:' + hashlib.sha256(body).hexdigest()
+        if _DIGEST_RE.match(ref) and digest != ref:
+            raise TrustError('the registry %s served for the manifest %s of %s content whose digest is %s'
+                             % (self.base, ref, self.reference.gun, digest))
+        return body, media_type, digest
+
+    def get_blob(self, digest, limit=4 * 1024 * 1024):
+        """The blob ``digest`` (checked against it; at most ``limit`` bytes), or None if there is none."""
+        try:
+            resp = self._request('GET', self._url('blobs', digest), self._scope())
+        except HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise self._failure(exc, 'read the blob %s' % digest)
+        body = resp.read(limit + 1)
+        resp.close()
+        if len(body) > limit:
+            raise TrustError('the blob %s of %s is larger than %d bytes: not a signature'
+                             % (digest, self.reference.gun, limit))
+        if 'sha256:' + hashlib.sha256(body).hexdigest() != digest:
+            raise TrustError('the registry %s served for the blob %s of %s other content'
+                             % (self.base, digest, self.reference.gun))
+        return body
+
+    def put_manifest(self, ref, body, media_type):
+        """Push ``body`` as the manifest ``ref`` (a tag); returns its digest."""
+        try:
+            resp = self._request('PUT', self._url('manifests', ref), self._scope(True), data=body,
+                                 content_type=media_type)
+        except HTTPError as exc:
+            raise self._failure(exc, 'push the manifest %s' % ref)
+        resp.close()
+        return 'sha256:' + hashlib.sha256(body).hexdigest()
+
+    def put_blob(self, body):
+        """Upload ``body`` as a blob (unless the repository has it); returns its digest."""
+        digest = 'sha256:' + hashlib.sha256(body).hexdigest()
+        try:
+            self._request('HEAD', self._url('blobs', digest), self._scope(True)).close()
+            return digest
+        except HTTPError as exc:
+            if exc.code != 404:
+                raise self._failure(exc, 'look for the blob %s' % digest)
+        try:
+            resp = self._request('POST', '%s/v2/%s/blobs/uploads/' % (self.base, self.reference.path),
+                                 self._scope(True), data=b'')
+            location = resp.headers.get('Location') or ''
+            resp.close()
+            if not location.startswith(('http://', 'https://')):
+                location = self.base + location
+            location += ('&' if '?' in location else '?') + urlencode({'digest': digest})
+            self._request('PUT', location, self._scope(True), data=body,
+                          content_type='application/octet-stream').close()
+        except HTTPError as exc:
+            raise self._failure(exc, 'upload the blob %s' % digest)
+        return digest
+
+    def delete_manifest(self, digest):
+        """Delete the manifest ``digest``; False if it was not there.  A registry that allows no deletes fails with
+        the setting that allows them (``delete_unsupported``)."""
+        try:
+            self._request('DELETE', self._url('manifests', digest), self._scope(True)).close()
+        except HTTPError as exc:
+            codes = _error_body(exc)
+            if delete_unsupported(exc.code, codes):
+                raise DeleteUnsupported(DELETE_UNSUPPORTED_MESSAGE % (self.base, digest, self.reference.gun))
+            if exc.code == 404:
+                return False
+            raise self._failure(exc, 'delete the manifest %s' % digest, codes)
+        return True
+
+    def deletes_supported(self):
+        """Whether the registry deletes manifests, asked without changing anything: the DELETE of a manifest that
+        cannot exist is answered 404 where deletes are allowed, 405 UNSUPPORTED where they are not."""
+        probe = 'sha256:' + hashlib.sha256(b'openbanking.content_trust: does the registry delete?').hexdigest()
+        try:
+            self.delete_manifest(probe)
+        except DeleteUnsupported:
+            return False
+        return True
+
+    def referrers(self, digest):
+        """The referrers API's index of ``digest`` (a dict), or None where the registry has no referrers API."""
+        try:
+            resp = self._request('GET', self._url('referrers', digest), self._scope())
+        except HTTPError as exc:
+            if exc.code in (404, 405, 400):
+                return None
+            raise self._failure(exc, 'list the referrers of %s' % digest)
+        body = resp.read()
+        media_type = (resp.headers.get('Content-Type') or '').split(';')[0].strip()
+        resp.close()
+        try:
+            index = json.loads(body.decode('utf-8'))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if media_type != 'application/vnd.oci.image.index.v1+json' or not isinstance(index, dict):
+            return None
+        return index
+
+
+class DeleteUnsupported(TrustError):
+    """The registry allows no manifest DELETE."""
+
+
+DELETE_UNSUPPORTED_MESSAGE = ('the registry %s does not allow deleting manifests (HTTP 405 UNSUPPORTED, for %s in %s): '
+                              'withdrawing a signature stored as its own manifest (cosign 3.x bundles, Notation) '
+                              'deletes that manifest; enable deletes in the registry\'s configuration '
+                              '(docker-registry: storage.delete.enabled: true) and run again')
+
+
+def _error_body(exc):
+    """The registry's error codes in an HTTP error's body (``{"errors": [{"code": ...}]}``), joined; '' if none."""
+    try:
+        data = json.loads(exc.read(4096).decode('utf-8'))
+    except Exception:  # pylint: disable=broad-except
+        return ''
+    codes = [e.get('code') for e in (data.get('errors') or []) if isinstance(e, dict) and e.get('code')]
+    return ', '.join(codes)
+
+
+def delete_unsupported(code, codes):
+    """Whether a DELETE's answer (HTTP status, the error codes of ``_error_body``) says the registry allows no
+    deletes: docker-registry without ``storage.delete.enabled`` answers 405 with code UNSUPPORTED."""
+    return code == 405 or any(c in DELETE_UNSUPPORTED_CODES for c in (codes or '').split(', '))

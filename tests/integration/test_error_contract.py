@@ -95,6 +95,8 @@ ROWS = [
     ('notation_verify', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1'], ca_certificates=[w.ca],
                                                                  trusted_identities=[w.pki['identity']],
                                                                  notation_cli=w.notation), 'Bad Repo'),
+    ('cosign_revoke', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1']), 'Bad Repo'),
+    ('notation_revoke', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1']), 'Bad Repo'),
     ('trust_verify', 'an option the module does not take', 'bad_input',
      lambda w: dict(images=image(w.repo), no_such_option=1), 'no_such_option'),
 
@@ -156,6 +158,11 @@ ROWS = [
     ('notation_verify', 'registry unreachable', 'registry_unreachable',
      lambda w: dict(repository=DOWN_REGISTRY, tags=['v1'], ca_certificates=[w.ca], trusted_identities=[w.pki['identity']],
                     notation_cli=w.notation), '127.0.0.1:1'),
+
+    ('cosign_revoke', 'registry unreachable', 'registry_unreachable',
+     lambda w: dict(repository=DOWN_REGISTRY, tags=['v1']), '127.0.0.1:1'),
+    ('notation_revoke', 'registry unreachable', 'registry_unreachable',
+     lambda w: dict(repository=DOWN_REGISTRY, tags=['v1']), '127.0.0.1:1'),
 
     # what does not verify
     ('trust_pull', 'unverified', 'unverified', lambda w: dict(images=image(w.repo, 'unsigned'), root_key_ids=w.pin),

@@ -42,7 +42,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    BINDING_REPOSITORY, BINDING_TAG,
+    BINDING_ORIGIN, BINDING_REPOSITORY, BINDING_TAG, check_origin,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     DELETE_UNSUPPORTED_MESSAGE, DeleteUnsupported, RegistryClient,
@@ -94,9 +94,12 @@ def _compact(data):
 
 # --- the binding, from signed content --------------------------------------------------------------------------
 
-def bound_tag(annotations, gun):
-    """The tag signed ``annotations`` bind in repository ``gun``; None for another repository or no binding."""
+def bound_tag(annotations, gun, origin=None):
+    """The tag signed ``annotations`` bind in repository ``gun``; None for another repository or no binding, and,
+    with ``origin``, for a signature that does not say it was made by that origin (the bridge's ``notary``)."""
     if not isinstance(annotations, dict) or annotations.get(BINDING_REPOSITORY) != gun:
+        return None
+    if origin is not None and annotations.get(BINDING_ORIGIN) != origin:
         return None
     tag = annotations.get(BINDING_TAG)
     return tag if isinstance(tag, str) and tag else None
@@ -160,18 +163,18 @@ def referrer_kind(manifest):
     return None
 
 
-def referrer_tag(kind, manifest, blob, gun, digest):
+def referrer_tag(kind, manifest, blob, gun, digest, origin=None):
     """The tag of ``gun`` a referrer (its manifest and the blob of its one layer) is bound to by what it signs."""
     if kind == 'bundle':
-        return bound_tag(bundle_annotations(blob, digest), gun)
+        return bound_tag(bundle_annotations(blob, digest), gun, origin)
     if kind == 'notation':
-        return bound_tag(notation_annotations(blob, manifest['layers'][0].get('mediaType'), digest), gun)
+        return bound_tag(notation_annotations(blob, manifest['layers'][0].get('mediaType'), digest), gun, origin)
     return None
 
 
 # --- the decisions -----------------------------------------------------------------------------------------------
 
-def split_signature_layers(manifest, payloads, gun, tags, digest):
+def split_signature_layers(manifest, payloads, gun, tags, digest, origin=None):
     """``(keep, drop)`` of a cosign signature manifest (``sha256-<hex>.sig``): the layers to keep, and ``{tag, layer}``
     for each layer whose simple-signing payload (``payloads[layer digest]``, the blob) signs ``digest`` bound to one
     of ``tags`` of ``gun``."""
@@ -179,7 +182,7 @@ def split_signature_layers(manifest, payloads, gun, tags, digest):
     for layer in manifest.get('layers') or []:
         tag = None
         if isinstance(layer, dict) and layer.get('mediaType') == SIMPLE_SIGNING:
-            tag = bound_tag(simple_signing_annotations(payloads.get(layer.get('digest')), digest), gun)
+            tag = bound_tag(simple_signing_annotations(payloads.get(layer.get('digest')), digest), gun, origin)
         if tag is not None and tag in tags:
             drop.append(dict(tag=tag, layer=layer))
         else:
@@ -218,7 +221,7 @@ def index_without(index, digests):
     return new
 
 
-def revocation_plan(state, gun, tags):
+def revocation_plan(state, gun, tags, origin=None):
     """What to remove from one digest's signatures (``state``, from ``read_signatures``) for ``tags``.
 
     Returns ``{removed: [{tag, kind, digest}], kept: [{tag, kind, digest}], signature_manifest: None | (manifest,
@@ -228,7 +231,7 @@ def revocation_plan(state, gun, tags):
     plan = dict(removed=removed, kept=kept, signature_manifest=None, index=None, delete=[])
     simple = state.get('simple')
     if simple:
-        keep, drop = split_signature_layers(simple['manifest'], simple['payloads'], gun, tags, state['digest'])
+        keep, drop = split_signature_layers(simple['manifest'], simple['payloads'], gun, tags, state['digest'], origin)
         for layer in keep:
             payload = simple['payloads'].get(layer.get('digest'))
             kept.append(dict(tag=bound_tag(simple_signing_annotations(payload, state['digest']), gun),
@@ -253,7 +256,7 @@ def revocation_plan(state, gun, tags):
 
 # --- the registry ------------------------------------------------------------------------------------------------
 
-def read_signatures(client, gun, digest, kinds):
+def read_signatures(client, gun, digest, kinds, origin=None):
     """The signatures of ``digest`` of the ``kinds`` asked for (``simple-signing``, ``bundle``, ``notation``), as the
     registry holds them: ``{digest, simple: None | {manifest, media_type, payloads, config}, index: None | {index,
     media_type}, referrers: [{digest, kind, tag}]}``; ``tag`` is the tag of ``gun`` a referrer's signed content
@@ -296,7 +299,7 @@ def read_signatures(client, gun, digest, kinds):
             continue
         layer_digest = manifest['layers'][0].get('digest') or ''
         blob = client.get_blob(layer_digest) if _DIGEST_RE.match(layer_digest) else None
-        state['referrers'].append(dict(digest=ref, kind=kind, tag=referrer_tag(kind, manifest, blob, gun, digest)))
+        state['referrers'].append(dict(digest=ref, kind=kind, tag=referrer_tag(kind, manifest, blob, gun, digest, origin)))
     return state
 
 
@@ -371,6 +374,7 @@ class RevokeSignatures(Action):
         self.repository = parse_reference(p['repository'], allow_tag=False)
         self.tags = parse_tags(p['tags'])
         self.pinned = check_digests(p['digests'], self.tags)
+        self.origin = check_origin(p['origin'])
 
     def read(self, digests):
         """``{digest: (state, plan)}`` for the digests of the tags."""
@@ -380,8 +384,8 @@ class RevokeSignatures(Action):
                 tags_of.setdefault(digests[tag], []).append(tag)
         out = {}
         for digest, tags in tags_of.items():
-            state = read_signatures(self.client, self.repository.gun, digest, self.kinds())
-            out[digest] = (state, revocation_plan(state, self.repository.gun, tags))
+            state = read_signatures(self.client, self.repository.gun, digest, self.kinds(), self.origin)
+            out[digest] = (state, revocation_plan(state, self.repository.gun, tags, self.origin))
         return out
 
     def plan(self):
@@ -459,4 +463,5 @@ REVOKE_ARGUMENT_SPEC = dict(
     tags=dict(type='list', elements='str', required=True),
     digests=dict(type='dict', default={}),
     missing=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
+    origin=dict(type='str'),
 )

@@ -68,7 +68,11 @@ NOTATION_KEY_NAME = 'content-trust'
 # tools' verified payloads, never a manifest's or layer's annotations, which anyone who can push can write.
 BINDING_REPOSITORY = 'org.openbanking.content_trust.repository'
 BINDING_TAG = 'org.openbanking.content_trust.tag'
-BINDING_KEYS = (BINDING_REPOSITORY, BINDING_TAG)
+# Who made a signature, where it matters: the bridge signs with origin "notary" (carried over from Notary), so that
+# it withdraws only its own signatures when Notary revokes a tag (_ocirevoke, origin).
+BINDING_ORIGIN = 'org.openbanking.content_trust.origin'
+BINDING_KEYS = (BINDING_REPOSITORY, BINDING_TAG, BINDING_ORIGIN)
+ORIGIN_RE = re.compile(r'\A[a-z0-9][a-z0-9-]{0,62}\Z')
 NOTATION_STORE = 'content-trust'
 
 
@@ -95,16 +99,29 @@ def check_annotations(annotations, what='annotations'):
             raise InputError('%s: key %r is not valid: expected a non-empty string without "=" or spaces' % (what, key))
         if key in BINDING_KEYS:
             raise InputError('%s: key %s is reserved: the collection signs the repository and tag of every signature '
-                             'under %s and %s itself; remove it' % (what, key, BINDING_REPOSITORY, BINDING_TAG))
+                             'under %s and %s (and its origin under %s) itself; remove it'
+                             % (what, key, BINDING_REPOSITORY, BINDING_TAG, BINDING_ORIGIN))
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise InputError('%s: the value of %s must be a string, got %r' % (what, key, value))
         out[key] = str(value)
     return out
 
 
-def tag_binding(reference, tag):
-    """The annotations (cosign) or user metadata (Notation) that bind a signature to ``tag`` of ``reference``."""
-    return {BINDING_REPOSITORY: reference.gun, BINDING_TAG: tag}
+def tag_binding(reference, tag, origin=None):
+    """The annotations (cosign) or user metadata (Notation) that bind a signature to ``tag`` of ``reference``, and,
+    given, say who made it (``origin``, for example ``notary`` for the bridge)."""
+    binding = {BINDING_REPOSITORY: reference.gun, BINDING_TAG: tag}
+    if origin:
+        binding[BINDING_ORIGIN] = origin
+    return binding
+
+
+def check_origin(origin, what='origin'):
+    """``origin`` (None or a short lowercase word, as the bridge's ``notary``)."""
+    if origin is not None and (not isinstance(origin, str) or not ORIGIN_RE.match(origin)):
+        raise InputError('%s must be a short lowercase word of letters, digits and "-" (for example notary), got %r'
+                         % (what, origin if isinstance(origin, str) and len(origin) < 80 else type(origin).__name__))
+    return origin
 
 
 def with_binding(annotations, binding):

@@ -40,6 +40,13 @@ options:
     description: Repository, without a tag (C(registry.example.com/acme/app)).
     type: str
     required: true
+  origin:
+    description:
+      - Who makes the signatures, signed with them under C(org.openbanking.content_trust.origin) (verifiers that do not
+        ask for it ignore it). The bridge (C(playbooks/bridge_signatures.yml)) signs with V(notary), so that it withdraws
+        only the signatures it made when Notary revokes a tag (O(openbanking.content_trust.cosign_revoke#module:origin)).
+      - A tag counts as signed only by a signature with this origin.
+    type: str
   tags:
     description: Tags whose digests to sign. Every tag must exist in the registry.
     type: list
@@ -142,7 +149,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_annotations, resolve_digests, signing_plan, tag_binding, with_binding,
+    OciTools, check_pinned, check_annotations, check_origin, resolve_digests, signing_plan, tag_binding, with_binding,
 )
 
 
@@ -154,6 +161,7 @@ class Sign(Action):
         p = self.params
         self.repository = parse_reference(p['repository'], allow_tag=False)
         self.tags = parse_tags(p['tags'])
+        self.origin = check_origin(p['origin'])
         self.annotations = check_annotations(p['annotations'])
         if not p['key_passphrase']:
             raise InputError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
@@ -169,14 +177,14 @@ class Sign(Action):
         digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
         check_pinned(repository, digests, p['digests'])
         return signing_plan(self.tags, digests, lambda digest, tag: tools.cosign_verified(
-            repository, digest, [pub_path], self.annotations, p['transparency_log'], tag_binding(repository, tag))[0]
+            repository, digest, [pub_path], self.annotations, p['transparency_log'], tag_binding(repository, tag, self.origin))[0]
             is None)
 
     def apply(self, plan):
         p = self.params
         for row in plan['to_sign']:
             self.tools.cosign_sign(self.repository, row['digest'], p['key'], p['key_passphrase'],
-                                   with_binding(self.annotations, tag_binding(self.repository, row['tag'])),
+                                   with_binding(self.annotations, tag_binding(self.repository, row['tag'], self.origin)),
                                    p['transparency_log'])
         return plan['to_sign']
 
@@ -186,7 +194,7 @@ class Sign(Action):
         for row in outcome:
             if self.tools.cosign_verified(self.repository, row['digest'], [self.pub_path], self.annotations,
                                           self.params['transparency_log'],
-                                          tag_binding(self.repository, row['tag']))[0] is None:
+                                          tag_binding(self.repository, row['tag'], self.origin))[0] is None:
                 raise TrustError('cosign signed %s@%s for tag %s, but no signature on it verifies for that tag '
                                  'afterwards' % (self.repository.gun, row['digest'], row['tag']))
 
@@ -199,6 +207,7 @@ def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
         tags=dict(type='list', elements='str', required=True),
+        origin=dict(type='str'),
         digests=dict(type='dict', default={}),
         key=dict(type='path', required=True, no_log=False),
         key_passphrase=dict(type='str', required=True, no_log=True),

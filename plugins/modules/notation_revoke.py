@@ -57,6 +57,12 @@ options:
         serves (deleted, or moved by someone who can push). Tags not named here are resolved in the registry.
     type: dict
     default: {}
+  origin:
+    description:
+      - Withdraw only the signatures that say they were made by this origin (C(org.openbanking.content_trust.origin), set
+        by O(openbanking.content_trust.notation_sign#module:origin)); the others bound to the tags stay. The bridge withdraws with
+        V(notary), so it never removes a signature it did not make.
+    type: str
   missing:
     description:
       - What to do about a tag of O(tags) with no Notation signature bound to it (already withdrawn, never signed, or

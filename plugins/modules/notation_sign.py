@@ -43,6 +43,13 @@ options:
     description: Repository, without a tag.
     type: str
     required: true
+  origin:
+    description:
+      - Who makes the signatures, signed with them under C(org.openbanking.content_trust.origin) (verifiers that do not
+        ask for it ignore it). The bridge (C(playbooks/bridge_signatures.yml)) signs with V(notary), so that it withdraws
+        only the signatures it made when Notary revokes a tag (O(openbanking.content_trust.cosign_revoke#module:origin)).
+      - A tag counts as signed only by a signature with this origin.
+    type: str
   tags:
     description: Tags whose digests to sign. Every tag must exist in the registry.
     type: list
@@ -137,7 +144,7 @@ certificate_fingerprint:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_notation_signing_files, resolve_digests, signing_plan, tag_binding,
+    OciTools, check_pinned, check_notation_signing_files, check_origin, resolve_digests, signing_plan, tag_binding,
 )
 
 
@@ -149,6 +156,7 @@ class Sign(Action):
         p = self.params
         self.repository = parse_reference(p['repository'], allow_tag=False)
         self.tags = parse_tags(p['tags'])
+        self.origin = check_origin(p['origin'])
         self.fingerprint, self.chain = check_notation_signing_files(p['key'], p['certificate_chain'])
         self.tools = OciTools(self.cli, notation_cli=p['notation_cli'])
 
@@ -165,11 +173,11 @@ class Sign(Action):
         check_pinned(repository, digests, p['digests'])
         return signing_plan(self.tags, digests, lambda digest, tag: not (
             tag in tools.notation_signed_for(repository, digest, fingerprint)
-            and tools.notation_verified(repository, digest, tag_binding(repository, tag))[0]))
+            and tools.notation_verified(repository, digest, tag_binding(repository, tag, self.origin))[0]))
 
     def apply(self, plan):
         for row in plan['to_sign']:
-            self.tools.notation_sign(self.repository, row['digest'], tag_binding(self.repository, row['tag']))
+            self.tools.notation_sign(self.repository, row['digest'], tag_binding(self.repository, row['tag'], self.origin))
         return plan['to_sign']
 
     def result(self, plan, outcome):
@@ -180,6 +188,7 @@ def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
         tags=dict(type='list', elements='str', required=True),
+        origin=dict(type='str'),
         digests=dict(type='dict', default={}),
         key=dict(type='path', required=True, no_log=False),
         certificate_chain=dict(type='path', required=True),

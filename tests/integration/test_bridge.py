@@ -10,7 +10,7 @@ import sys
 from conftest import ALL_SECRETS, COSIGN_PASS, JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
 from helpers import generate_key_cli, sign_cli, signer_add_cli
 from ocitools import (
-    cosign_binary, make_notation_pki, notation_binary, real_cosign_verify, real_notation_verify, registry_digest,
+    binding, cosign_binary, make_notation_pki, notation_binary, real_cosign_verify, real_notation_verify, registry_digest,
     registry_state,
 )
 
@@ -149,3 +149,32 @@ def test_bridge_signs_what_notary_signed_and_refuses_a_re_pushed_tag(stack, dock
                 assert '%s:%s  REFUSED: signed by jeff, none of the bridged signers (jeff); not by the given keys: jeff: ' \
                        'not signed by jeff (key %s) with its keys' % (repo, tag, ('ab' * 32)[:7]) in out, out
     assert registry_state(stack, repo) == state
+
+    # Notary revokes v1. A release signed v1's digest with cosign for another tag, v1-extra (publish_release signs
+    # without an origin): that signature is not the bridge's and stays.
+    stack.docker(docker_config, 'tag', '%s:v1' % repo, '%s:v1-extra' % repo)
+    stack.docker(docker_config, 'push', '-q', '%s:v1-extra' % repo)
+    extra = run_module('cosign_sign', common(stack, docker_config, repository=repo, tags=['v1-extra'],
+                                             key=key['private_key_path'], key_passphrase=COSIGN_PASS, cosign_cli=cosign))
+    assert not extra.failed and extra['changed'], extra
+    revoked = run_module('trust_revoke', common(stack, docker_config, repository=repo, tags=['v1'], signer='jeff',
+                                                signer_passphrase=JEFF_PASS))
+    assert not revoked.failed and revoked['changed'], revoked
+    rc, out = playbook(inventory, secrets)
+    assert rc == 0, out
+    assert '%s:v1  WITHDRAWN: revoked in Notary' % repo in out, out
+    v1 = '%s@%s' % (repo, notary['v1'])
+    assert real_cosign_verify(cosign, key['public_key_path'], v1, binding(repo, 'v1')).returncode != 0
+    assert real_notation_verify(notation_binary(), v1, pki['ca'], repo, binding(repo, 'v1')).returncode != 0
+    # what the bridge did not make, and what Notary still signs, still verify
+    assert real_cosign_verify(cosign, key['public_key_path'], v1, binding(repo, 'v1-extra')).returncode == 0
+    v2 = '%s@%s' % (repo, notary['v2'])
+    assert real_cosign_verify(cosign, key['public_key_path'], v2, binding(repo, 'v2')).returncode == 0
+    assert real_notation_verify(notation_binary(), v2, pki['ca'], repo, binding(repo, 'v2')).returncode == 0
+    with open(os.path.join(reports, 'bridge-report.json')) as f:
+        report = json.load(f)
+    assert [t['tag'] for t in report['tags']] == ['v2'] and report['pending_withdrawal'] == []
+    state = registry_state(stack, repo)
+    rc, out = playbook(inventory, secrets)
+    assert rc == 0 and recap_changed(out) == 0, out
+    assert 'WITHDRAWN' not in out and registry_state(stack, repo) == state

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 """Which Notary-signed tags the bridge signs in other formats, and why the others are refused."""
 
+import pytest
+
 from ansible_collections.openbanking.content_trust.plugins.filter.bridge_plan import bridge_plan
 
 D1 = 'sha256:' + '1' * 64
@@ -71,3 +73,53 @@ def test_a_bad_signer_is_refused_naming_it():
     with pytest.raises(AnsibleFilterError) as exc:
         bridge_plan([result('v1')], [{'name': 'jeff', 'key_ids': ['nope']}])
     assert 'the signers of bridge_plan[0].key_ids' in str(exc.value)
+
+
+# --- bridge_withdrawals: what the bridge withdraws when Notary revokes a tag it carried over --------------------
+
+def _withdrawals():
+    from ansible_collections.openbanking.content_trust.plugins.filter.bridge_withdrawals import bridge_withdrawals
+    return bridge_withdrawals
+
+
+REPO = '127.0.0.1:5000/acme/app'
+PREVIOUS = {'tags': [{'repository': REPO, 'tag': 'v1', 'digest': 'sha256:' + '1' * 64},
+                     {'repository': REPO, 'tag': 'v2', 'digest': 'sha256:' + '2' * 64},
+                     {'repository': '127.0.0.1:5000/acme/other', 'tag': 'v1', 'digest': 'sha256:' + '3' * 64}]}
+
+
+def test_the_candidates_are_the_carried_over_tags_notary_no_longer_lists():
+    f = _withdrawals()
+    assert f(PREVIOUS, [{'repository': REPO, 'tags': ['v2']}], [REPO]) == [
+        {'repository': REPO, 'tags': ['v1'], 'digests': {'v1': 'sha256:' + '1' * 64}}]
+    # nothing carried over before, or everything still signed: nothing to check
+    assert f({}, [], [REPO]) == [] and f(PREVIOUS, [{'repository': REPO, 'tags': ['v1', 'v2']}], [REPO]) == []
+
+
+def test_a_tag_is_withdrawn_only_on_a_verified_answer_that_it_is_unsigned():
+    f = _withdrawals()
+    signed_now = [{'repository': REPO, 'tags': ['v2']}]
+    read = {'repository': REPO, 'exists': True, 'signed_tags': [{'tag': 'v2'}]}
+    out = f(PREVIOUS, signed_now, [REPO], [read])
+    assert out['withdraw'] == [{'repository': REPO, 'tags': ['v1'], 'digests': {'v1': 'sha256:' + '1' * 64}}]
+    assert out['references'] == [REPO + ':v1'] and out['kept'] == []
+    # the unpinned listing was wrong and the verified read still lists v1: nothing withdrawn
+    read_v1 = dict(read, signed_tags=[{'tag': 'v1'}, {'tag': 'v2'}])
+    assert f(PREVIOUS, signed_now, [REPO], [read_v1])['withdraw'] == []
+
+
+@pytest.mark.parametrize('entry, words', [
+    ({'repository': REPO, 'exists': False, 'refused': 'the root the Notary server serves is not signed by the pinned '
+      'root key'}, 'its root is refused'),
+    ({'repository': REPO, 'exists': False, 'signed_tags': []}, 'no trust data'),
+    (None, 'not read'),
+])
+def test_an_attacker_who_replaces_or_deletes_the_trust_data_makes_the_bridge_withdraw_nothing(entry, words):
+    f = _withdrawals()
+    out = f(PREVIOUS, [], [REPO], [entry] if entry else [])
+    assert out['withdraw'] == [] and out['references'] == []
+    assert [(k['reference'], words in k['reason']) for k in out['kept']] == [(REPO + ':v1', True), (REPO + ':v2', True)]
+    # kept for the next run: the report lists them as pending_withdrawal, which are candidates again
+    again = f({'pending_withdrawal': out['kept']}, [], [REPO])
+    assert again == [{'repository': REPO, 'tags': ['v1', 'v2'],
+                      'digests': {'v1': 'sha256:' + '1' * 64, 'v2': 'sha256:' + '2' * 64}}]

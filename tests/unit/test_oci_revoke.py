@@ -419,3 +419,17 @@ def test_writes_ask_the_token_service_for_push_and_delete(tmp_path):
     scopes = [unquote(path) for method, path in reg.requests if path.startswith('/token')]
     wanted = ['repository:acme/app:pull', 'repository:acme/app:pull,push,delete']
     assert [s.split('scope=')[1] for s in scopes] == wanted
+
+
+def test_with_an_origin_only_the_signatures_that_say_so_are_bound():
+    """The bridge withdraws with origin notary: a signature bound to the tag but made by someone else (publish_release
+    signs without an origin) is not its to remove."""
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import BINDING_ORIGIN
+    gun = 'registry.example.com/acme/app'
+    own = {BINDING_REPOSITORY: gun, BINDING_TAG: 'v1', BINDING_ORIGIN: 'notary'}
+    other = {BINDING_REPOSITORY: gun, BINDING_TAG: 'v1'}
+    assert _ocirevoke.bound_tag(own, gun, 'notary') == 'v1'
+    assert _ocirevoke.bound_tag(other, gun, 'notary') is None
+    assert _ocirevoke.bound_tag(dict(own, **{BINDING_ORIGIN: 'someone'}), gun, 'notary') is None
+    # without an origin every signature bound to the tag counts, whoever made it
+    assert _ocirevoke.bound_tag(own, gun) == _ocirevoke.bound_tag(other, gun) == 'v1'

@@ -113,3 +113,34 @@ def test_verify_release_with_another_cosign_key_fails_naming_the_images(formats,
         report = json.load(f)
     assert report['verified'] is False
     assert all(i['signatures'] == {'cosign': False} for i in report['images'])
+
+
+def test_revoke_release_withdraws_one_tag_in_every_format_and_keeps_the_other_tag_of_its_digest(formats, stack):
+    """repo1's v1.0.0 and stable share a digest, signed in three formats; revoke_release.yml withdraws stable: Notary
+    no longer lists it, the real cosign and notation no longer verify it, and v1.0.0 still verifies in all three.
+    A second run changes nothing."""
+    from ocitools import binding
+    repo = formats.repo1
+    revoked = json.dumps({'content_trust_revoked_images': [
+        {'repository': repo, 'tags': ['stable'], 'reason': 'built from the wrong branch'}]})
+    run = formats.playbook('revoke_release.yml', '-e', revoked, '--check')
+    assert run.rc == 0 and '%s:stable  cosign: would be withdrawn' % repo in run.out, run
+    assert formats.signed_tags(repo).get('stable'), 'check mode revoked in Notary'
+    run = formats.playbook('revoke_release.yml', '-e', revoked)
+    _no_secret(run)
+    assert run.rc == 0, run
+    for fmt in ('notary', 'cosign', 'notation'):
+        assert '%s:stable  %s: withdrawn  (built from the wrong branch)' % (repo, fmt) in run.out, run
+    tags = formats.signed_tags(repo)
+    assert 'stable' not in tags and 'v1.0.0' in tags, tags
+    ref = '%s@sha256:%s' % (repo, tags['v1.0.0'][0])  # docker trust inspect shows the hex digest
+    for tag, ok in (('stable', False), ('v1.0.0', True)):
+        proc = real_cosign_verify(formats.cosign, formats.cosign_pub, ref, binding(repo, tag))
+        assert (proc.returncode == 0) is ok, (tag, proc.stderr.decode())
+        proc = real_notation_verify(notation_binary(), ref, formats.pki['ca'], repo, binding(repo, tag))
+        assert (proc.returncode == 0) is ok, (tag, proc.stdout.decode())
+    state, versions = registry_state(stack, repo), formats.versions()
+    run = formats.playbook('revoke_release.yml', '-e', revoked)
+    assert run.rc == 0 and run.recap['changed'] == 0, run
+    assert '%s:stable  cosign: no signature (already withdrawn)' % repo in run.out, run
+    assert registry_state(stack, repo) == state and formats.versions() == versions

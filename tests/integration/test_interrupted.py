@@ -129,7 +129,8 @@ def files_under(top, skip=None, since=None):
             path = os.path.join(dirpath, fn)
             try:
                 st = os.lstat(path)
-                if stat.S_ISLNK(st.st_mode) or st.st_size > 1024 * 1024 or (since and st.st_ctime < since):
+                # regular files only: opening another run's fifo (a test of refusing one) would block forever
+                if not stat.S_ISREG(st.st_mode) or st.st_size > 1024 * 1024 or (since and st.st_ctime < since):
                     continue
                 with open(path, 'rb') as f:
                     yield path, f.read()

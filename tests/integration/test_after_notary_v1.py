@@ -36,6 +36,8 @@ def test_the_guide_runs_end_to_end(stack, docker_config, tmp_path):
         sign_cli(stack, docker_config, '%s:%s' % (repo, tag), answers)
     stack.build_image(docker_config, '%s:v0.9' % repo, 'pushed again')
     stack.docker(docker_config, 'push', '-q', '%s:v0.9' % repo)
+    signed_before = dict((t['SignedTag'], 'sha256:' + t['Digest'])
+                         for t in stack.inspect(docker_config, repo)[repo]['SignedTags'])
     source = 'guide-source-%s:build' % os.path.basename(repo)
     stack.build_image(docker_config, source)
 
@@ -65,7 +67,11 @@ def test_the_guide_runs_end_to_end(stack, docker_config, tmp_path):
     with open(str(work / 'reports' / 'bridge-report.json')) as f:
         bridge = json.load(f)
     bridged = dict((t['tag'], t['digest']) for t in bridge['tags'])
-    assert bridged['v1.0'] == notary['v1.0'] and bridged['v1.1'] == notary['v1.1'], bridge
+    assert bridged['v1.0'] == notary['v1.0'] and bridged['v1.1'] == signed_before['v1.1'], bridge
+    # "Withdrawing a release" revoked v1.1 in every format: Notary no longer lists it
+    assert 'v1.1' not in notary and 'v1.0' in notary
+    assert '%s:v1.1  cosign: withdrawn  (built from the wrong branch)' % repo in out, out[-4000:]
+    assert '%s:v1.1  notation: withdrawn  (built from the wrong branch)' % repo in out
     assert [r['tag'] for r in bridge['refused']] == ['v0.9'], bridge
     assert registry_digest(stack, repo, 'v0.9') != notary['v0.9']
     with open(str(work / 'reports' / 'release-v2.0.0.json')) as f:

@@ -161,6 +161,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+error_kind:
+  description:
+    - When the task failed before the verification was shown, the class of the failure, as every module of the
+      collection names it - V(bad_input) (an option, an entry of O(dest) that is not a regular file, or an existing
+      report that is not a report of the release, found before anything was written) or V(timeout) (another run held
+      the report's lock for 60 seconds).
+    - Not set when the task fails because a tag does not verify (see RV(unverified)).
+  returned: failure
+  type: str
+  sample: bad_input
 paths:
   description: The two report files, JSON first.
   returned: always

@@ -228,6 +228,7 @@ def test_the_release_report_action_checks_writes_and_shows_in_one_task(tmp_path)
 
     rc, out = play(release='../v1')
     assert rc != 0 and "release must be a version that can name a file, got '../v1'" in out, out
+    assert '"error_kind": "bad_input"' in out, out
     assert sorted(os.listdir(str(dest))) == ['.release-v1.lock', 'release-v1.json', 'release-v1.md']
 
 
@@ -265,7 +266,8 @@ def _holders(path):
 def test_two_signers_running_at_once_both_land_in_the_one_report(tmp_path):
     """alice (three repositories) and bob (two of them) in two ansible-playbook processes started together, while
     the test holds the report's lock: both wait for it and write nothing past it; once it is released, both runs
-    land in one report (neither overwrote the other's rows), and each run again changes nothing."""
+    land in one report (neither overwrote the other's rows), and each run again changes nothing. A report file that
+    is not a report of the release then fails the run, naming it, and is left as it was."""
     dest = tmp_path / 'reports'
     runs = [('alice', ['one', 'two', 'three']), ('bob', ['one', 'two'])]
     with locked(str(dest), '.release-v1.lock', 0o644) as lock:
@@ -289,6 +291,13 @@ def test_two_signers_running_at_once_both_land_in_the_one_report(tmp_path):
     for signer, repos in runs:
         rc, out = run_role_task(tmp_path, _signer_task(dest, signer, repos))
         assert rc == 0 and 'changed=0' in out, out
+    # A report that is not one of this release (here: cut short) is not replaced by a report that would lose rows.
+    (dest / 'release-v1.json').write_text('{"release": "v1", "images": [')
+    rc, out = run_role_task(tmp_path, _signer_task(dest, 'bob', ['one']))
+    assert rc != 0 and '%s cannot be updated: it is not JSON' % (dest / 'release-v1.json') in out, out
+    assert '"error_kind": "bad_input"' in out, out
+    assert (dest / 'release-v1.json').read_text() == '{"release": "v1", "images": ['
+    assert '| reg/three |' in (dest / 'release-v1.md').read_text()
 
 
 def start_role_task(tmp_path, task, *args):

@@ -11,8 +11,12 @@ each paid Ansible's cost of a task and of compiling its templates anew, about a 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+from contextlib import contextmanager
+
 from ansible_collections.openbanking.content_trust.plugins.action.report import ActionModule as ReportAction
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _report
+from ansible_collections.openbanking.content_trust.plugins.module_utils._files import locked, read_regular
 
 ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
@@ -28,6 +32,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def _release(value):
+    release = value.strip()
+    if not release or '/' in release or '\0' in release or release in ('.', '..'):
+        raise ValueError('release must be a version that can name a file, got %r' % value)
+    return release
+
+
 class ActionModule(ReportAction):
     """The report action's writing (check mode, diff, atomic files), with the release's two reports as its files
     and the verification as its result."""
@@ -35,10 +46,21 @@ class ActionModule(ReportAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
     release = checks = None  # set by files(), shown by finish()
 
+    @contextmanager
+    def locked(self, args, mode):
+        """Every signer's run updates the one report of a version, and two may run at once on this controller: the
+        read, merge and write happen under a lock on ``.release-<version>.lock`` beside the report.  Check mode
+        writes nothing, the lock file included (a report is replaced by a rename, so a read without the lock never
+        sees half of it)."""
+        release = _release(args['release'])
+        if self._task.check_mode:
+            yield
+            return
+        with locked(args['dest'], '.release-%s.lock' % release, mode):
+            yield
+
     def files(self, args):
-        release = self.release = args['release'].strip()
-        if not release or '/' in release or '\0' in release or release in ('.', '..'):
-            raise ValueError('release must be a version that can name a file, got %r' % args['release'])
+        release = self.release = _release(args['release'])
         formats = args['signature_formats']
         notary = args['notary'] or {}
         try:
@@ -47,8 +69,11 @@ class ActionModule(ReportAction):
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError('the verification results do not have the expected shape: %s' % exc)
         report = _report.release_report(release, args['signer'], formats, args['notary_server'], self.checks, notary)
+        # The rows of other runs (another signer's repositories) stay; the rows this run checked are replaced.
+        path = os.path.join(args['dest'], 'release-%s.json' % release)
+        report = _report.merge_report(read_regular(path) if os.path.isdir(args['dest']) else None, report, path)
         return [('release-%s.json' % release, _report.report_json(report)),
-                ('release-%s.md' % release, _report.release_markdown(report, self.checks))]
+                ('release-%s.md' % release, _report.release_markdown(report, report['images']))]
 
     def finish(self, args, result):
         verified, message = _report.verification_message(self.release, self.checks, args['published'])

@@ -11,11 +11,13 @@ run that otherwise takes a few."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from contextlib import contextmanager
+
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import (
-    file_mode, file_names_problem, sync_files,
+    LockTimeout, file_mode, file_names_problem, sync_files,
 )
 
 ARGUMENT_SPEC = dict(
@@ -44,18 +46,28 @@ class ActionModule(ActionBase):
         validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         mode = file_mode(args['mode'])
         if mode is None:
-            result.update(failed=True, msg='mode must be an octal file mode such as 0644, got %r' % (args['mode'],))
+            result.update(failed=True, msg='mode must be an octal file mode such as 0644, got %r' % (args['mode'],),
+                          error_kind='bad_input')
             return result
         try:
-            files = self.files(args)
-            changed, paths, diffs = sync_files(args['dest'], files, mode, check_mode=self._task.check_mode)
+            with self.locked(args, mode):
+                files = self.files(args)
+                changed, paths, diffs = sync_files(args['dest'], files, mode, check_mode=self._task.check_mode)
         except ValueError as exc:
-            result.update(failed=True, msg=str(exc))
+            result.update(failed=True, msg=str(exc), error_kind='bad_input')
+            return result
+        except LockTimeout as exc:
+            result.update(failed=True, msg=str(exc), error_kind='timeout')
             return result
         result.update(changed=changed, paths=paths)
         if self._task.diff and diffs:
             result['diff'] = diffs
         return self.finish(args, result)
+
+    @contextmanager
+    def locked(self, args, mode):
+        """Held while the files are made and written; release_report locks the release's report here."""
+        yield
 
     def files(self, args):
         """``[(name, bytes)]`` to write, checked; ValueError says what is wrong before anything is written."""

@@ -14,9 +14,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import fcntl
 import os
 import stat
 import tempfile
+import time
+from contextlib import contextmanager
+
+# Seconds a run waits for another run's lock on a report: the other run holds it only while it reads, merges and
+# writes one report (milliseconds), so a run still waiting after this is stuck, not busy.
+LOCK_TIMEOUT = 60
+
+
+class LockTimeout(Exception):
+    """Another process held a report's lock for longer than the timeout."""
 
 
 def write_file_atomic(path, data, mode):
@@ -70,10 +81,9 @@ def _kind(st_mode):
     return 'not a regular file'
 
 
-def _not_regular(path, st_mode):
-    return ValueError('%s exists and is %s, not a regular file: a report is written only over a regular file '
-                      '(nothing was read, written or changed); remove it or choose another dest'
-                      % (path, _kind(st_mode)))
+def _not_regular(path, st_mode, what='a report is written only over a regular file'):
+    return ValueError('%s exists and is %s, not a regular file: %s (nothing was read, written or changed); remove it '
+                      'or choose another dest' % (path, _kind(st_mode), what))
 
 
 def _open_regular(path):
@@ -93,6 +103,69 @@ def _open_regular(path):
         os.close(fd)
         raise _not_regular(path, st.st_mode)
     return fd
+
+
+def read_regular(path):
+    """The content (bytes) of the regular file ``path``, or None when there is none; ValueError naming it when it is
+    a symlink, directory, fifo or other special file (as ``_open_regular``)."""
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    with os.fdopen(fd, 'rb') as f:
+        return f.read()
+
+
+@contextmanager
+def locked(directory, name, mode, timeout=LOCK_TIMEOUT):
+    """Hold an exclusive ``flock`` on the file ``name`` of ``directory`` (both created when missing: the directory
+    0755, the file with ``mode`` and never removed, since removing a lock file lets two runs lock two files of the
+    same name).  The lock is released when the block ends, or when the process dies.
+
+    The file must be a regular file: opened with ``O_NOFOLLOW`` and checked with ``fstat``, so a symlink placed there
+    is refused (ValueError naming it), never followed into a file created elsewhere.  ``LockTimeout`` when another
+    process holds the lock for ``timeout`` seconds."""
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError('dest %s exists and is not a directory' % directory)
+    try:
+        os.makedirs(directory, 0o755)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:  # another run created it at the same moment
+            raise
+    path = os.path.join(directory, name)
+    what = 'a lock file must be a regular file'
+    flags = os.O_RDONLY | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | \
+        getattr(os, 'O_CLOEXEC', 0)
+    try:
+        # Read-only is enough for flock, and lets a signer lock a file another signer created.
+        fd = os.open(path, flags, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise _not_regular(path, stat.S_IFLNK, what)
+        if os.path.lexists(path):
+            raise _not_regular(path, os.lstat(path).st_mode, what)
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode, what)
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockTimeout('another run held the lock %s for more than %s seconds; nothing was read or '
+                                  'written: try again when it has finished' % (path, timeout))
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.25)
+        yield path
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def sync_files(dest, files, mode, check_mode=False):

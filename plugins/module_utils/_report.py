@@ -11,6 +11,8 @@ Not a public API; it may change without notice.
   when every listed format verified it on the same digest (the ``signature_checks`` filter);
 * ``release_report`` / ``release_markdown``: the report for machines (``release-<version>.json``) and the one
   for people (``release-<version>.md``), with no timestamps, so that they change only when the release does;
+* ``merge_report``: the report of a version is one file that every signer's run updates: this run's checks
+  replace the rows (repository and tag) it checked, every other row stays (another signer's);
 * ``verification_message``: what the release run shows, or why it fails.
 
 Standard library only: the ``release_report`` action plugin runs it on the controller.
@@ -29,6 +31,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 IMAGE_FIELDS = ('repository', 'tag', 'reference', 'digest', 'registry_digest', 'signers', 'pulled', 'verified',
                 'problems', 'signatures')
 REPOSITORY_FIELDS = ('repository', 'exists', 'signers', 'root_key_ids', 'repository_key_ids')
+# Besides IMAGE_FIELDS, each row of the report names the signers whose runs checked it (``checked_by``).
 
 
 def _tag_results(registered):
@@ -106,21 +109,135 @@ def signature_checks(notary_checks, formats, cosign=None, notation=None):
 
 
 def release_report(release, signer, formats, server, checks, notary):
-    """The report for machines: ``notary`` is trust_verify's result (or trust_push's ``verification``), or {}."""
+    """The report for machines of one run: ``signer`` is the run's signer (or None), ``notary`` trust_verify's
+    result (or trust_push's ``verification``), or {}.  ``merge_report`` merges it into the existing report."""
     notary = notary or {}
-    return {
+    checked_by = [signer] if signer else []
+    report = {
         'release': release,
-        'signer': signer,
         'signature_formats': list(formats),
         'notary_server': server or None,
-        'verified': all(c.get('verified') for c in checks),
         # Which docker CLI read the trust data and how tags were pulled: by the signed digest through the
         # daemon, since docker 29 checks nothing on a trusted pull; the notary CLI reads the trust data
         # where docker has no docker trust.
         'verified_with': notary.get('verified_with'),
-        'images': [dict((k, c.get(k)) for k in IMAGE_FIELDS) for c in checks],
+        'images': [dict([(k, c.get(k)) for k in IMAGE_FIELDS], checked_by=list(checked_by)) for c in checks],
         'repositories': [dict((k, r.get(k)) for k in REPOSITORY_FIELDS) for r in notary.get('repositories') or []],
     }
+    return _summarised(report, checked_by)
+
+
+def _summarised(report, checked_by=()):
+    """``report`` with what its rows decide: ``verified`` (every row verified), ``checked_by`` (every signer of
+    a row; ``checked_by`` when there is no row) and ``signature_formats`` (every format of a row, in the order of
+    FORMATS; the report's own when there is no row)."""
+    rows = report['images']
+    if rows:
+        checked_by = set(s for row in rows for s in row['checked_by'])
+        formats = set(f for row in rows for f in row['signatures'] or {})
+        report['signature_formats'] = [f for f in FORMATS if f in formats]
+    report['checked_by'] = sorted(set(checked_by))
+    report['verified'] = all(row.get('verified') for row in rows)
+    return report
+
+
+class ReportProblem(ValueError):
+    """An existing report that this collection cannot update."""
+
+
+def _check_strings(value, what):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ReportProblem('%s must be a list of strings, got %r' % (what, value))
+
+
+def parse_report(text, release):
+    """The report of ``release`` that ``text`` (the JSON of ``release-<version>.json``, str or bytes) holds, with
+    the fields ``merge_report`` reads checked; ReportProblem says what is wrong.  A report of an older collection
+    (one ``signer``, no ``checked_by``) is read as checked by that signer."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise ReportProblem('it is not UTF-8 text (%s)' % exc)
+    try:
+        report = json.loads(text)
+    except ValueError as exc:
+        raise ReportProblem('it is not JSON (%s)' % exc)
+    if not isinstance(report, dict) or not isinstance(report.get('images'), list) or 'release' not in report:
+        raise ReportProblem('it is not a release report: a JSON object with release and images was expected')
+    if report['release'] != release:
+        raise ReportProblem('it is the report of release %r, not of %r' % (report['release'], release))
+    old_signer = report.get('signer')
+    for i, row in enumerate(report['images']):
+        what = 'images[%d]' % i
+        if not isinstance(row, dict):
+            raise ReportProblem('%s must be an object, got %r' % (what, row))
+        for key in ('repository', 'tag'):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise ReportProblem('%s.%s must be a non-empty string, got %r' % (what, key, row.get(key)))
+        if not isinstance(row.get('signatures'), dict) or not set(row['signatures']) <= set(FORMATS):
+            raise ReportProblem('%s.signatures must map formats of %s to results, got %r'
+                                % (what, ', '.join(FORMATS), row.get('signatures')))
+        if 'checked_by' not in row:
+            row['checked_by'] = [old_signer] if isinstance(old_signer, str) and old_signer else []
+        _check_strings(row['checked_by'], what + '.checked_by')
+    repositories = report.setdefault('repositories', [])
+    if not isinstance(repositories, list) or not all(
+            isinstance(r, dict) and isinstance(r.get('repository'), str) for r in repositories):
+        raise ReportProblem('repositories must be a list of objects with a repository, got %r' % (repositories,))
+    return report
+
+
+def _merged(old, new, key):
+    """``old`` with each entry of ``new`` in place of the entry of the same ``key``, new keys appended in order."""
+    out = list(old)
+    where = dict((key(e), i) for i, e in enumerate(out))
+    for entry in new:
+        if key(entry) in where:
+            out[where[key(entry)]] = entry
+        else:
+            where[key(entry)] = len(out)
+            out.append(entry)
+    return out
+
+
+def merge_report(existing, report, name='the existing report'):
+    """The report of a release after this run: ``existing`` is the JSON of the report file (str or bytes) or None,
+    ``report`` this run's (``release_report``).  Pure: the same inputs give the same report.
+
+    - A row (repository and tag) this run checked replaces the existing row; its ``checked_by`` keeps the
+      existing row's signers when both checked the same digest (another signer's check of another digest says
+      nothing of this one).
+    - Every other row stays, also of a repository this run does not list: it is another signer's.
+    - ``repositories`` (the trust data) likewise, by repository; ``notary_server`` and ``verified_with`` are this
+      run's when it has them; ``verified``, ``checked_by`` and ``signature_formats`` are decided by the rows.
+
+    An ``existing`` that is not a report of this release fails (ValueError naming ``name``), rather than being
+    replaced by a report that would lose its rows."""
+    report = dict(report)
+    if existing is None:
+        return _summarised(report, report.get('checked_by') or [])
+    try:
+        old = parse_report(existing, report['release'])
+    except ReportProblem as exc:
+        raise ValueError('%s cannot be updated: %s. Nothing was written; move it away (the next run writes a report '
+                         'of what it checks) or restore it from a copy' % (name, exc))
+
+    def tag_key(row):
+        return (row['repository'], row['tag'])
+
+    previous = dict((tag_key(row), row) for row in old['images'])
+    rows = []
+    for row in report['images']:
+        before = previous.get(tag_key(row))
+        if before and before.get('digest') and before.get('digest') == row.get('digest'):
+            row = dict(row, checked_by=sorted(set(before['checked_by']) | set(row['checked_by'])))
+        rows.append(row)
+    report['images'] = _merged(old['images'], rows, tag_key)
+    report['repositories'] = _merged(old['repositories'], report['repositories'], lambda r: r['repository'])
+    for field in ('notary_server', 'verified_with'):
+        report[field] = report.get(field) or old.get(field)
+    return _summarised(report, report.get('checked_by') or [])
 
 
 def report_json(report):
@@ -128,12 +245,22 @@ def report_json(report):
     return json.dumps(report, indent=2, sort_keys=True, separators=(',', ': '), ensure_ascii=False) + '\n'
 
 
+def _signed_by(names):
+    return ', '.join('`%s`' % n for n in names) or '(no signer named)'
+
+
 def release_markdown(report, checks):
     """The report for people: what ``docker trust inspect --pretty`` shows, for every image of the release,
-    and whether it verified."""
-    release, signer, formats = report['release'], report['signer'], report['signature_formats']
+    and whether it verified; a column per format (``-``: a format the run that checked the row did not check)
+    and the signers whose runs checked each row."""
+    release, signers, formats = report['release'], report['checked_by'], report['signature_formats']
     how = report['verified_with'] or {}
     failed = [c for c in checks if not c.get('verified')]
+    # One signer: "signed by it"; several: each tag by the signers that checked it (their column).
+    if len(signers) > 1:
+        signed_by = 'the signers that checked it (%s, see *Checked by*)' % _signed_by(signers)
+    else:
+        signed_by = _signed_by(signers) if signers else 'its signers'
     out = ['# Release %s' % release, '']
     if failed:
         out.append('**NOT VERIFIED**: %d of %d image tags do not verify (see below).' % (len(failed), len(checks)))
@@ -141,15 +268,15 @@ def release_markdown(report, checks):
         out += ['**Verified**: every image tag carries a valid %s signature on the digest' % ' and '.join(formats),
                 'the registry serves.']
     elif how.get('pull') == 'signed digest':
-        out += ['**Verified**: every image tag is signed by `%s` with the digest the registry' % signer,
+        out += ['**Verified**: every image tag is signed by %s with the digest the registry' % signed_by,
                 'serves, and each image\'s `%s` pulls by its signed digest (checked in the pulled' % release,
                 'image\'s `RepoDigests`), through the docker daemon, whatever the docker CLI: docker 29 and later',
                 'verify nothing on `DOCKER_CONTENT_TRUST=1 docker pull`. The trust data was read and verified with',
                 '`%s`.' % how.get('trust_data')]
     else:
-        out += ['**Verified** (nothing pulled): every image tag is signed by `%s` with the digest the' % signer,
+        out += ['**Verified** (nothing pulled): every image tag is signed by %s with the digest the' % signed_by,
                 'registry serves.']
-    out += ['', '- Signer: `%s`' % signer,
+    out += ['', '- %s: %s' % ('Signer' if len(signers) == 1 else 'Signers', _signed_by(signers)),
             '- Signature formats: %s' % ', '.join(formats),
             '- Notary server: %s' % (report['notary_server'] or '(docker default for the registry)')]
     if how:
@@ -157,17 +284,20 @@ def release_markdown(report, checks):
                 % (how.get('docker_cli') or '-', how.get('docker_version') or ''),
                 '  trust data read with `%s`; pull: %s' % (how.get('trust_data'), how.get('pull'))]
     out += ['', '## Signatures', '',
-            '| Repository | Signed tag | Digest | Signers |%s Verified |' % ''.join(' %s |' % f for f in formats),
-            '| --- | --- | --- | --- |%s --- |' % (' --- |' * len(formats))]
+            '| Repository | Signed tag | Digest | Signers |%s Verified | Checked by |'
+            % ''.join(' %s |' % f for f in formats),
+            '| --- | --- | --- | --- |%s --- | --- |' % (' --- |' * len(formats))]
     for c in checks:
         digest = re.sub('^sha256:', '', c.get('digest') or '') or '-'
-        out.append('| %s | %s | %s | %s |%s %s |' % (
+        results = c['signatures']
+        out.append('| %s | %s | %s | %s |%s %s | %s |' % (
             c['repository'], c['tag'], digest, ', '.join(c.get('signers') or []) or '-',
-            ''.join(' %s |' % ('yes' if c['signatures'].get(f) else 'NO') for f in formats),
-            'yes' if c.get('verified') else 'NO'))
+            ''.join(' %s |' % ('-' if f not in results else 'yes' if results[f] else 'NO') for f in formats),
+            'yes' if c.get('verified') else 'NO', ', '.join(c.get('checked_by') or []) or '-'))
     if failed:
         out += ['', '## Problems', '']
-        out += ['- `%s`: %s' % (c['reference'], '; '.join(c.get('problems') or [])) for c in failed]
+        out += ['- `%s`: %s' % (c.get('reference') or '%s:%s' % (c['repository'], c['tag']),
+                                '; '.join(c.get('problems') or [])) for c in failed]
     for repo in report['repositories']:
         out += ['', '## %s' % repo['repository'], '']
         if repo.get('exists'):

@@ -79,6 +79,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+error_kind:
+  description:
+    - When the task failed, the class of the failure, as every module of the collection names it - V(bad_input) (an
+      option, or an entry of O(dest) that is not a regular file, found before anything was written).
+  returned: failure
+  type: str
+  sample: bad_input
 paths:
   description: The path of every file, in the order of O(files).
   returned: success

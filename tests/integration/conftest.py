@@ -210,11 +210,12 @@ def pytest_configure(config):
 # the other legs of the CLI matrix skip them, saying so.
 # Pinned repositories are read with the notary CLI whatever the docker CLI (test_pinned_roots.py runs the attack on
 # every consumer CLI itself, as test_signer_keys.py does), cosign and Notation's tag binding never involves the docker
-# CLI, and test_notary_auth.py runs each publishing CLI itself.
+# CLI, and test_notary_auth.py runs each publishing CLI itself. test_release_signers.py checks how two signers' runs
+# merge into one release report, which the docker CLI has no part in.
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
                    'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
                    'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py', 'test_error_contract.py',
-                   'test_oci_revoke.py')
+                   'test_oci_revoke.py', 'test_release_signers.py')
 
 
 # `make integration` runs two lanes side by side; to even them out, these files of CLI_INDEPENDENT run with the

@@ -9,8 +9,10 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import uuid
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._files import locked
 from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
 from test_release_all_or_nothing import failing_notary
 
@@ -201,7 +203,8 @@ def test_the_release_report_action_checks_writes_and_shows_in_one_task(tmp_path)
     rc, out = play()
     assert rc == 0 and 'changed=1' in out, out
     assert 'reg/app:v1 pushed and signed' in out  # shown without -v, before the checks
-    assert sorted(os.listdir(str(dest))) == ['release-v1.json', 'release-v1.md']  # no temporary file left
+    # No temporary file left; the lock every signer's run takes stays (removing it would let two runs lock two files).
+    assert sorted(os.listdir(str(dest))) == ['.release-v1.lock', 'release-v1.json', 'release-v1.md']
     report = json.loads((dest / 'release-v1.json').read_text())
     assert report['verified'] is True and [i['digest'] for i in report['images']] == [digest]
     assert (dest / 'release-v1.md').read_text().startswith('# Release v1\n\n**Verified**')
@@ -225,17 +228,96 @@ def test_the_release_report_action_checks_writes_and_shows_in_one_task(tmp_path)
 
     rc, out = play(release='../v1')
     assert rc != 0 and "release must be a version that can name a file, got '../v1'" in out, out
-    assert sorted(os.listdir(str(dest))) == ['release-v1.json', 'release-v1.md']
+    assert '"error_kind": "bad_input"' in out, out
+    assert sorted(os.listdir(str(dest))) == ['.release-v1.lock', 'release-v1.json', 'release-v1.md']
 
 
-def run_role_task(tmp_path, task, *args):
-    """ansible-playbook of one task on localhost; returns (rc, output)."""
+def _signer_task(dest, signer, repositories):
+    """release_report as ``signer``'s release run has it: tag v1 of each of ``repositories``, signed by alice and
+    bob in Notary but for ``three`` (alice's alone)."""
+    digest = 'sha256:' + '1' * 64
+    results = [dict(reference='reg/%s:v1' % r, repository='reg/' + r, tag='v1', signed_digest=digest,
+                    registry_digest=digest, signers=['alice'] if r == 'three' else ['alice', 'bob'], pulled=True,
+                    verified=True, problems=[]) for r in repositories]
+    return {'openbanking.content_trust.release_report': {
+        'dest': str(dest), 'release': 'v1', 'signer': signer,
+        'notary': {'results': results, 'repositories': [], 'verified_with': None}}}
+
+
+def _holders(path):
+    """The processes other than this one with ``path`` open."""
+    pids = set()
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            fds = os.listdir('/proc/%s/fd' % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink('/proc/%s/fd/%s' % (pid, fd)) == path:
+                    pids.add(int(pid))
+            except OSError:
+                pass
+    return pids
+
+
+def test_two_signers_running_at_once_both_land_in_the_one_report(tmp_path):
+    """alice (three repositories) and bob (two of them) in two ansible-playbook processes started together, while
+    the test holds the report's lock: both wait for it and write nothing past it; once it is released, both runs
+    land in one report (neither overwrote the other's rows), and each run again changes nothing. A report file that
+    is not a report of the release then fails the run, naming it, and is left as it was."""
+    dest = tmp_path / 'reports'
+    runs = [('alice', ['one', 'two', 'three']), ('bob', ['one', 'two'])]
+    with locked(str(dest), '.release-v1.lock', 0o644) as lock:
+        procs = [start_role_task(tmp_path, _signer_task(dest, signer, repos)) for signer, repos in runs]
+        deadline = time.monotonic() + 120
+        while len(_holders(lock)) < 2:
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                [p.communicate()[0].decode('utf-8', 'replace') for p in procs if p.poll() is not None]
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert sorted(os.listdir(str(dest))) == ['.release-v1.lock'] and all(p.poll() is None for p in procs)
+    outs = [p.communicate(timeout=120)[0].decode('utf-8', 'replace') for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    report = json.loads((dest / 'release-v1.json').read_text())
+    assert sorted((i['repository'], i['checked_by']) for i in report['images']) == [
+        ('reg/one', ['alice', 'bob']), ('reg/three', ['alice']), ('reg/two', ['alice', 'bob'])], report
+    assert report['checked_by'] == ['alice', 'bob'] and report['verified'] is True
+    markdown = (dest / 'release-v1.md').read_text()
+    assert '- Signers: `alice`, `bob`' in markdown and '| reg/three | v1 | %s | alice | yes | yes | alice |' % (
+        '1' * 64) in markdown, markdown
+    for signer, repos in runs:
+        rc, out = run_role_task(tmp_path, _signer_task(dest, signer, repos))
+        assert rc == 0 and 'changed=0' in out, out
+    # A report that is not one of this release (here: cut short) is not replaced by a report that would lose rows.
+    (dest / 'release-v1.json').write_text('{"release": "v1", "images": [')
+    rc, out = run_role_task(tmp_path, _signer_task(dest, 'bob', ['one']))
+    assert rc != 0 and '%s cannot be updated: it is not JSON' % (dest / 'release-v1.json') in out, out
+    assert '"error_kind": "bad_input"' in out, out
+    assert (dest / 'release-v1.json').read_text() == '{"release": "v1", "images": ['
+    assert '| reg/three |' in (dest / 'release-v1.md').read_text()
+
+
+def start_role_task(tmp_path, task, *args):
+    """ansible-playbook of one task on localhost, started; returns the process (output on its stdout)."""
     playbook = tmp_path / ('play-%s.yml' % uuid.uuid4().hex[:6])
     playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False,
                                      'tasks': [dict(name='the task', **task)]}]))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'), ANSIBLE_NOCOLOR='1',
                PATH=BIN + os.pathsep + os.environ['PATH'])
-    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                           '-e', 'ansible_python_interpreter=%s' % sys.executable, str(playbook)] + list(args),
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False)
-    return proc.returncode, proc.stdout.decode('utf-8', 'replace')
+    return subprocess.Popen([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                             '-e', 'ansible_python_interpreter=%s' % sys.executable, str(playbook)] + list(args),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def run_role_task(tmp_path, task, *args):
+    """ansible-playbook of one task on localhost; returns (rc, output)."""
+    proc = start_role_task(tmp_path, task, *args)
+    try:
+        out = proc.communicate(timeout=300)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, out.decode('utf-8', 'replace')

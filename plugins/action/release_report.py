@@ -13,6 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.openbanking.content_trust.plugins.action.report import ActionModule as ReportAction
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _report
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import revoked_checks
 
 ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
@@ -24,6 +25,7 @@ ARGUMENT_SPEC = dict(
     cosign=dict(type='list', elements='raw', default=[]),
     notation=dict(type='list', elements='raw', default=[]),
     published=dict(type='list', elements='str', default=[]),
+    revoked=dict(type='list', elements='raw', default=[]),
     mode=dict(type='raw', default='0644'),
 )
 
@@ -46,6 +48,8 @@ class ActionModule(ReportAction):
             self.checks = _report.signature_checks(notary.get('results'), formats, args['cosign'], args['notation'])
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError('the verification results do not have the expected shape: %s' % exc)
+        # a tag of the revocation list passes only when it verifies in no format
+        self.checks = revoked_checks(self.checks, args['revoked'])
         report = _report.release_report(release, args['signer'], formats, args['notary_server'], self.checks, notary)
         return [('release-%s.json' % release, _report.report_json(report)),
                 ('release-%s.md' % release, _report.release_markdown(report, self.checks))]

@@ -16,7 +16,7 @@ description:
   - Checks the revocation list (C(content_trust_revoked_images), C([{repository, tags, reason}])) once - a bad entry
     fails naming it - and returns the tags of the release (its version and each image's C(tags)) that it lists, with
     the message the P(openbanking.content_trust.publish_release#role) role fails with before anything is pushed or
-    signed: each tag, its reason, and how to lift the revocation.
+    signed - each tag, its reason, and how to lift the revocation.
   - Runs on the controller. Standard library only.
 positional: _input, version, revoked
 options:

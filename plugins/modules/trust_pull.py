@@ -146,8 +146,8 @@ options:
     default: true
   revoked:
     description:
-      - The revocation list, in the shape of O(images) plus a reason (the inventory's C(content_trust_revoked_images)):
-        every tag listed here is refused, in every format, whatever signatures the registry and the Notary server
+      - The revocation list, in the shape of O(images) plus a reason (the inventory's C(content_trust_revoked_images)).
+        Every tag listed here is refused, in every format, whatever signatures the registry and the Notary server
         serve - deleting a signature protects nobody against whoever controls the registry, who can push it again.
       - A tag of O(images) listed here fails the task (C(error_kind=unverified)) with the reason, and nothing is
         pulled or tagged.

@@ -100,7 +100,7 @@ options:
   revoked:
     description:
       - The revocation list, as M(openbanking.content_trust.trust_pull) takes it (the inventory's
-        C(content_trust_revoked_images)): a tag of O(images) listed here does not verify, whatever its signatures,
+        C(content_trust_revoked_images)). A tag of O(images) listed here does not verify, whatever its signatures,
         and is reported in RV(results) with the reason; it is not pulled.
     type: list
     elements: dict

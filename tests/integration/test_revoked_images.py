@@ -154,12 +154,8 @@ def _playbook(inventory, playbook):
     return proc.returncode, dict((k, int(v)) for k, v in counts.items()), out
 
 
-def test_publish_release_refuses_to_sign_a_listed_tag_and_changes_nothing(stack, signed):
-    s = signed
-    versions = stack.versions(s.repo)
-    registry = registry_state(stack, s.repo)  # every tag, the cosign and Notation signature tags included
-    inventory = os.path.join(s.base, 'release.json')
-    _write_inventory(inventory, 'signing_hosts', {
+def _release_inventory(stack, s, path, **more):
+    variables = {
         'content_trust_docker_host': stack.docker_host, 'content_trust_docker_config': s.config,
         'content_trust_docker_cli': stack.reference_cli, 'content_trust_server': stack.notary_url,
         'content_trust_timeout': 60,
@@ -172,7 +168,17 @@ def test_publish_release_refuses_to_sign_a_listed_tag_and_changes_nothing(stack,
         'content_trust_notation_key': s.pki['key'], 'content_trust_notation_certificate_chain': s.pki['chain'],
         'content_trust_pinned_repositories': [{'repository': s.repo, 'root_key_ids': [s.root]}],
         'content_trust_revoked_images': revoked(s),
-    })
+    }
+    variables.update(more)
+    _write_inventory(path, 'signing_hosts', variables)
+    return path
+
+
+def test_publish_release_refuses_to_sign_a_listed_tag_and_changes_nothing(stack, signed):
+    s = signed
+    versions = stack.versions(s.repo)
+    registry = registry_state(stack, s.repo)  # every tag, the cosign and Notation signature tags included
+    inventory = _release_inventory(stack, s, os.path.join(s.base, 'release.json'))
     rc, recap, out = _playbook(inventory, 'publish_release.yml')
     assert rc != 0 and recap['failed'] == 1 and recap['changed'] == 0, out[-4000:]
     for words in ('Nothing was pushed or signed', '%s:gone: %s' % (s.repo, REASON),
@@ -181,6 +187,26 @@ def test_publish_release_refuses_to_sign_a_listed_tag_and_changes_nothing(stack,
     assert stack.versions(s.repo) == versions
     assert registry_state(stack, s.repo) == registry  # no tag moved, no new cosign or Notation signature
     assert 'v9' not in registry
+
+
+def test_verify_release_fails_while_a_listed_tag_still_verifies_somewhere(stack, signed):
+    s = signed
+    reports = os.path.join(s.base, 'reports')
+    inventory = _release_inventory(
+        stack, s, os.path.join(s.base, 'verify.json'), content_trust_release_version='kept',
+        content_trust_release_images=[{'repository': s.repo}], content_trust_report_dir=reports,
+        content_trust_cosign_public_keys=[s.cosign_pub], content_trust_notation_ca_certificates=[s.ca_pem],
+        content_trust_notation_trusted_identities=[s.pki['identity']], content_trust_verify_pull=False)
+    rc, recap, out = _playbook(inventory, 'verify_release.yml')
+    still = 'revoked (%s) but still verifies in notary, cosign, notation' % REASON
+    assert rc != 0 and still in out, out[-4000:]
+    with open(os.path.join(reports, 'release-kept.json')) as f:
+        report = json.load(f)
+    assert report['verified'] is False
+    assert [(i['tag'], i['verified'], i['problems']) for i in report['images']] == [
+        ('kept', True, []), ('gone', False, [still])], report['images']
+    with open(os.path.join(reports, 'release-kept.md')) as f:
+        assert still in f.read()
 
 
 def test_trusted_consumer_removes_the_local_tags_of_a_withdrawn_digest(stack, signed):

@@ -240,3 +240,29 @@ def test_trusted_consumer_removes_the_local_tags_of_a_withdrawn_digest(stack, si
     assert image_id(stack, host, '%s:next' % s.repo) == image_id(stack, host, '%s@%s' % (s.repo, s.next_digest))
     rc, recap, out = _playbook(inventory, 'pull_verified.yml')
     assert rc == 0 and recap['changed'] == 0, out[-4000:]
+
+
+def test_the_bridge_never_carries_a_listed_tag_over(stack, signed):
+    """With a key of its own, so that what the bridge signed is told apart from the fixture's signatures."""
+    s = signed
+    key = run_module('cosign_key', common(stack, s.config, path=os.path.join(s.base, 'keys', 'bridge'),
+                                          passphrase=COSIGN_PASS, cosign_cli=s.cosign))
+    assert not key.failed, key
+    reports = os.path.join(s.base, 'bridge-reports')
+    inventory = os.path.join(s.base, 'bridge.json')
+    _write_inventory(inventory, 'signing_hosts', {
+        'content_trust_docker_config': s.config, 'content_trust_docker_cli': stack.reference_cli,
+        'content_trust_docker_host': stack.docker_host, 'content_trust_server': stack.notary_url,
+        'content_trust_timeout': 60, 'content_trust_bridge_repositories': [s.repo],
+        'content_trust_bridge_formats': ['cosign'], 'content_trust_cosign_key': key['private_key_path'],
+        'content_trust_cosign_key_passphrase': COSIGN_PASS, 'content_trust_cosign_cli': s.cosign,
+        'content_trust_pinned_repositories': [{'repository': s.repo, 'root_key_ids': [s.root]}],
+        'content_trust_bridge_report_dir': reports, 'content_trust_revoked_images': revoked(s)})
+    rc, recap, out = _playbook(inventory, 'bridge_signatures.yml')
+    assert rc == 0 and recap['failed'] == 0, out[-4000:]
+    with open(os.path.join(reports, 'bridge-report.json')) as f:
+        report = json.load(f)
+    assert [(r['tag'], REASON in r['reason']) for r in report['refused']] == [('gone', True)], report['refused']
+    ref = '%s@%s' % (s.repo, s.digest)
+    assert real_cosign_verify(s.cosign, key['public_key_path'], ref, binding(s.repo, 'kept')).returncode == 0
+    assert real_cosign_verify(s.cosign, key['public_key_path'], ref, binding(s.repo, 'gone')).returncode != 0

@@ -153,3 +153,40 @@ def test_the_bridge_never_carries_over_a_listed_tag():
     assert len(bridge_plan(results)['sign'][0]['tags']) == 2
     with pytest.raises(AnsibleFilterError, match='bridge_plan'):
         bridge_plan(results, [], [], [{'repository': APP}])
+
+
+class FakeDaemon(object):
+    """The daemon as LocalImages answers: local tags of the repository, running containers; records untags."""
+    untagged = []
+
+    def __init__(self, cli, hint=None):
+        pass
+
+    def tagged(self, reference):
+        assert reference.gun == APP
+        return {'v2.0': {'Id': 'sha256:img1', 'RepoDigests': ['%s@%s' % (APP, D1)]},
+                'latest': {'Id': 'sha256:img1', 'RepoDigests': ['%s@%s' % (APP, D1)]},
+                'v3.0': {'Id': 'sha256:img1', 'RepoDigests': ['%s@%s' % (APP, D1)]}}
+
+    def running(self):
+        return [{'Id': 'c' * 64, 'Names': ['/web'], 'Image': APP + ':latest', 'ImageID': 'sha256:img1'},
+                {'Id': 'd' * 64, 'Names': ['/db'], 'Image': 'db:1', 'ImageID': 'sha256:other'}]
+
+    def untag(self, reference):
+        self.untagged.append(str(reference))
+
+    def close(self):
+        pass
+
+
+def test_a_consumer_drops_the_withdrawn_tags_but_never_one_it_pulls_and_reports_running_containers(monkeypatch):
+    monkeypatch.setattr(_verified_pull, 'LocalImages', FakeDaemon)
+    revoked = parse_revoked(REVOKED)
+    # v3.0 is pulled by this run, at another digest: the tag is about to move, it is not removed
+    targets = [dict(repository=APP, tag='v3.0', digest=D2)]
+    withdrawn, running = _verified_pull.plan_untag(None, revoked, targets)
+    assert [(w['tag'], w['digests']) for w in withdrawn] == [('latest', [D1]), ('v2.0', [D1])]
+    assert running == [dict(container='c' * 64, name='web', image='sha256:img1', reference=APP + ':latest')]
+    _verified_pull.apply_untag(None, withdrawn)
+    assert FakeDaemon.untagged == [APP + ':latest', APP + ':v2.0']
+    assert _verified_pull.plan_untag(None, {}, targets) == ([], [])

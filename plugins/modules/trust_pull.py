@@ -442,10 +442,10 @@ class Pull(Action):
         if p['untag_revoked']:
             untagged, running = plan_untag(self.cli, self.policy['revoked'], self.targets)
         for container in running:
+            reasons = sorted(set(w['reason'] for w in untagged if w['image'] == container['image']))
             self.module.warn('container %s (%s) runs %s, whose tags were withdrawn (%s); it is not stopped'
                              % (container['name'] or container['container'][:12], container['reference'],
-                                container['image'], '; '.join(sorted(set(w['reason'] for w in untagged
-                                                                        if w['image'] == container['image'])))))
+                                container['image'], '; '.join(reasons)))
         return dict(changed=any(t['pulled'] or t['tagged'] for t in self.targets) or bool(untagged), images=images,
                     untagged=untagged, running=running)
 

@@ -124,8 +124,8 @@ def test_trust_verify_reports_a_listed_tag_as_not_verified_with_the_reason(stack
 
 
 @pytest.mark.parametrize('formats, words', [(['cosign'], 'cosign signature'), (['notation'], 'Notation signature')])
-def test_a_tag_without_its_own_signature_fails_though_its_digest_carries_another_tags(stack, signed, docker_config,
-                                                                                     formats, words):
+def test_a_tag_without_its_own_signature_fails_though_its_digest_carries_another_tags(
+        stack, signed, docker_config, formats, words):
     """Tag binding: `orphan` points at the digest `kept` is signed for; its own signature is missing (deleted)."""
     s = signed
     res = pull(stack, docker_config, s, ['orphan'], formats)

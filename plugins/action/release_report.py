@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from ansible_collections.openbanking.content_trust.plugins.action.report import ActionModule as ReportAction
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _report
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import locked, read_regular
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import revoked_checks
 
 ARGUMENT_SPEC = dict(
     dest=dict(type='path', required=True),
@@ -28,6 +29,7 @@ ARGUMENT_SPEC = dict(
     cosign=dict(type='list', elements='raw', default=[]),
     notation=dict(type='list', elements='raw', default=[]),
     published=dict(type='list', elements='str', default=[]),
+    revoked=dict(type='list', elements='raw', default=[]),
     mode=dict(type='raw', default='0644'),
 )
 
@@ -68,6 +70,8 @@ class ActionModule(ReportAction):
             self.checks = _report.signature_checks(notary.get('results'), formats, args['cosign'], args['notation'])
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError('the verification results do not have the expected shape: %s' % exc)
+        # a tag of the revocation list passes only when it verifies in no format
+        self.checks = revoked_checks(self.checks, args['revoked'])
         report = _report.release_report(release, args['signer'], formats, args['notary_server'], self.checks, notary)
         # The rows of other runs (another signer's repositories) stay; the rows this run checked are replaced.
         path = os.path.join(args['dest'], 'release-%s.json' % release)

@@ -21,7 +21,7 @@ description:
     (O(key_checks)) verified the tag - a signer of the same name that a holder of the repository key made with
     another key does not.
   - Used by C(playbooks/bridge_signatures.yml).
-positional: _input, signers, key_checks
+positional: _input, signers, key_checks, revoked
 options:
   _input:
     description: The C(results) of trust_verify (C(repository), C(tag), C(signed_digest), C(registry_digest), C(signers), C(verified), C(problems)).
@@ -42,6 +42,13 @@ options:
         over them (C(signer) set to each one, as C(playbooks/bridge_signatures.yml) runs it) - its C(results); each
         element's C(item) is the signer and its C(results) say per tag whether that signer's keys signed it.
       - A signer with keys and no check of its own is counted for no tag.
+    type: list
+    elements: dict
+    default: []
+  revoked:
+    description:
+      - The revocation list, C(content_trust_revoked_images) (C([{repository, tags, reason}])). A listed tag is never
+        carried over, whatever its Notary signature; it is refused with the reason.
     type: list
     elements: dict
     default: []
@@ -69,6 +76,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import parse_revoked, refusal
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
 
 
@@ -95,8 +103,12 @@ def _key_verdicts(key_checks):
     return verdicts
 
 
-def bridge_plan(results, signers=None, key_checks=None):
+def bridge_plan(results, signers=None, key_checks=None, revoked=None):
     policy = _policy(signers or [])
+    try:
+        revoked = parse_revoked(revoked)
+    except InputError as exc:
+        raise AnsibleFilterError('bridge_plan: %s' % exc)
     names = [s['name'] for s in policy]
     keyed = set(s['name'] for s in policy if s['key_ids'])
     verdicts = _key_verdicts(key_checks)
@@ -115,7 +127,10 @@ def bridge_plan(results, signers=None, key_checks=None):
                     by_key.append('%s: %s' % (s, '; '.join(problems) or 'not signed by its keys'))
                     continue
             wanted.append(s)
-        if not r.get('signed_digest'):
+        listed = (revoked.get(r.get('repository')) or {}).get(r.get('tag'))
+        if listed is not None:
+            reason = refusal(listed)
+        elif not r.get('signed_digest'):
             # why, when the verification says (a root the pins refuse has no signed digest to show)
             reason = 'not signed with Notary' + (': ' + '; '.join(r['problems']) if r.get('problems') else '')
         elif r.get('registry_digest') and r['registry_digest'] != r['signed_digest']:

@@ -397,6 +397,30 @@ class LocalImages(object):
         except DockerException as exc:
             raise TrustError('the docker daemon %s could not tag %s as %s: %s' % (self.url, image_id, reference, exc))
 
+    def untag(self, reference):
+        """Remove the local tag ``reference`` (the image goes with its last name unless a container uses it).  A
+        container that uses the image makes the daemon refuse the last name without force; the name goes anyway
+        (``force``), the image stays for the container."""
+        client = self.client
+        from docker.errors import APIError  # the SDK is loaded: ``client`` loaded it
+        name = '%s/%s:%s' % (reference.registry, reference.path, reference.tag)
+        try:
+            try:
+                client.remove_image(name, noprune=True)
+            except APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                client.remove_image(name, force=True, noprune=True)
+        except DockerException as exc:
+            raise TrustError('the docker daemon %s could not remove the tag %s: %s' % (self.url, reference, exc))
+
+    def running(self):
+        """The running containers, as the daemon lists them (``Id``, ``Names``, ``Image``, ``ImageID``)."""
+        try:
+            return self.client.containers() or []
+        except DockerException as exc:
+            raise TrustError('the docker daemon %s could not list its containers: %s' % (self.url, exc))
+
     def _push(self, reference, auth_config, pushed):
         """Push ``reference`` (every local tag of its repository when it has no tag); calls ``pushed(tag, digest,
         size)`` for each tag as the registry stored it."""

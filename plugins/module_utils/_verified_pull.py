@@ -35,6 +35,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._pins im
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import (
+    refusal, refused_tags, withdrawn_tags,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import (
     check_encoding, describe, key_verdict,
 )
@@ -240,17 +243,36 @@ def verify_oci_signatures(cli, targets, fmt, policy):
 VERIFIERS = {'notary': verify_notary}
 
 
+def refuse_revoked(images, revoked):
+    """``([(reference, tags)] without the listed tags, [failure])``: a tag of the revocation list (``revoked``,
+    ``_revoked.parse_revoked``'s) is refused before any signature is read, in every format, whatever the registry
+    and Notary serve (whoever controls the registry can push a deleted signature again)."""
+    kept, failures = [], []
+    for reference, tags in images:
+        listed = refused_tags(revoked or {}, reference.gun, tags)
+        failures.extend('%s: %s' % (reference.with_tag(tag), refusal(listed[tag])) for tag in tags if tag in listed)
+        rest = [tag for tag in tags if tag not in listed]
+        if rest:
+            kept.append((reference, rest))
+    return kept, failures
+
+
 def verify_images(cli, images, policy, formats=('notary',)):
     """Every tag of every image resolved to the digest to pull, or TrustError naming each image that
     does not verify and why.  ``policy``: ``signers``, ``require_all_signers``, ``root_key_ids`` (Notary),
     ``cosign_public_keys``, ``cosign_cli``, ``notation_ca_certificates``, ``notation_cli`` (the others).
 
     EVERY format in ``formats`` must verify, on the same digest: the Notary-signed digest where Notary
-    is one of them, otherwise the digest the registry serves for the tag now."""
-    if 'notary' in formats:
+    is one of them, otherwise the digest the registry serves for the tag now.  A tag of ``policy['revoked']`` (the
+    revocation list) fails in every format."""
+    images, refused = refuse_revoked(images, policy.get('revoked'))
+    if not images:
+        targets, failures = [], []
+    elif 'notary' in formats:
         targets, failures = VERIFIERS['notary'](cli, images, policy)
     else:
         targets, failures = registry_targets(cli, images)
+    failures = refused + failures
     for target in targets:
         target['formats'] = ['notary'] if 'notary' in formats else []
     for fmt in [f for f in FORMATS if f in formats and f != 'notary']:
@@ -383,6 +405,47 @@ def apply_pulls(cli, targets, images, tag_locally=True):
         local.close()
 
 
+def plan_untag(cli, revoked, targets):
+    """``(withdrawn, running)``: the local tags of the listed repositories that point at a withdrawn digest
+    (``_revoked.withdrawn_tags``; the tags of ``targets``, verified and about to be pulled, are never among them),
+    and the running containers of those images (reported, never stopped)."""
+    if not revoked:
+        return [], []
+    local = LocalImages(cli, hint=DAEMON_HINT)
+    try:
+        tagged = {}
+        for gun in sorted(revoked):
+            reference = parse_reference(gun, allow_tag=False)
+            tagged[gun] = dict((tag, dict(Id=image.get('Id'), digests=repo_digests(image, reference)))
+                               for tag, image in local.tagged(reference).items())
+        verified = set((t['repository'], t['digest']) for t in targets)
+        keep = set((t['repository'], t['tag']) for t in targets)
+        withdrawn = [w for w in withdrawn_tags(revoked, tagged, verified) if (w['repository'], w['tag']) not in keep]
+        images = set(w['image'] for w in withdrawn)
+        running = []
+        if images:
+            for container in local.running():
+                if container.get('ImageID') in images:
+                    names = [n.lstrip('/') for n in container.get('Names') or []]
+                    running.append(dict(container=container.get('Id'), name=names[0] if names else None,
+                                        image=container.get('ImageID'), reference=container.get('Image')))
+    finally:
+        local.close()
+    return withdrawn, running
+
+
+def apply_untag(cli, withdrawn):
+    """Remove the local tags ``plan_untag`` found."""
+    if not withdrawn:
+        return
+    local = LocalImages(cli, hint=DAEMON_HINT)
+    try:
+        for entry in withdrawn:
+            local.untag(parse_reference(entry['repository'], allow_tag=False).with_tag(entry['tag']))
+    finally:
+        local.close()
+
+
 def pull_results(targets):
     """One result per target, after ``plan_pulls`` (and ``apply_pulls``)."""
     return [dict([(k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged')]
@@ -403,7 +466,7 @@ def _pull_signed(cli, reference, tag, signed_digest):
     return True, ''
 
 
-def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
+def check_release(cli, images, signer=None, pins=None, pull='first', read=None, revoked=None):
     """trust_verify's checks of a release: each tag signed, for the digest the registry serves (and the one expected),
     by ``signer`` (a name, or ``{name, key_ids}``: then by its keys, ``_signerkeys.key_verdict``), under a root
     pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that digest.
@@ -411,7 +474,8 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
     ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
     ``repositories``, ``verified``, ``unverified`` and ``verified_with``; a tag that does not verify is reported, not
     raised.  ``read``: ``{str(reference): trust data}`` this run has just read with ``TrustReader`` (trust_push, after
-    publishing), instead of reading it again."""
+    publishing), instead of reading it again.  ``revoked`` (``_revoked.parse_revoked``'s): a listed tag does not
+    verify, whatever its signatures, and is not pulled."""
     pins = pins or {}
     signer = _as_signer(signer) if signer else None
     if signer and signer['key_ids']:
@@ -461,6 +525,9 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None):
                 verdict = key_verdict(documents, signer, tag, signed)
                 if verdict:
                     problems.append('not signed by %s with its keys: %s' % (describe(signer), verdict))
+            listed = refused_tags(revoked or {}, ref.gun, [tag])
+            if listed:
+                problems.insert(0, refusal(listed[tag]))
             if parsed['exists']:
                 try:
                     check_root(parsed['root_key_ids'], pins.get(ref.gun))

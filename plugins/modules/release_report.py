@@ -99,6 +99,14 @@ options:
     type: list
     elements: str
     default: []
+  revoked:
+    description:
+      - The revocation list, C(content_trust_revoked_images) (C([{repository, tags, reason}])). A check of a listed
+        tag is turned around - it passes when the tag verifies in no format (withdrawn), and fails as
+        C(revoked (<reason>\) but still verifies in <formats>) otherwise.
+    type: list
+    elements: raw
+    default: []
   mode:
     description: The mode of each report file (and of the lock file, when this run creates it), in octal, for example V('0644').
     type: raw

@@ -144,6 +144,39 @@ options:
         the tag binding existed. Use it only until those are re-signed.
     type: bool
     default: true
+  revoked:
+    description:
+      - The revocation list, in the shape of O(images) plus a reason (the inventory's C(content_trust_revoked_images)).
+        Every tag listed here is refused, in every format, whatever signatures the registry and the Notary server
+        serve - deleting a signature protects nobody against whoever controls the registry, who can push it again.
+      - A tag of O(images) listed here fails the task (C(error_kind=unverified)) with the reason, and nothing is
+        pulled or tagged.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      repository:
+        description: Repository (GUN), without a tag.
+        type: str
+        required: true
+      tags:
+        description: The withdrawn tags.
+        type: list
+        elements: str
+        required: true
+      reason:
+        description: Why they were withdrawn; shown wherever a tag is refused.
+        type: str
+        required: true
+  untag_revoked:
+    description:
+      - Remove the local tags of O(revoked) from this host, and the local tags that point at a withdrawn digest - a
+        digest that a tag of O(revoked) points at on this host and that no verified tag of O(images) uses - every
+        local tag of that repository on that image (such as C(latest)). Reported in RV(untagged). The tags of
+        O(images) are never removed.
+      - Containers running such an image are reported in RV(running) and as a warning; they are not stopped.
+    type: bool
+    default: false
   cosign_cli:
     description: Name or path of the cosign CLI, for V(cosign) in O(formats).
     type: str
@@ -230,6 +263,20 @@ EXAMPLES = r'''
         tags: [v1.0.0]
     allow_unpinned: true
 
+- name: Pull the release, refusing what was withdrawn, and drop the local tags of withdrawn digests
+  openbanking.content_trust.trust_pull:
+    server: https://notary.example.com:4443
+    images:
+      - repository: registry.example.com/acme/app
+        tags: [v2.3.1]
+    root_key_ids:
+      registry.example.com/acme/app: [6c7e4f1d2b9a8e3c5d0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d]
+    revoked:
+      - repository: registry.example.com/acme/app
+        tags: [v2.3.0]
+        reason: CVE-2026-1234 in the TLS library
+    untag_revoked: true
+
 - name: After it, a cosign signature alone
   openbanking.content_trust.trust_pull:
     images:
@@ -292,14 +339,56 @@ results:
     tagged:
       description: Whether the local C(repository:tag) was moved to the image (would be, in check mode).
       type: bool
+untagged:
+  description: With O(untag_revoked), the local tags removed (would be, in check mode) because they point at a
+    withdrawn digest.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    repository:
+      description: Repository (GUN).
+      type: str
+    tag:
+      description: The local tag removed.
+      type: str
+    image:
+      description: The local image ID it pointed at.
+      type: str
+    digests:
+      description: The image's digests in the repository (C(RepoDigests)).
+      type: list
+      elements: str
+    reason:
+      description: Why the tag, or the listed tag on the same image, was withdrawn.
+      type: str
+running:
+  description: With O(untag_revoked), the running containers of a withdrawn image; reported, not stopped.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    container:
+      description: Container ID.
+      type: str
+    name:
+      description: Container name.
+      type: str
+    image:
+      description: The image ID it runs.
+      type: str
+    reference:
+      description: The image as the container was started with it.
+      type: str
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import parse_revoked
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    apply_pulls, parse_images, plan_pulls, pull_results, verify_images,
+    apply_pulls, apply_untag, parse_images, plan_pulls, plan_untag, pull_results, verify_images,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
@@ -341,7 +430,7 @@ class Pull(Action):
         policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],
                       notation_ca_certificates=p['notation_ca_certificates'],
                       notation_trusted_identities=identities, notation_cli=p['notation_cli'],
-                      require_tag_binding=p['require_tag_binding'])
+                      require_tag_binding=p['require_tag_binding'], revoked=parse_revoked(p['revoked'], 'revoked'))
 
     def plan(self):
         p = self.params
@@ -349,15 +438,26 @@ class Pull(Action):
             self.module.warn(unpinned_warning(self.unpinned))
         self.targets = verify_images(self.cli, self.images, self.policy, formats=self.formats)
         images = plan_pulls(self.cli, self.targets, tag_locally=p['tag_locally'], warn=self.module.warn)
-        return dict(changed=any(t['pulled'] or t['tagged'] for t in self.targets), images=images)
+        untagged, running = [], []
+        if p['untag_revoked']:
+            untagged, running = plan_untag(self.cli, self.policy['revoked'], self.targets)
+        for container in running:
+            reasons = sorted(set(w['reason'] for w in untagged if w['image'] == container['image']))
+            self.module.warn('container %s (%s) runs %s, whose tags were withdrawn (%s); it is not stopped'
+                             % (container['name'] or container['container'][:12], container['reference'],
+                                container['image'], '; '.join(reasons)))
+        return dict(changed=any(t['pulled'] or t['tagged'] for t in self.targets) or bool(untagged), images=images,
+                    untagged=untagged, running=running)
 
     def apply(self, plan):
-        apply_pulls(self.cli, self.targets, plan['images'], tag_locally=self.params['tag_locally'])
+        if any(t['pulled'] or t['tagged'] for t in self.targets):
+            apply_pulls(self.cli, self.targets, plan['images'], tag_locally=self.params['tag_locally'])
+        apply_untag(self.cli, plan['untagged'])
 
     def result(self, plan, outcome):
         results = pull_results(self.targets)
-        return dict(changed=any(r['pulled'] or r['tagged'] for r in results), results=results,
-                    held_root_pins=self.held)
+        return dict(changed=any(r['pulled'] or r['tagged'] for r in results) or bool(plan['untagged']),
+                    results=results, untagged=plan['untagged'], running=plan['running'], held_root_pins=self.held)
 
 
 def main():
@@ -379,6 +479,12 @@ def main():
         require_tag_binding=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
         notation_cli=dict(type='str', default='notation'),
+        revoked=dict(type='list', elements='dict', default=[], options=dict(
+            repository=dict(type='str', required=True),
+            tags=dict(type='list', elements='str', required=True),
+            reason=dict(type='str', required=True),
+        )),
+        untag_revoked=dict(type='bool', default=False),
     ), passphrases=False)
     run(module, Pull)
 

@@ -97,6 +97,28 @@ options:
       - Fail the task, naming every tag that does not verify.
     type: bool
     default: false
+  revoked:
+    description:
+      - The revocation list, as M(openbanking.content_trust.trust_pull) takes it (the inventory's
+        C(content_trust_revoked_images)). A tag of O(images) listed here does not verify, whatever its signatures,
+        and is reported in RV(results) with the reason; it is not pulled.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      repository:
+        description: Repository (GUN), without a tag.
+        type: str
+        required: true
+      tags:
+        description: The withdrawn tags.
+        type: list
+        elements: str
+        required: true
+      reason:
+        description: Why they were withdrawn.
+        type: str
+        required: true
 attributes:
   check_mode:
     support: full
@@ -237,6 +259,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._module 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import parse_revoked
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signer
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release, parse_images
@@ -258,9 +281,10 @@ class Verify(Reader):
         self.held = held_root_pins(self.cli, [image[0] for image in self.images], self.pins)
         self.pins.update(self.held)
         self.unpinned = check_pins_cover(self.images, self.pins, self.params['allow_unpinned'])
+        self.revoked = parse_revoked(self.params['revoked'], 'revoked')
 
     def plan(self):
-        result = check_release(self.cli, self.images, self.signer, self.pins, self.params['pull'])
+        result = check_release(self.cli, self.images, self.signer, self.pins, self.params['pull'], revoked=self.revoked)
         if result['unverified'] and self.params['fail_on_unverified']:
             raise Unverified('these tags do not verify: %s' % '; '.join(
                 '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
@@ -283,6 +307,11 @@ def main():
         allow_unpinned=dict(type='bool', default=False),
         pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         fail_on_unverified=dict(type='bool', default=False),
+        revoked=dict(type='list', elements='dict', default=[], options=dict(
+            repository=dict(type='str', required=True),
+            tags=dict(type='list', elements='str', required=True),
+            reason=dict(type='str', required=True),
+        )),
     ), passphrases='deprecated')
     run(module, Verify)
 

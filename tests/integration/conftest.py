@@ -215,7 +215,7 @@ def pytest_configure(config):
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
                    'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
                    'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py', 'test_error_contract.py',
-                   'test_oci_revoke.py', 'test_release_signers.py')
+                   'test_oci_revoke.py', 'test_release_signers.py', 'test_revoked_images.py')
 
 
 # `make integration` runs two lanes side by side; to even them out, these files of CLI_INDEPENDENT run with the

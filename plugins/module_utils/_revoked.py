@@ -19,7 +19,8 @@ is also listed, ``content_trust_revoked_images`` (``[{repository, tags, reason}]
 - ``with_revoked_tags``: a release's images plus the listed tags of its repositories, which ``verify_release``
   checks too; ``revoked_checks``: those checks turned around (a listed tag passes only when it verifies in no
   format);
-- ``withdrawn_tags``: the local tags of a deploy host that point at a withdrawn digest (``trusted_consumer``).
+- ``withdrawn_tags``: the local tags of a deploy host that point at a withdrawn digest (``trusted_consumer``);
+- ``revocations``: the list, checked and grouped, as ``revoke_release.yml`` withdraws it (the ``revocations`` filter).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -61,6 +62,20 @@ def parse_revoked(entries, what='content_trust_revoked_images'):
             parse_tag(tag, '%s.tags' % name)
             revoked.setdefault(gun, {}).setdefault(tag, reason.strip())
     return revoked
+
+
+def revocations(entries, what='content_trust_revoked_images'):
+    """The list as ``revoke_release.yml`` withdraws it: ``[{repository, tags, reason}]``, one entry per repository and
+    reason (checked as ``parse_revoked`` checks it; the repository as the list names it), in the list's order."""
+    parse_revoked(entries, what)
+    out, index = [], {}
+    for entry in entries or []:
+        key = (entry['repository'], entry['reason'].strip())
+        if key not in index:
+            index[key] = dict(repository=entry['repository'], tags=[], reason=key[1])
+            out.append(index[key])
+        index[key]['tags'].extend(t for t in entry['tags'] if t not in index[key]['tags'])
+    return out
 
 
 def refusal(reason):

@@ -97,6 +97,9 @@ ROWS = [
                                                                  notation_cli=w.notation), 'Bad Repo'),
     ('cosign_revoke', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1']), 'Bad Repo'),
     ('notation_revoke', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1']), 'Bad Repo'),
+    ('trust_verify', 'a revocation list without reasons', 'bad_input',
+     lambda w: dict(images=image(w.repo), root_key_ids=w.pin, revoked=[dict(repository=w.repo, tags=['v1'])]),
+     'reason'),
     ('trust_verify', 'an option the module does not take', 'bad_input',
      lambda w: dict(images=image(w.repo), no_such_option=1), 'no_such_option'),
 
@@ -165,6 +168,10 @@ ROWS = [
      lambda w: dict(repository=DOWN_REGISTRY, tags=['v1']), '127.0.0.1:1'),
 
     # what does not verify
+    ('trust_pull', 'a revoked tag', 'unverified',
+     lambda w: dict(images=image(w.repo), root_key_ids=w.pin,
+                    revoked=[dict(repository=w.repo, tags=['v1'], reason='built from the wrong branch')]),
+     'built from the wrong branch'),
     ('trust_pull', 'unverified', 'unverified', lambda w: dict(images=image(w.repo, 'unsigned'), root_key_ids=w.pin),
      'unsigned'),
     ('trust_verify', 'unverified', 'unverified', lambda w: dict(images=image(w.repo, 'unsigned'), root_key_ids=w.pin,

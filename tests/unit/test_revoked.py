@@ -190,3 +190,18 @@ def test_a_consumer_drops_the_withdrawn_tags_but_never_one_it_pulls_and_reports_
     _verified_pull.apply_untag(None, withdrawn)
     assert FakeDaemon.untagged == [APP + ':latest', APP + ':v2.0']
     assert _verified_pull.plan_untag(None, {}, targets) == ([], [])
+
+
+def test_revoke_release_withdraws_the_checked_list_grouped_by_repository_and_reason():
+    from ansible_collections.openbanking.content_trust.plugins.filter.revocations import revocations
+    repo = '127.0.0.1:5000/acme/app'
+    assert revocations([{'repository': repo, 'tags': ['v1', 'v1'], 'reason': ' bad build '},
+                        {'repository': repo, 'tags': ['v2', 'v1'], 'reason': 'bad build'},
+                        {'repository': repo, 'tags': ['v3'], 'reason': 'CVE-2026-1'}]) == [
+        {'repository': repo, 'tags': ['v1', 'v2'], 'reason': 'bad build'},
+        {'repository': repo, 'tags': ['v3'], 'reason': 'CVE-2026-1'}]
+    assert revocations([]) == []
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError) as exc:
+        revocations([{'repository': repo, 'tags': ['v1']}])
+    assert 'content_trust_revoked_images[0].reason' in str(exc.value)

@@ -23,7 +23,7 @@ description:
     one M(openbanking.content_trust.trust_verify) under the pins.
   - With O(verified) (that trust_verify's C(repositories)) - the withdrawals, C({withdraw, kept}). A tag is withdrawn
     only when its repository was read and verified (under its pin when pinned) and does not list the tag; a
-    repository whose root is refused, or that has no trust data at all, withdraws nothing (C(kept), with the reason):
+    repository whose root is refused, or that has no trust data at all, withdraws nothing (C(kept), with the reason) -
     someone who can reach the Notary server must not be able to make the bridge remove its signatures.
   - Runs on the controller; standard library only.
 positional: _input, signed, repositories, verified

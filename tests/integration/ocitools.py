@@ -7,6 +7,7 @@ paths as CT_COSIGN2, CT_COSIGN3 and CT_NOTATION, and tools.sh is asked when they
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import urllib.error
@@ -187,5 +188,8 @@ def real_notation_verify(binary, ref, ca_path, scope, metadata=None):
     argv = [binary, 'verify', '--insecure-registry']
     for k, v in sorted((metadata or {}).items()):
         argv += ['--user-metadata', '%s=%s' % (k, v)]
-    return subprocess.run(argv + [ref], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, env=env, timeout=120, check=False)
+    try:
+        return subprocess.run(argv + [ref], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, env=env, timeout=120, check=False)
+    finally:
+        shutil.rmtree(xdg, ignore_errors=True)

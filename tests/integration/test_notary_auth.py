@@ -157,13 +157,17 @@ def notary_cli(stack, docker_config, args, client_cert=True, env=None):
     remote = {'url': stack.notary_url, 'root_ca': stack.ca}
     if client_cert:
         remote.update(tls_client_cert=os.path.join(tls, 'client.cert'), tls_client_key=os.path.join(tls, 'client.key'))
-    config = os.path.join(tempfile.mkdtemp(prefix='notary-cli-'), 'config.json')
+    config_dir = tempfile.mkdtemp(prefix='notary-cli-')
+    config = os.path.join(config_dir, 'config.json')
     with open(config, 'w') as f:
         json.dump({'trust_dir': os.path.join(docker_config, 'trust'), 'remote_server': remote}, f)
     run_env = dict((k, v) for k, v in os.environ.items() if not k.endswith('_PASSPHRASE'))
     run_env.update(env or {})
-    return subprocess.run(['notary', '-c', config] + list(args), env=run_env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, check=False)
+    try:
+        return subprocess.run(['notary', '-c', config] + list(args), env=run_env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, check=False)
+    finally:
+        shutil.rmtree(config_dir, ignore_errors=True)
 
 
 def test_publisher_signs_with_the_notary_cli(stack, docker_config, tmp_path):

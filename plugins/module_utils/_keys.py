@@ -22,7 +22,7 @@ import json
 import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    KeyProblem, WrongKeyPassphrase,
+    KeyProblem, TrustError, WrongKeyPassphrase,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 # The PEM parser is standard-library only and shared with _ocisig; re-exported here for the key code.
@@ -463,7 +463,12 @@ def ensure_dir(path, mode=0o700):
 
 def write_private_key_file(trust_dir, key_id, pem_text):
     """Write atomically into a 0600 temp file in the same 0700 directory, then rename."""
-    ensure_dir(trust_dir)
-    base = private_dir(trust_dir)
-    ensure_dir(base)
-    return write_file_atomic(os.path.join(base, key_id + '.key'), pem_text, 0o600)
+    path = os.path.join(private_dir(trust_dir), key_id + '.key')
+    try:
+        ensure_dir(trust_dir)
+        ensure_dir(private_dir(trust_dir))
+        return write_file_atomic(path, pem_text, 0o600)
+    except (IOError, OSError) as exc:
+        # the write goes through a temp file and a rename: what was there (an older key) is as it was
+        raise TrustError('cannot write the private key file %s: %s; the keys already there are unchanged'
+                         % (path, exc.strerror or exc))

@@ -157,6 +157,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
     KeyProblem, WrongKeyPassphrase, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
     public_key_id, public_key_pem, read_local_key, write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 
@@ -200,9 +201,12 @@ def _public_differs(path, pem):
 
 def _write_public(path, pem):
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    write_file_atomic(path, pem, 0o644)
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        write_file_atomic(path, pem, 0o644)
+    except (IOError, OSError) as exc:
+        raise TrustError('cannot write the public key file %s (public_key_path): %s' % (path, exc.strerror or exc))
 
 
 class EnsureKey(Action):

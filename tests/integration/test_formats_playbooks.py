@@ -118,11 +118,18 @@ def test_verify_release_with_another_cosign_key_fails_naming_the_images(formats,
 def test_revoke_release_withdraws_one_tag_in_every_format_and_keeps_the_other_tag_of_its_digest(formats, stack):
     """repo1's v1.0.0 and stable share a digest, signed in three formats; revoke_release.yml withdraws stable: Notary
     no longer lists it, the real cosign and notation no longer verify it, and v1.0.0 still verifies in all three.
-    A second run changes nothing."""
-    from ocitools import binding
+    A second run changes nothing. trust_pull and verify_release then refuse stable in every format; the attacker
+    pushes the deleted signatures again, and consumers given the revocation list still refuse it."""
+    from ocitools import attacker_put_manifest, binding, registry_manifest
     repo = formats.repo1
-    revoked = json.dumps({'content_trust_revoked_images': [
-        {'repository': repo, 'tags': ['stable'], 'reason': 'built from the wrong branch'}]})
+    listed = [{'repository': repo, 'tags': ['stable'], 'reason': 'built from the wrong branch'}]
+    revoked = json.dumps({'content_trust_revoked_images': listed})
+    digest = 'sha256:' + formats.signed_tags(repo)['stable'][0]
+    # What an attacker who controls the registry keeps: the cosign 3.x bundles and Notation signatures of the digest
+    # (referrers in the sha256-<hex> fallback index), to push them again after they are deleted.
+    index_tag = digest.replace(':', '-')
+    index, index_type = registry_manifest(stack, repo, index_tag)
+    saved = [(m['digest'], registry_manifest(stack, repo, m['digest'])) for m in json.loads(index)['manifests']]
     run = formats.playbook('revoke_release.yml', '-e', revoked, '--check')
     assert run.rc == 0 and '%s:stable  cosign: would be withdrawn' % repo in run.out, run
     assert formats.signed_tags(repo).get('stable'), 'check mode revoked in Notary'
@@ -133,14 +140,48 @@ def test_revoke_release_withdraws_one_tag_in_every_format_and_keeps_the_other_ta
         assert '%s:stable  %s: withdrawn  (built from the wrong branch)' % (repo, fmt) in run.out, run
     tags = formats.signed_tags(repo)
     assert 'stable' not in tags and 'v1.0.0' in tags, tags
-    ref = '%s@sha256:%s' % (repo, tags['v1.0.0'][0])  # docker trust inspect shows the hex digest
+    ref_v1 = '%s@sha256:%s' % (repo, tags['v1.0.0'][0])  # docker trust inspect shows the hex digest
+    assert ref_v1 == '%s@%s' % (repo, digest)
     for tag, ok in (('stable', False), ('v1.0.0', True)):
-        proc = real_cosign_verify(formats.cosign, formats.cosign_pub, ref, binding(repo, tag))
+        proc = real_cosign_verify(formats.cosign, formats.cosign_pub, ref_v1, binding(repo, tag))
         assert (proc.returncode == 0) is ok, (tag, proc.stderr.decode())
-        proc = real_notation_verify(notation_binary(), ref, formats.pki['ca'], repo, binding(repo, tag))
+        proc = real_notation_verify(notation_binary(), ref_v1, formats.pki['ca'], repo, binding(repo, tag))
         assert (proc.returncode == 0) is ok, (tag, proc.stdout.decode())
     state, versions = registry_state(stack, repo), formats.versions()
     run = formats.playbook('revoke_release.yml', '-e', revoked)
     assert run.rc == 0 and run.recap['changed'] == 0, run
     assert '%s:stable  cosign: no signature (already withdrawn)' % repo in run.out, run
     assert registry_state(stack, repo) == state and formats.versions() == versions
+
+    # The consumers: the withdrawn tag no longer verifies in any format, for trust_pull and for verify_release.
+    pins = dict((r['repository'], r['root_key_ids']) for r in run_module('trust_inspect', common(
+        stack, formats.docker_config, references=[repo]))['repositories'])
+    consumer = dict(images=[{'repository': repo, 'tags': ['stable']}], root_key_ids=pins,
+                    cosign_public_keys=[formats.cosign_public_key], cosign_cli=formats.cosign,
+                    notation_ca_certificates=[open(formats.pki['ca']).read()],
+                    notation_trusted_identities=[formats.pki['identity']], notation_cli=notation_binary())
+
+    def pull(fmt, **extra):
+        args = dict(consumer, formats=[fmt], **extra)
+        if fmt != 'notary':
+            args.pop('root_key_ids')
+        return run_module('trust_pull', common(stack, formats.docker_config, **args), check_mode=True)
+
+    for fmt in ('notary', 'cosign', 'notation'):
+        res = pull(fmt)
+        assert res.failed and res['error_kind'] == 'unverified' and 'stable' in res['msg'], (fmt, res)
+    run = formats.playbook('verify_release.yml')
+    assert run.rc != 0 and '%s:stable' % repo in run.out[run.out.index('does not verify'):], run
+
+    # The attacker pushes the deleted signatures again: the real tools verify stable again, so without the list a
+    # cosign or Notation consumer would take it; with the list every consumer refuses it in every format.
+    for ref, (body, media_type) in saved:
+        attacker_put_manifest(stack, repo, ref, body, media_type)
+    attacker_put_manifest(stack, repo, index_tag, index, index_type)
+    assert real_cosign_verify(formats.cosign, formats.cosign_pub, ref_v1, binding(repo, 'stable')).returncode == 0
+    assert real_notation_verify(notation_binary(), ref_v1, formats.pki['ca'], repo,
+                                binding(repo, 'stable')).returncode == 0
+    assert not pull('cosign').failed
+    for fmt in ('cosign', 'notation'):
+        res = pull(fmt, revoked=listed)
+        assert res.failed and res['error_kind'] == 'unverified' and 'built from the wrong branch' in res['msg'], res

@@ -113,7 +113,8 @@ def test_force_writes_the_new_key_before_removing_the_old(stack, docker_config):
     before = key_files(docker_config)
     failed = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
                                             private_key=_pem(new), force=True))
-    assert failed.failed, failed
+    assert failed.failed and failed['error_kind'] == 'failed', failed
+    assert 'cannot write the private key file %s' % blocker in failed['msg'], failed
     assert key_files(docker_config) == before
     assert os.path.isfile(first['key_path'])
     kept = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))

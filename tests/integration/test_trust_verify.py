@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """trust_verify: a release verifies as a consumer would see it, and what does not is named."""
 
+import shutil
 import subprocess
 import time
 
@@ -30,11 +31,19 @@ def verify(stack, docker_config, images, **kwargs):
 
 
 @pytest.mark.cli_matrix
-def test_signed_release_verifies_and_is_pulled_once(stack, docker_config):
+def test_signed_release_verifies_and_is_pulled_once(stack, docker_config, tmp_path):
     repo, digests = release(stack, docker_config)
     versions = stack.versions(repo)
-    res = verify(stack, docker_config, [{'repository': repo, 'tags': ['v1.0.0', 'latest'], 'digests': digests}],
+    # The publisher holds the root key: its own reads are pinned to it (test_pinned_roots.py). A consumer's
+    # configuration (the same, without the private keys) reads with the CLI under test.
+    held = verify(stack, docker_config, [{'repository': repo, 'tags': ['v1.0.0']}], pull='none')
+    assert held['verified'] and list(held['held_root_pins']) == [repo], held
+    assert held['verified_with']['trust_data'] == 'notary with trust pinning'
+    consumer = str(tmp_path / 'consumer')
+    shutil.copytree(docker_config, consumer, symlinks=True, ignore=shutil.ignore_patterns('private', '.views', '.locks'))
+    res = verify(stack, consumer, [{'repository': repo, 'tags': ['v1.0.0', 'latest'], 'digests': digests}],
                  signer='jeff')
+    assert res['held_root_pins'] == {}, res
     assert not res.failed and res['changed'] is False, res
     assert res['verified'] is True and res['unverified'] == []
     first, second = res['results']

@@ -27,7 +27,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_locks
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 
 
 def _strings(value):

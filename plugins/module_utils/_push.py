@@ -21,9 +21,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     RegistryClient, registry_credentials, registry_url,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    pushed_digest, repo_digests, signed_by, tag_signatures,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import pushed_digest, repo_digests
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import signed_by, tag_signatures
 
 
 # From this many tags on, one listing of the repository's local tags costs less than an inspect per tag

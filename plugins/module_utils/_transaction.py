@@ -8,12 +8,8 @@ Not a public API; it may change without notice.
 
 Every module that changes trust data does it inside ``with transaction(cli, reference) as tx``:
 
-- **Lock.** An exclusive ``fcntl.flock`` on ``<docker_config>/trust/.locks/<sha256 of GUN>.lock``
-  for the whole transaction: two modules on one host never share that repository's changelist or
-  its TUF cache while one writes.  Waiting is bounded by the module's ``timeout``; then the run
-  fails naming the repository.  Readers that refresh the cache (``_trustreader.TrustReader``) take
-  the same lock.  The lock is re-entrant within a process; lock files are never removed (removing
-  one would let two processes lock two different files of the same name).
+- **Lock.** The repository's lock (``_locks.repository_lock``) for the whole transaction: two modules on one
+  host never share that repository's changelist or its TUF cache while one writes.
 - **Staging in views.** ``tx.view`` gives a private docker configuration (``_signing.signer_view``)
   and ``tx.notary`` a ``NotaryRepository`` on it; nothing is staged in the real trust directory,
   and every changelist the transaction staged is reset when it ends, however it ends.
@@ -25,101 +21,20 @@ Every module that changes trust data does it inside ``with transaction(cli, refe
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import errno
-import fcntl
-import hashlib
 import os
 import random
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._views import _mkdir_private
+from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_lock
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository
-
-LOCKS_DIR = '.locks'
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view, signer_view
 
 # Another host published between our read and our write: the Notary server refuses a TUF version
 # that is not newer ("trust server rejected operation").
 CONFLICT_MARKERS = ('trust server rejected operation', 'ErrOldVersion', 'old version')
 CONFLICT_ATTEMPTS = 6
-
-_held = {}  # lock path -> [fd, depth]: the locks this process holds (re-entrant)
-
-
-def lock_path(trust_dir, gun):
-    return os.path.join(trust_dir, LOCKS_DIR, hashlib.sha256(gun.encode('utf-8')).hexdigest() + '.lock')
-
-
-def _open_lock(trust_dir, path):
-    while True:
-        # Another run may create these at the same moment: EEXIST is fine.
-        for directory in (os.path.dirname(trust_dir), trust_dir, os.path.dirname(path)):
-            _mkdir_private(directory)
-        try:
-            # O_CREAT without O_EXCL: two processes creating it at once open the same file.
-            return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:  # a directory removed between mkdir and open: again
-                raise
-
-
-def _acquire(trust_dir, gun, timeout):
-    path = lock_path(trust_dir, gun)
-    fd = _open_lock(trust_dir, path)
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
-            except (IOError, OSError) as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TrustError('repository %s: another run on this host is changing its trust data and did not '
-                                 'finish within the timeout of %s seconds (lock file %s); try again later or raise '
-                                 'timeout' % (gun, timeout, path))
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 0.25)
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-@contextmanager
-def repository_lock(trust_dir, gun, timeout):
-    """Hold the exclusive lock of repository ``gun`` in ``trust_dir`` (re-entrant in one process)."""
-    path = lock_path(trust_dir, gun)
-    if path in _held:
-        _held[path][1] += 1
-        try:
-            yield path
-        finally:
-            _held[path][1] -= 1
-        return
-    _held[path] = [_acquire(trust_dir, gun, timeout), 1]
-    try:
-        yield path
-    finally:
-        fd = _held.pop(path)[0]
-        os.close(fd)  # closing the only descriptor releases the flock
-
-
-@contextmanager
-def repository_locks(cli, references):
-    """The locks of every repository of ``references``, in a fixed order (no two runs deadlock).
-
-    Taken one after another in a flat stack, not nested: a read of a thousand repositories would
-    otherwise exceed Python's recursion limit."""
-    guns = set(getattr(ref, 'gun', str(ref)) for ref in references)
-    paths = dict((lock_path(cli.trust_dir, gun), gun) for gun in guns)
-    with ExitStack() as stack:
-        for path in sorted(paths):
-            stack.enter_context(repository_lock(cli.trust_dir, paths[path], cli.timeout))
-        yield
 
 
 def is_conflict(exc):
@@ -139,10 +54,6 @@ class Transaction(object):
     def view(self, keys=(), repository_keys=False):
         """A private docker configuration showing ``keys`` (``_signing.signer_view``) or, with
         ``repository_keys``, the repository's own keys (``repository_view``)."""
-        # _signing imports _trustreader, which imports this module.
-        from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-            repository_view, signer_view,
-        )
         if repository_keys:
             return repository_view(self.cli, self.reference.gun)
         return signer_view(self.cli, keys)

@@ -17,7 +17,7 @@ plugin; the notary CLI where it does not (docker 29 without the plugin, or no do
 Both verify the TUF metadata against the cached root before answering, and both report the
 same data for the same repository; ``docker trust`` is never run on a CLI that lacks it.
 Reading refreshes each repository's TUF cache, so it holds that repository's lock
-(``_transaction.repository_locks``) while it reads.  Both CLIs run on ``TrustCLI.read_view``: the real
+(``_locks.repository_locks``) while it reads.  Both CLIs run on ``TrustCLI.read_view``: the real
 TUF cache without the private keys, which they would open, every one, for each repository.
 
 On the notary path ``notary delegation list`` refreshes and verifies root, targets and the
@@ -56,7 +56,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signerk
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     TOP_LEVEL_ROLES, add_tuf_state, delegation_names, parse_inspect_entry,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks
+from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_locks
 
 DOCKER = 'docker trust inspect'
 NOTARY = 'notary'

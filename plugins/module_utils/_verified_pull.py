@@ -41,9 +41,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import (
     check_encoding, describe, key_verdict,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    LocalImages, repo_digests, tag_signatures,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import LocalImages, repo_digests
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import tag_signatures
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 

@@ -323,10 +323,12 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._push import (
     with_progress, plan_local, plan_registry, push_all, results, sign_with_docker, sign_with_notary, signing_method,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import LocalImages
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    LocalImages, check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
+    check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import repository_locks, transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_locks
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import parse_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import keys_to_sign_with, parse_signer

@@ -11,7 +11,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import LocalImages
+from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import LocalImages
 
 
 class FakeCLI(object):

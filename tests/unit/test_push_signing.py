@@ -18,8 +18,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     generate_private_key, notary_key_pem, public_key_id, write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import pushed_digest, repo_digests
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_passphrase, pushed_digest, repo_digests, signed_by,
+    check_passphrase, signed_by,
     signer_local_keys, signer_view,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry

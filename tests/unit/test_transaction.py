@@ -15,12 +15,11 @@ import time
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils import _transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _locks, _transaction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import (
-    Transaction, lock_path, repository_lock, transaction,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import lock_path, repository_lock
+from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import Transaction, transaction
 
 GUN = '127.0.0.1:5000/acme/app'
 REF = parse_reference(GUN, allow_tag=False)
@@ -110,8 +109,8 @@ def test_the_lock_is_reentrant_in_one_process(tmp_path):
     with repository_lock(trust_dir, GUN, 0.2):
         with repository_lock(trust_dir, GUN, 0.2):
             pass
-        assert lock_path(trust_dir, GUN) in _transaction._held
-    assert lock_path(trust_dir, GUN) not in _transaction._held
+        assert lock_path(trust_dir, GUN) in _locks._held
+    assert lock_path(trust_dir, GUN) not in _locks._held
 
 
 def test_a_reader_of_two_thousand_repositories_holds_every_lock_and_releases_them(tmp_path):
@@ -119,10 +118,10 @@ def test_a_reader_of_two_thousand_repositories_holds_every_lock_and_releases_the
     # repository (that exceeded the recursion limit at 1000).
     cli = FakeCLI(str(tmp_path / 'docker'))
     refs = [parse_reference('127.0.0.1:5000/acme/app%04d' % i, allow_tag=False) for i in range(2000)]
-    with _transaction.repository_locks(cli, refs + refs[:3]):
-        assert all(lock_path(cli.trust_dir, ref.gun) in _transaction._held for ref in refs)
-        assert len(_transaction._held) == 2000
-    assert not _transaction._held
+    with _locks.repository_locks(cli, refs + refs[:3]):
+        assert all(lock_path(cli.trust_dir, ref.gun) in _locks._held for ref in refs)
+        assert len(_locks._held) == 2000
+    assert not _locks._held
 
 
 def test_a_conflict_is_retried_after_reset_and_other_errors_are_not(tmp_path, monkeypatch):
@@ -171,4 +170,4 @@ def test_a_transaction_never_stages_in_the_real_trust_directory_and_resets_on_ex
             open(os.path.join(changelist, '1.change'), 'w').close()
             raise RuntimeError('boom')
     assert not os.path.exists(changelist)
-    assert lock_path(cli.trust_dir, GUN) not in _transaction._held
+    assert lock_path(cli.trust_dir, GUN) not in _locks._held

@@ -65,7 +65,6 @@ options:
 requirements:
   - docker CLI with C(docker trust) (CLI 28 or older, or CLI 29 with the docker-trust plugin)
   - notary CLI (for signer removal and daemonless signing)
-  - Python libraries C(cryptography), C(pexpect) and C(jmespath) on the signing host
 notes:
   - Temporary docker configurations and copies of (encrypted) keys live under C(<docker_config>/trust/.views)
     (0700) while a task runs, and go when it ends, also on SIGTERM; those of a killed run go at the next run.

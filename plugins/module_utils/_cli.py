@@ -2,16 +2,16 @@
 # Copyright (c) 2026, Open Banking
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Private helper of openbanking.content_trust: the one client for docker and notary in a module run.
+"""Private helper of openbanking.content_trust: the one client for the tools of a module run.
 
 Not a public API; it may change without notice.
 
-``TrustCLI`` is configured from the common options (binaries, docker configuration, Notary server, timeout) and
-is made of the concepts that each have their own home: running commands (``_process.Runner``), trust views
-(``_views.Views``), capability detection (``_capabilities.Capabilities``) and ``docker trust inspect``
-(``_dockerinspect.DockerInspect``).  Here: the binaries and their environment, which Notary server serves a
-repository and whether its certificate is trusted (``require_trusted_notary``, over ``https_get``), and the notary
-CLI's configuration (``notary_argv``, with notary's own trust pinning).
+``ToolClient`` is configured from the common options (binaries, docker configuration, timeout) and is made of
+running commands (``_process.Runner``) and temporary views (``_views.Views``): the client of every module, the cosign
+and Notation ones included.  ``TrustCLI`` adds what Notary needs: capability detection
+(``_capabilities.Capabilities``), ``docker trust inspect`` (``_dockerinspect.DockerInspect``), which Notary server
+serves a repository and whether its certificate is trusted (``require_trusted_notary``, over ``https_get``), and the
+notary CLI's configuration (``notary_argv``, with notary's own trust pinning).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -57,35 +57,36 @@ def https_get(url, timeout, verify=True, ca=None, client_cert=None, client_key=N
         response.close()
 
 
-class TrustCLI(Runner, Views, Capabilities, DockerInspect):
-    """docker and notary for one module run, configured from the common options."""
+class ToolClient(Runner, Views):
+    """The tools of one module run (docker, cosign, notation), configured from the common options every module
+    accepts: the binaries and their environment, the docker configuration, the timeout; running commands
+    (``_process.Runner``) and the temporary views (``_views.Views``).  Knows nothing of Notary: the cosign and
+    Notation modules run on it alone."""
+
+    server = None
 
     def __init__(self, module):
         self.module = module
         p = module.params
         self.docker_cli = p['docker_cli']
-        self.notary_cli = p['notary_cli']
         self.docker_host = p['docker_host']
         self.docker_config = os.path.abspath(os.path.expanduser(p['docker_config']))
         self.trust_dir = os.path.join(self.docker_config, 'trust')
-        try:
-            self.server = check_server_url(p['server'])
-        except ValueError as exc:
-            raise InputError(str(exc))
         self.timeout = p['timeout']
         if self.timeout is None or self.timeout <= 0:
             raise InputError('timeout must be a positive number of seconds, got %r' % self.timeout)
-        self.root_passphrase = p.get('root_passphrase')
-        self.repository_passphrase = p.get('repository_passphrase')
         self._tmpdirs = []
         # Views (see ``view``) link the real configuration's cli-plugins/: they share its capabilities.
         self.plugin_config = self.docker_config
         self._children = []
-        self._verified_servers = set()
         # Temporary views (docker configurations, notary configs, copies of encrypted keys) live in
         # the real trust directory, 0700, never in /tmp; those of dead runs go at start.
         self.views_dir = os.path.join(self.trust_dir, VIEWS_DIR)
         sweep_stale_views(self.views_dir)
+
+    def server_for(self, reference):
+        """No Notary server: the commands of this client talk to none (``TrustCLI`` knows which serves what)."""
+        return None
 
     # --- binaries and environment ------------------------------------------------------
 
@@ -98,9 +99,6 @@ class TrustCLI(Runner, Views, Capabilities, DockerInspect):
 
     def docker_path(self):
         return self._binary(self.docker_cli, 'docker_cli')
-
-    def notary_path(self):
-        return self._binary(self.notary_cli, 'notary_cli')
 
     def env(self, docker_config=None):
         env = dict(os.environ)
@@ -118,6 +116,26 @@ class TrustCLI(Runner, Views, Capabilities, DockerInspect):
         env['LANG'] = 'C'
         env['NO_COLOR'] = '1'
         return env
+
+
+class TrustCLI(ToolClient, Capabilities, DockerInspect):
+    """docker and notary for one module run, configured from the common options: the ``ToolClient``, and which
+    Notary server serves a repository, its TLS, and the notary CLI's configuration."""
+
+    def __init__(self, module):
+        p = module.params
+        try:
+            self.server = check_server_url(p['server'])
+        except ValueError as exc:
+            raise InputError(str(exc))
+        super(TrustCLI, self).__init__(module)
+        self.notary_cli = p['notary_cli']
+        self.root_passphrase = p.get('root_passphrase')
+        self.repository_passphrase = p.get('repository_passphrase')
+        self._verified_servers = set()
+
+    def notary_path(self):
+        return self._binary(self.notary_cli, 'notary_cli')
 
     def server_for(self, reference):
         return notary_server_for(reference, self.server or os.environ.get('DOCKER_CONTENT_TRUST_SERVER'))

@@ -6,10 +6,12 @@
 
 Not a public API; it may change without notice.
 
-A state is what one server has for one repository (``read_state``); the keys a migration needs are
-found and checked with their passphrases before anything changes (``root_key``, ``repository_key``,
-``signer_keys_for``); ``apply`` stages and publishes one repository's steps inside a publish
-transaction (``_transaction``), in the view ``view`` that talks to the new server.
+A state is what one server has for one repository (``read_state``, shown as ``describe`` and ``merged_state``);
+the steps that make the new server carry the source are decided per repository (``plan``, ``repository_steps``,
+``has_changes``); the keys they need are found and checked with their passphrases before anything changes
+(``needed_keys`` over ``root_key``, ``repository_key``, ``signer_keys_for``; ``key_paths``); ``apply`` stages and
+publishes one repository's steps inside a publish transaction (``_transaction``), in the view ``view`` that talks
+to the new server.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,15 +19,15 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyProblem, WrongKeyPassphrase, canonical_key_id, list_local_keys, notary_key_pem, public_key_id, read_local_key,
-    write_private_key_file,
+    tuf_key_ids, write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, delegation_key_ids, delegation_roles, role_keys, signer_role, target_hashes,
+    RELEASES_ROLE, delegation_key_ids, delegation_keys, delegation_roles, role_keys, signer_role, target_hashes,
     tuf_key_pem,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
@@ -158,8 +160,6 @@ def local_snapshot_keys(cli, dest):
     return [k for k in list_local_keys(cli.trust_dir) if k['role'] == 'snapshot' and k['key_id'] in ids]
 
 
-# --- doing it ------------------------------------------------------------------------------------
-
 def _key_file_for_rotate(view, private_key, root_passphrase):
     # notary key rotate -k asks for an encrypted key's passphrase as "Enter passphrase for root key:"
     # whatever the role, and keeps the answer as the root passphrase: so the file is the repository
@@ -167,6 +167,110 @@ def _key_file_for_rotate(view, private_key, root_passphrase):
     return write_file_atomic(os.path.join(view, 'trust', 'repository-key.pem'),
                              notary_key_pem(private_key, root_passphrase, 'targets'), 0o600)
 
+
+# --- what to do ----------------------------------------------------------------------------------
+
+def describe(state):
+    """The part of a state the diff shows."""
+    if state is None:
+        return {}
+    parsed = state['parsed']
+    tags = dict((t, 'sha256:' + d) for t, (d, dummy) in state['tags'].items())
+    return dict(root_key_id=(parsed['root_key_ids'] or [None])[0], signers=signer_keys(parsed), signed_tags=tags)
+
+
+def plan(ref, src, dest, force, server):
+    """The steps that make ``dest`` (the new server's state, None: no trust data) carry ``src``."""
+    steps = dict(init=dest is None, snapshot_keys=[], delegations=[], tags=[])
+    if dest is not None and sorted(dest['parsed']['root_key_ids']) != sorted(src['parsed']['root_key_ids']):
+        raise InputError('repository %s: the new Notary server %s already has trust data for it with another root key '
+                         '(%s; the source has %s); it is never overwritten: remove it there first if it is not '
+                         'wanted' % (ref.gun, server, ', '.join(dest['parsed']['root_key_ids']),
+                                     ', '.join(src['parsed']['root_key_ids'])))
+    have_roles = dest['roles'] if dest else {}
+    keys = delegation_keys(src['targets'])
+    for role, info in src['roles'].items():
+        have = have_roles.get(role)
+        missing = [k for k in info['key_ids'] if not have or k not in have['key_ids']]
+        if missing:
+            steps['delegations'].append(dict(role=role, key_ids=missing, new=have is None, paths=info['paths'],
+                                             pems=[_delegation_pem(ref, role, k, keys.get(k)) for k in missing]))
+    have_tags = dest['tags'] if dest else {}
+    conflicts = []
+    for tag in sorted(src['tags']):
+        there = have_tags.get(tag)
+        if there == src['tags'][tag]:
+            continue
+        if there and there[0] != src['tags'][tag][0] and not force:
+            conflicts.append('%s (source sha256:%s, new server sha256:%s)' % (tag, src['tags'][tag][0], there[0]))
+        else:
+            steps['tags'].append(tag)
+    if conflicts:
+        raise InputError('repository %s: the new Notary server %s has tag(s) signed for another digest than the source: '
+                         '%s; set force=true to sign the source\'s digests there' % (ref.gun, server, '; '.join(conflicts)))
+    return steps
+
+
+def _delegation_pem(ref, role, key_id, key):
+    """The PEM to give ``notary delegation add`` for a source key; notary must derive the same key ID from it."""
+    try:
+        pem = tuf_key_pem(key or {})
+        same = tuf_key_ids(pem, 'key %s' % key_id)[0] == key_id
+    except ValueError as exc:
+        raise InputError('repository %s: key %s of %s on the source cannot be carried over: %s' % (ref.gun, key_id, role, exc))
+    if not same:
+        raise InputError('repository %s: key %s of %s on the source would get another key ID on the new server'
+                         % (ref.gun, key_id, role))
+    return pem
+
+
+def has_changes(steps):
+    return bool(steps['init'] or steps['snapshot_keys'] or steps['delegations'] or steps['tags'])
+
+
+def repository_steps(cli, ref, src, have, force):
+    """The plan for one repository, with the local snapshot keys it can reuse."""
+    steps = plan(ref, src, have, force, cli.server)
+    if have is not None:
+        steps['snapshot_keys'] = local_snapshot_keys(cli, have)
+    return steps
+
+
+def needed_keys(cli, ref, src, have, steps, signer, passphrase, option):
+    """Every key ``steps`` needs, checked with its passphrase (root and repository: the client's)."""
+    keys = {}
+    if steps['init'] or steps['snapshot_keys']:
+        keys['root'] = root_key(cli, ref, src, cli.root_passphrase)
+    if steps['init'] or steps['delegations']:
+        if steps['init']:
+            # notary init encrypts the keys it creates with it
+            check_new_passphrase(cli.repository_passphrase, 'repository_passphrase',
+                                 'the keys notary init creates for %s' % ref.gun)
+        ids = (src if have is None else have)['parsed']['repository_key_ids']
+        keys['repository'] = repository_key(cli, ref, ids, cli.repository_passphrase)
+    if steps['tags']:
+        keys['signer'] = signer_keys_for(cli, ref, src, signer, passphrase, option)
+    return keys
+
+
+def key_paths(steps, keys):
+    """The key files ``apply`` needs in the view."""
+    return [k['path'] for k in [keys.get('root'), keys.get('repository')] + keys.get('signer', []) + steps['snapshot_keys']
+            if k]
+
+
+def merged_state(src, dest):
+    """What the new server has once ``src`` is carried over; signers and tags it had beyond the source stay."""
+    state = describe(src)
+    if dest is None:
+        return state
+    merged = describe(dest)
+    merged['signers'].update(state['signers'])
+    merged['signed_tags'].update(state['signed_tags'])
+    return merged
+
+
+# --- doing it ------------------------------------------------------------------------------------
 
 def apply(cli, dest, tx, view, ref, src, steps, keys, signer, secrets):
     """Initialize (if needed), then stage every delegation and tag and publish them as one TUF version."""

@@ -2,33 +2,35 @@
 # Copyright (c) 2026, Open Banking
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Private helper of openbanking.content_trust: the life cycle every module shares.
+"""Private helper of openbanking.content_trust: the life cycle every module shares, whatever the format.
 
 Not a public API; it may change without notice.
+
+Nothing here knows Notary: the modules that change trust data in Notary build on ``_notaryaction.NotaryAction``
+(the publish transaction of a repository, several repositories under their locks), the cosign and Notation modules
+on ``Action`` itself, with a ``ToolClient``.  Each module names the Python libraries it needs (``build_module``'s
+``requires``).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import traceback
+from importlib.util import find_spec
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC, DEPRECATED_PASSPHRASE_ARGUMENT_SPEC,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustCLI
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import ToolClient
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import (
-    HAS_PEXPECT, PEXPECT_IMPORT_ERROR, Terminated, failure_lines, handle_termination,
+    Terminated, failure_lines, handle_termination,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (  # pylint: disable=unused-import
     ContentTrustError, InputError, MissingRequirement,  # InputError: the modules import it from here
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    CRYPTOGRAPHY_IMPORT_ERROR, HAS_CRYPTOGRAPHY, passphrase_problem,
-)
-from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_locks
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import passphrase_problem
 
 
 def _strings(value):
@@ -98,52 +100,55 @@ def check_aliases(module):
                              % (warning['option'], warning['alias'], warning['option']), error_kind=InputError.kind)
 
 
-def build_module(argument_spec, passphrases=True, **kwargs):
+REQUIREMENTS = ('cryptography', 'pexpect')
+
+
+def check_requirements(module, requires):
+    """Fail (``missing_requirement``) naming the first of ``requires`` (Python libraries, from ``REQUIREMENTS``)
+    that is not installed on the host: the module's own list, as its DOCUMENTATION's ``requirements``."""
+    for name in requires:
+        if name not in REQUIREMENTS:
+            raise ValueError('unknown requirement %r' % name)
+        if find_spec(name) is None:
+            module.fail_json(msg=missing_required_lib(name), exception='ImportError: No module named %s' % name,
+                             error_kind=MissingRequirement.kind)
+
+
+def build_module(argument_spec, passphrases=True, requires=(), **kwargs):
     """The module with the common options. ``passphrases``: True for modules that write trust data
     (root_passphrase, repository_passphrase); False for those that never took them; ``'deprecated'`` for
-    those that took them without reading them (accepted until 1.0.0, with a deprecation warning)."""
+    those that took them without reading them (accepted until 1.0.0, with a deprecation warning).
+    ``requires``: the Python libraries the module needs (``REQUIREMENTS``), checked before it runs."""
     spec = dict(_PASSPHRASE_SPECS[passphrases])
     spec.update(argument_spec)
     module = TrustModule(argument_spec=spec, supports_check_mode=True, **kwargs)
     check_aliases(module)
     check_passphrases(module)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(CRYPTOGRAPHY_IMPORT_ERROR),
-                         error_kind=MissingRequirement.kind)
-    if not HAS_PEXPECT:
-        module.fail_json(msg=missing_required_lib('pexpect'), exception=str(PEXPECT_IMPORT_ERROR),
-                         error_kind=MissingRequirement.kind)
+    check_requirements(module, requires)
     return module
 
 
 class Action(object):
     """The shape of a module's work: plan -> preflight -> apply -> verify -> result.
 
-    ``run(module, ActionClass)`` builds the action with ``(module, cli)`` and calls, in this order:
+    ``run(module, ActionClass)`` builds the action with ``(module, client)`` (``client``: an instance of the class's
+    ``client_class``, a ``ToolClient`` unless the module needs more) and calls, in this order:
 
-    - ``inputs()``: checks of the options that need no state; may set ``self.reference`` (a ``Reference``)
-      to run the next four steps inside that repository's publish transaction (``self.tx``), called again
-      after a TUF version conflict (``Transaction.attempt``).
+    - ``inputs()``: checks of the options that need no state.
     - ``plan()``: read the current state and decide what changes; returns the plan (any object).
       ``changed(plan)`` says from the plan alone whether anything changes (default: ``plan['changed']``).
     - ``preflight(plan)``: checks that must pass before anything is touched (passphrases, keys, reachability).
     - ``apply(plan)``: make the change; returns an outcome. Not called in check mode, nor when nothing changes.
     - ``verify(plan, outcome)``: read again and raise if the change did not take.  Called after ``apply``.
-    - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run),
-      after the transaction.  ``changed`` is set from the plan unless the result sets it.
-
-    Several repositories (``trust_migrate``): ``inputs()`` sets ``self.references`` (a list) instead.  ``plan``
-    and ``preflight`` run once for all of them, as above; then, not in check mode, under the locks of every one
-    of them (``repository_locks``): ``apply`` and ``verify`` when something changes, and ``refresh(plan,
-    outcome)`` always.  ``apply`` publishes each repository with ``self.publish(reference, func)``: ``func()``
-    inside that repository's publish transaction (``self.tx``), called again after a TUF version conflict.
+    - ``result(plan, outcome)``: the module's result dict (``outcome`` is None when apply did not run).
+      ``changed`` is set from the plan unless the result sets it.
+    - ``close()``: always, last (connections the action opened).
 
     Check mode runs ``inputs``, ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run``
-    unless the user asked for it (``--diff``)."""
+    unless the user asked for it (``--diff``).  ``_notaryaction.NotaryAction`` runs the same steps inside a
+    repository's publish transaction, or for several repositories under their locks."""
 
-    reference = None
-    references = None
-    tx = None
+    client_class = ToolClient
 
     def __init__(self, module, cli):
         self.module = module
@@ -168,17 +173,11 @@ class Action(object):
     def verify(self, plan, outcome):
         pass
 
-    def refresh(self, plan, outcome):
-        """Several repositories only: under their locks, not in check mode, whether or not ``apply`` ran."""
-
     def result(self, plan, outcome):
         raise NotImplementedError
 
-    def publish(self, reference, func):
-        """``func()`` inside the publish transaction of ``reference`` (``self.tx``), again after a conflict."""
-        with transaction(self.cli, reference) as tx:
-            self.tx = tx
-            return tx.attempt(func)
+    def close(self):
+        pass
 
     def _steps(self):
         plan = self.plan()
@@ -190,40 +189,28 @@ class Action(object):
             self.verify(plan, outcome)
         return plan, changed, outcome
 
-    def _several(self):
-        plan = self.plan()
-        changed = self.changed(plan)
-        self.preflight(plan)
-        outcome = None
-        if not self.module.check_mode:
-            with repository_locks(self.cli, self.references):
-                if changed:
-                    outcome = self.apply(plan)
-                    self.verify(plan, outcome)
-                self.refresh(plan, outcome)
-        return plan, changed, outcome
+    def _run(self):
+        """The steps after ``inputs``: ``(plan, changed, outcome)``."""
+        return self._steps()
 
     def __call__(self):
-        self.inputs()
-        if self.references is not None:
-            plan, changed, outcome = self._several()
-        elif self.reference is None:
-            plan, changed, outcome = self._steps()
-        else:
-            with transaction(self.cli, self.reference) as tx:
-                self.tx = tx
-                plan, changed, outcome = tx.attempt(self._steps)
-        result = self.result(plan, outcome)
+        try:
+            self.inputs()
+            plan, changed, outcome = self._run()
+            result = self.result(plan, outcome)
+        finally:
+            self.close()
         result.setdefault('changed', changed)
         return result
 
 
 class Reader(Action):
-    """A module that only reads (``trust_inspect``, ``trust_verify``, ``cosign_verify``, ``notation_verify``):
-    ``plan()`` reads and returns the result dict; nothing changes, so nothing is applied."""
+    """A module that only reads trust data (``trust_inspect``, ``trust_verify``, ``cosign_verify``,
+    ``notation_verify``): ``plan()`` reads and returns the result dict; nothing is applied.  ``changed`` is the
+    result's own (``trust_verify`` pulls images it verifies when asked), else False."""
 
     def changed(self, plan):
-        return False
+        return bool(plan.get('changed', False))
 
     def result(self, plan, outcome):
         return plan
@@ -244,7 +231,7 @@ def run(module, action):
     terminated = None
     cli = None
     try:
-        cli = TrustCLI(module)
+        cli = action.client_class(module)
         result = action(module, cli)()
     except Terminated as exc:
         terminated = exc.signum

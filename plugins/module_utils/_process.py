@@ -35,7 +35,7 @@ PEXPECT_IMPORT_ERROR = None if HAS_PEXPECT else ImportError('No module named pex
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import CommandTimeout, TrustError, WrongPassphrase, explain
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import MIN_NEW_PASSPHRASE
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import MIN_NEW_PASSPHRASE
 
 
 class Terminated(BaseException):

@@ -21,6 +21,8 @@ description:
   - The password is given to cosign on its terminal prompt, never in argv or the environment.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python libraries C(cryptography) and C(pexpect) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -290,7 +292,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         force=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography', 'pexpect'))
     run(module, EnsureKeyPair)
 
 

@@ -30,6 +30,8 @@ description:
   - The key password is given to cosign on its terminal prompt, never in argv or the environment.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python libraries C(cryptography) and C(pexpect) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -214,7 +216,7 @@ def main():
         annotations=dict(type='dict', default={}),
         transparency_log=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography', 'pexpect'))
     run(module, Sign)
 
 

@@ -18,6 +18,8 @@ description:
   - Read-only. Fails naming every tag that does not verify, unless O(fail_on_unverified=false).
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python library C(cryptography) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -160,7 +162,7 @@ def main():
         require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography',))
     run(module, Verify)
 
 

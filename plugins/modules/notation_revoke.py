@@ -36,6 +36,8 @@ description:
     credentials of O(docker_config), which must allow pushing and deleting in the repository.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python library C(cryptography) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -178,7 +180,7 @@ class Revoke(RevokeSignatures):
 
 
 def main():
-    module = build_module(dict(REVOKE_ARGUMENT_SPEC), passphrases='deprecated')
+    module = build_module(dict(REVOKE_ARGUMENT_SPEC), passphrases='deprecated', requires=('cryptography',))
     run(module, Revoke)
 
 

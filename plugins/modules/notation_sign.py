@@ -33,6 +33,8 @@ description:
     credentials of O(docker_config).
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python library C(cryptography) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -193,7 +195,7 @@ def main():
         key=dict(type='path', required=True, no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography',))
     run(module, Sign)
 
 

@@ -19,6 +19,8 @@ description:
   - Read-only. Fails naming every tag that does not verify, unless O(fail_on_unverified=false).
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python library C(cryptography) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -171,7 +173,7 @@ def main():
         require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography',))
     run(module, Verify)
 
 

@@ -176,7 +176,8 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import MissingRequirement
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, Reader, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 try:
@@ -186,7 +187,7 @@ except ImportError:
     HAS_JMESPATH = False
 
 
-class Inspect(Reader):
+class Inspect(NotaryReader):
     """The trust data of each reference, as the one trust reader reads it; optionally a JMESPath query of it."""
 
     def inputs(self):

@@ -19,6 +19,8 @@ description:
   - The key ID returned is the canonical ID that C(docker trust inspect) shows for the signer.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python library C(cryptography) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
@@ -154,9 +156,9 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, WrongKeyPassphrase, check_new_passphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
-    public_key_id, public_key_pem, read_local_key, write_private_key_file,
+    KeyProblem, WrongKeyPassphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, public_key_pem, read_local_key, write_private_key_file,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
@@ -324,7 +326,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         public_key_path=dict(type='path'),
         force=dict(type='bool', default=False),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography',))
     run(module, EnsureKey)
 
 

@@ -36,6 +36,8 @@ description:
     root for it, no tag there is signed for another digest - and fails naming the repository and what is needed.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python libraries C(cryptography) and C(pexpect) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
@@ -238,14 +240,14 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._process
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     check_server_url, parse_reference, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import check_new_passphrase, signer_passphrase, tuf_key_ids
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._migration import (
-    apply, local_snapshot_keys, read_state, repository_key, root_key, signer_keys_for, verify as verify_migration,
+    apply, describe, has_changes, key_paths, merged_state, needed_keys, read_state, repository_steps,
+    verify as verify_migration,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, delegation_keys, replace_cached_metadata, tuf_key_pem,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, replace_cached_metadata
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import add_keys_to_view, isolated_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 
@@ -268,121 +270,7 @@ def _inputs(module, cli):
     return source_server, refs, validate_signer_name(p['signer'], 'signer')
 
 
-# --- what each server has ----------------------------------------------------------------------
-
-def describe(state):
-    """The part of a state the diff shows."""
-    if state is None:
-        return {}
-    parsed = state['parsed']
-    tags = dict((t, 'sha256:' + d) for t, (d, dummy) in state['tags'].items())
-    return dict(root_key_id=(parsed['root_key_ids'] or [None])[0], signers=signer_keys(parsed), signed_tags=tags)
-
-
-# --- what to do ----------------------------------------------------------------------------------
-
-def plan(ref, src, dest, force, server):
-    """The steps that make ``dest`` (the new server's state, None: no trust data) carry ``src``."""
-    steps = dict(init=dest is None, snapshot_keys=[], delegations=[], tags=[])
-    if dest is not None and sorted(dest['parsed']['root_key_ids']) != sorted(src['parsed']['root_key_ids']):
-        raise InputError('repository %s: the new Notary server %s already has trust data for it with another root key '
-                         '(%s; the source has %s); it is never overwritten: remove it there first if it is not '
-                         'wanted' % (ref.gun, server, ', '.join(dest['parsed']['root_key_ids']),
-                                     ', '.join(src['parsed']['root_key_ids'])))
-    have_roles = dest['roles'] if dest else {}
-    keys = delegation_keys(src['targets'])
-    for role, info in src['roles'].items():
-        have = have_roles.get(role)
-        missing = [k for k in info['key_ids'] if not have or k not in have['key_ids']]
-        if missing:
-            steps['delegations'].append(dict(role=role, key_ids=missing, new=have is None, paths=info['paths'],
-                                             pems=[_delegation_pem(ref, role, k, keys.get(k)) for k in missing]))
-    have_tags = dest['tags'] if dest else {}
-    conflicts = []
-    for tag in sorted(src['tags']):
-        there = have_tags.get(tag)
-        if there == src['tags'][tag]:
-            continue
-        if there and there[0] != src['tags'][tag][0] and not force:
-            conflicts.append('%s (source sha256:%s, new server sha256:%s)' % (tag, src['tags'][tag][0], there[0]))
-        else:
-            steps['tags'].append(tag)
-    if conflicts:
-        raise InputError('repository %s: the new Notary server %s has tag(s) signed for another digest than the source: '
-                         '%s; set force=true to sign the source\'s digests there' % (ref.gun, server, '; '.join(conflicts)))
-    return steps
-
-
-def _delegation_pem(ref, role, key_id, key):
-    """The PEM to give ``notary delegation add`` for a source key; notary must derive the same key ID from it."""
-    try:
-        pem = tuf_key_pem(key or {})
-        same = tuf_key_ids(pem, 'key %s' % key_id)[0] == key_id
-    except ValueError as exc:
-        raise InputError('repository %s: key %s of %s on the source cannot be carried over: %s' % (ref.gun, key_id, role, exc))
-    if not same:
-        raise InputError('repository %s: key %s of %s on the source would get another key ID on the new server'
-                         % (ref.gun, key_id, role))
-    return pem
-
-
-def has_changes(steps):
-    return bool(steps['init'] or steps['snapshot_keys'] or steps['delegations'] or steps['tags'])
-
-
-# --- the keys it needs -------------------------------------------------------------------------
-
-def prepare(cli, ref, src, have, signer, passphrase, option):
-    """``(steps, keys)``: the plan for one repository and every key it needs, checked with its passphrase."""
-    steps = repository_steps(cli, ref, src, have)
-    return steps, needed_keys(cli, ref, src, have, steps, signer, passphrase, option)
-
-
-def repository_steps(cli, ref, src, have):
-    """The plan for one repository, with the local snapshot keys it can reuse."""
-    steps = plan(ref, src, have, cli.module.params['force'], cli.server)
-    if have is not None:
-        steps['snapshot_keys'] = local_snapshot_keys(cli, have)
-    return steps
-
-
-def needed_keys(cli, ref, src, have, steps, signer, passphrase, option):
-    """Every key ``steps`` needs, checked with its passphrase."""
-    p = cli.module.params
-    keys = {}
-    if steps['init'] or steps['snapshot_keys']:
-        keys['root'] = root_key(cli, ref, src, p['root_passphrase'])
-    if steps['init'] or steps['delegations']:
-        if steps['init']:
-            # notary init encrypts the keys it creates with it
-            check_new_passphrase(p['repository_passphrase'], 'repository_passphrase',
-                                 'the keys notary init creates for %s' % ref.gun)
-        ids = (src if have is None else have)['parsed']['repository_key_ids']
-        keys['repository'] = repository_key(cli, ref, ids, p['repository_passphrase'])
-    if steps['tags']:
-        keys['signer'] = signer_keys_for(cli, ref, src, signer, passphrase, option)
-    return keys
-
-
-def key_paths(steps, keys):
-    """The key files ``apply`` needs in the view."""
-    return [k['path'] for k in [keys.get('root'), keys.get('repository')] + keys.get('signer', []) + steps['snapshot_keys']
-            if k]
-
-
-# --- doing it ------------------------------------------------------------------------------------
-
-def _attempt(cli, dest, tx, view, ref, sources, dests, plans, needed, signer, secrets, passphrase, option):
-    """Migrate one repository; after a TUF conflict, read the new server again and plan again first."""
-    if tx.attempt_number:
-        dests[ref.gun] = read_state(dest, [ref])[ref.gun]
-        plans[ref.gun], needed[ref.gun] = prepare(cli, ref, sources[ref.gun], dests[ref.gun], signer, passphrase,
-                                                  option)
-    add_keys_to_view(view, sorted(set(key_paths(plans[ref.gun], needed[ref.gun]))))
-    apply(cli, dest, tx, view, ref, sources[ref.gun], plans[ref.gun], needed[ref.gun], signer, secrets)
-
-
-class Migrate(Action):
+class Migrate(NotaryAction):
     """Carry repositories' trust data to a new Notary server: every repository is planned and its keys checked
     before any changes; each is then published in its own transaction, under the locks of all of them."""
 
@@ -402,11 +290,12 @@ class Migrate(Action):
             raise InputError('the source Notary server %s has no trust data for %s; nothing to migrate (check the '
                              'names and source_server)' % (self.source_server, ', '.join(missing)))
         dests = read_state(self.dest, refs)
-        steps = dict((ref.gun, repository_steps(cli, ref, sources[ref.gun], dests[ref.gun])) for ref in refs)
+        steps = dict((ref.gun, repository_steps(cli, ref, sources[ref.gun], dests[ref.gun], self.params['force']))
+                     for ref in refs)
         return dict(sources=sources, dests=dests, steps=steps, keys={},
                     changed_refs=[ref for ref in refs if has_changes(steps[ref.gun])],
                     before=dict((ref.gun, describe(dests[ref.gun])) for ref in refs),
-                    after=dict((ref.gun, _merged(sources[ref.gun], dests[ref.gun])) for ref in refs),
+                    after=dict((ref.gun, merged_state(sources[ref.gun], dests[ref.gun])) for ref in refs),
                     cache_updated=dict((ref.gun, False) for ref in refs))
 
     def changed(self, plan):
@@ -421,21 +310,31 @@ class Migrate(Action):
             self.cli.notary_path()
 
     def apply(self, plan):
-        p, cli, signer, passphrase = self.params, self.cli, self.signer, self.passphrase
+        p, passphrase = self.params, self.passphrase
         secrets = Secrets(root=p['root_passphrase'], repository=p['repository_passphrase'],
-                          signers={signer: passphrase}, signer_fallback=passphrase)
+                          signers={self.signer: passphrase}, signer_fallback=passphrase)
         done = []
         try:
             for ref in plan['changed_refs']:
-                self.publish(ref, lambda ref=ref: _attempt(
-                    cli, self.dest, self.tx, self.dest_view, ref, plan['sources'], plan['dests'], plan['steps'],
-                    plan['keys'], signer, secrets, passphrase, self.option))
+                self.publish(ref, lambda ref=ref: self._attempt(ref, plan, secrets))
                 done.append(ref)
         except TrustError as exc:
             if done:
                 exc.msg += '; already migrated in this run: %s' % ', '.join(r.gun for r in done)
             raise
         return done
+
+    def _attempt(self, ref, plan, secrets):
+        """Migrate one repository; after a TUF conflict, read the new server again and plan again first."""
+        cli, gun = self.cli, ref.gun
+        if self.tx.attempt_number:
+            have = plan['dests'][gun] = read_state(self.dest, [ref])[gun]
+            plan['steps'][gun] = repository_steps(cli, ref, plan['sources'][gun], have, self.params['force'])
+            plan['keys'][gun] = needed_keys(cli, ref, plan['sources'][gun], have, plan['steps'][gun], self.signer,
+                                            self.passphrase, self.option)
+        add_keys_to_view(self.dest_view, sorted(set(key_paths(plan['steps'][gun], plan['keys'][gun]))))
+        apply(cli, self.dest, self.tx, self.dest_view, ref, plan['sources'][gun], plan['steps'][gun], plan['keys'][gun],
+              self.signer, secrets)
 
     def verify(self, plan, outcome):
         # Read again; this also refreshes the view's cache, which replaces the local one in refresh().
@@ -479,17 +378,6 @@ class Migrate(Action):
                     server=cli.server, diff=dict(before=plan['before'], after=plan['after']))
 
 
-def _merged(src, dest):
-    """What the new server has once ``src`` is carried over; signers and tags it had beyond the source stay."""
-    state = describe(src)
-    if dest is None:
-        return state
-    merged = describe(dest)
-    merged['signers'].update(state['signers'])
-    merged['signed_tags'].update(state['signed_tags'])
-    return merged
-
-
 def main():
     module = build_module(dict(
         source_server=dict(type='str', required=True),
@@ -497,7 +385,7 @@ def main():
         signer=dict(type='str', required=True),
         signer_passphrase=dict(type='str', no_log=True),
         force=dict(type='bool', default=False),
-    ))
+    ), requires=('cryptography', 'pexpect'))
     run(module, Migrate)
 
 

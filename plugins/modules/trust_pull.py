@@ -194,6 +194,7 @@ attributes:
   platform:
     platforms: posix
 requirements:
+  - Python library C(cryptography) on the host that runs the module
   - Docker SDK for Python (C(docker)) and a docker daemon (O(docker_host))
   - notary CLI (pinned repositories are always read with it; unpinned ones where the docker CLI has no C(docker trust))
 notes:
@@ -382,7 +383,8 @@ running:
       type: str
 '''
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
@@ -394,7 +396,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signerk
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 
 
-class Pull(Action):
+class Pull(NotaryAction):
     """Pull each image by its verified signed digest and tag it: the plan is what the daemon lacks and which
     tags would move; apply pulls, checks the pulls, and moves the tags."""
 
@@ -485,7 +487,7 @@ def main():
             reason=dict(type='str', required=True),
         )),
         untag_revoked=dict(type='bool', default=False),
-    ), passphrases=False)
+    ), passphrases=False, requires=('cryptography',))
     run(module, Pull)
 
 

@@ -157,6 +157,7 @@ options:
         not pinned here whose root private key this host holds is pinned to it (C(verification.held_root_pins)).
     type: dict
 requirements:
+  - Python libraries C(cryptography) and C(pexpect) on the host that runs the module
   - Docker SDK for Python (C(docker)) to read and push local images, with O(push=true)
   - notary CLI, with O(push=false) or O(sign_with=notary)
 seealso:
@@ -306,17 +307,15 @@ diff:
       returned: when diff mode is on
 '''
 
-import functools
 import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tags,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import (
-    Action, ContentTrustError, InputError, build_module, run,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import signer_passphrase
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, releases_signature_valid, role_version, signer_role,
 )
@@ -327,12 +326,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_passphrase, read_trust, signed_by, signer_local_keys, signer_secrets, tag_signatures,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_locks
-from ansible_collections.openbanking.content_trust.plugins.module_utils._transaction import transaction
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import parse_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import keys_to_sign_with, parse_signer
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import check_release
+from ansible_collections.openbanking.content_trust.plugins.module_utils._release import Release, verify_release
 
 
 def _inputs(p):
@@ -354,20 +350,7 @@ def _inputs(p):
     return repository, tags, signer
 
 
-def verify_release(cli, params, images, pins):
-    """trust_verify's checks (``_verified_pull.check_release``) of what was published: ``images`` is
-    ``[(reference, tags, results, trust)]``; the digest each result reports is the one expected, and ``trust`` the
-    trust data the run read last (under the repository's lock: after publishing, or the plan's when nothing changed)."""
-    held = held_root_pins(cli, [ref for ref, tags, results, trust in images], pins)
-    out = check_release(cli, [(ref, tags, dict((r['tag'], r['digest']) for r in results if r['digest']))
-                              for ref, tags, results, trust in images],
-                        parse_signer(params['signer'], 'signer'), dict(pins, **held), params['verify_pull'],
-                        read=dict((str(ref), trust) for ref, tags, results, trust in images))
-    out['held_root_pins'] = held
-    return out
-
-
-class PushAndSign(Action):
+class PushAndSign(NotaryAction):
     """Push tags (or take the registry's) and sign them as one signer, in the repository's publish transaction;
     after a TUF conflict, read and plan again (tags an interrupted attempt signed count as done)."""
 
@@ -383,12 +366,9 @@ class PushAndSign(Action):
         if self.params['push'] and self.params['sign_with'] == 'docker':
             self.cli.require_docker_trust()
 
-    def __call__(self):
-        try:
-            return super(PushAndSign, self).__call__()
-        finally:
-            if self.images is not None:
-                self.images.close()
+    def close(self):
+        if self.images is not None:
+            self.images.close()
 
     def plan(self):
         p, cli, repository, tags, signer = self.params, self.cli, self.reference, self.tags, self.signer
@@ -473,115 +453,10 @@ class PushAndSign(Action):
         return out
 
 
-class PushRelease(Action):
-    """``images``: every image of a release planned and checked before the first push - all or nothing, naming every
-    image that cannot be published - then each repository published in its own transaction, under the locks of all
-    of them.  A failure after the first push returns what this run pushed and signed, and what each repository had
-    signed before (``images``), so that the caller can roll back."""
+class PushRelease(Release):
+    """``images``: a release of several images, all or nothing (``_release.Release``), each as ``PushAndSign``."""
 
-    def inputs(self):
-        p = self.params
-        if not p['images']:
-            raise InputError('images must list at least one image (repository and tags)')
-        self.pins = parse_root_pins(p['root_key_ids'])
-        self.parts = []
-        for i, image in enumerate(p['images']):
-            sub = PushAndSign(self.module, self.cli)
-            sub.params = dict(p, repository=image['repository'], tags=image['tags'], source=image['source'],
-                              digests=None, images=None, verify=False)
-            try:
-                sub.inputs()
-            except InputError as exc:
-                raise InputError('images[%d] (%s): %s' % (i, image['repository'], exc.msg))
-            self.parts.append(sub)
-
-    def __call__(self):
-        self.inputs()
-        local = None
-        try:
-            with repository_locks(self.cli, [sub.reference for sub in self.parts]):
-                plans = self._plan_all()
-                if not self.module.check_mode:
-                    self._apply_all(plans)
-        finally:
-            for sub in self.parts:
-                if sub.images is not None and sub.images is not local:
-                    local = sub.images
-                    local.close()
-        return self._result(plans)
-
-    def _plan_all(self):
-        plans, problems, kinds, local = [], [], [], None
-        for sub in self.parts:
-            sub.images = local  # one connection to the daemon for every image
-            try:
-                plan = sub.plan()
-                sub.preflight(plan)
-            except ContentTrustError as exc:
-                problems.append('- %s: %s' % (sub.params['repository'], exc.msg))
-                kinds.append(exc.kind)
-                plan = None
-            local = sub.images or local
-            plans.append(plan)
-        if problems:
-            exc = ContentTrustError('%d of %d images of the release cannot be published; nothing was pushed or signed:\n%s'
-                                    % (len(problems), len(self.parts), '\n'.join(problems)))
-            exc.kind = kinds[0] if len(set(kinds)) == 1 else 'error'
-            raise exc
-        return plans
-
-    def _apply_all(self, plans):
-        published = set()
-        for i, sub in enumerate(self.parts):
-            plan = plans[i]
-            if not sub.changed(plan):
-                continue
-            # The plan made under the locks serves the first attempt, unless an earlier image changed this repository.
-            fresh = [plan] if sub.reference.gun not in published else []
-            try:
-                with transaction(self.cli, sub.reference) as tx:
-                    sub.tx = tx
-                    plans[i] = tx.attempt(functools.partial(self._attempt, sub, fresh))
-            except ContentTrustError as exc:
-                exc.msg = '%s: %s' % (sub.params['repository'], exc.msg)
-                exc.result = dict(images=[self._entry(other, other.current, partial=j >= i)
-                                          for j, other in enumerate(self.parts)])
-                raise
-            published.add(sub.reference.gun)
-
-    @staticmethod
-    def _attempt(sub, fresh):
-        if not fresh:  # a retry after a TUF conflict, or a repository an earlier image changed: plan again
-            return sub._steps()[0]
-        planned = fresh.pop()
-        sub.verify(planned, sub.apply(planned))
-        return planned
-
-    @staticmethod
-    def _entry(sub, plan, partial=False):
-        entry = dict(repository=sub.params['repository'], before=sub.signed_before, signer_before=dict(sub.before),
-                     changed=False)
-        if partial:  # the image that failed, as far as it got, and those after it (untouched)
-            entry['results'] = [dict(tag=item['tag'], digest=item['digest'], pushed=item['pushed'],
-                                     signed=item['signed'], signers=[]) for item in plan['items']]
-            entry['changed'] = any(r['pushed'] or r['signed'] for r in entry['results'])
-        else:
-            res = sub.result(plan, None)
-            entry.update(results=res['results'], changed=res['changed'], diff=res['diff'])
-        return entry
-
-    def _result(self, plans):
-        entries = [self._entry(sub, plan) for sub, plan in zip(self.parts, plans)]
-        diffs = [(e['repository'], e.pop('diff')) for e in entries]
-        out = dict(changed=any(e['changed'] for e in entries), images=entries,
-                   results=[dict(r, repository=e['repository']) for e in entries for r in e['results']],
-                   diff=dict(before=dict((repo, d['before']) for repo, d in diffs),
-                             after=dict((repo, d['after']) for repo, d in diffs)))
-        if self.params['verify'] and not self.module.check_mode:
-            out['verification'] = verify_release(
-                self.cli, self.params, [(sub.reference, sub.tags, e['results'], plan['trust'])
-                                        for sub, e, plan in zip(self.parts, entries, plans)], self.pins)
-        return out
+    part_class = PushAndSign
 
 
 def main():
@@ -604,7 +479,7 @@ def main():
         verify_pull=dict(type='str', default='first', choices=['first', 'all', 'none']),
         root_key_ids=dict(type='dict', no_log=False),
     ), required_one_of=[('repository', 'images')], required_together=[('repository', 'tags')],
-        mutually_exclusive=[('images', 'repository'), ('images', 'tags'), ('images', 'source'), ('images', 'digests')])
+        mutually_exclusive=[('images', 'repository'), ('images', 'tags'), ('images', 'source'), ('images', 'digests')], requires=('cryptography', 'pexpect'))
     run(module, PushRelease if module.params['images'] else PushAndSign)
 
 

@@ -26,6 +26,8 @@ description:
     on a repository without signers) cannot be revoked by a signer; the task fails and says so.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python libraries C(cryptography) and C(pexpect) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
@@ -149,8 +151,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     parse_reference, parse_tags, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_passphrase
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import signer_passphrase
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import delegation_key_ids, delegation_roles
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_passphrase, read_trust, signer_local_keys, signer_secrets, tag_signatures,
@@ -197,7 +200,7 @@ def missing_message(repository, unsigned, closest, signed_count):
             'check the name (the repository has %d signed tags)' % (repository.gun, '; '.join(parts), signed_count))
 
 
-class Revoke(Action):
+class Revoke(NotaryAction):
     """Remove tags' signatures as one signer: one ``docker trust revoke`` (or notary removal) per tag."""
 
     def inputs(self):
@@ -294,7 +297,7 @@ def main():
         signer=dict(type='str', required=True),
         signer_passphrase=dict(type='str', no_log=True),
         missing=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
-    ))
+    ), requires=('cryptography', 'pexpect'))
     run(module, Revoke)
 
 

@@ -31,6 +31,8 @@ description:
   - Passphrases are checked against the local keys before anything is changed.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python libraries C(cryptography) and C(pexpect) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
@@ -203,7 +205,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._delegat
     apply as apply_steps, check_init_passphrases, check_repository_key, read_roles, verify as verify_steps,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import parse_public_pem, tuf_key_ids
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
     RELEASES_ROLE, signature_key_ids, signed_targets, signer_role,
 )
@@ -268,7 +271,7 @@ def stranded_tags(roles, releases_doc, remove_ids):
 
 # --- reading and doing (the keys, the delegations and publishing: _delegations) -------------
 
-class EnsureSigner(Action):
+class EnsureSigner(NotaryAction):
     """A signer of a repository with exactly the wanted keys (or none): one publish, in the transaction."""
 
     def inputs(self):
@@ -362,7 +365,7 @@ def main():
         public_keys=dict(type='list', elements='str', no_log=False),
         exclusive_keys=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
-    ))
+    ), requires=('cryptography', 'pexpect'))
     run(module, EnsureSigner)
 
 

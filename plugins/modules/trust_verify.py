@@ -27,6 +27,8 @@ description:
     RV(verified_with) says which CLI read the trust data and how the tags were pulled.
 author:
   - Open Banking (@OpenBankingUK)
+requirements:
+  - Python library C(cryptography) on the host that runs the module
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
@@ -255,7 +257,8 @@ unverified:
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._module import build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import (
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
@@ -270,7 +273,7 @@ def _inputs(p):
             for (ref, tags), image in zip(parse_images(p['images']), p['images'])]
 
 
-class Verify(Reader):
+class Verify(NotaryReader):
     """Each tag: signed, signed for the digest the registry serves (and the one expected), by the signer, under a
     pinned root, and (``pull``) pullable by that digest."""
 
@@ -312,7 +315,7 @@ def main():
             tags=dict(type='list', elements='str', required=True),
             reason=dict(type='str', required=True),
         )),
-    ), passphrases='deprecated')
+    ), passphrases='deprecated', requires=('cryptography',))
     run(module, Verify)
 
 

@@ -23,9 +23,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (  # noqa: F401
-    _der, _int, _oid, _seq,
-    KeyProblem, MAX_PEM_BYTES, check_new_passphrase, decrypt_pkcs8, encode_pem, encrypt_private_key, generate_private_key,
-    load_private_pem, notary_key_pem, parse_public_pem, passphrase_problem, public_key_id, signer_passphrase, split_pem,
+    _der, _int, _oid, _seq, KeyProblem, MAX_PEM_BYTES, decrypt_pkcs8, encode_pem, encrypt_private_key, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, split_pem,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import (  # noqa: F401
+    check_new_passphrase, passphrase_problem, signer_passphrase,
 )
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'keys')

@@ -8,7 +8,7 @@ Not a public API; it may change without notice.
 
 The keys a change needs are checked with their passphrases before anything changes
 (``check_repository_key``, ``check_init_passphrases``); ``read_roles`` reads the delegations the
-reader has just verified (``_trustreader.verified_documents``); ``apply`` stages a plan's steps in a
+reader has just verified (``TrustReader.read_documents``); ``apply`` stages a plan's steps in a
 view of the publish transaction (``_transaction``) and publishes them as one TUF version; ``verify`` reads again what the Notary
 server now reports.  Key IDs in plans are TUF key IDs.
 """
@@ -22,11 +22,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import WrongKeyPassphrase, list_local_keys, read_local_key
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, delegation_key_ids, delegation_roles, gun_dir, signer_role,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, delegation_key_ids, delegation_roles, signer_role
+from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import gun_dir
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader, verified_documents
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
 def _decrypts(key, passphrase, what):
@@ -75,10 +74,10 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
                                  'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
 
 
-def read_roles(cli, parsed):
-    """Delegation roles, their keys' docker IDs and targets/releases, as the reader just verified them."""
+def read_roles(cli, parsed, documents):
+    """Delegation roles, their keys' docker IDs and targets/releases, from ``documents``: the TUF metadata the read
+    of ``parsed`` verified (``TrustReader.read_documents``)."""
     gun = parsed['repository']
-    documents = verified_documents(cli.trust_dir, gun)
     targets = documents.get('targets')
     if targets is None:
         raise TrustError('docker trust inspect read %s but left no cached targets metadata under %s'
@@ -114,9 +113,9 @@ def apply(tx, ref, name, steps, keys, roles, secrets):
 
 def verify(cli, ref, name, expected, steps):
     """Read again what docker and the Notary server now say; ``expected``: docker IDs, None for absent."""
-    parsed = TrustReader(cli).read_one(ref)
+    parsed, documents = TrustReader(cli).read_documents(ref)
     shown = signer_keys(parsed).get(name)
-    roles = read_roles(cli, parsed)[0] if parsed['exists'] else {}
+    roles = read_roles(cli, parsed, documents)[0] if parsed['exists'] else {}
     releases = set(roles.get(RELEASES_ROLE, {}).get('key_ids', []))
     if expected is None:
         problem = shown is not None or signer_role(name) in roles

@@ -34,7 +34,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signing
     check_notary, check_passphrase, signer_local_keys, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader, verified_documents
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
 # --- what each server has ----------------------------------------------------------------------
@@ -58,14 +58,15 @@ def _released(documents, parsed):
 def read_state(cli, refs):
     """What ``cli`` (a view with a TUF cache of its own) reads for each repository: ``{gun: state or None}``."""
     check_notary(cli, refs[0])
-    read = TrustReader(cli).read(refs)
+    reader = TrustReader(cli)
+    read = reader.read(refs)
     states = {}
     for ref in refs:
         parsed = read[str(ref)]
         if not parsed['exists']:
             states[ref.gun] = None
             continue
-        documents = verified_documents(cli.trust_dir, ref.gun)
+        documents = reader.documents.get(ref.gun, {})
         root = documents.get('root')
         targets = documents.get('targets')
         if root is None or targets is None:

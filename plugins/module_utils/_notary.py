@@ -2,7 +2,7 @@
 # Copyright (c) 2026, Open Banking
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Private helper of openbanking.content_trust: the notary CLI and the TUF data it caches.
+"""Private helper of openbanking.content_trust: the notary CLI and the TUF documents it reads.
 
 Not a public API; it may change without notice.
 
@@ -30,13 +30,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import KeyProblem, explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import canonical_key_id, encode_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import cached_metadata, changelist_dir, private_dirs
 
 RELEASES_ROLE = 'targets/releases'
 _HEX64_RE = re.compile(r'^[0-9a-f]{64}$')
@@ -46,28 +46,6 @@ _CHANGE_NAME_RE = re.compile(r'^(\d{20})_')
 def signer_role(name):
     """The TUF delegation role of a docker signer."""
     return 'targets/' + name
-
-
-# --- the local TUF cache -------------------------------------------------------------------
-
-def gun_dir(trust_dir, gun):
-    return os.path.join(trust_dir, 'tuf', *gun.split('/'))
-
-
-def changelist_dir(trust_dir, gun):
-    return os.path.join(gun_dir(trust_dir, gun), 'changelist')
-
-
-def cached_metadata(trust_dir, gun, role):
-    """A role's TUF metadata from the local cache (``None`` when not cached)."""
-    path = os.path.join(gun_dir(trust_dir, gun), 'metadata', *(role + '.json').split('/'))
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (IOError, OSError):
-        return None
-    except ValueError:
-        raise TrustError('the cached TUF metadata %s is not valid JSON; remove it and retry' % path)
 
 
 def delegation_roles(targets_doc):
@@ -223,67 +201,6 @@ def tuf_key_pem(key):
     raise KeyProblem('%s keys cannot be given to the notary CLI (ECDSA and RSA only)' % keytype)
 
 
-def _cached_files(trust_dir, gun):
-    base = os.path.join(gun_dir(trust_dir, gun), 'metadata')
-    files = {}
-    for dirpath, dummy, filenames in os.walk(base):
-        for fn in filenames:
-            path = os.path.join(dirpath, fn)
-            with open(path, 'rb') as f:
-                files[os.path.relpath(path, base)] = f.read()
-    return files
-
-
-def _private_dirs(base, path):
-    """Create ``path`` and any missing parents below ``base`` with mode 0700, as notary does."""
-    missing = []
-    while not os.path.isdir(path) and path != base:
-        missing.append(path)
-        path = os.path.dirname(path)
-    for directory in reversed(missing):
-        os.makedirs(directory, 0o700, exist_ok=True)  # another run may create it first
-        os.chmod(directory, 0o700)
-
-
-def replace_cached_metadata(trust_dir, gun, from_trust_dir):
-    """Make the cached TUF metadata of ``gun`` in ``trust_dir`` a copy of ``from_trust_dir``'s.
-
-    The cache is per repository whatever the server, so after moving a repository to another
-    Notary server the old server's cache makes docker and notary see version rollbacks; staged
-    changes meant for the old server go too.  Returns whether anything changed."""
-    wanted = _cached_files(from_trust_dir, gun)
-    if not wanted:
-        raise TrustError('no cached TUF metadata of %s under %s to copy' % (gun, from_trust_dir))
-    staged = changelist_dir(trust_dir, gun)
-    if _cached_files(trust_dir, gun) == wanted and not (os.path.isdir(staged) and os.listdir(staged)):
-        return False
-    target = gun_dir(trust_dir, gun)
-    tuf = os.path.join(trust_dir, 'tuf')
-    _private_dirs(trust_dir, tuf)
-    _private_dirs(tuf, os.path.dirname(target))
-    fresh = tempfile.mkdtemp(dir=os.path.dirname(target), prefix='.replace-')
-    try:
-        os.chmod(fresh, 0o700)
-        for rel, data in wanted.items():
-            path = os.path.join(fresh, 'metadata', rel)
-            _private_dirs(fresh, os.path.dirname(path))
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, 'wb') as f:
-                f.write(data)
-        os.mkdir(os.path.join(fresh, 'changelist'), 0o700)
-        old = None
-        if os.path.lexists(target):
-            old = tempfile.mkdtemp(dir=os.path.dirname(target), prefix='.old-')
-            os.rename(target, os.path.join(old, 'gun'))
-        os.rename(fresh, target)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except Exception:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-    return True
-
-
 # --- the notary CLI ------------------------------------------------------------------------
 
 class NotaryRepository(object):
@@ -399,7 +316,7 @@ class NotaryRepository(object):
         if not changes:
             return 0
         directory = changelist_dir(self.trust_dir, self.gun)
-        _private_dirs(self.trust_dir, directory)
+        private_dirs(self.trust_dir, directory)
         stamp = time.time_ns()
         for existing in os.listdir(directory):
             m = _CHANGE_NAME_RE.match(existing)
@@ -473,8 +390,3 @@ def releases_signature_valid(trust_dir, gun):
     if releases is None or role is None:
         return None
     return len(set(signature_key_ids(releases)) & set(role['key_ids'])) >= role['threshold']
-
-
-def role_version(trust_dir, gun, role):
-    doc = cached_metadata(trust_dir, gun, role)
-    return ((doc or {}).get('signed') or {}).get('version', 0)

@@ -68,13 +68,18 @@ def read_trust(cli, reference):
 
     Fails, naming the server, when the server cannot be reached or the repository has no
     trust data."""
+    return read_trust_documents(cli, reference)[0]
+
+
+def read_trust_documents(cli, reference):
+    """``read_trust``, and the TUF metadata that read verified: ``(parsed, {role: metadata})``."""
     check_notary(cli, reference)
-    parsed = TrustReader(cli).read_one(reference)
+    parsed, documents = TrustReader(cli).read_documents(reference)
     if not parsed['exists']:
         raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialize it by adding a '
                                 'signer with openbanking.content_trust.trust_signer'
                                 % (reference.gun, cli.server_for(reference)))
-    return parsed
+    return parsed, documents
 
 
 def tag_signatures(parsed, tag):

@@ -45,11 +45,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._dockeri
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import failure_lines
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import notary_tls_verified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    RepositoryUnknown, TrustError, Unverified, explain, notary_unreachable,
+    RepositoryUnknown, Unverified, explain, notary_unreachable,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, cached_metadata, delegation_roles, inspect_entry, list_rows, target_hashes,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, delegation_roles, inspect_entry, list_rows, target_hashes
+from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import cached_metadata
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import ROTATION_HINT
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import held_root_ids
@@ -132,20 +131,6 @@ def run_concurrently(func, items):
         if exc is not None:
             raise exc
     return results
-
-
-# ``{(trust directory, gun): {role: metadata}}``: what the last read in this process verified.
-_VERIFIED = {}
-
-
-def verified_documents(trust_dir, gun):
-    """``{role: TUF metadata}`` of ``gun`` as the last ``TrustReader.read`` of ``trust_dir`` in this process
-    verified and read it under the repository's lock ({} when it had no trust data).  For callers that
-    need more than the model (delegation keys, paths); raises TrustError when no read came first."""
-    try:
-        return _VERIFIED[(trust_dir, gun)]
-    except KeyError:
-        raise TrustError('internal error: the trust data of %s was not read before its TUF metadata was used' % gun)
 
 
 def pinned_trust_dir(trust_dir, gun, pins):
@@ -249,8 +234,6 @@ class TrustReader(object):
                     documents[ref.gun] = cached_documents(cache, ref.gun)
                 add_tuf_state(parsed, documents.get(ref.gun, {}))
             self.documents = documents
-            for gun in set(ref.gun for ref in plain):
-                _VERIFIED[(self.cli.trust_dir, gun)] = documents.get(gun, {})
             return read
 
     def cache_dir(self, gun):
@@ -309,6 +292,13 @@ class TrustReader(object):
 
     def read_one(self, reference):
         return self.read([reference])[str(reference)]
+
+    def read_documents(self, reference):
+        """``(parsed, documents)`` of one repository: the model, and ``{role: TUF metadata}`` as this read verified
+        it under the repository's lock ({} when it has no trust data), for callers that need more than the model
+        (delegation keys, paths)."""
+        parsed = self.read_one(reference)
+        return parsed, self.documents.get(reference.gun, {})
 
     # --- the notary path -----------------------------------------------------------------
 

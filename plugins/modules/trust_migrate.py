@@ -247,7 +247,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._migrati
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, replace_cached_metadata
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE
+from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import replace_cached_metadata
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import add_keys_to_view, isolated_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 

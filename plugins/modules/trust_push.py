@@ -316,9 +316,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import signer_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notaryaction import NotaryAction
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import (
-    RELEASES_ROLE, releases_signature_valid, role_version, signer_role,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, releases_signature_valid, signer_role
+from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import role_version
 from ansible_collections.openbanking.content_trust.plugins.module_utils._push import (
     with_progress, plan_local, plan_registry, push_all, results, sign_with_docker, sign_with_notary, signing_method,
 )

@@ -156,9 +156,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notarya
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import delegation_key_ids, delegation_roles
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_passphrase, read_trust, signer_local_keys, signer_secrets, tag_signatures,
+    check_passphrase, read_trust, read_trust_documents, signer_local_keys, signer_secrets, tag_signatures,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import verified_documents
 
 
 def _signed(trust):
@@ -169,11 +168,10 @@ def _signed(trust):
     return signed
 
 
-def _revoke_with_notary(cli, repository, tags, keys, notary, secrets, done):
+def _revoke_with_notary(targets, tags, keys, notary, secrets, done):
     """What ``docker trust revoke -y REPO:TAG`` does, with the notary CLI (docker 29 without the plugin):
     each tag removed from every direct delegation of targets that lists one of the signer's keys
     (its own role and targets/releases), one publish per tag."""
-    targets = verified_documents(cli.trust_dir, repository.gun).get('targets')
     canonical = delegation_key_ids(targets)
     mine = set(key['key_id'] for key in keys)
     roles = sorted(role for role, info in delegation_roles(targets).items()
@@ -217,7 +215,7 @@ class Revoke(NotaryAction):
 
     def plan(self):
         p, cli, repository, state = self.params, self.cli, self.reference, self.state
-        trust = read_trust(cli, repository)
+        trust, documents = read_trust_documents(cli, repository)
         keys = signer_local_keys(cli, trust, self.signer)
         signed = _signed(trust)
         if 'before' not in state:
@@ -227,7 +225,8 @@ class Revoke(NotaryAction):
             state['unsigned'] = unsigned = [tag for tag in wanted if tag not in before]
             state['closest'] = dict((tag, closest_signed(tag, before)) for tag in unsigned)
             state['after'] = dict((tag, digests) for tag, digests in before.items() if tag not in state['todo'])
-        return dict(changed=bool(state['todo']), keys=keys, todo=[tag for tag in state['todo'] if tag in signed])
+        return dict(changed=bool(state['todo']), keys=keys, todo=[tag for tag in state['todo'] if tag in signed],
+                    targets=documents.get('targets'))
 
     def preflight(self, plan):
         p, state = self.params, self.state
@@ -257,7 +256,7 @@ class Revoke(NotaryAction):
                                 what='docker trust revoke %s' % ref)
                     done.append(tag)
             else:
-                _revoke_with_notary(cli, repository, todo, keys, tx.notary(view), secrets, done)
+                _revoke_with_notary(plan['targets'], todo, keys, tx.notary(view), secrets, done)
         except TrustError as exc:
             if not done:
                 raise

@@ -290,7 +290,7 @@ class EnsureSigner(NotaryAction):
     def plan(self):
         # After a TUF conflict this runs again: read and plan again; what the other writer published stays.
         p, cli, ref, name, order, keys = self.params, self.cli, self.reference, self.name, self.order, self.keys
-        parsed = TrustReader(cli).read_one(ref)
+        parsed, documents = TrustReader(cli).read_documents(ref)
         before = sorted(signer_keys(parsed).get(name, []))
         plan = dict(parsed=parsed, before=before, init=False, steps=None, changed=False, expected=before,
                     stranded=[], added=[], removed=[])
@@ -299,7 +299,7 @@ class EnsureSigner(NotaryAction):
                 expected = sorted(set(keys[k]['id'] for k in order))
                 plan.update(init=True, changed=True, expected=expected, added=expected)
             return plan
-        roles, ids, releases_doc = read_roles(cli, parsed)
+        roles, ids, releases_doc = read_roles(cli, parsed, documents)
         ids.update((k, v['id']) for k, v in keys.items())
         steps = delegation_steps(name, roles, order, self.present, p['exclusive_keys'])
         if not has_changes(steps):

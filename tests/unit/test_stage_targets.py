@@ -16,7 +16,8 @@ import stat
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository, changelist_dir
+from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository
+from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import changelist_dir
 
 REPO = parse_reference('127.0.0.1:5000/acme/app', allow_tag=False)
 HEX = '0123456789abcdef' * 4

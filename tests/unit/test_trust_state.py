@@ -17,15 +17,12 @@ import binascii
 import json
 import os
 
-import pytest
-
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     add_tuf_state, parse_inspect_entry, tuf_state,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import (
-    TrustReader, cached_documents, verified_documents,
+    TrustReader, cached_documents,
 )
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'notary_read')
@@ -182,12 +179,15 @@ class DockerPathCLI(object):
 def test_the_reader_adds_the_state_and_keeps_what_it_verified(tmp_path):
     cli = DockerPathCLI(str(tmp_path))
     absent = parse_reference('127.0.0.1:5000/none/x')
-    with pytest.raises(TrustError) as exc:
-        verified_documents(cli.trust_dir, GUN)
-    assert 'was not read' in exc.value.msg
-    read = TrustReader(cli).read([parse_reference(GUN), parse_reference(GUN + ':v1'), absent])
+    reader = TrustReader(cli)
+    assert reader.documents == {}  # nothing verified before a read: no process-wide state to fall back on
+    read = reader.read([parse_reference(GUN), parse_reference(GUN + ':v1'), absent])
     assert read[GUN]['versions']['targets/bob'] == 2 and read[GUN]['thresholds']['timestamp'] == 1
     assert [t['length'] for t in read[GUN + ':v1']['signed_tags']] == [524]
     assert read[str(absent)]['versions'] == {} and read[str(absent)]['expires'] == {}
-    assert sorted(verified_documents(cli.trust_dir, GUN)) == sorted(documents())
-    assert verified_documents(cli.trust_dir, absent.gun) == {}
+    assert sorted(reader.documents[GUN]) == sorted(documents())
+    assert absent.gun not in reader.documents
+    parsed, docs = TrustReader(cli).read_documents(absent)
+    assert not parsed['exists'] and docs == {}
+    parsed, docs = TrustReader(cli).read_documents(parse_reference(GUN))
+    assert parsed['exists'] and sorted(docs) == sorted(documents())

@@ -212,6 +212,10 @@ class Reader(Action):
     def changed(self, plan):
         return bool(plan.get('changed', False))
 
+    def _run(self):
+        plan = self.plan()  # what a reader changes (a pull) it has changed by now: nothing to apply
+        return plan, self.changed(plan), None
+
     def result(self, plan, outcome):
         return plan
 

@@ -459,10 +459,10 @@ def _pull_signed(cli, reference, tag, signed_digest):
     target = dict(reference=reference, repository=reference.gun, tag=tag, digest=signed_digest, signers=[],
                   root_key_id=None)
     try:
-        pull_verified(cli, [target], tag_locally=False)
+        fetched = pull_verified(cli, [target], tag_locally=False)[0]['pulled']
     except TrustError as exc:
-        return False, exc.msg
-    return True, ''
+        return False, exc.msg, False
+    return True, '', fetched
 
 
 def check_release(cli, images, signer=None, pins=None, pull='first', read=None, revoked=None):
@@ -471,7 +471,7 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None, 
     pinned in ``pins``, and (``pull``: ``first``, ``all`` or ``none``) pullable by that digest.
 
     ``images``: ``[(Reference, [tag, ...], {tag: expected digest})]``.  Returns ``results`` (one per tag),
-    ``repositories``, ``verified``, ``unverified`` and ``verified_with``; a tag that does not verify is reported, not
+    ``repositories``, ``verified``, ``unverified``, ``verified_with`` and ``changed`` (a pull fetched an image); a tag that does not verify is reported, not
     raised.  ``read``: ``{str(reference): trust data}`` this run has just read with ``TrustReader`` (trust_push, after
     publishing), instead of reading it again.  ``revoked`` (``_revoked.parse_revoked``'s): a listed tag does not
     verify, whatever its signatures, and is not pulled."""
@@ -493,6 +493,7 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None, 
         served_all = serving.result()
     results = []
     repositories = []
+    changed = False  # a pull fetched an image the daemon did not have
     for (ref, tags, expected), registry, served_tags in zip(images, registries, served_all):
         parsed = read[str(ref)]
         repositories.append(parsed)
@@ -534,7 +535,8 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None, 
                     problems.append('the repository\'s root is not pinned: %s' % exc)
             pulled = None
             if signed and not problems and (pull == 'all' or (pull == 'first' and index == 0)):
-                pulled, detail = _pull_signed(cli, ref, tag, signed)
+                pulled, detail, fetched = _pull_signed(cli, ref, tag, signed)
+                changed = changed or fetched
                 if not pulled:
                     problems.append('pulling the signed digest failed: %s' % detail)
             results.append(dict(reference=str(ref.with_tag(tag)), repository=ref.gun, tag=tag, signed_digest=signed,
@@ -548,4 +550,4 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None, 
     verified_with = dict(docker_cli=cli.docker_cli if docker_version else None, docker_version=docker_version,
                          trust_data=reader.via, pull='none' if pull == 'none' else 'signed digest')
     return dict(results=results, repositories=repositories, verified=not unverified, unverified=unverified,
-                verified_with=verified_with)
+                verified_with=verified_with, changed=changed)

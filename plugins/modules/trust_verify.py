@@ -124,7 +124,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Read-only apart from the pull into the daemon's image store, which also runs in check mode.
+    details: Read-only apart from the pull into the daemon's image store, which also runs in check mode; a pull that fetched an image the daemon did not have reports C(changed).
   diff_mode:
     support: none
   platform:
@@ -291,7 +291,6 @@ class Verify(NotaryReader):
         if result['unverified'] and self.params['fail_on_unverified']:
             raise Unverified('these tags do not verify: %s' % '; '.join(
                 '%s (%s)' % (r['reference'], ', '.join(r['problems'])) for r in result['results'] if not r['verified']))
-        result['changed'] = False
         result['held_root_pins'] = self.held
         if self.unpinned:
             self.module.warn(unpinned_warning(self.unpinned))

@@ -385,7 +385,7 @@ def run_module(name, args, check_mode=False, diff=False, secrets=None, timeout=3
     # exception in its result, and no "unexpected error" (what _module.run calls a bug).
     stderr = proc.stderr.decode()
     assert 'Traceback' not in out and 'Traceback' not in stderr and 'exception' not in result \
-        and 'unexpected error' not in str(result.get('msg', '')), 'module %s crashed: %s %s' % (name, result, stderr)
+        and 'unexpected error' not in str(result.get('msg', '')), 'module %s crashed: %s %s %s' % (name, result.get('exception'), result, stderr)
     return ModuleResult(result)
 
 

@@ -62,6 +62,13 @@ def test_signed_release_verifies_and_is_pulled_once(stack, docker_config, tmp_pa
     new = how['docker_version'].startswith('29.')
     assert how['pull'] == 'signed digest'
     assert how['trust_data'] == ('docker trust inspect' if stack.trust_plugin or not new else 'notary')
+    # A pull that fetches the image reports a change; with the image present again, nothing changes.
+    image_id = stack.docker(docker_config, 'image', 'inspect', '--format', '{{.Id}}', repo + ':v1.0.0').stdout.decode().strip()
+    stack.docker(docker_config, 'rmi', '-f', image_id)
+    fetched = verify(stack, consumer, [{'repository': repo, 'tags': ['v1.0.0'], 'digests': digests}], signer='jeff')
+    assert fetched['verified'] and fetched['results'][0]['pulled'] is True and fetched['changed'] is True, fetched
+    again = verify(stack, consumer, [{'repository': repo, 'tags': ['v1.0.0'], 'digests': digests}], signer='jeff')
+    assert again['verified'] and again['changed'] is False, again
 
 
 def test_unsigned_revoked_and_moved_tags_are_named(stack, docker_config):

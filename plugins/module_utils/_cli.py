@@ -144,29 +144,42 @@ class TrustCLI(ToolClient, Capabilities, DockerInspect):
         path = notary_ca_path(self.docker_config, server)
         return path if os.path.isfile(path) else None
 
-    def require_trusted_notary(self, reference):
-        """Preflight: refuse a Notary server docker would not verify but the collection must.
+    def require_trusted_notary(self, reference, reachable=False):
+        """Preflight, once per server and run, before docker or notary talks to the Notary server of ``reference``.
+        With ``reachable`` (the writers, before anything changes): it answers over TLS as docker reaches it (with the
+        client certificate docker would present), or this fails naming it.  ``docker trust inspect`` only warns
+        when the server is down ("Error while downloading remote metadata, using cached timestamp") and reports the
+        cached trust data, so a push would go ahead and fail only at signing.  Readers leave reachability to the CLI
+        they run, whose failure names the operation.
 
-        docker skips TLS verification of the Notary for a loopback registry even when the Notary
-        is elsewhere (and then sends it client certificates).  Then the server's certificate is
-        checked here, against ``<docker_config>/tls/<host:port>/ca.crt`` or the system CAs, with
-        no client certificate, before docker is run."""
+        docker skips TLS verification of the Notary for a loopback registry even when the Notary is elsewhere (and
+        then sends it client certificates): the collection verifies it anyway, against
+        ``<docker_config>/tls/<host:port>/ca.crt`` or the system CAs, in the same probe; the client certificate goes
+        only to a server whose certificate verified (TLS sends it after the server's).  Unverified only for a
+        loopback Notary of a loopback registry, which docker does not verify either."""
         server = self.server_for(reference)
-        if docker_verifies_notary(reference) or not notary_tls_verified(reference, server) \
-                or server in self._verified_servers:
+        if server in self._verified_servers:
+            return server
+        verify = notary_tls_verified(reference, server)
+        docker_skips = verify and not docker_verifies_notary(reference)
+        if not (reachable or docker_skips):
             return server
         ca = self.ca_file_for(server)
+        cert, key = notary_client_cert(self.docker_config, server)
         try:
-            https_get(server + '/v2/', timeout=min(self.timeout, 30), ca=ca)
+            https_get(server + '/v2/', timeout=min(self.timeout, 30), verify=bool(ca) or verify, ca=ca,
+                      client_cert=cert, client_key=key)
         except HTTPError:
-            pass  # it answered over a verified connection
-        except Exception as exc:  # URLError, SSLValidationError, socket errors
+            pass  # it answered (401 from a server that wants a token is fine)
+        except Exception as exc:  # URLError, SSLValidationError, ConnectionError, socket errors
             reason = getattr(exc, 'reason', None) or exc
-            if is_tls_failure(reason) or 'hostname' in str(reason).lower() or 'SSL' in type(exc).__name__:
+            if is_tls_failure(reason) or (docker_skips and ('hostname' in str(reason).lower()
+                                                            or 'SSL' in type(exc).__name__)):
                 raise notary_tls_untrusted(
                     server, self.docker_config, reason=reason,
                     note='docker does not verify it for the loopback registry %s, so nothing is sent to a server '
-                         'that is not on this host until its certificate verifies' % reference.registry)
+                         'that is not on this host until its certificate verifies' % reference.registry
+                    if docker_skips else None)
             raise notary_unreachable(server, reason)
         self._verified_servers.add(server)
         return server

@@ -394,6 +394,11 @@ def list_local_keys(trust_dir):
 BASE_ROLES = ('root', 'targets', 'snapshot', 'timestamp')
 
 
+def local_repository_keys(trust_dir, gun):
+    """The local keys of ``gun``'s repository: its targets and snapshot keys (or keys of no repository)."""
+    return [k for k in list_local_keys(trust_dir) if k['role'] in ('targets', 'snapshot') and k['gun'] in (None, gun)]
+
+
 def signer_role_matches(role, name):
     """Delegation keys carry ``role: NAME`` (docker) or ``role: targets/NAME`` (notary).
 

@@ -31,7 +31,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
     tuf_key_pem,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_notary, check_passphrase, signer_local_keys, tag_signatures,
+    check_passphrase, signer_local_keys, tag_signatures,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
@@ -57,7 +57,7 @@ def _released(documents, parsed):
 
 def read_state(cli, refs):
     """What ``cli`` (a view with a TUF cache of its own) reads for each repository: ``{gun: state or None}``."""
-    check_notary(cli, refs[0])
+    cli.require_trusted_notary(refs[0], reachable=True)
     reader = TrustReader(cli)
     read = reader.read(refs)
     states = {}

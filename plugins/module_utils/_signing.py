@@ -19,15 +19,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
-from urllib.error import HTTPError
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import https_get
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import notary_tls_verified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase, is_tls_failure,
-    notary_client_cert, notary_tls_untrusted, notary_unreachable,
+    MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyProblem, find_signer_keys, list_local_keys, read_local_key, write_private_key_file,
@@ -36,31 +31,6 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
-
-def check_notary(cli, reference):
-    """Fail, naming the server, unless the Notary server answers over TLS as docker would reach it.
-
-    Needed before anything changes: ``docker trust inspect`` only warns when the server is
-    down ("Error while downloading remote metadata, using cached timestamp") and reports the
-    cached trust data, so a push would go ahead and fail only at signing."""
-    server = cli.require_trusted_notary(reference)
-    ca = cli.ca_file_for(server)
-    client_cert, client_key = notary_client_cert(cli.docker_config, server)
-    try:
-        # Unverified only for a loopback Notary of a loopback registry (docker skips it too).
-        https_get(server + '/v2/', timeout=min(cli.timeout, 30), verify=bool(ca) or notary_tls_verified(reference, server),
-                  ca=ca, client_cert=client_cert, client_key=client_key)
-    except HTTPError:
-        return server  # it answered (401 from a server that wants a token is fine)
-    except Exception as exc:  # URLError, SSLValidationError, ConnectionError, socket errors
-        reason = getattr(exc, 'reason', None) or exc
-        if is_tls_failure(reason):
-            raise notary_tls_untrusted(server, cli.docker_config, reason=reason)
-        raise notary_unreachable(server, reason)
-    return server
-
-
-# --- trust data ------------------------------------------------------------------------------
 
 def read_trust(cli, reference):
     """Trust data of one repository (all its tags), read with ``docker trust inspect`` or, where docker
@@ -73,7 +43,7 @@ def read_trust(cli, reference):
 
 def read_trust_documents(cli, reference):
     """``read_trust``, and the TUF metadata that read verified: ``(parsed, {role: metadata})``."""
-    check_notary(cli, reference)
+    cli.require_trusted_notary(reference, reachable=True)
     parsed, documents = TrustReader(cli).read_documents(reference)
     if not parsed['exists']:
         raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialize it by adding a '
@@ -143,70 +113,6 @@ def check_passphrase(keys, passphrase, signer, option):
 
 def signer_secrets(signer, passphrase, repository_passphrase):
     return Secrets(signers={signer: passphrase}, signer_fallback=passphrase, repository=repository_passphrase)
-
-
-def _new_view(cli):
-    """A temporary DOCKER_CONFIG (0700) with everything of the real one but its trust directory."""
-    view = cli.tempdir()
-    if os.path.isdir(cli.docker_config):
-        for entry in os.listdir(cli.docker_config):
-            if entry != 'trust':
-                os.symlink(os.path.join(cli.docker_config, entry), os.path.join(view, entry))
-    trust = os.path.join(view, 'trust')
-    for directory in (trust, os.path.join(trust, 'private')):
-        os.makedirs(directory, 0o700)
-        os.chmod(directory, 0o700)
-    return view
-
-
-def signer_view(cli, keys):
-    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (see the module docstring).
-
-    Its TUF cache is a copy of the real one's metadata (so the trust pinned there still holds),
-    without changelists: whatever docker or notary stage lives in the view only, and a run
-    killed between staging and publishing leaves nothing that a later ``notary publish`` on the
-    real trust directory would send."""
-    view = _new_view(cli)
-    tuf = os.path.join(cli.trust_dir, 'tuf')
-    target = os.path.join(view, 'trust', 'tuf')
-    if os.path.isdir(tuf):
-        shutil.copytree(tuf, target, symlinks=True, ignore=shutil.ignore_patterns('changelist'))
-    else:
-        os.mkdir(target, 0o700)
-    os.chmod(target, 0o700)
-    add_keys_to_view(view, [key['path'] for key in keys])
-    return view
-
-
-def repository_view(cli, gun):
-    """A view like ``signer_view`` holding copies of the repository's own (targets, snapshot) keys:
-    delegation changes are staged in it, never in the real trust directory."""
-    keys = [k for k in list_local_keys(cli.trust_dir)
-            if k['role'] in ('targets', 'snapshot') and k['gun'] in (None, gun)]
-    return signer_view(cli, keys)
-
-
-def isolated_view(cli, key_paths):
-    """A DOCKER_CONFIG like ``signer_view``, but with a TUF cache of its own, empty at first.
-
-    docker and notary cache TUF metadata per repository (``trust/tuf/<GUN>``) whatever the server:
-    reading one server and writing another through the same cache makes the client see version
-    rollbacks or the other server's data.  ``key_paths`` are copied (0600), not linked: docker and
-    notary ignore symlinked key files."""
-    view = _new_view(cli)
-    tuf = os.path.join(view, 'trust', 'tuf')
-    os.makedirs(tuf, 0o700)
-    os.chmod(tuf, 0o700)
-    add_keys_to_view(view, key_paths)
-    return view
-
-
-def add_keys_to_view(view, key_paths):
-    """Copy private key files into a view's ``trust/private`` (0600), as ``isolated_view`` does."""
-    for path in key_paths:
-        target = os.path.join(view, 'trust', 'private', os.path.basename(path))
-        shutil.copyfile(path, target)
-        os.chmod(target, 0o600)
 
 
 # --- initializing a repository ----------------------------------------------------------------

@@ -10,7 +10,7 @@ Every module that changes trust data does it inside ``with transaction(cli, refe
 
 - **Lock.** The repository's lock (``_locks.repository_lock``) for the whole transaction: two modules on one
   host never share that repository's changelist or its TUF cache while one writes.
-- **Staging in views.** ``tx.view`` gives a private docker configuration (``_signing.signer_view``)
+- **Staging in views.** ``tx.view`` gives a private docker configuration (``_views.signer_view``)
   and ``tx.notary`` a ``NotaryRepository`` on it; nothing is staged in the real trust directory,
   and every changelist the transaction staged is reset when it ends, however it ends.
 - **Retries.** ``tx.attempt(func)`` calls ``func()`` again, after a jittered backoff, when the
@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_lock
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import repository_view, signer_view
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import local_repository_keys
+from ansible_collections.openbanking.content_trust.plugins.module_utils._views import signer_view
 
 # Another host published between our read and our write: the Notary server refuses a TUF version
 # that is not newer ("trust server rejected operation").
@@ -52,10 +53,11 @@ class Transaction(object):
         self.attempt_number = 0  # 0 for the first attempt, 1 for the first retry, ...
 
     def view(self, keys=(), repository_keys=False):
-        """A private docker configuration showing ``keys`` (``_signing.signer_view``) or, with
-        ``repository_keys``, the repository's own keys (``repository_view``)."""
+        """A private docker configuration showing ``keys`` (``_views.signer_view``) or, with
+        ``repository_keys``, copies of the repository's own (targets, snapshot) keys: delegation changes are staged
+        in it, never in the real trust directory."""
         if repository_keys:
-            return repository_view(self.cli, self.reference.gun)
+            keys = local_repository_keys(self.cli.trust_dir, self.reference.gun)
         return signer_view(self.cli, keys)
 
     def notary(self, view, cli=None):

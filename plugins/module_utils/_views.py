@@ -9,8 +9,10 @@ Not a public API; it may change without notice.
 Temporary views (docker configurations, notary configs, copies of encrypted keys) live in the real trust
 directory, ``<trust_dir>/.views``, 0700, never in /tmp.  Each is locked (``flock``) for as long as its run lives,
 so a run that died (SIGKILL) leaves views that the next run sweeps (``sweep_stale_views``) and a live run's views
-stay.  ``Views`` is the part of ``_cli.TrustCLI`` that makes them (``tempdir``, ``read_view``, ``view``) and
-removes them (``cleanup``).
+stay.  ``Views`` is the part of ``_cli.ToolClient`` that makes them (``tempdir``, ``read_view``, ``view``) and
+removes them (``cleanup``).  The views a run signs or reads Notary in are made here too, the one place: ``signer_view``
+(only the given keys; a copy of the TUF cache without changelists), ``isolated_view`` (a TUF cache of its own) and
+``add_keys_to_view``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -160,7 +162,7 @@ class Views(object):
 
     def view(self, docker_config, server=None):
         """This client, running docker and notary with another docker configuration and, if given,
-        another Notary server (for example ``_signing.isolated_view``); temporary directories are shared
+        another Notary server (for example ``isolated_view``); temporary directories are shared
         with this client and removed by its ``cleanup``."""
         other = copy.copy(self)
         other.docker_config = docker_config
@@ -168,3 +170,61 @@ class Views(object):
         if server:
             other.server = check_server_url(server)
         return other
+
+
+# --- the views a run signs or reads in ---------------------------------------------------------------
+
+def _new_view(cli):
+    """A temporary DOCKER_CONFIG (0700) with everything of the real one but its trust directory."""
+    view = cli.tempdir()
+    if os.path.isdir(cli.docker_config):
+        for entry in os.listdir(cli.docker_config):
+            if entry != 'trust':
+                os.symlink(os.path.join(cli.docker_config, entry), os.path.join(view, entry))
+    trust = os.path.join(view, 'trust')
+    for directory in (trust, os.path.join(trust, 'private')):
+        os.makedirs(directory, 0o700)
+        os.chmod(directory, 0o700)
+    return view
+
+
+def signer_view(cli, keys):
+    """A DOCKER_CONFIG that shows docker and notary only ``keys`` (``[{path}]``, from the key store).
+
+    Its TUF cache is a copy of the real one's metadata (so the trust pinned there still holds),
+    without changelists: whatever docker or notary stage lives in the view only, and a run
+    killed between staging and publishing leaves nothing that a later ``notary publish`` on the
+    real trust directory would send."""
+    view = _new_view(cli)
+    tuf = os.path.join(cli.trust_dir, 'tuf')
+    target = os.path.join(view, 'trust', 'tuf')
+    if os.path.isdir(tuf):
+        shutil.copytree(tuf, target, symlinks=True, ignore=shutil.ignore_patterns('changelist'))
+    else:
+        os.mkdir(target, 0o700)
+    os.chmod(target, 0o700)
+    add_keys_to_view(view, [key['path'] for key in keys])
+    return view
+
+
+def isolated_view(cli, key_paths):
+    """A DOCKER_CONFIG like ``signer_view``, but with a TUF cache of its own, empty at first.
+
+    docker and notary cache TUF metadata per repository (``trust/tuf/<GUN>``) whatever the server:
+    reading one server and writing another through the same cache makes the client see version
+    rollbacks or the other server's data.  ``key_paths`` are copied (0600), not linked: docker and
+    notary ignore symlinked key files."""
+    view = _new_view(cli)
+    tuf = os.path.join(view, 'trust', 'tuf')
+    os.makedirs(tuf, 0o700)
+    os.chmod(tuf, 0o700)
+    add_keys_to_view(view, key_paths)
+    return view
+
+
+def add_keys_to_view(view, key_paths):
+    """Copy private key files into a view's ``trust/private`` (0600), as ``isolated_view`` does."""
+    for path in key_paths:
+        target = os.path.join(view, 'trust', 'private', os.path.basename(path))
+        shutil.copyfile(path, target)
+        os.chmod(target, 0o600)

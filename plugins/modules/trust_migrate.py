@@ -249,7 +249,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notarya
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE
 from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import replace_cached_metadata
-from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import add_keys_to_view, isolated_view
+from ansible_collections.openbanking.content_trust.plugins.module_utils._views import add_keys_to_view, isolated_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 
 
@@ -281,7 +281,7 @@ class Migrate(NotaryAction):
 
     def plan(self):
         cli, refs = self.cli, self.references
-        # Each server through a TUF cache of its own (see _signing.isolated_view).
+        # Each server through a TUF cache of its own (see _views.isolated_view).
         source = cli.view(isolated_view(cli, []), server=self.source_server)
         self.dest_view = isolated_view(cli, [])
         self.dest = cli.view(self.dest_view)

@@ -20,9 +20,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import pushed_digest, repo_digests
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
-    check_passphrase, signed_by,
-    signer_local_keys, signer_view,
+    check_passphrase, signed_by, signer_local_keys,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._views import signer_view
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 
 HEX_A = 'a' * 64

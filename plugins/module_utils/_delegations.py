@@ -19,23 +19,21 @@ __metaclass__ = type
 import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import WrongKeyPassphrase, list_local_keys, read_local_key
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import WrongKeyPassphrase, list_local_keys, unlock_key
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
-from ansible_collections.openbanking.content_trust.plugins.module_utils._module import InputError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, delegation_key_ids, delegation_roles, signer_role
 from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import gun_dir
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
 
 
-def _decrypts(key, passphrase, what):
+def _decrypts(key, passphrase, option, what):
     try:
-        read_local_key(key['path'], passphrase, what)
+        unlock_key(key, passphrase, option, what)
         return True
     except WrongKeyPassphrase:
         return False
-    except (IOError, OSError) as exc:
-        raise InputError('cannot read the key file %s: %s' % (key['path'], exc))
 
 
 def check_repository_key(cli, parsed, passphrase):
@@ -51,7 +49,7 @@ def check_repository_key(cli, parsed, passphrase):
                          'run this where the repository was initialized, or copy that key file there'
                          % (gun, ', '.join(sorted(wanted)) or 'unknown', os.path.join(cli.trust_dir, 'private')))
     for key in local:
-        if _decrypts(key, passphrase, 'repository key %s' % key['key_id']):
+        if _decrypts(key, passphrase, 'repository_passphrase', 'repository key %s' % key['key_id']):
             return key
     raise WrongKeyPassphrase('repository_passphrase is incorrect for the repository key %s of %s'
                              % (local[0]['key_id'], gun))
@@ -69,7 +67,7 @@ def check_init_passphrases(cli, gun, root_passphrase, repository_passphrase):
         check_new_passphrase(root_passphrase, 'root_passphrase', 'the new root key')
         return
     # docker reuses a local root key (the first it lists) rather than creating one.
-    if not any(_decrypts(k, root_passphrase, 'root key %s' % k['key_id']) for k in roots):
+    if not any(_decrypts(k, root_passphrase, 'root_passphrase', 'root key %s' % k['key_id']) for k in roots):
         raise WrongKeyPassphrase('root_passphrase is incorrect for the local root key %s, which docker would use to '
                                  'initialize %s' % (', '.join(k['key_id'] for k in roots), gun))
 

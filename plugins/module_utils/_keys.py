@@ -22,7 +22,7 @@ import json
 import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    KeyProblem, TrustError, WrongKeyPassphrase,
+    InputError, KeyProblem, TrustError, WrongKeyPassphrase,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
 # The PEM parser is standard-library only and shared with _ocisig; re-exported here for the key code.
@@ -415,6 +415,22 @@ def find_signer_keys(trust_dir, name):
 def read_local_key(path, passphrase, what):
     with open(path) as f:
         return load_private_pem(f.read(MAX_PEM_BYTES + 1), passphrase, what)
+
+
+def unlock_key(key, passphrase, option, what):
+    """The one check of a local key's passphrase, before anything changes: the private key of ``key`` (a key store
+    entry, ``{path, key_id}``) decrypted with ``passphrase``, which the user gave as ``option``.  A passphrase that
+    does not decrypt it raises ``WrongKeyPassphrase`` ("<option> is incorrect for <what>"), a file that cannot be
+    read ``InputError``, a key in a format this code does not read ``KeyProblem`` (callers that leave such keys to
+    docker catch it)."""
+    if not passphrase:
+        raise InputError('%s is required to use the %s' % (option, what))
+    try:
+        return read_local_key(key['path'], passphrase, what)
+    except WrongKeyPassphrase:
+        raise WrongKeyPassphrase('%s is incorrect for the %s' % (option, what))
+    except (IOError, OSError) as exc:
+        raise InputError('cannot read the key file %s of the %s: %s' % (key['path'], what, exc))
 
 
 def ensure_dir(path, mode=0o700):

@@ -21,7 +21,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, WrongKeyPassphrase, canonical_key_id, list_local_keys, notary_key_pem, public_key_id, read_local_key,
+    canonical_key_id, list_local_keys, notary_key_pem, public_key_id, unlock_key,
     tuf_key_ids, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
@@ -84,16 +84,11 @@ def read_state(cli, refs):
 # --- the keys it needs -------------------------------------------------------------------------
 
 def _decrypt(ref, key, passphrase, option, what):
-    if not passphrase:
-        raise InputError('repository %s: %s is required to use its %s' % (ref.gun, option, what))
     try:
-        return read_local_key(key['path'], passphrase, what)
-    except WrongKeyPassphrase:
-        raise WrongKeyPassphrase('repository %s: %s is incorrect for its %s' % (ref.gun, option, what))
-    except KeyProblem as exc:
-        raise KeyProblem('repository %s: %s' % (ref.gun, exc))
-    except (IOError, OSError) as exc:
-        raise InputError('repository %s: cannot read the key file %s: %s' % (ref.gun, key['path'], exc))
+        return unlock_key(key, passphrase, option, what)
+    except InputError as exc:  # WrongKeyPassphrase and KeyProblem too, of the same class
+        exc.msg = 'repository %s: %s' % (ref.gun, exc.msg)
+        raise
 
 
 def root_key(cli, ref, src, passphrase):

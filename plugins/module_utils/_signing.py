@@ -22,10 +22,10 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
+    InputError, MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, find_signer_keys, list_local_keys, read_local_key, write_private_key_file,
+    KeyProblem, find_signer_keys, list_local_keys, unlock_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, signer_role
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
@@ -101,14 +101,14 @@ def check_passphrase(keys, passphrase, signer, option):
                          'repository_passphrase, which docker falls back to)' % signer)
     for key in keys:
         try:
-            read_local_key(key['path'], passphrase, 'key %s' % key['key_id'])
+            unlock_key(key, passphrase, option, 'key %s of signer %s' % (key['key_id'], signer))
         except WrongKeyPassphrase:
             raise WrongPassphrase('passphrase incorrect for the signer key "%s" %s (%s); nothing was pushed or signed'
                                   % (signer, key['key_id'][:7], option))
+        except InputError:
+            raise
         except KeyProblem:
             pass  # left for docker to judge
-        except (IOError, OSError) as exc:
-            raise TrustError('cannot read the key file %s of signer %s: %s' % (key['path'], signer, exc))
 
 
 def signer_secrets(signer, passphrase, repository_passphrase):

@@ -156,7 +156,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, WrongKeyPassphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, public_key_pem, read_local_key, write_private_key_file,
+    KeyProblem, WrongKeyPassphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, public_key_pem, unlock_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
@@ -168,7 +168,7 @@ def _existing_public(existing, passphrase, public_key_path, name):
     """Public key PEM of the one existing key, checked against its file name."""
     if passphrase:
         try:
-            key = read_local_key(existing['path'], passphrase, 'the existing key of signer %s' % name)
+            key = unlock_key(existing, passphrase, 'passphrase', 'existing key of signer %s' % name)
         except KeyProblem as exc:
             raise (WrongKeyPassphrase if isinstance(exc, WrongKeyPassphrase) else KeyProblem)(
                 'passphrase does not decrypt the existing key %s of signer %s (%s); nothing was '

@@ -22,7 +22,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, WrongKeyPassphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (  # noqa: F401
+    unlock_key,
     _der, _int, _oid, _seq, KeyProblem, MAX_PEM_BYTES, decrypt_pkcs8, encode_pem, encrypt_private_key, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, split_pem,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import (  # noqa: F401
@@ -75,6 +77,24 @@ def test_wrong_passphrase(key_file, pub_file):
         load_private_pem(fixture(key_file), 'not-the-passphrase', 'the key')
     with pytest.raises(KeyProblem, match='its passphrase is required'):
         load_private_pem(fixture(key_file), None, 'the key')
+
+
+def test_unlock_key_is_the_one_passphrase_check_of_a_local_key(tmp_path):
+    # every module checks a local key's passphrase through it: the option and the key are named the same way
+    path = tmp_path / 'k.key'
+    path.write_text(fixture('docker.key'))
+    key = dict(path=str(path), key_id='2498321a')
+    assert public_key_id(unlock_key(key, PASSPHRASE, 'signer_passphrase', 'key 2498321a').public_key()).startswith('2498321a')
+    with pytest.raises(WrongKeyPassphrase) as exc:
+        unlock_key(key, 'not-the-passphrase', 'root_passphrase', 'root key 2498321a')
+    assert exc.value.msg == 'root_passphrase is incorrect for the root key 2498321a'
+    assert exc.value.kind == 'wrong_passphrase'
+    with pytest.raises(InputError) as exc:
+        unlock_key(key, '', 'repository_passphrase', 'repository key 2498321a')
+    assert exc.value.msg == 'repository_passphrase is required to use the repository key 2498321a'
+    with pytest.raises(InputError) as exc:
+        unlock_key(dict(path=str(tmp_path / 'gone.key'), key_id='x'), PASSPHRASE, 'passphrase', 'key x')
+    assert 'cannot read the key file' in exc.value.msg and not isinstance(exc.value, WrongKeyPassphrase)
 
 
 def test_other_schemes_are_named():

@@ -140,7 +140,7 @@ def test_diff_shows_the_signer_drift_as_key_ids(stack, docker_config, tmp_path):
 
     rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '--check', '--diff')
     assert rc == 0, out[-3000:]
-    diff = out[out.index('TASK [openbanking.content_trust.signers : Show the signers before and after]'):]
+    diff = out[out.index('TASK [openbanking.content_trust.signers : Show the signer drift]'):]
     diff = diff[:diff.index('TASK [', 10)]
     assert '-  jeff:\n-  - %s' % jeff_id in diff, diff
     assert '+  alice:\n+  - ' in diff and repo in diff, diff
@@ -153,7 +153,7 @@ def test_diff_shows_the_signer_drift_as_key_ids(stack, docker_config, tmp_path):
     rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '--check', '--diff')
     assert rc == 0, out[-3000:]
     # (a matching inventory does not even load the tasks that change or show something)
-    assert 'Show the signers before and after' not in out and '+++ after' not in out, out[-3000:]
+    assert 'Show the signer drift' not in out and '+++ after' not in out, out[-3000:]
     shown = out[out.index('TASK [openbanking.content_trust.signers : Reconcile the signers that differ]'):]
     assert shown.split('\n')[1].startswith('skipping:'), out[-3000:]
 
@@ -192,7 +192,7 @@ def test_exclusive_keys_removes_a_key_the_inventory_does_not_list(stack, docker_
     rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, '--check', '--diff')
     assert rc == 0, out[-3000:]
     assert '%s: would change the keys of signer jeff: removed %s' % (repo, extra_id[:12]) in out, out[-3000:]
-    diff = out[out.index('TASK [openbanking.content_trust.signers : Show the signers before and after]'):]
+    diff = out[out.index('TASK [openbanking.content_trust.signers : Show the signer drift]'):]
     diff = diff[:diff.index('TASK [', 10)]
     assert '-  - %s' % extra_id in diff and '+  - %s' % extra_id not in diff, diff
     assert stack.versions(repo) == before and signers() == start

@@ -20,9 +20,9 @@ from ansible_collections.openbanking.content_trust.plugins.doc_fragments.common 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = os.path.join(ROOT, 'plugins', 'modules')
-# report and release_report are action plugins that run on the controller: no docker, no Notary, none of the
+# report, release_report and drift are action plugins that run on the controller: no docker, no Notary, none of the
 # shared options.
-CONTROLLER_ONLY = ('report', 'release_report')
+CONTROLLER_ONLY = ('report', 'release_report', 'drift')
 NAMES = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith('.py') and not f.startswith('_')
                and f[:-3] not in CONTROLLER_ONLY)
 PASSPHRASES = ('root_passphrase', 'repository_passphrase')

@@ -157,7 +157,7 @@ define lane
   for leg in $(3); do \
     IFS='|' read -r title cli_env marker <<<"$$leg"; \
     echo "== integration: $$title"; \
-    env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs $$marker $(PYTEST_ARGS) \
+    env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs --durations=15 $$marker $(PYTEST_ARGS) \
       || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
   done; env $(2) "$(STACK)" stop; exit $$rc ) >"$(BUILD)/integration-$(1).log" 2>&1
 endef

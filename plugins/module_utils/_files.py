@@ -115,6 +115,26 @@ def read_regular(path):
         return f.read()
 
 
+def flock_within(fd, timeout):
+    """An exclusive ``flock`` on ``fd``, waited for at most ``timeout`` seconds (polling, backing off to 0.25 s):
+    True once held, False when another process held it all that time.  The one lock wait of the collection (the
+    repository locks of ``_locks`` and the report locks here)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.25)
+
+
 @contextmanager
 def locked(directory, name, mode, timeout=LOCK_TIMEOUT):
     """Hold an exclusive ``flock`` on the file ``name`` of ``directory`` (both created when missing: the directory
@@ -148,21 +168,9 @@ def locked(directory, name, mode, timeout=LOCK_TIMEOUT):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise _not_regular(path, st.st_mode, what)
-        deadline = time.monotonic() + timeout
-        delay = 0.02
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except (IOError, OSError) as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LockTimeout('another run held the lock %s for more than %s seconds; nothing was read or '
-                                  'written: try again when it has finished' % (path, timeout))
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 0.25)
+        if not flock_within(fd, timeout):
+            raise LockTimeout('another run held the lock %s for more than %s seconds; nothing was read or '
+                              'written: try again when it has finished' % (path, timeout))
         yield path
     finally:
         os.close(fd)  # releases the flock

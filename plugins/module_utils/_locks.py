@@ -19,13 +19,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import fcntl
 import hashlib
 import os
-import time
 from contextlib import ExitStack, contextmanager
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._files import flock_within
 from ansible_collections.openbanking.content_trust.plugins.module_utils._views import _mkdir_private
 
 LOCKS_DIR = '.locks'
@@ -53,23 +52,12 @@ def _open_lock(trust_dir, path):
 def _acquire(trust_dir, gun, timeout):
     path = lock_path(trust_dir, gun)
     fd = _open_lock(trust_dir, path)
-    deadline = time.monotonic() + timeout
-    delay = 0.02
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
-            except (IOError, OSError) as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TrustError('repository %s: another run on this host is changing its trust data and did not '
-                                 'finish within the timeout of %s seconds (lock file %s); try again later or raise '
-                                 'timeout' % (gun, timeout, path))
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 0.25)
+        if flock_within(fd, timeout):
+            return fd
+        raise TrustError('repository %s: another run on this host is changing its trust data and did not finish '
+                         'within the timeout of %s seconds (lock file %s); try again later or raise timeout'
+                         % (gun, timeout, path))
     except BaseException:
         os.close(fd)
         raise

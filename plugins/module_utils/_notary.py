@@ -261,13 +261,7 @@ class NotaryRepository(object):
         """
         if not public_pems:
             raise ValueError('add_delegation needs at least one public key')
-        directory = self.cli.tempdir()
-        files = []
-        for i, pem in enumerate(public_pems):
-            path = os.path.join(directory, 'key-%d.pem' % i)
-            with open(path, 'w') as f:
-                f.write(pem)
-            files.append(path)
+        files = self.cli.temp_files(public_pems, 'key-%d.pem')
         args = ['delegation', 'add'] + self._flags(publish) + [self.gun, role] + files
         if all_paths:
             args.append('--all-paths')

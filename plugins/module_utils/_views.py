@@ -99,7 +99,7 @@ def sweep_stale_views(views_dir):
 
 
 class Views(object):
-    """The views of one run of ``_cli.TrustCLI``: needs its ``docker_config``, ``trust_dir``, ``views_dir`` and
+    """The views of one run of ``_cli.ToolClient``: needs its ``docker_config``, ``trust_dir``, ``views_dir`` and
     ``_tmpdirs``."""
 
     def tempdir(self):
@@ -125,6 +125,18 @@ class Views(object):
         self._tmpdirs.append((d, lock_path, fd))
         os.mkdir(d, 0o700)
         return d
+
+    def temp_files(self, texts, name):
+        """Each of ``texts`` (public material only: keys, certificates) in a file of a new ``tempdir``, named
+        ``name % i``; returns their paths, in order.  For the CLIs that take files, not text."""
+        d = self.tempdir()
+        paths = []
+        for i, text in enumerate(texts):
+            path = os.path.join(d, name % i)
+            with open(path, 'w') as f:
+                f.write(text)
+            paths.append(path)
+        return paths
 
     def read_view(self):
         """A DOCKER_CONFIG (in ``tempdir``) for reads: every entry of the real one (linked), its TUF cache

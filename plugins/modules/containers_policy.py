@@ -244,7 +244,8 @@ class Tools(object):
         if not self.found:
             raise MissingRequirement('none of the containers tools %s is on this host (PATH); the policy can only be '
                                      'checked with one of them before it is installed: %s' % (', '.join(tools), FIX))
-        self.tmp = os.path.realpath(tempfile.mkdtemp(prefix='content-trust-policy-'))
+        # short: podman 4.x refuses a runroot path longer than 50 characters
+        self.tmp = os.path.realpath(tempfile.mkdtemp(prefix='ctp-'))
         self.probe_key = os.path.join(self.tmp, 'probe.pub')
         with open(self.probe_key, 'w') as f:
             f.write(PROBE_PUBLIC_KEY)
@@ -273,10 +274,10 @@ class Tools(object):
     def accepts(self, tool, policy_path, probe):
         """``(rc, output)`` of the tool copying (skopeo) or pulling (podman) the probe under the policy."""
         self.count += 1
-        work = os.path.join(self.tmp, 'run-%d' % self.count)
+        work = os.path.join(self.tmp, 'r%d' % self.count)
         os.mkdir(work)
         if os.path.basename(tool['path']).startswith('podman') or tool['name'].startswith('podman'):
-            argv = [tool['path'], '--root', os.path.join(work, 'root'), '--runroot', os.path.join(work, 'run'),
+            argv = [tool['path'], '--root', os.path.join(work, 'root'), '--runroot', os.path.join(work, 'rr'),
                     '--storage-driver', 'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs',
                     '--network-config-dir', os.path.join(work, 'net'), '--tmpdir', os.path.join(work, 'tmp'),
                     'pull', '-q', '--signature-policy', policy_path, 'dir:' + probe]

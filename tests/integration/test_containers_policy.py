@@ -312,3 +312,17 @@ def test_debian12_tools_fail_before_the_policy_is_touched(scenario, tmp_path):
     shutil.copy(good.policy, host.policy)
     shutil.copy(os.path.join(good.registries_d, 'openbanking-content-trust.yaml'), host.registries_d)
     host.refused('%s:signed' % s['repo'], 'sigstore disabled')
+
+
+def test_withdrawn_signature_of_the_containers_form_is_refused(scenario, tmp_path):
+    """cosign_revoke withdraws the .sig form cosign 3.x wrote for the containers tools: with both keys accepted, the
+    tag it signed is pulled before and refused after."""
+    s = scenario
+    host = Host(str(tmp_path), s['tools'])
+    done = run_module('containers_policy', host.args(scopes=[{'scope': s['repo']}], public_keys=[s['release'], s['other']]))
+    assert not done.failed, done
+    host.accepted('%s:other-key' % s['repo'])
+    revoked = run_module('cosign_revoke', common(s['stack'], os.path.join(s['base'], 'docker'), repository=s['repo'],
+                                                 tags=['other-key']))
+    assert not revoked.failed and revoked['revoked'] == ['other-key'], revoked
+    host.refused('%s:other-key' % s['repo'], 'A signature was required, but no signature exists')

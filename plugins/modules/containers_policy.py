@@ -15,20 +15,20 @@ description:
   - Writes the containers policy (C(policy.json), containers-policy.json(5)) that podman, skopeo, buildah and CRI-O
     enforce on every pull or copy, whoever runs it, and a C(registries.d) file that makes them read cosign
     signatures from the registry (C(use-sigstore-attachments)).
-  - Each scope of O(scopes) (a repository, a namespace or a registry) gets a C(sigstoreSigned) requirement with its
+  - "Each scope of O(scopes) (a repository, a namespace or a registry) gets a C(sigstoreSigned) requirement with its
     cosign public keys (a signature by any one of them is accepted) and C(signedIdentity: matchRepository), so a
     signature made for another repository does not admit an image. The tag is not checked - cosign's payload,
-    which these tools verify, carries none (see C(docs/consumers.md)).
+    which these tools verify, carries none (see C(docs/consumers.md))."
   - Each scope of O(unsigned) is accepted without a signature; everything else gets O(default).
   - Every other entry of the existing policy is kept (other transports, scopes the inventory does not manage). A
     scope this module wrote before and that is no longer given is removed; which scopes are the module's is
     recorded in its C(registries.d) file.
   - Before anything is written, each tool of O(tools) found on the host is probed (it must accept an image signed
-    by a throwaway key, in the C(dir:) transport, under a C(sigstoreSigned) policy) and then run against the
+    by a throwaway key, in the C(dir) transport, under a C(sigstoreSigned) policy) and then run against the
     candidate policy (each key set of O(scopes) must load, the whole file must parse). A tool that cannot verify
     sigstore signatures - Debian 12's podman 4.3 and skopeo 1.9 are built with sigstore disabled - or a policy
-    the tools cannot use fails the task and leaves the existing files as they were: such a policy would refuse
-    every image.
+    the tools cannot use fails the task and leaves the existing files as they were (such a policy would refuse
+    every image).
   - The policy is written atomically (a temp file renamed over it), after the C(registries.d) file, with a backup
     of the old one (O(backup)).
 author:
@@ -142,7 +142,7 @@ error_kind:
     - When the task failed, the class of the failure, the same for the same cause in every module of the collection -
       V(bad_input) (an option, or the existing policy file, found before anything changed), V(bad_key) (a public
       key that is not one), V(missing_requirement) (no containers tool, or one that cannot verify sigstore
-      signatures: the message names the fix), V(cli_failure) (the tools refused the candidate policy; nothing was
+      signatures - the message names the fix), V(cli_failure) (the tools refused the candidate policy; nothing was
       written), V(timeout), or V(failed) (another failure).
   returned: failure
   type: str

@@ -277,8 +277,13 @@ def test_other_scopes_kept_unusable_policy_never_installed(scenario, tmp_path):
         assert f.read() == original
     host.accepted('%s:signed' % s['repo'])
 
-    again = run_module('containers_policy', args)
+    user_policy = os.path.join(host.home, '.config', 'containers', 'policy.json')
+    with open(user_policy, 'w') as f:
+        f.write('{"default": [{"type": "insecureAcceptAnything"}]}\n')
+    again = run_module('containers_policy', dict(args, user_policies=[user_policy, '/nonexistent/policy.json']))
     assert not again.failed and not again['changed'], again
+    # a user's own policy replaces this one for that user: reported, never changed
+    assert again['user_policies'] == [user_policy] and user_policy in str(again['warnings']), again
     assert not run_module('containers_policy', args, check_mode=True)['changed']
 
     fewer = run_module('containers_policy', dict(args, scopes=[{'scope': s['repo']}]))

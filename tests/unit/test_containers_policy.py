@@ -22,6 +22,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._contain
     validation_policy,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, KeyProblem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import cosign_sign_argv
 
 KEY_A = PROBE_PUBLIC_KEY
 # another P-256 public key (SubjectPublicKeyInfo), for two-key scopes
@@ -194,3 +195,11 @@ def test_inventory_scopes_from_pulled_images_and_extra_scopes():
     with pytest.raises(InputError, match='listed twice'):
         inventory_scopes([{'repository': 'r.example.com/a'}, {'repository': 'r.example.com/a',
                                                               'cosign_public_keys': [KEY_A]}])
+
+
+def test_cosign_3_signs_the_containers_form_only_when_asked():
+    three, two = {'major': 3, 'signing_config_flag': True}, {'major': 2}
+    assert '--new-bundle-format=false' in cosign_sign_argv('cosign', three, 'r@sha256:x', 'k', containers_form=True)
+    assert '--new-bundle-format=false' not in cosign_sign_argv('cosign', three, 'r@sha256:x', 'k')
+    # cosign 2.x writes that form anyway, and has no such flag
+    assert '--new-bundle-format=false' not in cosign_sign_argv('cosign', two, 'r@sha256:x', 'k', containers_form=True)

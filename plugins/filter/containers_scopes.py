@@ -36,7 +36,8 @@ options:
 EXAMPLES = r'''
 - name: The containers policy for the images this host pulls
   openbanking.content_trust.containers_policy:
-    scopes: "{{ content_trust_pull_images | openbanking.content_trust.containers_scopes(content_trust_containers_scopes) }}"
+    scopes: >-
+      {{ content_trust_pull_images | openbanking.content_trust.containers_scopes(content_trust_containers_scopes) }}
     public_keys: "{{ content_trust_cosign_public_keys }}"
 '''
 

@@ -116,8 +116,9 @@ attributes:
     platforms: posix
 notes:
   - OpenShift nodes are out of scope - their Machine Config Operator owns C(/etc/containers/policy.json).
-  - cosign 3.x must sign with the signature form these tools read (O(openbanking.content_trust.cosign_sign#module:signature_form)
-    V(containers)); Notation signatures are not read by them at all.
+  - cosign 3.x must sign with the signature form these tools read
+    (O(openbanking.content_trust.cosign_sign#module:signature_form) V(containers)); Notation signatures are not read by
+    them at all.
 seealso:
   - module: openbanking.content_trust.cosign_sign
   - module: openbanking.content_trust.trust_pull

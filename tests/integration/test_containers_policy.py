@@ -67,7 +67,8 @@ class Host(object):
         try:
             return subprocess.run([self.skopeo, '--policy', self.policy, '--registries.d', self.registries_d, 'copy',
                                    '-q', '--src-tls-verify=false', 'docker://' + ref, 'dir:' + out],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, timeout=60)
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, timeout=60,
+                                  check=False)
         finally:
             shutil.rmtree(out, ignore_errors=True)
 
@@ -79,7 +80,8 @@ class Host(object):
                                    'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs',
                                    '--network-config-dir', work + '/net', '--tmpdir', work + '/tmp', 'pull', '-q',
                                    '--tls-verify=false', '--signature-policy', self.policy, ref],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, timeout=60)
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, timeout=60,
+                                  check=False)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -105,7 +107,7 @@ class Host(object):
 def make_key(binary, path):
     proc = subprocess.run([binary, 'generate-key-pair', '--output-key-prefix', path], env=dict(
         os.environ, COSIGN_PASSWORD=COSIGN_PASS), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
-        cwd=os.path.dirname(path))
+        cwd=os.path.dirname(path), check=False)
     assert proc.returncode == 0, proc.stdout
     with open(path + '.pub') as f:
         return f.read()
@@ -118,7 +120,8 @@ def skopeo_as_attacker(tools, src, dst):
         accept.flush()
         proc = subprocess.run([tools['CT_SKOPEO13'], '--policy', accept.name, 'copy', '-q', '--preserve-digests',
                                '--src-tls-verify=false', '--dest-tls-verify=false', 'docker://' + src,
-                               'docker://' + dst], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+                               'docker://' + dst], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+                              check=False)
     assert proc.returncode == 0, proc.stdout.decode()
 
 
@@ -181,7 +184,8 @@ def role(scenario, host, check=False, **variables):
             '-e', 'ansible_python_interpreter=' + sys.executable, playbook]
     if check:
         argv += ['--check', '--diff']
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=host.env, timeout=300)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=host.env, timeout=300,
+                          check=False)
 
 
 def recap(proc):
@@ -312,8 +316,8 @@ def test_debian12_tools_fail_before_the_policy_is_touched(scenario, tmp_path):
     assert os.listdir(os.path.dirname(host.policy)) == ['policy.json']
     # what the tools themselves do under such a policy: refuse the signed image too
     good = Host(os.path.join(str(tmp_path), 'd13'), s['tools'])
-    assert not run_module('containers_policy', good.args(scopes=[{'scope': s['repo']}],
-                                                        public_keys=[s['release']])).failed
+    made = run_module('containers_policy', good.args(scopes=[{'scope': s['repo']}], public_keys=[s['release']]))
+    assert not made.failed, made
     shutil.copy(good.policy, host.policy)
     shutil.copy(os.path.join(good.registries_d, 'openbanking-content-trust.yaml'), host.registries_d)
     host.refused('%s:signed' % s['repo'], 'sigstore disabled')
@@ -324,7 +328,8 @@ def test_withdrawn_signature_of_the_containers_form_is_refused(scenario, tmp_pat
     tag it signed is pulled before and refused after."""
     s = scenario
     host = Host(str(tmp_path), s['tools'])
-    done = run_module('containers_policy', host.args(scopes=[{'scope': s['repo']}], public_keys=[s['release'], s['other']]))
+    done = run_module('containers_policy', host.args(scopes=[{'scope': s['repo']}],
+                                                     public_keys=[s['release'], s['other']]))
     assert not done.failed, done
     host.accepted('%s:other-key' % s['repo'])
     revoked = run_module('cosign_revoke', common(s['stack'], os.path.join(s['base'], 'docker'), repository=s['repo'],

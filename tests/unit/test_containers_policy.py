@@ -75,7 +75,8 @@ def test_one_key_is_key_data_several_are_key_datas_any_one_suffices():
 
 def test_key_paths_are_key_path_and_cannot_mix_with_pem():
     assert sigstore_requirement(['/etc/pki/a.pub'])['keyPath'] == '/etc/pki/a.pub'
-    assert sigstore_requirement(['/etc/pki/a.pub', '/etc/pki//b.pub'])['keyPaths'] == ['/etc/pki/a.pub', '/etc/pki/b.pub']
+    two = sigstore_requirement(['/etc/pki/a.pub', '/etc/pki//b.pub'])
+    assert two['keyPaths'] == ['/etc/pki/a.pub', '/etc/pki/b.pub']
     with pytest.raises(InputError, match='mixes PEM keys and key paths'):
         sigstore_requirement([KEY_A, '/etc/pki/a.pub'])
 

@@ -296,9 +296,13 @@ def check_notation_signing_files(key_path, chain_path):
 
 # --- commands --------------------------------------------------------------------------------
 
-def cosign_sign_argv(cosign, features, target, key_path, annotations=None, transparency_log=False, loopback=False):
-    """The ``cosign sign`` command for one digest reference (no secret in it)."""
+def cosign_sign_argv(cosign, features, target, key_path, annotations=None, transparency_log=False, loopback=False,
+                     containers_form=False):
+    """The ``cosign sign`` command for one digest reference (no secret in it).  ``containers_form``: the
+    ``sha256-<hex>.sig`` form (cosign 2.x's) that podman, skopeo and CRI-O read, also from cosign 3.x."""
     argv = [cosign, 'sign', '--yes', '--key', key_path]
+    if containers_form and features.get('major') == 3:
+        argv.append('--new-bundle-format=false')
     if not transparency_log:
         argv.append('--tlog-upload=false')
         if features.get('signing_config_flag'):
@@ -552,11 +556,12 @@ class OciTools(object):
                     tags.append(tag)
         return tags
 
-    def cosign_sign(self, reference, digest, key_path, password, annotations=None, transparency_log=False):
+    def cosign_sign(self, reference, digest, key_path, password, annotations=None, transparency_log=False,
+                    containers_form=False):
         features = self.cosign_features()
         target = '%s@%s' % (reference.gun, digest)
         argv = cosign_sign_argv(self.cosign_path(), features, target, key_path, annotations, transparency_log,
-                                reference.is_loopback())
+                                reference.is_loopback(), containers_form)
         what = 'cosign sign %s' % target
         rc, out = self.run_pty(argv, password, what)
         if rc != 0:

@@ -83,6 +83,19 @@ options:
         (C(cosign verify --insecure-ignore-tlog)).
     type: bool
     default: false
+  signature_form:
+    description:
+      - Which form of signature to write. V(default) is cosign's own - 2.x writes the C(sha256-<hex>.sig) tag,
+        3.x a new-format bundle stored as an OCI referrer.
+      - V(containers) writes the C(sha256-<hex>.sig) form with either version (cosign 3.x gets
+        C(--new-bundle-format=false)), the only one podman, skopeo and CRI-O read
+        (M(openbanking.content_trust.containers_policy)); M(openbanking.content_trust.trust_pull) and
+        M(openbanking.content_trust.cosign_verify) read both.
+      - A tag already carrying a signature that verifies for it is not signed again, whatever its form; withdraw it
+        with M(openbanking.content_trust.cosign_revoke) (which removes both forms) to sign it again in this form.
+    type: str
+    choices: [default, containers]
+    default: default
   cosign_cli:
     description: Name or path of the cosign binary (2.x or 3.x).
     type: str
@@ -187,7 +200,7 @@ class Sign(Action):
         for row in plan['to_sign']:
             self.tools.cosign_sign(self.repository, row['digest'], p['key'], p['key_passphrase'],
                                    with_binding(self.annotations, tag_binding(self.repository, row['tag'], self.origin)),
-                                   p['transparency_log'])
+                                   p['transparency_log'], containers_form=p['signature_form'] == 'containers')
         return plan['to_sign']
 
     def verify(self, plan, outcome):
@@ -215,6 +228,7 @@ def main():
         key_passphrase=dict(type='str', required=True, no_log=True),
         annotations=dict(type='dict', default={}),
         transparency_log=dict(type='bool', default=False),
+        signature_form=dict(type='str', default='default', choices=['default', 'containers']),
         cosign_cli=dict(type='str', default='cosign'),
     ), passphrases='deprecated', requires=('cryptography', 'pexpect'))
     run(module, Sign)

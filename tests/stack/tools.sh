@@ -6,10 +6,14 @@
 #   build/tools/cosign-2.5/usr/bin/cosign     Debian 13 "trixie"  (cosign 2.x)
 #   build/tools/cosign-3/usr/bin/cosign       unstable "sid"      (cosign 3.x)
 #   build/tools/notation-1/usr/bin/notation   unstable "sid"      (notation 1.x)
+# and the containers tools the containers-policy tests run (install_containers_tools, below):
+#   build/tools/containers-13/usr/bin/{podman,skopeo}   Debian 13 "trixie" (sigstore verification works)
+#   build/tools/containers-12/usr/bin/{podman,skopeo}   Debian 12 "bookworm" (built with sigstore disabled)
 # Idempotent: a tool already unpacked and running is left alone.
 # Usage:
 #   tools.sh install   fetch what is missing (needs the Debian mirror; root not required)
-#   tools.sh env       print CT_COSIGN2, CT_COSIGN3 and CT_NOTATION exports for what is there
+#   tools.sh env       print CT_COSIGN2, CT_COSIGN3, CT_NOTATION and the CT_PODMAN*/CT_SKOPEO*/CT_CONTAINERS_CONF
+#                      exports for what is there
 # Settings (environment): CT_TOOLS_DIR (default build/tools), CT_DEBIAN_MIRROR (default: the
 # first mirror of the system's own sources).
 set -euo pipefail
@@ -85,16 +89,84 @@ install() {
   done
 }
 
+# --- podman and skopeo, Debian 13's and Debian 12's -------------------------------------------------
+# Debian 13's podman 5.4 / skopeo 1.18 need glibc 2.38: their packages, trixie's libc6 and the libraries
+# Debian 12 lacks or has too old are unpacked into containers-13/, and patchelf points each binary at that
+# loader (--set-interpreter) and those libraries first, the system's after (--force-rpath: DT_RPATH also
+# serves the libraries' own dependencies, which DT_RUNPATH would not).  A patched copy is a real executable,
+# so podman's re-exec of itself works.  Debian 12's podman 4.3 / skopeo 1.9 (sigstore disabled by a Debian
+# patch) run with the system's glibc from containers-12/ with their three libraries beside them.  podman
+# needs conmon (Debian 12's) and a network helper (Debian 13's netavark) even to pull: containers.conf
+# names them, for CONTAINERS_CONF.  Nothing is installed into the system.
+CONTAINERS_13_PKGS=(podman skopeo netavark libc6 libgpgme11t64 libassuan9 libgpg-error0 libsqlite3-0 libseccomp2
+                    libsubid5)
+CONTAINERS_12_PKGS=(podman skopeo conmon libgpgme11 libassuan0 libsubid4 patchelf)
+
+containers_works() { # dir
+  "$1/usr/bin/skopeo" --version >/dev/null 2>&1 && "$1/usr/bin/podman" --version >/dev/null 2>&1
+}
+
+fetch_set() { # suite destdir package...
+  local suite=$1 dest=$2 apt=$TOOLS_DIR/apt/$1 opts deb; shift 2
+  [ -r "$KEYRING" ] || die "$KEYRING is missing (package debian-archive-keyring): it verifies the $suite index"
+  mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+  echo "deb [signed-by=$KEYRING] $(mirror) $suite main" >"$apt/sources.list"
+  opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=/nonexistent"
+        -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::archives=$apt/archives"
+        -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "Debug::NoLocking=1"
+        -o "APT::Sandbox::User=root" -qq)
+  if [ ! -s "$apt/updated" ] || [ -z "$(find "$apt/lists" -maxdepth 1 -name '*_Packages*' -print -quit)" ]; then
+    log "reading the $suite package index from $(mirror)"
+    apt-get "${opts[@]}" update >/dev/null
+    date -u +%FT%TZ >"$apt/updated"
+  fi
+  rm -rf "$apt/debs-set" "$dest.tmp"
+  mkdir -p "$apt/debs-set" "$dest.tmp"
+  (cd "$apt/debs-set" && apt-get "${opts[@]}" download "$@" >/dev/null)
+  for deb in "$apt/debs-set"/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
+  rm -rf "$dest"
+  mv "$dest.tmp" "$dest"
+  log "$* from $suite unpacked in $dest"
+}
+
+install_containers_tools() {
+  local c13=$TOOLS_DIR/containers-13 c12=$TOOLS_DIR/containers-12 patchelf lib bin
+  if ! containers_works "$c12"; then
+    fetch_set bookworm "$c12" "${CONTAINERS_12_PKGS[@]}"
+    for bin in podman skopeo conmon; do
+      "$c12/usr/bin/patchelf" --force-rpath --set-rpath "$c12/usr/lib/x86_64-linux-gnu" "$c12/usr/bin/$bin"
+    done
+    containers_works "$c12" || die "Debian 12's podman or skopeo in $c12 does not run"
+  fi
+  patchelf=$(command -v patchelf || echo "$c12/usr/bin/patchelf")
+  if ! containers_works "$c13"; then
+    fetch_set trixie "$c13" "${CONTAINERS_13_PKGS[@]}"
+    lib=$c13/usr/lib/x86_64-linux-gnu
+    for bin in "$c13/usr/bin/podman" "$c13/usr/bin/skopeo" "$c13/usr/lib/podman/netavark"; do
+      "$patchelf" --set-interpreter "$lib/ld-linux-x86-64.so.2" \
+        --force-rpath --set-rpath "$lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu" "$bin"
+    done
+    containers_works "$c13" || die "Debian 13's podman or skopeo in $c13 does not run"
+  fi
+  printf '[engine]\nconmon_path = ["%s"]\nhelper_binaries_dir = ["%s"]\n' \
+    "$c12/usr/bin/conmon" "$c13/usr/lib/podman" >"$TOOLS_DIR/containers.conf"
+}
+
 env_exports() {
   local c2=$TOOLS_DIR/cosign-2.5/usr/bin/cosign c3=$TOOLS_DIR/cosign-3/usr/bin/cosign n=$TOOLS_DIR/notation-1/usr/bin/notation
   [ -x "$c2" ] && echo "export CT_COSIGN2=$c2"
   [ -x "$c3" ] && echo "export CT_COSIGN3=$c3"
   [ -x "$n" ] && echo "export CT_NOTATION=$n"
+  local c13=$TOOLS_DIR/containers-13/usr/bin c12=$TOOLS_DIR/containers-12/usr/bin
+  if [ -x "$c13/podman" ] && [ -x "$c12/podman" ] && [ -f "$TOOLS_DIR/containers.conf" ]; then
+    echo "export CT_PODMAN13=$c13/podman CT_SKOPEO13=$c13/skopeo CT_PODMAN12=$c12/podman CT_SKOPEO12=$c12/skopeo"
+    echo "export CT_CONTAINERS_CONF=$TOOLS_DIR/containers.conf"
+  fi
   return 0
 }
 
 case "${1:-}" in
-  install) install ;;
+  install) install; install_containers_tools ;;
   env) env_exports ;;
   *) echo "usage: $0 install|env" >&2; exit 2 ;;
 esac

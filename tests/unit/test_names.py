@@ -63,7 +63,7 @@ def test_passphrase_options_only_where_they_are_read(name):
     deprecated = 'openbanking.content_trust.common.deprecated_passphrases' in fragments
     if reads:
         assert passphrases_keyword(call) is True and not deprecated, name
-    elif name == 'trust_pull':  # never took them
+    elif name in ('trust_pull', 'containers_policy'):  # never took them
         assert passphrases_keyword(call) is False and not deprecated
     else:
         assert passphrases_keyword(call) == 'deprecated' and deprecated, name

@@ -18,17 +18,21 @@ __metaclass__ = type
 import posixpath
 import re
 
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 
 # The tools the roles install, by the prefix of their variables: the binary's name, and whether a URL may
 # be given (notary-server and notary-signer come from the distribution's package or a file: upstream ships
 # them as container images, not as release binaries).
+# The package that has the tool, by OS family (None: no package there; Debian's notary package has the client,
+# the server and the signer; cosign and notation are packaged by Debian 13 / unstable and by Fedora/EPEL).
 TOOLS = {
-    'cosign': {'binary': 'cosign', 'url': True},
-    'notation': {'binary': 'notation', 'url': True},
-    'notary_client': {'binary': 'notary', 'url': True},
-    'notary_server': {'binary': 'notary-server', 'url': False},
-    'notary_signer': {'binary': 'notary-signer', 'url': False},
+    'cosign': {'binary': 'cosign', 'url': True, 'packages': {'Debian': 'cosign', 'RedHat': 'cosign'}},
+    'notation': {'binary': 'notation', 'url': True, 'packages': {'Debian': 'notation', 'RedHat': 'notation'}},
+    'notary_client': {'binary': 'notary', 'url': True, 'packages': {'Debian': 'notary', 'RedHat': None}},
+    'notary_server': {'binary': 'notary-server', 'url': False, 'packages': {'Debian': 'notary', 'RedHat': None}},
+    'notary_signer': {'binary': 'notary-signer', 'url': False, 'packages': {'Debian': 'notary', 'RedHat': None}},
 }
 
 # Ansible's os_family -> the package manager the roles use there. Only apt runs in the tests; the dnf
@@ -111,7 +115,8 @@ def install_plan(tool, settings, os_family, install_packages, bin_dir, role='thi
         if not TOOLS[tool]['url']:
             raise InputError('%s is installed from the distribution\'s package or a file on the controller '
                              '(%spackage), not from a URL.' % (binary, prefix))
-        if not re.match(r'^https?://[^/\s]+/\S*$', url):
+        parts = urlsplit(url)
+        if parts.scheme not in ('http', 'https') or not parts.netloc or re.search(r'\s', url):
             raise InputError('%surl must be an http(s) URL of a release binary or archive; it is "%s".'
                              % (prefix, url))
         if not sha256:
@@ -133,7 +138,13 @@ def install_plan(tool, settings, os_family, install_packages, bin_dir, role='thi
         raise InputError('%ssha256 is set but neither %surl nor %spackage: there is nothing to check it against.'
                          % (prefix, prefix, prefix))
     elif install_packages:
-        plan.update(method='package', source='notary' if tool.startswith('notary_') else binary, kind='package')
+        name = TOOLS[tool]['packages'][os_family]
+        if name is None:
+            raise InputError('No package of the %s family has %s: set %spackage to the binary (a file on the '
+                             'controller)%s.' % (os_family, binary, prefix,
+                                                 ', or %surl and %ssha256' % (prefix, prefix) if TOOLS[tool]['url']
+                                                 else ''))
+        plan.update(method='package', source=name, kind='package')
     if plan['kind'] == 'archive':
         plan['member'] = _member(settings.get('archive_member'), binary, prefix + 'archive_member')
     if plan['kind'] in ('binary', 'archive'):

@@ -120,3 +120,15 @@ def test_the_filters_answer_for_supported_families_and_name_unknown_tools():
 ])
 def test_source_kind(source, kind):
     assert source_kind(source) == kind
+
+
+@pytest.mark.parametrize('tool, message', [
+    ('notary_client', 'set content_trust_notary_client_package to the binary (a file on the controller), or '
+                      'content_trust_notary_client_url and content_trust_notary_client_sha256'),
+    ('notary_server', 'set content_trust_notary_server_package to the binary (a file on the controller).'),
+])
+def test_no_rhel_package_has_notary(tool, message):
+    with pytest.raises(InputError) as exc:
+        plan(tool, os_family='RedHat')
+    assert 'No package of the RedHat family has notary' in str(exc.value) and message in str(exc.value)
+    assert plan(tool, os_family='RedHat', install_packages=False)['method'] == 'none'

@@ -85,7 +85,7 @@ chmod 600 "$secrets"
 # The cosign key password joins them (a demo made before cosign lacks it); printf is a builtin.
 grep -q '^content_trust_cosign_key_passphrase:' "$secrets" \
   || printf 'content_trust_cosign_key_passphrase: "%s"\n' "$(openssl rand -hex 24)" >>"$secrets"
-mkdir -p "$demo/bin"
+
 # Notation signs with a certificate from the team's CA: a demo CA and a code-signing leaf, with
 # openssl as docs/after-notary-v1.md shows (the key is the signer's own 0600 file).
 if [ ! -s "$demo/notation/signer-chain.pem" ]; then

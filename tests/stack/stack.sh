@@ -11,7 +11,8 @@
 # (5000), CT_NOTARY_PORT (4443: the Notary's front, nginx), CT_NOTARY_BACKEND_PORT
 # (notary-server itself, on loopback behind the front, default CT_NOTARY_PORT + 1000),
 # CT_SIGNER_PORT (notary-signer's gRPC port, default CT_NOTARY_PORT + 3000).  `env` prints
-# shell exports for the running stack.
+# shell exports for the stack in CT_STACK_DIR: its directory and the ports it was started with
+# (recorded in CT_STACK_DIR/settings.env), its URLs and certificates, and the tools.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -248,6 +249,14 @@ start() {
   need_ansible
   install_packages
   mkdir -p "$STACK_DIR"/{docker,registry,logs}
+  # What this stack runs on, for `env` in a shell whose CT_* settings differ (or are unset).
+  cat >"$STACK_DIR/settings.env" <<SETTINGS
+REGISTRY_PORT=$REGISTRY_PORT
+NOTARY_PORT=$NOTARY_PORT
+SIGNER_PORT=$SIGNER_PORT
+BACKEND_PORT=$BACKEND_PORT
+NONLOOPBACK_HOST=$NONLOOPBACK_HOST
+SETTINGS
   # dockerd: own socket, data root, exec root; no host networking changes.
   start_daemon dockerd "$STACK_DIR/logs/dockerd.log" '' dockerd \
     --host "unix://$STACK_DIR/docker.sock" --data-root "$STACK_DIR/docker/data" \
@@ -297,8 +306,15 @@ status() {
 }
 
 env_exports() {
+  # The ports the stack in CT_STACK_DIR was started with (start records them), whatever this shell's CT_* say.
+  # shellcheck disable=SC1091
+  [ ! -s "$STACK_DIR/settings.env" ] || . "$STACK_DIR/settings.env"
   cat <<ENV
 export CT_STACK_DIR=$STACK_DIR
+export CT_REGISTRY_PORT=$REGISTRY_PORT
+export CT_NOTARY_PORT=$NOTARY_PORT
+export CT_SIGNER_PORT=$SIGNER_PORT
+export CT_NOTARY_BACKEND_PORT=$BACKEND_PORT
 export CT_DOCKER_HOST=unix://$STACK_DIR/docker.sock
 export CT_REGISTRY=127.0.0.1:$REGISTRY_PORT
 export CT_NOTARY_URL=https://127.0.0.1:$NOTARY_PORT

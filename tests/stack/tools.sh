@@ -11,11 +11,12 @@
 #   build/tools/containers-12/usr/bin/{podman,skopeo}   Debian 12 "bookworm" (built with sigstore disabled)
 # Idempotent: a tool already unpacked and running is left alone.
 # Usage:
-#   tools.sh install   fetch what is missing (needs the Debian mirror; root not required)
+#   tools.sh install   fetch what is missing (needs your Debian mirror; root not required)
+#   tools.sh mirror    print the Debian mirror it would use
 #   tools.sh env       print CT_COSIGN2, CT_COSIGN3, CT_NOTATION and the CT_PODMAN*/CT_SKOPEO*/CT_CONTAINERS_CONF
 #                      exports for what is there
 # Settings (environment): CT_TOOLS_DIR (default build/tools), CT_DEBIAN_MIRROR (default: the
-# first mirror of the system's own sources).
+# Debian mirror of the machine's own apt sources; it fails, saying so, when they name none).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,16 +34,50 @@ TOOLS=(
   "notation-1 sid notation notation"
 )
 
+# The Debian mirror of the machine's own apt sources, as banks point them at an internal mirror: the first "deb"
+# entry for a Debian suite (not the security archive) in /etc/apt/sources.list, sources.list.d/*.list (one-line
+# format) or sources.list.d/*.sources (deb822). CT_DEBIAN_MIRROR overrides it; CT_APT_DIR (default /etc/apt) is
+# where the sources are read.
+DEBIAN_SUITES='^(buster|bullseye|bookworm|trixie|forky|duke|sid|oldoldstable|oldstable|stable|testing|unstable)(-updates|-backports)?$'
+
+sources_oneline() { # file
+  sed -e 's/\[[^]]*\]//' "$1" | awk -v suites="$DEBIAN_SUITES" \
+    '$1=="deb" && $2 !~ /security/ && $3 ~ suites {print $2}'
+}
+
+sources_deb822() { # file
+  awk -v suites="$DEBIAN_SUITES" '
+    function flush(   n, s, i, j, u) {
+      if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled !~ /^[ \t]*no/) {
+        n = split(suites_f, s, /[ \t]+/)
+        split(uris, u, /[ \t]+/)
+        for (i = 1; i <= n; i++) for (j in u)
+          if (s[i] ~ suites && u[j] ~ /^[a-z+]+:/ && u[j] !~ /security/) { print u[j]; break }
+      }
+      types = uris = suites_f = enabled = ""
+    }
+    /^[ \t]*#/ { next }
+    /^[ \t]*$/ { flush(); next }
+    tolower($1) == "types:" { sub(/^[^:]*:[ \t]*/, ""); types = $0 }
+    tolower($1) == "uris:" { sub(/^[^:]*:[ \t]*/, ""); uris = $0 }
+    tolower($1) == "suites:" { sub(/^[^:]*:[ \t]*/, ""); suites_f = $0 }
+    tolower($1) == "enabled:" { sub(/^[^:]*:[ \t]*/, ""); enabled = tolower($0) }
+    END { flush() }' "$1"
+}
+
 mirror() {
   if [ -n "${CT_DEBIAN_MIRROR:-}" ]; then echo "$CT_DEBIAN_MIRROR"; return; fi
-  local m=''
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    m=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-    m=$(awk '$1=="deb"{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  echo "${m:-http://deb.debian.org/debian}"
+  local apt=${CT_APT_DIR:-/etc/apt} f m=''
+  for f in "$apt/sources.list" "$apt"/sources.list.d/*.list "$apt"/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    case $f in
+      *.sources) m=$(sources_deb822 "$f" | head -n 1) ;;
+      *) m=$(sources_oneline "$f" | head -n 1) ;;
+    esac
+    [ -z "$m" ] || break
+  done
+  [ -n "$m" ] || die "no Debian mirror in the apt sources ($apt/sources.list, $apt/sources.list.d/*.list and *.sources): add your Debian mirror there, or set CT_DEBIAN_MIRROR to it"
+  echo "${m%/}"
 }
 
 works() { # binary
@@ -52,15 +87,16 @@ works() { # binary
 # One private apt state per suite; used for `apt-get download` and nothing else.
 fetch() { # suite package destdir
   local suite=$1 pkg=$2 dest=$3 apt=$TOOLS_DIR/apt/$1 opts deb
+  [ -n "${MIRROR:-}" ] || MIRROR=$(mirror)
   [ -r "$KEYRING" ] || die "$KEYRING is missing (package debian-archive-keyring): it verifies the $suite index"
   mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/debs"
-  echo "deb [signed-by=$KEYRING] $(mirror) $suite main" >"$apt/sources.list"
+  echo "deb [signed-by=$KEYRING] $MIRROR $suite main" >"$apt/sources.list"
   opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=/nonexistent"
         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::archives=$apt/archives"
         -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "Debug::NoLocking=1"
         -o "APT::Sandbox::User=root" -qq)
   if [ ! -s "$apt/updated" ] || [ -z "$(find "$apt/lists" -maxdepth 1 -name '*_Packages*' -print -quit)" ]; then
-    log "reading the $suite package index from $(mirror)"
+    log "reading the $suite package index from $MIRROR"
     apt-get "${opts[@]}" update >/dev/null
     date -u +%FT%TZ >"$apt/updated"
   fi
@@ -168,5 +204,6 @@ env_exports() {
 case "${1:-}" in
   install) install; install_containers_tools ;;
   env) env_exports ;;
-  *) echo "usage: $0 install|env" >&2; exit 2 ;;
+  mirror) mirror ;;
+  *) echo "usage: $0 install|env|mirror" >&2; exit 2 ;;
 esac

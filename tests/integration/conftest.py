@@ -211,12 +211,15 @@ def pytest_configure(config):
 # Pinned repositories are read with the notary CLI whatever the docker CLI (test_pinned_roots.py runs the attack on
 # every consumer CLI itself, as test_signer_keys.py does), cosign and Notation's tag binding never involves the docker
 # CLI, and test_notary_auth.py runs each publishing CLI itself. test_release_signers.py checks how two signers' runs
-# merge into one release report, which the docker CLI has no part in.
+# merge into one release report, which the docker CLI has no part in. trust_key never runs docker or notary; bad input
+# (test_bad_inputs.py, test_fuzz_inputs.py) is refused by the option checks before any CLI runs, whichever it is. The
+# containers policy runs podman and skopeo; the tool installs run no docker.
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
                    'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
                    'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py', 'test_error_contract.py',
                    'test_oci_revoke.py', 'test_release_signers.py', 'test_revoked_images.py',
-                   'test_containers_policy.py', 'test_tool_install.py')
+                   'test_containers_policy.py', 'test_tool_install.py', 'test_trust_key.py', 'test_bad_inputs.py',
+                   'test_fuzz_inputs.py')
 
 
 # `make integration` runs two lanes side by side; to even them out, these files of CLI_INDEPENDENT run with the

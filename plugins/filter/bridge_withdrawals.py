@@ -19,7 +19,7 @@ description:
     (M(openbanking.content_trust.cosign_revoke) and M(openbanking.content_trust.notation_revoke) with C(origin=notary)),
     never those anyone else made.
   - Without O(verified) - the candidates, C([{repository, tags, digests}]), the tags of the previous report of
-    O(repositories) that are not among the tags Notary signs now (O(signed), trust_inspect's listing, unverified), for
+    O(repositories) that are not among the tags Notary signs now (O(signed), trust_info's listing, unverified), for
     one M(openbanking.content_trust.trust_verify) under the pins.
   - With O(verified) (that trust_verify's C(repositories)) - the withdrawals, C({withdraw, kept}). A tag is withdrawn
     only when its repository was read and verified (under its pin when pinned) and does not list the tag; a
@@ -33,7 +33,7 @@ options:
     type: dict
     required: true
   signed:
-    description: C([{repository, tags}]) of what Notary signs now (the bridge's trust_inspect query).
+    description: C([{repository, tags}]) of what Notary signs now (the bridge's trust_info query).
     type: list
     elements: dict
     required: true

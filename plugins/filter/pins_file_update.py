@@ -13,7 +13,7 @@ version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:
-  - From the C(repositories) of M(openbanking.content_trust.trust_inspect) and the current pins file, the pins file's
+  - From the C(repositories) of M(openbanking.content_trust.trust_info) and the current pins file, the pins file's
     new content - a pin (the root key IDs) for each repository with trust data and no pin yet - and the conflicts,
     pinned repositories whose root no longer has the pinned key ID. A conflict is never re-pinned here (it is what an
     attacker's new root looks like, and also a rotation nobody re-pinned); the signers role fails on it.
@@ -21,7 +21,7 @@ description:
 positional: _input, pins_file
 options:
   _input:
-    description: The C(repositories) of M(openbanking.content_trust.trust_inspect).
+    description: The C(repositories) of M(openbanking.content_trust.trust_info).
     type: list
     elements: dict
     required: true

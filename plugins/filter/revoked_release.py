@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: revoked_release
 short_description: The tags of a release that the revocation list withdrew, and why they must not be signed
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:

@@ -9,13 +9,13 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: rollback_plan
 short_description: What the rollback of a failed release undoes in the Notary trust data, and as whom
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:
   - Given what a failed M(openbanking.content_trust.trust_push) run with O(openbanking.content_trust.trust_push#module:images)
     did (its RV(openbanking.content_trust.trust_push#module:images), returned with the failure too) and one
-    M(openbanking.content_trust.trust_inspect) of the release's repositories after the failure, returns the
+    M(openbanking.content_trust.trust_info) of the release's repositories after the failure, returns the
     M(openbanking.content_trust.trust_revoke) and M(openbanking.content_trust.trust_push) calls that undo ONLY what
     that run changed, as that run's signer.
   - Only tags the run signed (C(results[].signed)) are considered. A tag the run signed anew is revoked; a tag whose
@@ -38,7 +38,7 @@ options:
     elements: dict
     required: true
   inspected:
-    description: The registered result of trust_inspect of the release's repositories after the failure, or its C(repositories).
+    description: The registered result of trust_info of the release's repositories after the failure, or its C(repositories).
     type: raw
     required: true
   signer:
@@ -54,7 +54,7 @@ seealso:
 
 EXAMPLES = r'''
 - name: Read the trust data after the failure
-  openbanking.content_trust.trust_inspect:
+  openbanking.content_trust.trust_info:
     references: "{{ release_repositories }}"
   register: after_failure
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: rollback_report
 short_description: The lines of a failed release's message - what was signed, what was and was not rolled back
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:
@@ -34,7 +34,7 @@ options:
     type: bool
     default: true
   inspected:
-    description: The registered trust_inspect after the failure (a failed read is reported as such).
+    description: The registered trust_info after the failure (a failed read is reported as such).
     type: raw
   revoked:
     description: The registered loop of the trust_revoke task of the rollback.

@@ -14,7 +14,7 @@ author:
   - Open Banking (@OpenBankingUK)
 description:
   - Compares a signer inventory (the C(content_trust_repositories) of the P(openbanking.content_trust.signers#role)
-    role) with the trust data of all its repositories, read with ONE M(openbanking.content_trust.trust_inspect)
+    role) with the trust data of all its repositories, read with ONE M(openbanking.content_trust.trust_info)
     call, and returns the M(openbanking.content_trust.trust_signer) calls that make the Notary server match it.
   - A listed signer changes when it is missing, lacks one of its keys, or (with C(exclusive_keys), which defaults
     to the repository's C(exclusive)) has keys the inventory does not list. In an C(exclusive) repository, a signer
@@ -37,17 +37,17 @@ options:
     required: true
   inspected:
     description:
-      - The registered result of one trust_inspect of every repository of the inventory, in the inventory's order,
+      - The registered result of one trust_info of every repository of the inventory, in the inventory's order,
         or its C(repositories) list.
     type: raw
 seealso:
   - module: openbanking.content_trust.trust_signer
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
 '''
 
 EXAMPLES = r'''
 - name: Read the signers of every repository
-  openbanking.content_trust.trust_inspect:
+  openbanking.content_trust.trust_info:
     repositories: "{{ content_trust_repositories | map(attribute='repository') | list }}"
   register: inspected
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: with_revoked_tags
 short_description: A release's images plus the withdrawn tags of their repositories, to check that they no longer verify
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Open Banking (@OpenBankingUK)
 description:

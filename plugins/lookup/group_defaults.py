@@ -27,7 +27,7 @@ EXAMPLES = r'''
     group/openbanking.content_trust.content_trust: "{{ lookup('openbanking.content_trust.group_defaults') }}"
   block:
     - name: Read the trust data
-      openbanking.content_trust.trust_inspect:
+      openbanking.content_trust.trust_info:
         references: [registry.example.com/acme/app]
 '''
 

@@ -205,7 +205,7 @@ class Action(object):
 
 
 class Reader(Action):
-    """A module that only reads trust data (``trust_inspect``, ``trust_verify``, ``cosign_verify``,
+    """A module that only reads trust data (``trust_info``, ``trust_verify``, ``cosign_verify``,
     ``notation_verify``): ``plan()`` reads and returns the result dict; nothing is applied.  ``changed`` is the
     result's own (``trust_verify`` pulls images it verifies when asked), else False."""
 

@@ -63,4 +63,4 @@ class NotaryAction(Action):
 
 
 class NotaryReader(Reader, NotaryAction):
-    """``Reader`` with a ``TrustCLI``: the modules that read trust data (``trust_inspect``, ``trust_verify``)."""
+    """``Reader`` with a ``TrustCLI``: the modules that read trust data (``trust_info``, ``trust_verify``)."""

@@ -7,7 +7,7 @@
 Not a public API; it may change without notice.  Standard library only (the filters load it on the controller).
 
 A pin is a repository's root key ID: the ID of its root certificate, as ``docker trust inspect`` and
-``trust_inspect``'s ``root_key_ids`` show it.  The pins are enforced by notary's own trust pinning
+``trust_info``'s ``root_key_ids`` show it.  The pins are enforced by notary's own trust pinning
 (``_trustreader``); this module owns their shape, their checks and where a first pin comes from:
 
 - ``parse_root_pins``: ``{repository: [IDs]}`` (module options) to ``{GUN: [IDs]}``;
@@ -32,7 +32,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 
 ROOT_KEY_ID_RE = re.compile(r'\A[0-9a-f]{64}\Z')
-ROTATION_HINT = ('if the repository\'s owner rotated its root key, take the new pin from trust_inspect\'s root_key_ids '
+ROTATION_HINT = ('if the repository\'s owner rotated its root key, take the new pin from trust_info\'s root_key_ids '
                  'on a host you trust (docs/consumers.md, "Rotating a pin") and give it in root_key_ids')
 PINS_FILE_HEADER = ('# Root pins of the Notary repositories: [{repository, root_key_ids}], the shape of\n'
                     '# content_trust_pinned_repositories. Written by sync_signers.yml for each repository it has no pin\n'
@@ -45,11 +45,11 @@ def _check_ids(ids, what, repository):
         ids = [ids]
     if not isinstance(ids, (list, tuple)) or not ids:
         raise InputError('%s[%s] must be a non-empty list of root key IDs (64 lowercase hex characters, as '
-                         'docker trust inspect and trust_inspect show them)' % (what, repository))
+                         'docker trust inspect and trust_info show them)' % (what, repository))
     for key_id in ids:
         if not isinstance(key_id, str) or not ROOT_KEY_ID_RE.match(key_id):
             raise InputError('%s[%s]: %r is not a root key ID: expected 64 lowercase hex characters, as docker '
-                             'trust inspect and trust_inspect show them' % (what, repository, key_id))
+                             'trust inspect and trust_info show them' % (what, repository, key_id))
     return list(ids)
 
 
@@ -155,7 +155,7 @@ def check_pins_cover(images, pins, allow_unpinned=False, what='root_key_ids', al
     if unpinned and not allow_unpinned:
         raise InputError('%s has no pinned root for %s: without a pin the first root the Notary server hands out is '
                          'trusted, so whoever controls the server decides what verifies. Give each repository\'s root '
-                         'key ID in %s (trust_inspect\'s root_key_ids, read on a host you trust; sync_signers.yml writes '
+                         'key ID in %s (trust_info\'s root_key_ids, read on a host you trust; sync_signers.yml writes '
                          'them to content_trust_pins_file), or set %s: true to trust on first use'
                          % (what, ', '.join(unpinned), what, allow_option))
     return unpinned
@@ -168,7 +168,7 @@ def unpinned_warning(unpinned):
 
 
 def pins_file_update(repositories, pins_file):
-    """What the pins file should hold after a read of ``repositories`` (``trust_inspect``'s, the parsed trust data of
+    """What the pins file should hold after a read of ``repositories`` (``trust_info``'s, the parsed trust data of
     each): ``{entries, added, conflicts, changed, content}``.  A repository with trust data and no pin yet gets one;
     a pinned repository whose root key IDs no longer include its pin is a conflict (an attacker's root, or a rotation
     nobody re-pinned), reported and never re-pinned here."""

@@ -12,7 +12,7 @@ A rollback undoes only what THIS run changed in the Notary trust data, as this r
 - ``progress`` is trust_push's ``images`` (its result, or its failure result ``exc.result``): per image ``before``
   (every digest anyone had signed per tag), ``signer_before`` (the digest this signer had signed per tag, or None)
   and ``results`` (``tag``, ``digest``, ``pushed``, ``signed``: what this run did, as far as it got).
-- ``inspected`` is one trust_inspect of the release's repositories after the failure.
+- ``inspected`` is one trust_info of the release's repositories after the failure.
 
 For each tag this run signed (``signed``), and only those:
 
@@ -59,7 +59,7 @@ def _listed(items, what):
 
 
 def _after(inspected):
-    """``{GUN: {tag: {digest: [signers]}}}`` from trust_inspect's ``repositories`` (or its registered result)."""
+    """``{GUN: {tag: {digest: [signers]}}}`` from trust_info's ``repositories`` (or its registered result)."""
     if isinstance(inspected, dict):
         inspected = inspected.get('repositories')
     out = {}
@@ -172,7 +172,7 @@ def rollback_report(progress, plan=None, enabled=True, inspected=None, revoked=N
                     notation=None, formats=None):
     """The lines of the failure message of a release: what this run pushed and signed, in every format, and what
     the rollback did and did NOT undo.  ``revoked``/``restored`` are the registered loops of the rollback's tasks,
-    ``cosign``/``notation`` those of the signing tasks, ``inspected`` the registered trust_inspect after the
+    ``cosign``/``notation`` those of the signing tasks, ``inspected`` the registered trust_info after the
     failure (its ``msg`` when it failed)."""
     progress = _listed(progress, 'progress')
     formats = formats or ['notary']
@@ -203,7 +203,7 @@ def rollback_report(progress, plan=None, enabled=True, inspected=None, revoked=N
     if not isinstance(inspected, dict) or inspected.get('failed') or 'repositories' not in inspected:
         msg = inspected.get('msg') if isinstance(inspected, dict) else None
         return out + ['NOT rolled back: the trust data could not be read after the failure (%s); check each repository '
-                      'with trust_inspect.' % (msg or 'no message')]
+                      'with trust_info.' % (msg or 'no message')]
     plan = plan or {}
     done, failed = [], []
     for r in _loop_results(revoked):

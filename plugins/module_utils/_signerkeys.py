@@ -90,7 +90,7 @@ def parse_signer(entry, what):
             raise InputError('%s.key_ids must be a list of key IDs' % what)
         for key_id in given:
             if not isinstance(key_id, str) or not KEY_ID_RE.match(key_id):
-                raise InputError('%s.key_ids: %r is not a key ID: expected 64 hex characters, as trust_inspect\'s '
+                raise InputError('%s.key_ids: %r is not a key ID: expected 64 hex characters, as trust_info\'s '
                                  'signers[].key_ids and the key_id filter show them'
                                  % (what, key_id if isinstance(key_id, str) and len(key_id) <= 80 else type(key_id).__name__))
             ids.append(key_id.lower())

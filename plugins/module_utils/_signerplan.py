@@ -7,7 +7,7 @@
 What must change so that the signers of a repository are what is declared.  Used by
 ``trust_signer`` (one signer, against the TUF delegation roles) and, through the
 ``signer_plan`` filter, by the ``signers`` role (a whole inventory, against ONE
-``trust_inspect`` of every repository).  Nothing here reads or writes anything.
+``trust_info`` of every repository).  Nothing here reads or writes anything.
 
 Not a public API; it may change without notice.
 """
@@ -186,9 +186,9 @@ def drift(current, changes):
 
 
 def plan_inventory(repositories, inspected):
-    """The signers role's plan for a whole inventory, from ONE ``trust_inspect`` of all its repositories.
+    """The signers role's plan for a whole inventory, from ONE ``trust_info`` of all its repositories.
 
-    ``inspected`` lists ``parse_inspect_entry`` data in the inventory's order (``trust_inspect``'s
+    ``inspected`` lists ``parse_inspect_entry`` data in the inventory's order (``trust_info``'s
     ``repositories``).  Returns ``changes`` (see ``plan_repository``, in inventory order),
     ``new_repositories`` (GUNs this plan would initialize), ``drift`` (``before``/``after`` as
     ``{repository: {signer: [key IDs]}}`` of the repositories that change), ``private_keys`` and
@@ -203,7 +203,7 @@ def plan_inventory(repositories, inspected):
         raise InputError('these signers have neither public_key nor public_keys: %s' % ', '.join(problems['keyless']))
     if not isinstance(inspected, list) or len(inspected) != len(repositories):
         raise InputError('expected the trust data of the %d repositories of the inventory, in its order (the '
-                         'repositories of one trust_inspect of them all), got %s'
+                         'repositories of one trust_info of them all), got %s'
                          % (len(repositories), '%d entries' % len(inspected) if isinstance(inspected, list)
                             else type(inspected).__name__))
     result = dict(problems, changes=[], new_repositories=[], drift=dict(before={}, after={}))

@@ -97,7 +97,7 @@ notes:
   - In check mode the module reads both servers and checks keys and passphrases, and writes nothing.
 seealso:
   - module: openbanking.content_trust.trust_signer
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
   - module: openbanking.content_trust.trust_push
 attributes:
   check_mode:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: trust_pull
 short_description: Pull only what was signed, by its signed digest, with pinned roots
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - For deploy hosts. Reads each repository's verified trust data (the notary CLI, or C(docker trust) where the
     docker CLI has it), checks the repository's root against O(root_key_ids) and every tag against O(signers),
@@ -53,7 +53,7 @@ options:
       - Each tag must be signed by at least one of these signers (by all of them with O(require_all_signers)).
       - When not set, any valid signature in C(targets) or C(targets/releases) is accepted.
       - A signer is given by name (a string, for example V(jeff)) or with its keys, as a dict with C(name) and
-        C(key_ids) (a list of key IDs, 64 hex characters, as RV(openbanking.content_trust.trust_inspect#module:repositories[].signers[].key_ids)
+        C(key_ids) (a list of key IDs, 64 hex characters, as RV(openbanking.content_trust.trust_info#module:repositories[].signers[].key_ids)
         and the C(openbanking.content_trust.key_id) filter show them) and/or C(public_key) (the signer's public key or
         certificate, PEM, as in the inventory's C(signers[].public_key)) or C(public_keys) (a list of them). Other keys
         are refused, and so is a private key given as C(public_key) (without echoing it).
@@ -73,7 +73,7 @@ options:
   root_key_ids:
     description:
       - Pinned roots, a map of repository (GUN) to the list of root key IDs accepted for it, exactly as
-        C(docker trust inspect) and RV(openbanking.content_trust.trust_inspect#module:repositories[].root_key_ids)
+        C(docker trust inspect) and RV(openbanking.content_trust.trust_info#module:repositories[].root_key_ids)
         show them (the root certificate's ID, which differs per repository).
       - A pinned repository is read by the notary CLI under its own trust pinning (C(trust_pinning.certs),
         C(disable_tofu)), with a TUF cache established under the pins (below O(docker_config)C(/trust/pinned)) - its
@@ -201,9 +201,9 @@ notes:
   - The trust data is cached under O(docker_config)C(/trust), as docker and notary cache it, so a repository whose
     root changes without a valid rotation also fails where it was read before.
   - The role C(openbanking.content_trust.trusted_consumer) (C(playbooks/pull_verified.yml)) runs this module on deploy
-    hosts; C(docs/consumers.md) explains how to take the pins from M(openbanking.content_trust.trust_inspect).
+    hosts; C(docs/consumers.md) explains how to take the pins from M(openbanking.content_trust.trust_info).
 seealso:
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
   - module: openbanking.content_trust.trust_verify
 '''
 

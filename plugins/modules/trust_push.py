@@ -164,7 +164,7 @@ seealso:
   - module: openbanking.content_trust.trust_signer
   - module: openbanking.content_trust.trust_key
   - module: openbanking.content_trust.trust_revoke
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
 attributes:
   check_mode:
     support: full

@@ -71,7 +71,7 @@ options:
     version_added: 0.1.0
 seealso:
   - module: openbanking.content_trust.trust_push
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
 attributes:
   check_mode:
     support: full

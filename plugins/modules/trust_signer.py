@@ -91,7 +91,7 @@ notes:
   - In check mode the module reads trust data and checks passphrases, and never writes.
 seealso:
   - module: openbanking.content_trust.trust_key
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
 attributes:
   check_mode:
     support: full

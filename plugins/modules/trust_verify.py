@@ -59,7 +59,7 @@ options:
       - A signer that must be among the signers of every tag.
       - A name (a string, for example V(jeff)), matched by name as C(docker trust inspect) shows it; or the signer with
         its keys, a dict with C(name) and C(key_ids) (64 hex characters each, as
-        RV(openbanking.content_trust.trust_inspect#module:repositories[].signers[].key_ids) shows them) and/or
+        RV(openbanking.content_trust.trust_info#module:repositories[].signers[].key_ids) shows them) and/or
         C(public_key) (PEM, as the inventory's C(signers[].public_key)) or C(public_keys). Then a tag verifies only
         when the verified C(targets) metadata delegates C(targets/<name>) to one of those keys and that role's metadata,
         which lists the tag, carries a valid signature by one of them; a signer of the same name that someone holding
@@ -131,7 +131,7 @@ attributes:
     platforms: posix
 seealso:
   - module: openbanking.content_trust.trust_push
-  - module: openbanking.content_trust.trust_inspect
+  - module: openbanking.content_trust.trust_info
 '''
 
 EXAMPLES = r'''
@@ -210,7 +210,7 @@ results:
       elements: str
 repositories:
   description:
-    - The trust data of each image's repository, as M(openbanking.content_trust.trust_inspect) returns it
+    - The trust data of each image's repository, as M(openbanking.content_trust.trust_info) returns it
       (signers with their key IDs, root and repository key IDs), for reports.
   returned: always
   type: list

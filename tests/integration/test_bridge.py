@@ -91,7 +91,7 @@ def test_bridge_signs_what_notary_signed_and_refuses_a_re_pushed_tag(stack, dock
     rc, out = playbook(inventory, secrets, '--check')
     assert rc != 0 and 'no pinned root for %s' % repo in out and 'content_trust_pins_file' in out, out
     assert registry_state(stack, repo) == before
-    # The team pins the root it made (as trust_inspect shows it) in the pins file beside the inventory.
+    # The team pins the root it made (as trust_info shows it) in the pins file beside the inventory.
     admin = dict((a['Name'], [k['ID'] for k in a['Keys']]) for a in stack.inspect(docker_config, repo)[repo]['AdministrativeKeys'])
     with open(str(tmp_path / 'content_trust_pins.yml'), 'w') as f:
         json.dump([{'repository': repo, 'root_key_ids': admin['Root']}], f)

@@ -59,7 +59,7 @@ def world(stack, tmp_path_factory):
     w.pki = make_notation_pki(str(base / 'pki'))
     with open(w.pki['ca']) as f:
         w.ca = f.read()
-    w.pin = {w.repo: run_module('trust_inspect', common(stack, w.config, references=[w.repo]))
+    w.pin = {w.repo: run_module('trust_info', common(stack, w.config, references=[w.repo]))
              ['repositories'][0]['root_key_ids']}
     return w
 
@@ -71,7 +71,7 @@ def image(repo, tag='v1'):
 # (module, cause, expected error_kind, options given the world, words the message must hold)
 ROWS = [
     # bad input: found before anything is read or changed
-    ('trust_inspect', 'bad input', 'bad_input', lambda w: dict(references=['Bad Repo']), 'Bad Repo'),
+    ('trust_info', 'bad input', 'bad_input', lambda w: dict(references=['Bad Repo']), 'Bad Repo'),
     ('trust_verify', 'bad input', 'bad_input', lambda w: dict(images=image('Bad Repo')), 'Bad Repo'),
     ('trust_pull', 'bad input', 'bad_input', lambda w: dict(images=image('Bad Repo')), 'Bad Repo'),
     ('trust_push', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1'], signer='jeff'),
@@ -127,7 +127,7 @@ ROWS = [
      lambda w: dict(repository=w.repo, tags=['v1'], signer='alice', signer_passphrase=JEFF_PASS), 'alice'),
 
     # the Notary server does not answer
-    ('trust_inspect', 'Notary unreachable', 'notary_unreachable', lambda w: dict(references=[w.repo], server=DOWN_NOTARY),
+    ('trust_info', 'Notary unreachable', 'notary_unreachable', lambda w: dict(references=[w.repo], server=DOWN_NOTARY),
      '127.0.0.1:1'),
     ('trust_verify', 'Notary unreachable', 'notary_unreachable',
      lambda w: dict(images=image(w.repo), server=DOWN_NOTARY, allow_unpinned=True), '127.0.0.1:1'),

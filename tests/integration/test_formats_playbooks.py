@@ -154,7 +154,7 @@ def test_revoke_release_withdraws_one_tag_in_every_format_and_keeps_the_other_ta
     assert registry_state(stack, repo) == state and formats.versions() == versions
 
     # The consumers: the withdrawn tag no longer verifies in any format, for trust_pull and for verify_release.
-    pins = dict((r['repository'], r['root_key_ids']) for r in run_module('trust_inspect', common(
+    pins = dict((r['repository'], r['root_key_ids']) for r in run_module('trust_info', common(
         stack, formats.docker_config, references=[repo]))['repositories'])
     consumer = dict(images=[{'repository': repo, 'tags': ['stable']}], root_key_ids=pins,
                     cosign_public_keys=[formats.cosign_public_key], cosign_cli=formats.cosign,

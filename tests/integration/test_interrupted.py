@@ -365,11 +365,11 @@ def test_a_live_run_s_view_is_not_swept(stack, docker_config, tmp_path, signed_r
         assert live
         # another module run on the same docker configuration sweeps at start (of another repository:
         # reading this one waits for the push's repository lock)
-        res = run_module('trust_inspect', common(stack, docker_config, repositories=[stack.repo('other')]))
+        res = run_module('trust_info', common(stack, docker_config, repositories=[stack.repo('other')]))
         assert not res.failed, res
         assert set(live) <= set(views(docker_config))
         # reading the repository being published waits for its lock, bounded by the timeout
-        waited = run_module('trust_inspect', common(stack, docker_config, repositories=[repo], timeout=3))
+        waited = run_module('trust_info', common(stack, docker_config, repositories=[repo], timeout=3))
         assert waited.failed and repo in waited['msg'] and 'timeout of 3 seconds' in waited['msg'], waited
         assert set(live) <= set(views(docker_config))
         proc.send_signal(signal.SIGTERM)

@@ -60,7 +60,7 @@ def assert_whole_lines_only(stdout, limit=21):
 
 def test_repository_unknown_to_a_healthy_server_is_not_called_unreachable(stack, docker_config, signed_repo,
                                                                           empty_notary):
-    res = run_module('trust_inspect', common(stack, docker_config, server=empty_notary, repositories=[signed_repo]))
+    res = run_module('trust_info', common(stack, docker_config, server=empty_notary, repositories=[signed_repo]))
     assert res.failed, res
     msg = res['msg']
     assert 'cannot be reached' not in msg, msg
@@ -75,7 +75,7 @@ def test_repository_unknown_to_a_healthy_server_is_not_called_unreachable(stack,
 
 def test_unreachable_server_with_a_cache_says_unreachable(stack, docker_config, signed_repo):
     closed = 'https://127.0.0.1:%d' % free_port()
-    res = run_module('trust_inspect', common(stack, docker_config, server=closed, repositories=[signed_repo]))
+    res = run_module('trust_info', common(stack, docker_config, server=closed, repositories=[signed_repo]))
     assert res.failed, res
     assert 'the Notary server %s cannot be reached' % closed in res['msg'], res
     assert 'connection refused' in res['msg'], res
@@ -91,7 +91,7 @@ def test_timeout_names_the_operation_the_repository_and_the_server(stack, docker
     url = 'https://127.0.0.1:%d' % silent.getsockname()[1]
     repo = stack.repo('msg')
     try:
-        res = run_module('trust_inspect', common(stack, docker_config, server=url, timeout=3,
+        res = run_module('trust_info', common(stack, docker_config, server=url, timeout=3,
                                                  repositories=[repo + ':v1']))
     finally:
         silent.close()

@@ -108,15 +108,15 @@ def test_read_only_modules_warn_about_passphrases_they_never_read(stack, docker_
     given = dict(root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS)
     both = dict((name, ('1.0.0', 'openbanking.content_trust')) for name in DEPRECATED)
 
-    # trust_inspect: references (new) and repositories (alias) read the same trust data; the passphrases warn.
+    # trust_info: references (new) and repositories (alias) read the same trust data; the passphrases warn.
     for option in ('references', 'repositories'):
-        res = run_module('trust_inspect', common(stack, docker_config, **dict(given, **{option: [repo + ':v1']})))
+        res = run_module('trust_info', common(stack, docker_config, **dict(given, **{option: [repo + ':v1']})))
         assert not res.failed and res['changed'] is False, res
         assert [(t['tag'], t['digest']) for t in res['repositories'][0]['signed_tags']] == [('v1', digest)], res
         assert deprecated_options(res) == both, res
-    plain = run_module('trust_inspect', common(stack, docker_config, references=[repo]))
+    plain = run_module('trust_info', common(stack, docker_config, references=[repo]))
     assert not plain.get('deprecations'), plain
-    bad = run_module('trust_inspect', common(stack, docker_config, repositories=['Bad Name']))
+    bad = run_module('trust_info', common(stack, docker_config, repositories=['Bad Name']))
     assert bad.failed and 'repositories[0]' in bad['msg'], bad
 
     # trust_verify: verifies as before, with the warnings.

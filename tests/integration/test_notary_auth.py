@@ -196,7 +196,7 @@ def test_anonymous_consumer_reads_and_verifies(stack, docker_config, published, 
     assert not os.path.exists(os.path.join(consumer, 'tls'))
     # docker trust inspect (the reference CLI) and the collection's modules, with no certificate at all.
     assert signed_tags(stack, consumer, repo)['v1'][1] == ['jeff']
-    res = run_module('trust_inspect', common(stack, consumer, references=[repo + ':v1']))
+    res = run_module('trust_info', common(stack, consumer, references=[repo + ':v1']))
     assert not res.failed, res
     assert [t['tag'] for t in res['repositories'][0]['signed_tags']] == ['v1']
     pin = res['repositories'][0]['root_key_ids']

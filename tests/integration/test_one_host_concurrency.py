@@ -73,7 +73,7 @@ def test_signer_change_and_inspect_while_a_push_runs(stack, docker_config):
         push(stack, docker_config, repo, ['v1', 'v2'], 'jeff', JEFF_PASS, src),
         ('trust_signer', common(stack, docker_config, repository=repo, name='alice',
                                 public_keys=[alice['public_key']], repository_passphrase=REPO_PASS)),
-        ('trust_inspect', common(stack, docker_config, repositories=[repo])))
+        ('trust_info', common(stack, docker_config, repositories=[repo])))
     for res in (pushed, added, inspected):
         assert not res.get('failed'), res.get('msg')
     entry = stack.inspect(docker_config, repo)[repo]
@@ -167,7 +167,7 @@ def test_an_inspect_while_a_push_runs(stack, docker_config):
     signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
     src = stack.build_image(docker_config, repo + ':src', content='inspect-and-push')
     pushed, inspected = at_once(push(stack, docker_config, repo, ['v1', 'v2'], 'jeff', JEFF_PASS, src),
-                                ('trust_inspect', common(stack, docker_config, repositories=[repo])))
+                                ('trust_info', common(stack, docker_config, repositories=[repo])))
     assert not pushed.get('failed') and not inspected.get('failed'), (pushed.get('msg'), inspected.get('msg'))
     final = signed_tags(stack, docker_config, repo)
     assert sorted(final) == ['v1', 'v2']

@@ -3,7 +3,7 @@
 
 The attacker (``attacker.Attacker``) reaches the registry and the Notary server and holds none of our keys.  Each
 test sets up a repository signed by ``jeff`` with the collection, takes its root pin as a consumer would
-(trust_inspect's ``root_key_ids``), lets the attacker act, then runs the consumers (trust_pull, trust_verify) with
+(trust_info's ``root_key_ids``), lets the attacker act, then runs the consumers (trust_pull, trust_verify) with
 the pin and asks the real tools what happened: what the daemon holds, what the Notary server serves.
 """
 
@@ -42,7 +42,7 @@ def publish(stack, config, repo, tag='v1', content=None):
                                           signer='jeff', signer_passphrase=JEFF_PASS))
     assert not res.failed, res
     digest = res['results'][0]['digest']
-    info = run_module('trust_inspect', common(stack, config, docker_cli=stack.reference_cli, repositories=[repo]))
+    info = run_module('trust_info', common(stack, config, docker_cli=stack.reference_cli, repositories=[repo]))
     assert not info.failed, info
     pin = info['repositories'][0]['root_key_ids']
     assert len(pin) == 1
@@ -78,7 +78,7 @@ def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_
     served = stack.tuf(repo, 'root')['signed']
     assert pin in served['roles']['root']['keyids'] and served['roles']['root']['threshold'] == 1
     assert len(served['roles']['root']['keyids']) == 2
-    unpinned_view = run_module('trust_inspect', common(stack, attacker.config, docker_cli=stack.reference_cli,
+    unpinned_view = run_module('trust_info', common(stack, attacker.config, docker_cli=stack.reference_cli,
                                                        repositories=[repo]))
     assert pin in unpinned_view['repositories'][0]['root_key_ids'], unpinned_view
 
@@ -87,7 +87,7 @@ def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_
     pulled = run_module('trust_pull', args)
     assert pulled.failed and pulled['error_kind'] == 'unverified', pulled
     assert 'not signed by the pinned root key' in pulled['msg'] and pin in pulled['msg'], pulled['msg']
-    assert 'trust_inspect' in pulled['msg']
+    assert 'trust_info' in pulled['msg']
     assert evil not in local_ids(stack, consumer_config, repo) and digest not in local_ids(stack, consumer_config, repo)
 
     verified = run_module('trust_verify', common(stack, consumer_config, docker_cli=consumer_cli,
@@ -179,13 +179,13 @@ def test_a_pinned_read_survives_a_legitimate_reread_and_a_pin_of_another_root_fa
     res = run_module('trust_verify', dict(args, root_key_ids={repo: [other_pin]}))
     assert not res.failed and not res['verified'], res
     problem = res['results'][0]['problems'][0]
-    assert 'not signed by the pinned root key %s' % other_pin in problem and 'trust_inspect' in problem, problem
+    assert 'not signed by the pinned root key %s' % other_pin in problem and 'trust_info' in problem, problem
 
 
 def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_the_new_one(
         stack, docker_config, consumer_config, tmp_path):
     """The owner rotates the root (notary key rotate <gun> root): a host that read the repository under the old pin
-    and a fresh host both refuse it, saying where the new pin comes from; the new pin from trust_inspect verifies."""
+    and a fresh host both refuse it, saying where the new pin comes from; the new pin from trust_info verifies."""
     repo = stack.repo('pinrotate')
     digest, pin, dummy = publish(stack, docker_config, repo)
     image = dict(repository=repo, tags=['v1'])
@@ -200,7 +200,7 @@ def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_th
         stderr=subprocess.STDOUT, timeout=120, check=False)
     assert rotated.returncode == 0 and b'Aborting' not in rotated.stdout, rotated.stdout.decode()
     assert stack.version(repo, 'root') == 2
-    info = run_module('trust_inspect', common(stack, docker_config, docker_cli=stack.reference_cli, repositories=[repo]))
+    info = run_module('trust_info', common(stack, docker_config, docker_cli=stack.reference_cli, repositories=[repo]))
     new_pin = info['repositories'][0]['root_key_ids']
     assert new_pin and pin not in new_pin, info
 
@@ -211,7 +211,7 @@ def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_th
                                               root_key_ids={repo: [pin]}))
         assert not res.failed and res['verified'] is False, res
         problem = ' '.join(res['results'][0]['problems'])
-        assert pin in problem and 'trust_inspect' in problem and 'root_key_ids' in problem, problem
+        assert pin in problem and 'trust_info' in problem and 'root_key_ids' in problem, problem
     for config in (consumer_config, fresh):
         res = run_module('trust_verify', dict(common(stack, config, images=[image], signer='jeff', pull='none'),
                                               root_key_ids={repo: new_pin}))

@@ -273,7 +273,7 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     for with_ca in (False, True):
         if with_ca:
             shutil.copy(tls_server.ca_path, os.path.join(tls_dir, 'ca.crt'))
-        for module, args in (('trust_inspect', dict(repositories=[repo])),
+        for module, args in (('trust_info', dict(repositories=[repo])),
                              ('trust_signer', dict(repository=repo, name='jeff', public_keys=[public_pem],
                                                    root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS))):
             res = run_module(module, common(stack, docker_config, server=remote, **args))
@@ -291,7 +291,7 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     # trust (TrustCLI.notary_argv puts them in its configuration).
     loop_dir = os.path.join(docker_config, 'tls', '127.0.0.1:%d' % tls_server.port)
     tls_server.client_pair(loop_dir)
-    run_module('trust_inspect', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,
+    run_module('trust_info', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,
                                        repositories=[repo]))
     assert tls_server.client_certs, 'the loopback control run sent no client certificate'
 
@@ -305,7 +305,7 @@ BAD_PASSPHRASES = [('ctrl-u', 'abcd\x15efghij'), ('ctrl-w', 'abcd\x17efghij'), (
 def _module_cases(stack, repo):
     image = dict(repository=repo, tags=['v1'])
     return [
-        ('trust_inspect', dict(repositories=[repo]), ['root_passphrase', 'repository_passphrase']),
+        ('trust_info', dict(repositories=[repo]), ['root_passphrase', 'repository_passphrase']),
         ('trust_verify', dict(images=[image]), ['repository_passphrase']),
         ('trust_key', dict(name='jeff'), ['passphrase', 'private_key_passphrase', 'root_passphrase']),
         ('trust_signer', dict(repository=repo, name='jeff'), ['root_passphrase', 'repository_passphrase']),

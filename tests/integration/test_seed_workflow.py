@@ -24,7 +24,7 @@ def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config,
         push = run_module('trust_push', common(stack, docker_config, repository=repo, tags=['v1.0.0'], signer='jeff',
                                                signer_passphrase=JEFF_PASS,
                                                source='openbanking/conformance-suite:build'))
-        inspect = run_module('trust_inspect', common(stack, docker_config, repositories=[repo + ':v1.0.0']))
+        inspect = run_module('trust_info', common(stack, docker_config, repositories=[repo + ':v1.0.0']))
         for res in (key, signer, push, inspect):
             assert not res.failed, res
         return key, signer, push, inspect

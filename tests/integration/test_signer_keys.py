@@ -58,7 +58,7 @@ def _publish(stack, config, repo):
                                           signer='jeff', signer_passphrase=JEFF_PASS))
     assert not res.failed, res
     r.real_digest = res['results'][0]['digest']
-    info = run_module('trust_inspect', common(stack, config, docker_cli=stack.reference_cli, references=[repo]))
+    info = run_module('trust_info', common(stack, config, docker_cli=stack.reference_cli, references=[repo]))
     assert not info.failed, info
     r.pin = info['repositories'][0]['root_key_ids']
     assert [s['key_ids'] for s in info['repositories'][0]['signers'] if s['name'] == 'jeff'] == [[r.jeff_id]]

@@ -288,7 +288,7 @@ def test_reinitialized_repository_with_the_old_root_pinned_fails_naming_both_roo
         res = pull(stack, docker_config, consumer_cli, images, root_key_ids={s.repo: pinned})
         assert res.failed, res
         assert s.repo in res['msg'] and s.new_root in res['msg'] and pinned[0] in res['msg'], res['msg']
-        assert 'is not signed by the pinned root key' in res['msg'] and 'trust_inspect' in res['msg']
+        assert 'is not signed by the pinned root key' in res['msg'] and 'trust_info' in res['msg']
         assert image_id(stack, docker_config, s.repo + ':v1') is None
         assert [e for e in daemon_events(stack, docker_config, start, time.time() + 0.5, s.repo)
                 if e['Action'] in ('pull', 'tag')] == []

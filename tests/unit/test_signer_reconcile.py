@@ -46,7 +46,7 @@ def kid(pem):
 
 
 def inspected(signers=None, gun=GUN):
-    """What trust_inspect returns for one repository: ``signers`` {name: [key IDs]}, None for no trust data."""
+    """What trust_info returns for one repository: ``signers`` {name: [key IDs]}, None for no trust data."""
     if signers is None:
         return parse_inspect_entry(parse_reference(gun, allow_tag=False), None)
     entry = {'Name': gun, 'SignedTags': [],

@@ -404,6 +404,6 @@ def test_a_root_the_pins_refuse_is_the_repository_s_verdict_not_a_failed_read(tm
     refused = read[GUN]
     assert refused['exists'] is False and refused['signed_tags'] == []
     assert 'not signed by the pinned root key %s' % ROOT_ID in refused['refused']
-    assert notary_says.split(':')[0] in refused['refused'] and 'trust_inspect' in refused['refused']
+    assert notary_says.split(':')[0] in refused['refused'] and 'trust_info' in refused['refused']
     # the unpinned repository of the same read is read as before, without pins
     assert 'refused' not in read[other.gun] and cli.notary_pins[other.gun] is None

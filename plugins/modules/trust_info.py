@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r'''
-module: trust_inspect
+module: trust_info
 short_description: Read Docker Content Trust data for many repositories and tags in one call
 version_added: 0.1.0
 description:
@@ -58,7 +58,7 @@ attributes:
 
 EXAMPLES = r'''
 - name: Read the trust data of a release
-  openbanking.content_trust.trust_inspect:
+  openbanking.content_trust.trust_info:
     server: https://notary.example.com:4443
     references:
       - registry.example.com/openbanking/conformance-suite:v1.0.0
@@ -66,13 +66,13 @@ EXAMPLES = r'''
   register: trust
 
 - name: Which tags did jeff sign?
-  openbanking.content_trust.trust_inspect:
+  openbanking.content_trust.trust_info:
     references: [registry.example.com/openbanking/conformance-suite]
     query: "[0].signed_tags[?contains(signers, 'jeff')].tag"
   register: jeff_tags
 
 - name: When does the timestamp of the repository expire?
-  openbanking.content_trust.trust_inspect:
+  openbanking.content_trust.trust_info:
     references: [registry.example.com/openbanking/conformance-suite]
     query: "[0].expires.timestamp"
   register: timestamp_expiry
@@ -123,7 +123,7 @@ repositories:
           description:
             - Size in bytes of the signed manifest, as C(targets/releases) (else C(targets)) records it for this digest.
           type: int
-          version_added: 0.2.0
+          version_added: 0.1.0
     signers:
       description: Signers of the repository and their key IDs.
       type: list
@@ -150,21 +150,21 @@ repositories:
           C(snapshot), C(timestamp) and each delegation such as C(targets/releases) or C(targets/<signer>)),
           as verified by this read. Empty when RV(repositories[].exists=false).
       type: dict
-      version_added: 0.2.0
+      version_added: 0.1.0
       sample: {"root": 1, "targets": 3, "snapshot": 4, "timestamp": 5, "targets/releases": 2, "targets/jeff": 2}
     expires:
       description:
         - When each role's TUF metadata expires (ISO 8601 in UTC, as the server signed it), for the same roles as
           RV(repositories[].versions). docker and notary refuse trust data past this date until it is re-signed.
       type: dict
-      version_added: 0.2.0
+      version_added: 0.1.0
       sample: {"root": "2036-11-26T14:07:07.468455754Z", "timestamp": "2026-12-13T14:07:38.1Z"}
     thresholds:
       description:
         - Number of signatures each role needs, from root.json for the top-level roles and from the delegating
           targets metadata for each delegation (also for a delegation that has no metadata yet).
       type: dict
-      version_added: 0.2.0
+      version_added: 0.1.0
       sample: {"root": 1, "targets": 1, "snapshot": 1, "timestamp": 1, "targets/releases": 1}
 query_result:
   description: Result of O(query) over RV(repositories).

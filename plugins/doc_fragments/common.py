@@ -108,21 +108,21 @@ options:
     type: str
 '''
 
-    # The same two options on the modules that never read them: accepted until 1.0.0 with a deprecation warning.
-    # Documented only so, because ansible-test validate-modules wants a documented type for every option.
-    DEPRECATED_PASSPHRASES = r'''
+    # The same two options on the modules that never read them: accepted (the action group's shared options, so
+    # module_defaults can set them once for the group) and ignored, without a warning.
+    IGNORED_PASSPHRASES = r'''
 options:
   root_passphrase:
     description:
-      - Deprecated and ignored; this module never reads it. Accepted with a deprecation warning until 1.0.0, when it
-        will be removed. Set it only where it is used (M(openbanking.content_trust.trust_signer),
-        M(openbanking.content_trust.trust_migrate)).
+      - Accepted and ignored; this module never reads it. It is one of the options of the
+        C(openbanking.content_trust.content_trust) action group, so C(module_defaults) can set it once for every module.
+      - Read by M(openbanking.content_trust.trust_signer) and M(openbanking.content_trust.trust_migrate).
     type: str
   repository_passphrase:
     description:
-      - Deprecated and ignored; this module never reads it. Accepted with a deprecation warning until 1.0.0, when it
-        will be removed. Set it only where it is used (M(openbanking.content_trust.trust_push),
-        M(openbanking.content_trust.trust_revoke), M(openbanking.content_trust.trust_signer),
-        M(openbanking.content_trust.trust_migrate)).
+      - Accepted and ignored; this module never reads it. It is one of the options of the
+        C(openbanking.content_trust.content_trust) action group, so C(module_defaults) can set it once for every module.
+      - Read by M(openbanking.content_trust.trust_push), M(openbanking.content_trust.trust_revoke),
+        M(openbanking.content_trust.trust_signer) and M(openbanking.content_trust.trust_migrate).
     type: str
 '''

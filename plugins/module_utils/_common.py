@@ -37,12 +37,6 @@ PASSPHRASE_ARGUMENT_SPEC = dict(
     repository_passphrase=dict(type='str', no_log=True),
 )
 COMMON_ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, **PASSPHRASE_ARGUMENT_SPEC)
-# Modules that never read the passphrases took them before the split: still accepted there until 1.0.0, with a
-# deprecation warning (documented as such by the openbanking.content_trust.common.deprecated_passphrases fragment).
-DEPRECATED_PASSPHRASE_ARGUMENT_SPEC = dict(
-    (name, dict(spec, removed_in_version='1.0.0', removed_from_collection='openbanking.content_trust'))
-    for name, spec in PASSPHRASE_ARGUMENT_SPEC.items()
-)
 
 SIGNER_NAME_RE = re.compile(r'\A[a-z0-9][a-z0-9_-]*\Z')
 # TUF's top-level roles and docker's releases role: a signer of one of these names would be

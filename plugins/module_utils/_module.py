@@ -20,9 +20,7 @@ from importlib.util import find_spec
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    COMMON_ARGUMENT_SPEC, CONNECTION_ARGUMENT_SPEC, DEPRECATED_PASSPHRASE_ARGUMENT_SPEC,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
 from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import ToolClient
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import (
     Terminated, failure_lines, handle_termination,
@@ -83,11 +81,9 @@ def check_passphrases(module):
                 module.fail_json(msg=problem, error_kind=InputError.kind)
 
 
-_PASSPHRASE_SPECS = {
-    True: COMMON_ARGUMENT_SPEC,
-    False: CONNECTION_ARGUMENT_SPEC,
-    'deprecated': dict(CONNECTION_ARGUMENT_SPEC, **DEPRECATED_PASSPHRASE_ARGUMENT_SPEC),
-}
+# Every module of the action group takes the group's shared options, passphrases included: Ansible fails a module
+# handed an option it does not take, so the README's module_defaults (passphrases set once) must run everywhere.
+_PASSPHRASES = (True, 'ignored')
 
 
 def check_aliases(module):
@@ -115,11 +111,14 @@ def check_requirements(module, requires):
 
 
 def build_module(argument_spec, passphrases=True, requires=(), **kwargs):
-    """The module with the common options. ``passphrases``: True for modules that write trust data
-    (root_passphrase, repository_passphrase); False for those that never took them; ``'deprecated'`` for
-    those that took them without reading them (accepted until 1.0.0, with a deprecation warning).
+    """The module with the common options, root_passphrase and repository_passphrase included. ``passphrases``:
+    True for modules that write trust data and read them; ``'ignored'`` for every other module of the action group,
+    which accepts them without a word (documented by the openbanking.content_trust.common.ignored_passphrases
+    fragment), so that module_defaults of the group can set them once.
     ``requires``: the Python libraries the module needs (``REQUIREMENTS``), checked before it runs."""
-    spec = dict(_PASSPHRASE_SPECS[passphrases])
+    if passphrases not in _PASSPHRASES:
+        raise ValueError('passphrases must be one of %r, not %r' % (_PASSPHRASES, passphrases))
+    spec = dict(COMMON_ARGUMENT_SPEC)
     spec.update(argument_spec)
     module = TrustModule(argument_spec=spec, supports_check_mode=True, **kwargs)
     check_aliases(module)

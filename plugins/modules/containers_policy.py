@@ -36,6 +36,7 @@ author:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   scopes:
@@ -407,7 +408,7 @@ def main():
         tools=dict(type='list', elements='str', default=['skopeo', 'podman']),
         backup=dict(type='bool', default=True),
         user_policies=dict(type='list', elements='path', default=[]),
-    ), passphrases=False)
+    ), passphrases='ignored')
     run(module, ContainersPolicy)
 
 

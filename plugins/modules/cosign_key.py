@@ -26,7 +26,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   path:
@@ -292,7 +292,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         force=dict(type='bool', default=False),
         cosign_cli=dict(type='str', default='cosign'),
-    ), passphrases='deprecated', requires=('cryptography', 'pexpect'))
+    ), passphrases='ignored', requires=('cryptography', 'pexpect'))
     run(module, EnsureKeyPair)
 
 

@@ -35,7 +35,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -230,7 +230,7 @@ def main():
         transparency_log=dict(type='bool', default=False),
         signature_form=dict(type='str', default='default', choices=['default', 'containers']),
         cosign_cli=dict(type='str', default='cosign'),
-    ), passphrases='deprecated', requires=('cryptography', 'pexpect'))
+    ), passphrases='ignored', requires=('cryptography', 'pexpect'))
     run(module, Sign)
 
 

@@ -23,7 +23,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -162,7 +162,7 @@ def main():
         require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         cosign_cli=dict(type='str', default='cosign'),
-    ), passphrases='deprecated', requires=('cryptography',))
+    ), passphrases='ignored', requires=('cryptography',))
     run(module, Verify)
 
 

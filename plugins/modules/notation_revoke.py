@@ -41,7 +41,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -180,7 +180,7 @@ class Revoke(RevokeSignatures):
 
 
 def main():
-    module = build_module(dict(REVOKE_ARGUMENT_SPEC), passphrases='deprecated', requires=('cryptography',))
+    module = build_module(dict(REVOKE_ARGUMENT_SPEC), passphrases='ignored', requires=('cryptography',))
     run(module, Revoke)
 
 

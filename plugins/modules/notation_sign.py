@@ -38,7 +38,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -195,7 +195,7 @@ def main():
         key=dict(type='path', required=True, no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
-    ), passphrases='deprecated', requires=('cryptography',))
+    ), passphrases='ignored', requires=('cryptography',))
     run(module, Sign)
 
 

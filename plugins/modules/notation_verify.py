@@ -24,7 +24,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   repository:
@@ -173,7 +173,7 @@ def main():
         require_tag_binding=dict(type='bool', default=True),
         fail_on_unverified=dict(type='bool', default=True),
         notation_cli=dict(type='str', default='notation'),
-    ), passphrases='deprecated', requires=('cryptography',))
+    ), passphrases='ignored', requires=('cryptography',))
     run(module, Verify)
 
 

@@ -27,7 +27,7 @@ author:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   references:
@@ -218,7 +218,7 @@ def main():
     module = build_module(dict(
         references=dict(type='list', elements='str', required=True, aliases=['repositories']),
         query=dict(type='str'),
-    ), passphrases='deprecated')
+    ), passphrases='ignored')
     run(module, Inspect)
 
 

@@ -24,7 +24,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary_ignored
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   signer:
@@ -326,7 +326,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         public_key_path=dict(type='path'),
         force=dict(type='bool', default=False),
-    ), passphrases='deprecated', requires=('cryptography',))
+    ), passphrases='ignored', requires=('cryptography',))
     run(module, EnsureKey)
 
 

@@ -192,13 +192,6 @@ repositories:
       type: list
       elements: str
       sample: [v1.2.0, latest]
-    signed:
-      description:
-        - Deprecated, will be removed in 1.0.0; use RV(repositories[].newly_signed_tags), the same list.
-          Elsewhere C(signed) is a bool per tag (RV(openbanking.content_trust.trust_push#module:results[].signed)).
-      type: list
-      elements: str
-      sample: [v1.2.0, latest]
     cache_updated:
       description: Whether the cached trust data of the repository in O(docker_config) was replaced by O(server)'s.
       type: bool
@@ -371,7 +364,6 @@ class Migrate(NotaryAction):
                 added_signers=sorted(set(c['role'][len('targets/'):] for c in steps['delegations']
                                          if c['role'] != RELEASES_ROLE)),
                 newly_signed_tags=list(steps['tags']),
-                signed=list(steps['tags']),  # deprecated name, until 1.0.0
                 cache_updated=cache_updated,
                 changed=has_changes(steps) or cache_updated,
             ))

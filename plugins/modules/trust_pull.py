@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   images:
@@ -487,7 +488,7 @@ def main():
             reason=dict(type='str', required=True),
         )),
         untag_revoked=dict(type='bool', default=False),
-    ), passphrases=False, requires=('cryptography',))
+    ), passphrases='ignored', requires=('cryptography',))
     run(module, Pull)
 
 

@@ -32,7 +32,7 @@ requirements:
 extends_documentation_fragment:
   - openbanking.content_trust.common
   - openbanking.content_trust.common.notary
-  - openbanking.content_trust.common.deprecated_passphrases
+  - openbanking.content_trust.common.ignored_passphrases
   - ansible.builtin.action_common_attributes
 options:
   images:
@@ -314,7 +314,7 @@ def main():
             tags=dict(type='list', elements='str', required=True),
             reason=dict(type='str', required=True),
         )),
-    ), passphrases='deprecated', requires=('cryptography',))
+    ), passphrases='ignored', requires=('cryptography',))
     run(module, Verify)
 
 

@@ -279,7 +279,7 @@ def test_module_migrates_the_same_tags_digests_signers_and_root(scenario):
     [done] = res['repositories']
     assert (done['initialized'], done['added_signers'], done['newly_signed_tags'], done['cache_updated']) == \
         (True, ['alice', 'jeff'], ['latest', 'v1'], True), res
-    assert done['signed'] == done['newly_signed_tags']  # the deprecated name, until 1.0.0
+    assert 'signed' not in done  # newly_signed_tags only: signed is a bool per tag everywhere else
     assert done['root_key_id'] == source[2][0] and done['signers'] == source[1]
     assert res['diff']['before'] == {repo: {}}
     assert res['diff']['after'][repo] == dict(root_key_id=source[2][0], signers=source[1],
@@ -359,7 +359,7 @@ def test_tag_signed_for_another_digest_fails_unless_force(scenario, tmp_path):
 
     res = scenario.migrate([repo], force=True)
     assert res['changed'] is True and res['repositories'][0]['newly_signed_tags'] == ['v1'], res
-    assert res['repositories'][0]['signed'] == ['v1']
+    assert res['repositories'][0]['newly_signed_tags'] == ['v1']
     tags = scenario.trust(repo, scenario.new.url)[0]
     assert 'sha256:' + tags['v1'][0] == new_digest and tags['latest'][0] != tags['v1'][0]
     after = scenario.new.versions(repo)
@@ -403,7 +403,7 @@ def test_interrupted_before_the_server_took_the_snapshot_key_resumes(scenario, t
 
     res = scenario.migrate([repo])
     assert res['changed'] is True and not res.failed, res
-    assert (res['repositories'][0]['initialized'], res['repositories'][0]['signed']) == (False, ['v1']), res
+    assert (res['repositories'][0]['initialized'], res['repositories'][0]['newly_signed_tags']) == (False, ['v1']), res
     assert scenario.new.tuf(repo, 'root')['signed']['roles']['snapshot']['keyids'][0] != snapshot_id
     assert scenario.trust(repo, scenario.new.url) == scenario.trust(repo, scenario.stack.notary_url)
     # The kept snapshot key signs nothing any more and is gone again.

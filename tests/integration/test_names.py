@@ -1,18 +1,21 @@
 # -*- coding: utf-8 -*-
-"""The vocabulary (docs/architecture.md): the new option names work, the old ones still work as aliases, and
-options a module never reads are accepted with a deprecation warning, on the real stack.
+"""The vocabulary (docs/architecture.md): the option names work, their aliases too, and the action group's shared
+options (the passphrases included) are accepted without a warning by every module of the group, on the real stack.
 
 Every call is checked against what docker and the Notary server report afterwards, not only the result."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 from helpers import sign_cli
-from test_signers_role import run_signers_role
+from test_signers_role import BIN, run_signers_role
 
-DEPRECATED = ('root_passphrase', 'repository_passphrase')
+PASSPHRASES = ('root_passphrase', 'repository_passphrase')
 
 
 def key_files(docker_config):
@@ -32,7 +35,7 @@ def deprecated_options(result):
         # ansible-core 2.19 nests them (event.msg, deprecator.resolved_name); older ones do not.
         msg = d.get('msg') or d.get('event', {}).get('msg', '')
         collection = d.get('collection_name') or (d.get('deprecator') or {}).get('resolved_name')
-        for name in DEPRECATED:
+        for name in PASSPHRASES:
             if "'%s'" % name in msg:
                 found[name] = (d.get('version'), collection)
     return found
@@ -90,11 +93,11 @@ def test_setting_both_the_option_and_its_alias_is_refused(stack, docker_config):
     assert key_files(docker_config) == []
 
 
-def test_read_only_modules_warn_about_passphrases_they_never_read(stack, docker_config):
+def test_modules_that_never_read_the_passphrases_accept_them_without_a_warning(stack, docker_config):
     key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                          repository_passphrase=REPO_PASS))
     assert key['changed'] is True, key
-    assert deprecated_options(key) == {'repository_passphrase': ('1.0.0', 'openbanking.content_trust')}, key
+    assert not key.get('deprecations') and not deprecated_options(key), key
     repo = stack.repo('names')
     added = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                               public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
@@ -106,24 +109,23 @@ def test_read_only_modules_warn_about_passphrases_they_never_read(stack, docker_
     versions = stack.versions(repo)
 
     given = dict(root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS)
-    both = dict((name, ('1.0.0', 'openbanking.content_trust')) for name in DEPRECATED)
 
-    # trust_info: references (new) and repositories (alias) read the same trust data; the passphrases warn.
+    # trust_info: references (new) and repositories (alias) read the same trust data; the passphrases are accepted, silently.
     for option in ('references', 'repositories'):
         res = run_module('trust_info', common(stack, docker_config, **dict(given, **{option: [repo + ':v1']})))
         assert not res.failed and res['changed'] is False, res
         assert [(t['tag'], t['digest']) for t in res['repositories'][0]['signed_tags']] == [('v1', digest)], res
-        assert deprecated_options(res) == both, res
+        assert not res.get('deprecations') and not res.get('warnings'), res
     plain = run_module('trust_info', common(stack, docker_config, references=[repo]))
     assert not plain.get('deprecations'), plain
     bad = run_module('trust_info', common(stack, docker_config, repositories=['Bad Name']))
     assert bad.failed and 'repositories[0]' in bad['msg'], bad
 
-    # trust_verify: verifies as before, with the warnings.
+    # trust_verify: verifies as before, with no warning.
     res = run_module('trust_verify', common(stack, docker_config, images=[{'repository': repo, 'tags': ['v1']}],
                                             signer='jeff', allow_unpinned=True, **given))
     assert not res.failed and res['verified'] is True and res['results'][0]['signed_digest'] == digest, res
-    assert deprecated_options(res) == both, res
+    assert not res.get('deprecations') and not res.get('warnings'), res
     plain = run_module('trust_verify', common(stack, docker_config, images=[{'repository': repo, 'tags': ['v1']}],
                                               allow_unpinned=True))
     assert plain['verified'] is True and not plain.get('deprecations'), plain
@@ -137,8 +139,8 @@ def test_read_only_modules_warn_about_passphrases_they_never_read(stack, docker_
     assert stack.inspect(docker_config, repo).get(repo, {}).get('SignedTags') in ([], None)
 
 
-@pytest.mark.parametrize('force_variable', ['content_trust_signers_force', 'content_trust_signer_force'])
-def test_signers_role_force_flag_under_its_name_and_its_old_name(stack, docker_config, tmp_path, force_variable):
+@pytest.mark.parametrize('force_variable', ['content_trust_signers_force'])
+def test_signers_role_force_flag(stack, docker_config, tmp_path, force_variable):
     # jeff signs v1 before alice's key exists here: docker trust sign signs with every local signer key.
     repo = stack.repo('names')
     jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
@@ -162,8 +164,66 @@ def test_signers_role_force_flag_under_its_name_and_its_old_name(stack, docker_c
     assert shown_signers(stack, docker_config, repo) == {'jeff': [jeff['key_id']], 'alice': [alice['key_id']]}
     assert stack.versions(repo) == versions
 
-    # With the flag, under either name, jeff goes.
+    # With the flag, jeff goes.
     rc, out = run_signers_role(tmp_path, stack, docker_config, repositories, **{force_variable: True})
     assert rc == 0, out[-3000:]
     assert shown_signers(stack, docker_config, repo) == {'alice': [alice['key_id']]}
     assert stack.version(repo, 'targets') > versions['targets']
+
+
+README_DEFAULTS_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/openbanking.content_trust.content_trust:
+      docker_cli: %(docker_cli)s
+      server: %(server)s
+      docker_config: %(docker_config)s
+      root_passphrase: "{{ root_passphrase }}"
+      repository_passphrase: "{{ repository_passphrase }}"
+  tasks:
+    - name: A read-only module reads, with the passphrases set for the group
+      openbanking.content_trust.trust_info:
+        references: [%(repo)s]
+    - name: A module that never runs docker or notary, in check mode
+      openbanking.content_trust.trust_key:
+        signer: jeff
+        passphrase: "{{ signer_passphrase }}"
+      check_mode: true
+    - name: A module that once took no passphrases fails on its own bad input, not on the group's options
+      openbanking.content_trust.trust_pull:
+        images: [{repository: Bad Repo, tags: [v1]}]
+      register: bad
+      ignore_errors: true
+    - name: The failure is about the image, not an unsupported option
+      ansible.builtin.assert:
+        that:
+          - bad.failed
+          - "'Bad Repo' in bad.msg"
+          - bad.error_kind == 'bad_input'
+"""
+
+
+def test_the_readme_module_defaults_with_passphrases_run_every_module_without_a_warning(stack, docker_config,
+                                                                                       tmp_path):
+    # The README sets docker_config, server and the passphrases once for the action group; Ansible fails a module
+    # handed an option it does not take, and warns for a deprecated one: neither may happen on any module.
+    play = tmp_path / 'defaults.yml'
+    play.write_text(README_DEFAULTS_PLAY % dict(docker_cli=stack.docker_cli, server=stack.notary_url,
+                                                docker_config=docker_config, repo=stack.repo('defaults')))
+    secrets = tmp_path / 'secrets.json'
+    secrets.write_text(json.dumps(dict(root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS,
+                                       signer_passphrase=JEFF_PASS)))
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='1')
+    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                           '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', '@%s' % secrets, str(play)],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, out[-3000:]
+    assert 'DEPRECATION' not in out and '[WARNING]' not in out, out
+    assert 'Unsupported parameters' not in out, out
+    assert 'ok=3' in out and 'ignored=1' in out, out
+    for secret in (ROOT_PASS, REPO_PASS, JEFF_PASS):
+        assert secret not in out
+    # check mode made no key
+    assert key_files(docker_config) == []

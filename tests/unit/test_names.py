@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The passphrase options belong to the modules that read them: documented (common.passphrases) and taken
-as such there, deprecated everywhere else; found by reading each module's code, so a new module cannot
-get it wrong unnoticed."""
+as such there; every other module of the action group accepts them, documented as ignored
+(common.ignored_passphrases), without a deprecation, so module_defaults of the group can set them once. Found by
+reading each module's code, so a new module cannot get it wrong unnoticed."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -60,13 +61,43 @@ def test_passphrase_options_only_where_they_are_read(name):
     assert 'openbanking.content_trust.common' in fragments, name
     reads = bool(strings & set(PASSPHRASES))
     assert ('openbanking.content_trust.common.passphrases' in fragments) is reads, name
-    deprecated = 'openbanking.content_trust.common.deprecated_passphrases' in fragments
-    if reads:
-        assert passphrases_keyword(call) is True and not deprecated, name
-    elif name in ('trust_pull', 'containers_policy'):  # never took them
-        assert passphrases_keyword(call) is False and not deprecated
-    else:
-        assert passphrases_keyword(call) == 'deprecated' and deprecated, name
+    ignored = 'openbanking.content_trust.common.ignored_passphrases' in fragments
+    assert ignored is not reads, name
+    assert passphrases_keyword(call) == (True if reads else 'ignored'), name
+
+
+def test_no_module_option_is_deprecated_or_aliased_to_a_removed_name():
+    # Nothing was published before the first release, so nothing is deprecated: an option with removed_in_version
+    # would warn on every module_defaults of the group.
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._common import COMMON_ARGUMENT_SPEC
+    for spec in COMMON_ARGUMENT_SPEC.values():
+        assert 'removed_in_version' not in spec and 'deprecated_aliases' not in spec
+    for name in NAMES:
+        doc = parts(name)[0]
+        for option, spec in (doc.get('options') or {}).items():
+            assert 'deprecated' not in spec, (name, option)
+            assert 'deprecated' not in ' '.join(spec.get('description') or []).lower(), (name, option)
+
+
+def test_a_module_that_ignores_the_passphrases_is_built_with_them(monkeypatch):
+    from ansible_collections.openbanking.content_trust.plugins.module_utils import _module
+    seen = {}
+
+    class Fake(object):
+        params = {}
+        argument_spec = {}
+
+        def __init__(self, argument_spec, **kwargs):
+            seen.update(argument_spec)
+            self.argument_spec = argument_spec
+
+    monkeypatch.setattr(_module, 'TrustModule', Fake)
+    monkeypatch.setattr(_module, 'check_aliases', lambda m: None)
+    monkeypatch.setattr(_module, 'check_passphrases', lambda m: None)
+    _module.build_module(dict(x=dict(type='str')), passphrases='ignored')
+    assert set(PASSPHRASES) <= set(seen) and not any('removed_in_version' in seen[p] for p in PASSPHRASES)
+    with pytest.raises(ValueError):
+        _module.build_module({}, passphrases='deprecated')
 
 
 def test_the_modules_that_write_trust_data_read_the_passphrases():

@@ -216,8 +216,11 @@ INSTALLED_SANITY_ARGS ?= --skip-test pylint
 changelog: venv
 	PATH="$(BIN):$$PATH" "$(BIN)/antsibull-changelog" lint
 
-release-notes: venv
-	PATH="$(BIN):$$PATH" "$(BIN)/antsibull-changelog" release \
+# --reload-plugins: the module and plugin list is read from the collection each time (a cached list
+# missed every module added after it was made); --update-existing: a rerun for the unpublished release
+# moves its date to the day of the rerun.  Roles and playbooks are listed by an `add object.*` fragment.
+release-notes: venv collection
+	$(ANSIBLE_ENV) "$(BIN)/antsibull-changelog" release --reload-plugins --update-existing \
 	  --version "$$(sed -n 's/^version: *//p' galaxy.yml)"
 
 # The demo leaves the stack running so that its result can be looked at; stop it

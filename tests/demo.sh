@@ -25,8 +25,9 @@
 # its docker-trust plugin makes the modules use the notary CLI and the Docker SDK),
 # CT_DEMO_COLLECTIONS (the collections path the playbooks run from: default
 # build/collections, the symlink to this clone; `make installed` gives it the
-# collection installed from the built tarball, and the playbooks and the demo
-# inventory are then those of the installed copy).
+# collection installed from the built tarball, and the playbooks are then those of the
+# installed copy; the demo inventory and image are always this clone's: the tarball
+# leaves them out, as they need the clone's stack and secrets).
 # Passphrases are generated once into $CT_DEMO_DIR/secrets.yml (mode 0600) and given
 # to the playbooks with -e @file; they are never printed.
 set -euo pipefail
@@ -118,14 +119,15 @@ say "Building $image (FROM scratch, offline)"
 mkdir -p "$demo/docker"
 chmod 700 "$demo/docker"
 DOCKER_BUILDKIT=0 DOCKER_CONFIG=$demo/docker docker -H "$CT_DOCKER_HOST" build -q -t "$image" \
-  "$collection/playbooks/files/demo-image" >/dev/null
+  "$root/playbooks/files/demo-image" >/dev/null
 echo "built $image"
 
 recaps=()
 run_playbook() { # playbook, title
   local pb=$1 title=$2 log=$demo/logs/$1.log
-  say "$title: ansible-playbook -i playbooks/inventory/demo.yml -e @$secrets playbooks/$pb.yml (in $collection)"
-  (cd "$collection" && ansible-playbook -i playbooks/inventory/demo.yml -e "@$secrets" "playbooks/$pb.yml") 2>&1 | tee "$log"
+  say "$title: ansible-playbook -i $root/playbooks/inventory/demo.yml -e @$secrets playbooks/$pb.yml (in $collection)"
+  (cd "$collection" && ansible-playbook -i "$root/playbooks/inventory/demo.yml" -e "@$secrets" "playbooks/$pb.yml") 2>&1 \
+    | tee "$log"
   recaps+=("$(printf '%-24s %s' "$pb.yml" "$(grep -E '^localhost +:' "$log" | tail -1 | sed 's/^localhost *: *//')")")
 }
 

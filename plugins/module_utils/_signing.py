@@ -18,6 +18,7 @@ delegation roles").
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import difflib
 import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
@@ -41,14 +42,52 @@ def read_trust(cli, reference):
     return read_trust_documents(cli, reference)[0]
 
 
+def cached_repositories(trust_dir):
+    """The GUNs this trust directory holds trust data for (``tuf/<gun>/metadata/root.json``), sorted."""
+    tuf = os.path.join(trust_dir, 'tuf')
+    found = []
+    for top, dirs, files in os.walk(tuf):
+        if os.path.basename(top) == 'metadata' and 'root.json' in files:
+            found.append(os.path.relpath(os.path.dirname(top), tuf).replace(os.sep, '/'))
+            dirs[:] = []
+    return sorted(found)
+
+
+def closest_repositories(gun, known):
+    """The repositories of ``known`` that ``gun`` is probably a typo of (closest first, at most 3): compared on the
+    path within the registry (a shared registry host would make every repository look alike), then on the whole."""
+    def path(name):
+        return name.split('/', 1)[1] if '/' in name else name
+    paths = {}
+    for k in known:
+        if k != gun:
+            paths.setdefault(path(k), []).append(k)
+    close = difflib.get_close_matches(path(gun), sorted(paths), n=3, cutoff=0.8)
+    ranked = [k for p in close for k in sorted(paths[p], key=lambda k: -difflib.SequenceMatcher(None, gun, k).ratio())]
+    return ranked[:3]
+
+
+def unknown_repository_message(gun, server, known):
+    """What to say of a repository without trust data: a typo of a repository this host knows is named as such
+    (creating the misspelled one is the last thing to suggest), otherwise how to create it."""
+    close = closest_repositories(gun, known)
+    if close:
+        return ('repository %s has no trust data on the Notary server %s; did you mean %s? (this host has trust data '
+                'for it). Correct the repository name where it is listed (the release images); only a repository new '
+                'to the Notary server is created, by listing it with its signers in content_trust_repositories and '
+                'running the sync_signers.yml playbook' % (gun, server, ' or '.join(close)))
+    return ('repository %s has no trust data on the Notary server %s; initialize it by adding a signer: list it with '
+            'its signers in content_trust_repositories and run the sync_signers.yml playbook (or the signers role; in '
+            'your own tasks, openbanking.content_trust.trust_signer)' % (gun, server))
+
+
 def read_trust_documents(cli, reference):
     """``read_trust``, and the TUF metadata that read verified: ``(parsed, {role: metadata})``."""
     cli.require_trusted_notary(reference, reachable=True)
     parsed, documents = TrustReader(cli).read_documents(reference)
     if not parsed['exists']:
-        raise RepositoryUnknown('repository %s has no trust data on the Notary server %s; initialize it by adding a '
-                                'signer with openbanking.content_trust.trust_signer'
-                                % (reference.gun, cli.server_for(reference)))
+        raise RepositoryUnknown(unknown_repository_message(reference.gun, cli.server_for(reference),
+                                                           cached_repositories(cli.trust_dir)))
     return parsed, documents
 
 
@@ -74,19 +113,22 @@ def signer_local_keys(cli, parsed, signer):
     usable local key."""
     repo_keys = signer_keys(parsed)
     if signer not in repo_keys:
-        raise TrustError('%s is not a signer of repository %s (its signers: %s); add it with '
-                         'openbanking.content_trust.trust_signer' % (signer, parsed['repository'],
-                                                                     ', '.join(sorted(repo_keys)) or 'none'))
+        raise TrustError('%s is not a signer of repository %s (its signers: %s); add it to that repository\'s signers '
+                         'in content_trust_repositories and run the sync_signers.yml playbook (or the signers role; '
+                         'in your own tasks, openbanking.content_trust.trust_signer)'
+                         % (signer, parsed['repository'], ', '.join(sorted(repo_keys)) or 'none'))
     local = find_signer_keys(cli.trust_dir, signer)
     if not local:
-        raise MissingSigningKey('signer %s has no private key in %s/private; create it with '
-                                'openbanking.content_trust.trust_key (name: %s) or load it there'
+        raise MissingSigningKey('signer %s has no private key in %s/private; list it in content_trust_signing_keys and '
+                                'run the provision_signing_host.yml playbook (or the signing_host role; in your own '
+                                'tasks, openbanking.content_trust.trust_key with signer: %s), or load it there'
                                 % (signer, cli.trust_dir, signer))
     usable = [k for k in local if k['key_id'] in repo_keys[signer]]
     if not usable:
         raise MissingSigningKey('the local key(s) of signer %s (%s) are not keys of signer %s in repository %s (which '
-                                'lists %s); add the local public key to the repository with '
-                                'openbanking.content_trust.trust_signer'
+                                'lists %s); add the local public key to that signer in content_trust_repositories and '
+                                'run the sync_signers.yml playbook (or the signers role; in your own tasks, '
+                                'openbanking.content_trust.trust_signer)'
                                 % (signer, ', '.join(k['key_id'] for k in local), signer, parsed['repository'],
                                    ', '.join(repo_keys[signer]) or 'no keys'))
     return usable

@@ -399,7 +399,8 @@ class PushAndSign(NotaryAction):
                 'targets/releases of %s is no longer validly signed: a key that signed it was removed from the '
                 'repository, so docker shows none of its tags and the Notary server refuses new signatures. Set '
                 'force: true to re-sign targets/releases as %s (%s then vouches for every tag in it), or add the '
-                'removed key back with openbanking.content_trust.trust_signer' % (repository.gun, signer, signer))
+                'removed key back (in content_trust_repositories, then the sync_signers.yml playbook; in your own tasks, '
+                'openbanking.content_trust.trust_signer)' % (repository.gun, signer, signer))
         plan['method'] = signing_method(p, self.cli, plan['items'])
         if plan['method'] == 'docker' and plan['changed']:
             self.cli.require_docker_trust()

@@ -222,7 +222,7 @@ def test_the_readme_module_defaults_with_passphrases_run_every_module_without_a_
     assert proc.returncode == 0, out[-3000:]
     assert 'DEPRECATION' not in out and '[WARNING]' not in out, out
     assert 'Unsupported parameters' not in out, out
-    assert 'ok=3' in out and 'ignored=1' in out, out
+    assert 'ok=4' in out and 'failed=0' in out and 'ignored=1' in out, out
     for secret in (ROOT_PASS, REPO_PASS, JEFF_PASS):
         assert secret not in out
     # check mode made no key

@@ -19,6 +19,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._keys im
     generate_private_key, notary_key_pem, public_key_id, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import pushed_digest, repo_digests
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _signing
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     check_passphrase, signed_by, signer_local_keys,
 )
@@ -165,3 +166,19 @@ def test_view_holds_copies_of_the_signer_keys_only(tmp_path):
     assert stat.S_IMODE(os.stat(os.path.join(view, 'trust', 'tuf')).st_mode) == 0o700
     assert os.path.islink(os.path.join(view, 'config.json')) and os.path.islink(os.path.join(view, 'tls'))
     assert os.path.exists(os.path.join(config, 'trust', 'private', alice + '.key'))
+
+
+def test_a_release_repository_typo_names_the_repository_meant_and_does_not_suggest_creating_it(tmp_path):
+    for gun in ('127.0.0.1:5000/acme/widget', '127.0.0.1:5000/acme/gadget', 'docker.io/library/busybox'):
+        metadata = tmp_path / 'tuf' / gun / 'metadata'
+        metadata.mkdir(parents=True)
+        (metadata / 'root.json').write_text('{}')
+    (tmp_path / 'tuf' / '127.0.0.1:5000' / 'acme' / 'empty').mkdir()  # no root.json: not trust data
+    known = _signing.cached_repositories(str(tmp_path))
+    assert known == ['127.0.0.1:5000/acme/gadget', '127.0.0.1:5000/acme/widget', 'docker.io/library/busybox']
+    msg = _signing.unknown_repository_message('127.0.0.1:5000/acme/widgte', 'https://notary:4443', known)
+    assert 'did you mean 127.0.0.1:5000/acme/widget?' in msg and 'initialize' not in msg, msg
+    # a repository unlike any this host knows: how to create it, by the inventory variable and the playbook
+    msg = _signing.unknown_repository_message('127.0.0.1:5000/other/thing', 'https://notary:4443', known)
+    assert 'did you mean' not in msg and 'content_trust_repositories' in msg and 'sync_signers.yml' in msg, msg
+    assert _signing.cached_repositories(str(tmp_path / 'none')) == []

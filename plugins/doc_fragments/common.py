@@ -63,8 +63,10 @@ options:
         certificate first and refuse a server whose certificate does not verify.
     type: str
 requirements:
-  - docker CLI with C(docker trust) (CLI 28 or older, or CLI 29 with the docker-trust plugin)
-  - notary CLI (for signer removal and daemonless signing)
+  - docker CLI, any version; C(docker trust) is used where the CLI has it (CLI 28 or older, or CLI 29 with the
+    docker-trust plugin) and is not needed - on CLI 29 without the plugin the modules read, sign, revoke and
+    change signers with the notary CLI (and push with the Docker SDK)
+  - notary CLI (for signer removal and daemonless signing, and for everything on CLI 29 without the plugin)
 notes:
   - Temporary docker configurations and copies of (encrypted) keys live under C(<docker_config>/trust/.views)
     (0700) while a task runs, and go when it ends, also on SIGTERM; those of a killed run go at the next run.

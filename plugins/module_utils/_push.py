@@ -170,6 +170,17 @@ def push_all(cli, plan, images, repository):
             item['pushed'] = True
 
 
+def skip_signed_after_push(plan, trust, signer, force):
+    """A tag pushed because the local image did not say its registry digest (built again, or pushed from elsewhere),
+    whose pushed digest the signer had already signed for it: pushed, but not signed again (no new TUF version,
+    and not reported as signed).  ``force`` signs it all the same."""
+    if force:
+        return
+    for item in plan:
+        if item['todo'] and item['pushed'] and item['digest'] and signed_by(trust, item['tag'], signer, [item['digest']]):
+            item['todo'] = False
+
+
 def sign_with_notary(notary, plan, signer, secrets):
     """Stage every tag's signature in the view in one step (the changelist written directly, not one
     ``notary addhash`` process per tag), then publish them as one new version."""

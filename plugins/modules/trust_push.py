@@ -320,6 +320,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._notary 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import role_version
 from ansible_collections.openbanking.content_trust.plugins.module_utils._push import (
     with_progress, plan_local, plan_registry, push_all, results, sign_with_docker, sign_with_notary, signing_method,
+    skip_signed_after_push,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import LocalImages
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
@@ -420,6 +421,7 @@ class PushAndSign(NotaryAction):
                     # Nothing is signed before every tag is pushed: a failed push leaves no
                     # signature for an image the registry does not have.
                     push_all(cli, items, self.images, repository)
+                    skip_signed_after_push(items, plan['trust'], signer, p['force'])
                 sign_with_notary(notary, items, signer, secrets)
             if p['force'] and role_version(notary.trust_dir, repository.gun, RELEASES_ROLE) == plan['releases_version']:
                 # The same digests again: notary publishes nothing for an unchanged target,

@@ -163,3 +163,20 @@ def test_a_tag_signed_in_this_run_must_be_listed_by_the_server():
     assert 'does not list jeff for it with digest %s' % D1 in exc.value.msg
     # check mode reports the plan, nothing is read back
     assert _push.results(plan, trust(), 'jeff', True)[0]['signed'] is True
+
+
+def test_a_tag_whose_push_shows_a_digest_the_signer_signed_is_not_signed_again():
+    # the local image did not say its registry digest (built again): planned, pushed, and the push gives D1 - which jeff
+    # signed for v1 already (same digest and signature): not signed again, so not reported as signed
+    plan = [dict(tag='v1', digest=D1, todo=True, pushed=True, signed=False),
+            dict(tag='v2', digest=D1, todo=True, pushed=True, signed=False),   # signed by alice only: jeff signs
+            dict(tag='v3', digest=D2, todo=True, pushed=True, signed=False)]   # jeff signed another digest: signs
+    signed = trust(('v1', D1, ['jeff']), ('v2', D1, ['alice']), ('v3', D1, ['jeff']))
+    _push.skip_signed_after_push(plan, signed, 'jeff', force=False)
+    assert [item['todo'] for item in plan] == [False, True, True]
+    res = _push.results(plan, signed, 'jeff', True)
+    assert (res[0]['pushed'], res[0]['signed']) == (True, False)
+    # force signs it all the same
+    plan[0]['todo'] = True
+    _push.skip_signed_after_push(plan, signed, 'jeff', force=True)
+    assert plan[0]['todo'] is True

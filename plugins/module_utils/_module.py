@@ -87,8 +87,8 @@ _PASSPHRASES = (True, 'ignored')
 
 
 def check_aliases(module):
-    """An option and its alias (``signer`` and ``name``) both set: AnsibleModule only warns and keeps one of the
-    two values; which signer or which references were meant is a guess, so refuse before anything changes."""
+    """An option and its alias both set (no module has an alias today; the guard stays for one): AnsibleModule only
+    warns and keeps one of the two values; which was meant is a guess, so refuse before anything changes."""
     validation = getattr(module, 'validation_result', None)
     for warning in getattr(validation, '_warnings', None) or []:
         if isinstance(warning, dict) and warning.get('alias'):

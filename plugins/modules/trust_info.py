@@ -33,12 +33,9 @@ options:
   references:
     description:
       - References to read, each C(repository) or C(repository:tag). Short names mean docker.io, as docker reads them.
-      - O(repositories), its name in 0.1.0, still works as an alias (elsewhere C(repositories) lists repositories
-        without tags).
     type: list
     elements: str
     required: true
-    aliases: [repositories]
   query:
     description:
       - Optional JMESPath expression evaluated over the returned RV(repositories) list; the answer is RV(query_result).
@@ -192,10 +189,9 @@ class Inspect(NotaryReader):
 
     def inputs(self):
         p = self.params
-        option = 'repositories' if 'repositories' in p else 'references'
         if not p['references']:
-            raise InputError('%s must list at least one repository or repository:tag' % option)
-        self.refs = [parse_reference(r, what='%s[%d]' % (option, i)) for i, r in enumerate(p['references'])]
+            raise InputError('references must list at least one repository or repository:tag')
+        self.refs = [parse_reference(r, what='references[%d]' % i) for i, r in enumerate(p['references'])]
         self.query = None
         if p['query'] is not None:
             if not HAS_JMESPATH:
@@ -216,7 +212,7 @@ class Inspect(NotaryReader):
 
 def main():
     module = build_module(dict(
-        references=dict(type='list', elements='str', required=True, aliases=['repositories']),
+        references=dict(type='list', elements='str', required=True),
         query=dict(type='str'),
     ), passphrases='ignored')
     run(module, Inspect)

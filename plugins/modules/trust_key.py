@@ -32,10 +32,8 @@ options:
       - Signer name; the key is stored with this role. Must match C(^[a-z0-9][a-z0-9_-]*$).
         C(root), C(targets), C(snapshot), C(timestamp) and C(releases) are reserved (the repository's own
         roles); only delegation (signer) keys are ever created or removed.
-      - O(name), its name in 0.1.0, still works as an alias.
     type: str
     required: true
-    aliases: [name]
   state:
     description:
       - V(present) ensures one key with this name; V(absent) removes every key file whose role is O(signer).
@@ -216,7 +214,7 @@ class EnsureKey(Action):
 
     def plan(self):
         p = self.params
-        name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
+        name = validate_signer_name(p['signer'], 'signer')
         existing = find_signer_keys(self.cli.trust_dir, name)
         before = sorted(k['key_id'] for k in existing)
         plan = dict(name=name, state=p['state'], existing=existing, before=before, keep=None, extra=[], key=None,
@@ -319,7 +317,7 @@ class EnsureKey(Action):
 
 def main():
     module = build_module(dict(
-        signer=dict(type='str', required=True, aliases=['name']),
+        signer=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         passphrase=dict(type='str', no_log=True),
         private_key=dict(type='str', no_log=True),

@@ -49,10 +49,8 @@ options:
     description:
       - Signer name. Must match C(^[a-z0-9][a-z0-9_-]*$); C(root), C(targets), C(snapshot), C(timestamp) and
         C(releases) are reserved.
-      - O(name), its name in 0.1.0, still works as an alias.
     type: str
     required: true
-    aliases: [name]
   state:
     description:
       - V(present) ensures the signer has O(public_keys), in its own role and in C(targets/releases).
@@ -276,7 +274,7 @@ class EnsureSigner(NotaryAction):
 
     def inputs(self):
         p = self.params
-        self.name = name = validate_signer_name(p['signer'], 'name' if 'name' in p else 'signer')
+        self.name = name = validate_signer_name(p['signer'], 'signer')
         self.reference = parse_reference(p['repository'], allow_tag=False)
         self.present = p['state'] == 'present'
         if self.present:
@@ -360,7 +358,7 @@ class EnsureSigner(NotaryAction):
 def main():
     module = build_module(dict(
         repository=dict(type='str', required=True),
-        signer=dict(type='str', required=True, aliases=['name']),
+        signer=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         public_keys=dict(type='list', elements='str', no_log=False),
         exclusive_keys=dict(type='bool', default=False),

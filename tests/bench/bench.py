@@ -95,7 +95,7 @@ class Bench(object):
                        'content_trust_signer_passphrase': self.passes['jeff']}, f)
         self.keys = {}
         for name in ('jeff', 'alice'):
-            res = run_module('trust_key', common(self.stack, self.config, name=name, passphrase=self.passes[name]),
+            res = run_module('trust_key', common(self.stack, self.config, signer=name, passphrase=self.passes[name]),
                              secrets=list(self.passes.values()))
             assert not res.get('failed'), res
             self.keys[name] = res['public_key']
@@ -181,7 +181,7 @@ class Bench(object):
             tags = ['t%03d' % i for i in range(n)]
             coll_repo = '%s/bench/pub%d-%d-coll-%s' % (self.stack.registry, n, rep, uuid.uuid4().hex[:6])
             cli_repo = '%s/bench/pub%d-%d-cli-%s' % (self.stack.registry, n, rep, uuid.uuid4().hex[:6])
-            res = run_module('trust_signer', common(self.stack, self.config, repository=coll_repo, name='jeff',
+            res = run_module('trust_signer', common(self.stack, self.config, repository=coll_repo, signer='jeff',
                                                     public_keys=[self.keys['jeff']], root_passphrase=self.passes['root'],
                                                     repository_passphrase=self.passes['repository']),
                              secrets=list(self.passes.values()))
@@ -211,7 +211,7 @@ class Bench(object):
         if self.args.pipelining:
             # the same release once more with pipelining, on a fresh repository (first) and again (noop)
             repo = '%s/bench/pub%d-pipe-%s' % (self.stack.registry, n, uuid.uuid4().hex[:6])
-            res = run_module('trust_signer', common(self.stack, self.config, repository=repo, name='jeff',
+            res = run_module('trust_signer', common(self.stack, self.config, repository=repo, signer='jeff',
                                                     public_keys=[self.keys['jeff']], root_passphrase=self.passes['root'],
                                                     repository_passphrase=self.passes['repository']),
                              secrets=list(self.passes.values()))
@@ -254,7 +254,7 @@ class Bench(object):
         tags = ['t%03d' % i for i in range(n)]
         coll_repo = '%s/bench/ver%d-coll-%s' % (self.stack.registry, n, uuid.uuid4().hex[:6])
         cli_repo = '%s/bench/ver%d-cli-%s' % (self.stack.registry, n, uuid.uuid4().hex[:6])
-        res = run_module('trust_signer', common(self.stack, self.config, repository=coll_repo, name='jeff',
+        res = run_module('trust_signer', common(self.stack, self.config, repository=coll_repo, signer='jeff',
                                                 public_keys=[self.keys['jeff']], root_passphrase=self.passes['root'],
                                                 repository_passphrase=self.passes['repository']),
                          secrets=list(self.passes.values()))

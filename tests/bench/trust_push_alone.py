@@ -38,13 +38,13 @@ def main():
     stack = Stack()
     config = os.path.join(tempfile.mkdtemp(prefix='trust-push-alone-'), 'docker')
     os.makedirs(config, 0o700)
-    jeff = conftest.run_module('trust_key', common(stack, config, name='jeff', passphrase=JEFF_PASS))
+    jeff = conftest.run_module('trust_key', common(stack, config, signer='jeff', passphrase=JEFF_PASS))
     assert not jeff.get('failed'), jeff
     source = 'trust-push-alone/src:%s' % uuid.uuid4().hex[:8]
     stack.build_image(config, source, content='trust_push alone ' + uuid.uuid4().hex)
     for dummy in range(args.reps):
         repo = '%s/bench/alone%d-%s' % (stack.registry, args.n, uuid.uuid4().hex[:8])
-        res = conftest.run_module('trust_signer', common(stack, config, repository=repo, name='jeff',
+        res = conftest.run_module('trust_signer', common(stack, config, repository=repo, signer='jeff',
                                                          public_keys=[jeff['public_key']], root_passphrase=ROOT_PASS,
                                                          repository_passphrase=REPO_PASS))
         assert not res.get('failed'), res

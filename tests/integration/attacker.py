@@ -117,11 +117,11 @@ class Attacker(object):
         """The repository initialized again with the attacker's keys: ``signer`` (a name it picks) signs an image of
         the attacker's at ``repo:tag``.  Returns the attacker's signed digest."""
         stack, config = self.stack, self.config
-        key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, name=signer,
+        key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, signer=signer,
                                              passphrase=ATTACKER_PASS), secrets=[])
         assert not key.failed, key
         res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo,
-                                                name=signer, public_keys=[key['public_key']],
+                                                signer=signer, public_keys=[key['public_key']],
                                                 root_passphrase=ATTACKER_PASS, repository_passphrase=ATTACKER_PASS),
                          secrets=[])
         assert not res.failed, res

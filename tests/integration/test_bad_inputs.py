@@ -28,9 +28,9 @@ def released(stack, tmp_path_factory):
     import os
     os.mkdir(config, 0o700)
     install_publisher_certificate(config)
-    key = run_module('trust_key', common(stack, config, name='jeff', passphrase=JEFF_PASS))
+    key = run_module('trust_key', common(stack, config, signer='jeff', passphrase=JEFF_PASS))
     repo = stack.repo('bad')
-    res = run_module('trust_signer', common(stack, config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, config, repository=repo, signer='jeff',
                                             public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert not res.failed, res
@@ -49,29 +49,29 @@ def _cases():
     revoke = 'trust_revoke'
     return [
         # signer names
-        (signer, dict(repository=R, name='Jeff', public_keys=[P]), "name 'Jeff' is not a valid signer name"),
-        (signer, dict(repository=R, name='releases', public_keys=[P]), 'reserved'),
+        (signer, dict(repository=R, signer='Jeff', public_keys=[P]), "signer 'Jeff' is not a valid signer name"),
+        (signer, dict(repository=R, signer='releases', public_keys=[P]), 'reserved'),
         (push, dict(repository=R, tags=['v1'], signer='je ff'), "signer 'je ff' is not a valid signer name"),
         (revoke, dict(repository=R, tags=['v1'], signer='-x'), 'not a valid signer name'),
         # repository references
-        (signer, dict(repository='127.0.0.1:5000/Acme/App', name='jeff', public_keys=[P]), 'not a valid repository name'),
+        (signer, dict(repository='127.0.0.1:5000/Acme/App', signer='jeff', public_keys=[P]), 'not a valid repository name'),
         (push, dict(repository=R + ':v1', tags=['v1'], signer='jeff'), 'must not contain a tag'),
         (revoke, dict(repository='acme/app@sha256:00', tags=['v1'], signer='jeff'), 'digest references'),
-        (signer, dict(repository='', name='jeff', public_keys=[P]), 'non-empty'),
+        (signer, dict(repository='', signer='jeff', public_keys=[P]), 'non-empty'),
         # tags
         (push, dict(repository=R, tags=['v1', '.hidden'], signer='jeff'), "'.hidden' is not a valid tag"),
         (revoke, dict(repository=R, tags=['x' * 129], signer='jeff'), 'is not a valid tag'),
         # PEMs
-        (signer, dict(repository=R, name='jeff', public_keys=[PRIVATE_PEM]), 'private key'),
-        (signer, dict(repository=R, name='jeff', public_keys=['not a pem']), 'not a PEM public key'),
-        (signer, dict(repository=R, name='jeff', public_keys=[ED25519_PUB]), 'not an ECDSA or RSA key'),
+        (signer, dict(repository=R, signer='jeff', public_keys=[PRIVATE_PEM]), 'private key'),
+        (signer, dict(repository=R, signer='jeff', public_keys=['not a pem']), 'not a PEM public key'),
+        (signer, dict(repository=R, signer='jeff', public_keys=[ED25519_PUB]), 'not an ECDSA or RSA key'),
         # empty lists
-        (signer, dict(repository=R, name='jeff', public_keys=[]), 'public_keys'),
+        (signer, dict(repository=R, signer='jeff', public_keys=[]), 'public_keys'),
         (push, dict(repository=R, tags=[], signer='jeff'), 'at least one tag'),
         # conflicting options
         (revoke, dict(repository=R, tags=['v1'], all_tags=True, signer='jeff'), 'mutually exclusive'),
         (push, dict(repository=R, tags=['v1'], signer='jeff', push=False, source='x'), 'source is only used'),
-        (signer, dict(repository=R, name='jeff', state='absent', public_keys=[P], exclusive_keys=True,
+        (signer, dict(repository=R, signer='jeff', state='absent', public_keys=[P], exclusive_keys=True,
                       server='http://127.0.0.1:4443'), 'https://'),
     ]
 

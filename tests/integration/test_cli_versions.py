@@ -19,13 +19,13 @@ def life_cycle(stack, docker_config, docker_cli, repo, source, jeff_pub, alice_p
     then removed, each step run twice; returns what the real tools report after each step."""
     run = dict(docker_cli=docker_cli)
     steps = [
-        ('trust_signer', dict(repository=repo, name='jeff', public_keys=[jeff_pub], root_passphrase=ROOT_PASS,
+        ('trust_signer', dict(repository=repo, signer='jeff', public_keys=[jeff_pub], root_passphrase=ROOT_PASS,
                               repository_passphrase=REPO_PASS)),
         ('trust_push', dict(repository=repo, tags=['v1', 'v2'], signer='jeff', signer_passphrase=JEFF_PASS,
                             source=source)),
         ('trust_revoke', dict(repository=repo, tags=['v1'], signer='jeff', signer_passphrase=JEFF_PASS)),
-        ('trust_signer', dict(repository=repo, name='alice', public_keys=[alice_pub], repository_passphrase=REPO_PASS)),
-        ('trust_signer', dict(repository=repo, name='alice', state='absent', repository_passphrase=REPO_PASS)),
+        ('trust_signer', dict(repository=repo, signer='alice', public_keys=[alice_pub], repository_passphrase=REPO_PASS)),
+        ('trust_signer', dict(repository=repo, signer='alice', state='absent', repository_passphrase=REPO_PASS)),
     ]
     seen = []
     for module, args in steps:
@@ -52,7 +52,7 @@ def test_cli_29_without_the_plugin_does_what_cli_28_does(stack, docker_config, t
     # One signing host per CLI, holding the same signer keys, so key IDs can be compared.
     keys = {}
     for name, passphrase in (('jeff', JEFF_PASS), ('alice', ALICE_PASS)):
-        res = run_module('trust_key', common(stack, docker_config, name=name, passphrase=passphrase))
+        res = run_module('trust_key', common(stack, docker_config, signer=name, passphrase=passphrase))
         assert not res.failed, res
         keys[name] = res['public_key']
     other = str(tmp_path / 'cli-29-config')

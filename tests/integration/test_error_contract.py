@@ -34,15 +34,15 @@ def world(stack, tmp_path_factory):
     install_publisher_certificate(w.config)
     w.repo = stack.repo('errors')
     ref = stack.reference_cli
-    jeff = run_module('trust_key', common(stack, w.config, docker_cli=ref, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, w.config, docker_cli=ref, signer='jeff', passphrase=JEFF_PASS))
     assert not jeff.failed, jeff
     # alice is a signer of the repository, with a key that is not on this host
     other = str(base / 'alice-host')
     os.makedirs(other, mode=0o700)
-    alice = run_module('trust_key', common(stack, other, docker_cli=ref, name='alice', passphrase=JEFF_PASS))
+    alice = run_module('trust_key', common(stack, other, docker_cli=ref, signer='alice', passphrase=JEFF_PASS))
     assert not alice.failed, alice
     for name, pub in (('jeff', jeff['public_key']), ('alice', alice['public_key'])):
-        res = run_module('trust_signer', common(stack, w.config, docker_cli=ref, repository=w.repo, name=name,
+        res = run_module('trust_signer', common(stack, w.config, docker_cli=ref, repository=w.repo, signer=name,
                                                 public_keys=[pub], root_passphrase=ROOT_PASS,
                                                 repository_passphrase=REPO_PASS))
         assert not res.failed, res
@@ -78,11 +78,11 @@ ROWS = [
      'Bad Repo'),
     ('trust_revoke', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1'], signer='jeff'),
      'Bad Repo'),
-    ('trust_signer', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', name='jeff', public_keys=['x']),
+    ('trust_signer', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', signer='jeff', public_keys=['x']),
      'Bad Repo'),
     ('trust_migrate', 'bad input', 'bad_input', lambda w: dict(repositories=['Bad Repo'], signer='jeff',
                                                                source_server='https://127.0.0.1:2'), 'Bad Repo'),
-    ('trust_key', 'bad input', 'bad_input', lambda w: dict(name='root', passphrase=JEFF_PASS), 'root'),
+    ('trust_key', 'bad input', 'bad_input', lambda w: dict(signer='root', passphrase=JEFF_PASS), 'root'),
     ('cosign_key', 'bad input', 'bad_input', lambda w: dict(path=w.cosign_key[:-4] + '-new', passphrase='',
                                                             cosign_cli=w.cosign), 'passphrase'),
     ('cosign_sign', 'bad input', 'bad_input', lambda w: dict(repository='Bad Repo', tags=['v1'], key=w.cosign_key,
@@ -104,13 +104,13 @@ ROWS = [
      lambda w: dict(images=image(w.repo), no_such_option=1), 'no_such_option'),
 
     # a wrong passphrase, whoever finds it (the module itself or the CLI on its pty)
-    ('trust_key', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(name='jeff', passphrase=WRONG), 'passphrase'),
+    ('trust_key', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(signer='jeff', passphrase=WRONG), 'passphrase'),
     ('trust_push', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(repository=w.repo, tags=['v1'], push=False,
                                                                           signer='jeff', signer_passphrase=WRONG, force=True),
      'passphrase'),
     ('trust_revoke', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(repository=w.repo, tags=['v1'], signer='jeff',
                                                                             signer_passphrase=WRONG), 'passphrase'),
-    ('trust_signer', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(repository=w.repo, name='bob',
+    ('trust_signer', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(repository=w.repo, signer='bob',
                                                                             public_keys=[w.cosign_pub],
                                                                             repository_passphrase=WRONG), 'passphrase'),
     ('cosign_key', 'wrong passphrase', 'wrong_passphrase', lambda w: dict(path=w.cosign_key[:-4], passphrase=WRONG,
@@ -140,7 +140,7 @@ ROWS = [
      lambda w: dict(repository=w.repo, tags=['v1'], signer='jeff', signer_passphrase=JEFF_PASS, server=DOWN_NOTARY),
      '127.0.0.1:1'),
     ('trust_signer', 'Notary unreachable', 'notary_unreachable',
-     lambda w: dict(repository=w.repo, name='bob', public_keys=[w.cosign_pub], repository_passphrase=REPO_PASS,
+     lambda w: dict(repository=w.repo, signer='bob', public_keys=[w.cosign_pub], repository_passphrase=REPO_PASS,
                     server=DOWN_NOTARY), '127.0.0.1:1'),
     ('trust_migrate', 'Notary unreachable', 'notary_unreachable',
      lambda w: dict(repositories=[w.repo], signer='jeff', signer_passphrase=JEFF_PASS, source_server=DOWN_NOTARY),

@@ -177,9 +177,9 @@ def staged_files(docker_config, top=('tuf',)):
 @pytest.fixture
 def signed_repo(stack, docker_config):
     """A repository with signer jeff whose tags v1 and v2 are in the registry, unsigned."""
-    jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     repo = stack.repo()
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[jeff['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert res['changed'] and not res.failed, res
@@ -284,11 +284,11 @@ def test_killed_trust_push_leaves_no_key_and_nothing_staged(stack, docker_config
 @pytest.mark.parametrize('point', [('add', 2), ('publish', 1)], ids=['staging', 'publishing'])
 def test_killed_trust_signer_leaves_nothing_staged(stack, docker_config, tmp_path, signed_repo, sig, point):
     repo = signed_repo
-    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    alice = run_module('trust_key', common(stack, docker_config, signer='alice', passphrase=ALICE_PASS))
     versions = stack.versions(repo)
     material = key_material(docker_config)
     notary_cli, mark, pids = stalling_notary(tmp_path, *point)
-    args = common(stack, docker_config, repository=repo, name='alice', public_keys=[alice['public_key']],
+    args = common(stack, docker_config, repository=repo, signer='alice', public_keys=[alice['public_key']],
                   repository_passphrase=REPO_PASS)
     kill_while_stalled(docker_config, 'trust_signer', dict(args, notary_cli=notary_cli), mark, pids, sig)
     assert_nothing_left(stack, docker_config, repo, material)
@@ -365,11 +365,11 @@ def test_a_live_run_s_view_is_not_swept(stack, docker_config, tmp_path, signed_r
         assert live
         # another module run on the same docker configuration sweeps at start (of another repository:
         # reading this one waits for the push's repository lock)
-        res = run_module('trust_info', common(stack, docker_config, repositories=[stack.repo('other')]))
+        res = run_module('trust_info', common(stack, docker_config, references=[stack.repo('other')]))
         assert not res.failed, res
         assert set(live) <= set(views(docker_config))
         # reading the repository being published waits for its lock, bounded by the timeout
-        waited = run_module('trust_info', common(stack, docker_config, repositories=[repo], timeout=3))
+        waited = run_module('trust_info', common(stack, docker_config, references=[repo], timeout=3))
         assert waited.failed and repo in waited['msg'] and 'timeout of 3 seconds' in waited['msg'], waited
         assert set(live) <= set(views(docker_config))
         proc.send_signal(signal.SIGTERM)
@@ -383,7 +383,7 @@ def test_a_live_run_s_view_is_not_swept(stack, docker_config, tmp_path, signed_r
 def test_the_leak_scan_finds_copies(stack, docker_config, tmp_path):
     """The checks above can fail: an encrypted copy outside the trust directory, or the key decrypted
     anywhere, are found."""
-    jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     material = key_material(docker_config)
     assert_no_key_leak(docker_config, material)
     copy = tmp_path / 'copy.key'

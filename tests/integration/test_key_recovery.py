@@ -55,8 +55,8 @@ def test_documented_recovery_keeps_the_root_id_and_consumers_verify_after_one_st
     try:
         repo = stack.repo('recover')
         srv = dict(server=notary.url)
-        key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
-        signer = common(stack, docker_config, repository=repo, name='jeff', public_keys=[key['public_key']],
+        key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
+        signer = common(stack, docker_config, repository=repo, signer='jeff', public_keys=[key['public_key']],
                         root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS, **srv)
         assert not run_module('trust_signer', signer).failed
         stack.build_image(docker_config, repo + ':build')

@@ -36,8 +36,8 @@ def empty_notary(stack, tmp_path_factory):
 def signed_repo(stack, docker_config):
     """A repository signed on the stack's Notary, so docker_config has its trust data cached."""
     repo = stack.repo('msg')
-    key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[key['public_key']], root_passphrase='root-Passphrase-1',
                                             repository_passphrase='repo-Passphrase-2'))
     assert not res.failed, res
@@ -60,7 +60,7 @@ def assert_whole_lines_only(stdout, limit=21):
 
 def test_repository_unknown_to_a_healthy_server_is_not_called_unreachable(stack, docker_config, signed_repo,
                                                                           empty_notary):
-    res = run_module('trust_info', common(stack, docker_config, server=empty_notary, repositories=[signed_repo]))
+    res = run_module('trust_info', common(stack, docker_config, server=empty_notary, references=[signed_repo]))
     assert res.failed, res
     msg = res['msg']
     assert 'cannot be reached' not in msg, msg
@@ -75,7 +75,7 @@ def test_repository_unknown_to_a_healthy_server_is_not_called_unreachable(stack,
 
 def test_unreachable_server_with_a_cache_says_unreachable(stack, docker_config, signed_repo):
     closed = 'https://127.0.0.1:%d' % free_port()
-    res = run_module('trust_info', common(stack, docker_config, server=closed, repositories=[signed_repo]))
+    res = run_module('trust_info', common(stack, docker_config, server=closed, references=[signed_repo]))
     assert res.failed, res
     assert 'the Notary server %s cannot be reached' % closed in res['msg'], res
     assert 'connection refused' in res['msg'], res
@@ -92,7 +92,7 @@ def test_timeout_names_the_operation_the_repository_and_the_server(stack, docker
     repo = stack.repo('msg')
     try:
         res = run_module('trust_info', common(stack, docker_config, server=url, timeout=3,
-                                                 repositories=[repo + ':v1']))
+                                                 references=[repo + ':v1']))
     finally:
         silent.close()
     assert res.failed, res
@@ -103,8 +103,8 @@ def test_timeout_names_the_operation_the_repository_and_the_server(stack, docker
 
 
 def test_wrong_passphrase_of_an_existing_key_does_not_invite_force(stack, docker_config):
-    key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
-    res = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase='wrong-Passphrase-9'),
+    key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
+    res = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase='wrong-Passphrase-9'),
                      secrets=[JEFF_PASS, 'wrong-Passphrase-9'])
     assert res.failed, res
     assert 'force=true to replace the key' not in res['msg'], res

@@ -107,7 +107,7 @@ class Scenario(object):
         install_publisher_certificate(self.docker_config)
         self.public_keys = {}
         for name, passphrase in (('jeff', JEFF_PASS), ('alice', ALICE_PASS)):
-            res = run_module('trust_key', common(stack, self.docker_config, name=name, passphrase=passphrase))
+            res = run_module('trust_key', common(stack, self.docker_config, signer=name, passphrase=passphrase))
             assert not res.failed, res
             self.public_keys[name] = res['public_key']
         self.image = stack.build_image(self.docker_config, 'migrate-source-%s:build' % os.getpid())
@@ -118,7 +118,7 @@ class Scenario(object):
         """A repository on the source: signers, and ``tags`` of the scenario's image signed by jeff."""
         repo = self.stack.repo('migrate')
         for name in signers:
-            res = run_module('trust_signer', common(self.stack, self.docker_config, repository=repo, name=name,
+            res = run_module('trust_signer', common(self.stack, self.docker_config, repository=repo, signer=name,
                                                     public_keys=[self.public_keys[name]], root_passphrase=ROOT_PASS,
                                                     repository_passphrase=REPO_PASS))
             assert not res.failed, res
@@ -331,7 +331,7 @@ def test_signing_host_keeps_signing_on_the_new_server(scenario):
                                           signer_passphrase=JEFF_PASS))  # docker trust sign where it exists
     assert res['changed'] is True and not res.failed, res
     res = run_module('trust_signer', common(scenario.stack, scenario.docker_config, server=scenario.new.url,
-                                            repository=repo, name='alice', state='absent',
+                                            repository=repo, signer='alice', state='absent',
                                             repository_passphrase=REPO_PASS))
     assert res['changed'] is True and not res.failed, res
     tags, signers, dummy, dummy = scenario.trust(repo, scenario.new.url)
@@ -372,7 +372,7 @@ def test_different_root_on_the_new_server_is_never_overwritten(scenario, tmp_pat
     other = str(tmp_path / 'other')
     os.makedirs(other, mode=0o700)
     res = run_module('trust_signer', common(scenario.stack, other, server=scenario.new.url, repository=repo,
-                                            name='jeff', public_keys=[scenario.public_keys['jeff']],
+                                            signer='jeff', public_keys=[scenario.public_keys['jeff']],
                                             root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS))
     assert res['changed'] is True, res
     versions = scenario.new.versions(repo)

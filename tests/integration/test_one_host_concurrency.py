@@ -10,8 +10,8 @@ from conftest import ALICE_PASS, JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_mo
 
 def signers(stack, docker_config, repo, names):
     for name, passphrase in names:
-        key = run_module('trust_key', common(stack, docker_config, name=name, passphrase=passphrase))
-        res = run_module('trust_signer', common(stack, docker_config, repository=repo, name=name,
+        key = run_module('trust_key', common(stack, docker_config, signer=name, passphrase=passphrase))
+        res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer=name,
                                                 public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                                 repository_passphrase=REPO_PASS))
         assert not res.failed, res
@@ -68,12 +68,12 @@ def test_signer_change_and_inspect_while_a_push_runs(stack, docker_config):
     repo = stack.repo('one-host')
     signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
     src = stack.build_image(docker_config, repo + ':src', content='s')
-    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    alice = run_module('trust_key', common(stack, docker_config, signer='alice', passphrase=ALICE_PASS))
     pushed, added, inspected = at_once(
         push(stack, docker_config, repo, ['v1', 'v2'], 'jeff', JEFF_PASS, src),
-        ('trust_signer', common(stack, docker_config, repository=repo, name='alice',
+        ('trust_signer', common(stack, docker_config, repository=repo, signer='alice',
                                 public_keys=[alice['public_key']], repository_passphrase=REPO_PASS)),
-        ('trust_info', common(stack, docker_config, repositories=[repo])))
+        ('trust_info', common(stack, docker_config, references=[repo])))
     for res in (pushed, added, inspected):
         assert not res.get('failed'), res.get('msg')
     entry = stack.inspect(docker_config, repo)[repo]
@@ -94,7 +94,7 @@ def nothing_left(docker_config, repo):
 
 
 def add_signer(stack, docker_config, repo, name, public_key):
-    return ('trust_signer', common(stack, docker_config, repository=repo, name=name, public_keys=[public_key],
+    return ('trust_signer', common(stack, docker_config, repository=repo, signer=name, public_keys=[public_key],
                                    repository_passphrase=REPO_PASS))
 
 
@@ -102,7 +102,7 @@ def test_a_signer_change_and_a_push_at_once(stack, docker_config):
     repo = stack.repo('one-host')
     signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
     src = stack.build_image(docker_config, repo + ':src', content='signer-and-push')
-    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
+    alice = run_module('trust_key', common(stack, docker_config, signer='alice', passphrase=ALICE_PASS))
     before = stack.versions(repo)
     pushed, added = at_once(push(stack, docker_config, repo, ['v1'], 'jeff', JEFF_PASS, src),
                             add_signer(stack, docker_config, repo, 'alice', alice['public_key']))
@@ -122,8 +122,8 @@ def test_a_signer_change_and_a_push_at_once(stack, docker_config):
 def test_two_signers_added_at_once(stack, docker_config):
     repo = stack.repo('one-host')
     signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
-    alice = run_module('trust_key', common(stack, docker_config, name='alice', passphrase=ALICE_PASS))
-    bob = run_module('trust_key', common(stack, docker_config, name='bob', passphrase=ALICE_PASS))
+    alice = run_module('trust_key', common(stack, docker_config, signer='alice', passphrase=ALICE_PASS))
+    bob = run_module('trust_key', common(stack, docker_config, signer='bob', passphrase=ALICE_PASS))
     before = stack.versions(repo)
     first, second = at_once(add_signer(stack, docker_config, repo, 'alice', alice['public_key']),
                             add_signer(stack, docker_config, repo, 'bob', bob['public_key']))
@@ -167,7 +167,7 @@ def test_an_inspect_while_a_push_runs(stack, docker_config):
     signers(stack, docker_config, repo, [('jeff', JEFF_PASS)])
     src = stack.build_image(docker_config, repo + ':src', content='inspect-and-push')
     pushed, inspected = at_once(push(stack, docker_config, repo, ['v1', 'v2'], 'jeff', JEFF_PASS, src),
-                                ('trust_info', common(stack, docker_config, repositories=[repo])))
+                                ('trust_info', common(stack, docker_config, references=[repo])))
     assert not pushed.get('failed') and not inspected.get('failed'), (pushed.get('msg'), inspected.get('msg'))
     final = signed_tags(stack, docker_config, repo)
     assert sorted(final) == ['v1', 'v2']

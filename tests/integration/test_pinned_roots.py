@@ -31,9 +31,9 @@ def consumer_config(tmp_path):
 
 def publish(stack, config, repo, tag='v1', content=None):
     """jeff signs ``repo:tag`` (a fresh image); returns (signed digest, root pin, the root's pinned certificate key)."""
-    key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, name='jeff', passphrase=JEFF_PASS))
+    key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, signer='jeff', passphrase=JEFF_PASS))
     assert not key.failed, key
-    res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, signer='jeff',
                                             public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert not res.failed, res
@@ -42,7 +42,7 @@ def publish(stack, config, repo, tag='v1', content=None):
                                           signer='jeff', signer_passphrase=JEFF_PASS))
     assert not res.failed, res
     digest = res['results'][0]['digest']
-    info = run_module('trust_info', common(stack, config, docker_cli=stack.reference_cli, repositories=[repo]))
+    info = run_module('trust_info', common(stack, config, docker_cli=stack.reference_cli, references=[repo]))
     assert not info.failed, info
     pin = info['repositories'][0]['root_key_ids']
     assert len(pin) == 1
@@ -79,7 +79,7 @@ def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_
     assert pin in served['roles']['root']['keyids'] and served['roles']['root']['threshold'] == 1
     assert len(served['roles']['root']['keyids']) == 2
     unpinned_view = run_module('trust_info', common(stack, attacker.config, docker_cli=stack.reference_cli,
-                                                       repositories=[repo]))
+                                                       references=[repo]))
     assert pin in unpinned_view['repositories'][0]['root_key_ids'], unpinned_view
 
     args = common(stack, consumer_config, docker_cli=consumer_cli, images=[dict(repository=repo, tags=['v1'])],
@@ -200,7 +200,7 @@ def test_a_legitimate_root_rotation_fails_against_the_old_pin_and_passes_with_th
         stderr=subprocess.STDOUT, timeout=120, check=False)
     assert rotated.returncode == 0 and b'Aborting' not in rotated.stdout, rotated.stdout.decode()
     assert stack.version(repo, 'root') == 2
-    info = run_module('trust_info', common(stack, docker_config, docker_cli=stack.reference_cli, repositories=[repo]))
+    info = run_module('trust_info', common(stack, docker_config, docker_cli=stack.reference_cli, references=[repo]))
     new_pin = info['repositories'][0]['root_key_ids']
     assert new_pin and pin not in new_pin, info
 

@@ -28,9 +28,9 @@ def registry_manifest(stack, repo, tag):
 
 
 def new_repo(stack, docker_config):
-    jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     repo = stack.repo()
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[jeff['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert res['changed'] and not res.failed, res

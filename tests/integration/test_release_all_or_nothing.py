@@ -25,12 +25,12 @@ class Release(object):
         self.docker_config = docker_config
         self.tmp_path = tmp_path
         self.repo1, self.repo2 = stack.repo('rel'), stack.repo('rel')
-        self.key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+        self.key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
         self.source = 'rel-source-%s:build' % uuid.uuid4().hex[:8]
         stack.build_image(docker_config, self.source)
 
     def add_signer(self, repo, name='jeff', public_key=None):
-        res = run_module('trust_signer', common(self.stack, self.docker_config, repository=repo, name=name,
+        res = run_module('trust_signer', common(self.stack, self.docker_config, repository=repo, signer=name,
                                                 public_keys=[public_key or self.key['public_key']],
                                                 root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS))
         assert not res.failed, res
@@ -80,7 +80,7 @@ def test_a_release_that_cannot_be_published_in_full_is_not_started(release, stac
     else:
         # repo2 has a signer, but not jeff
         release.add_signer(release.repo2, name='alice', public_key=run_module('trust_key', common(
-            stack, release.docker_config, name='alice', passphrase='alice-Passphrase-4'))['public_key'])
+            stack, release.docker_config, signer='alice', passphrase='alice-Passphrase-4'))['public_key'])
     before = {r: (release.trust(r), stack.versions(r)) for r in (release.repo1, release.repo2)}
 
     rc, out = release.publish(images)
@@ -184,7 +184,7 @@ def test_a_revoked_tag_of_the_release_is_signed_again_and_the_summary_says_so(re
 def test_the_rollback_never_signs_as_this_signer_a_digest_only_another_signer_had_signed(release, stack):
     # Before: the rollback compared every signer's digests before and after and re-signed the difference as the
     # release's signer, so jeff's rollback signed alice's old build of 'shared'.
-    alice = run_module('trust_key', common(stack, release.docker_config, name='alice', passphrase=ALICE_PASS))
+    alice = run_module('trust_key', common(stack, release.docker_config, signer='alice', passphrase=ALICE_PASS))
     release.add_signer(release.repo1)
     release.add_signer(release.repo1, name='alice', public_key=alice['public_key'])
     release.add_signer(release.repo2)

@@ -20,10 +20,10 @@ BIN = os.path.dirname(sys.executable)
 
 
 def _setup(stack, docker_config, count=2):
-    key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     repos = [stack.repo('one') for dummy in range(count)]
     for repo in repos:
-        res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+        res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                                 public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                                 repository_passphrase=REPO_PASS))
         assert not res.failed, res

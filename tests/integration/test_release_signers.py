@@ -24,7 +24,7 @@ def _signing_host(tmp_path, stack, name, passphrase):
     config = tmp_path / ('%s-docker' % name)
     config.mkdir(mode=0o700)
     install_publisher_certificate(str(config))
-    key = run_module('trust_key', common(stack, str(config), name=name, passphrase=passphrase), secrets=SECRETS)
+    key = run_module('trust_key', common(stack, str(config), signer=name, passphrase=passphrase), secrets=SECRETS)
     assert not key.failed, key
     return str(config), key['public_key']
 
@@ -71,7 +71,7 @@ def test_a_second_signer_co_signs_two_of_three_repositories_and_the_report_keeps
     # The trust admin (alice's configuration holds the root and repository keys here): alice signs all three, bob
     # the first two.
     for repo, name, pub in [(r, 'alice', alice_pub) for r in repos] + [(r, 'bob', bob_pub) for r in repos[:2]]:
-        res = run_module('trust_signer', common(stack, alice_config, repository=repo, name=name, public_keys=[pub],
+        res = run_module('trust_signer', common(stack, alice_config, repository=repo, signer=name, public_keys=[pub],
                                                 root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS),
                          secrets=SECRETS)
         assert not res.failed, res

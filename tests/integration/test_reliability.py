@@ -20,8 +20,8 @@ ROLES = ('targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/ali
 
 
 def signer(stack, docker_config, repo, name='jeff', passphrase=JEFF_PASS, **kwargs):
-    key = run_module('trust_key', common(stack, docker_config, name=name, passphrase=passphrase))
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name=name,
+    key = run_module('trust_key', common(stack, docker_config, signer=name, passphrase=passphrase))
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer=name,
                                             public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS, **kwargs))
     assert not res.failed, res
@@ -119,8 +119,8 @@ def test_two_signing_hosts_publish_to_one_repository_at_once(stack, tmp_path):
     for round_ in range(10):
         repo = stack.repo('race')
         signer(stack, host_a, repo, 'jeff', JEFF_PASS)
-        alice = run_module('trust_key', common(stack, host_b, name='alice', passphrase=ALICE_PASS))
-        res = run_module('trust_signer', common(stack, host_a, repository=repo, name='alice',
+        alice = run_module('trust_key', common(stack, host_b, signer='alice', passphrase=ALICE_PASS))
+        res = run_module('trust_signer', common(stack, host_a, repository=repo, signer='alice',
                                                 public_keys=[alice['public_key']], repository_passphrase=REPO_PASS))
         assert not res.failed, res
         stack.build_image(host_a, repo + ':a', content='a %d' % round_)
@@ -173,9 +173,9 @@ def test_wrong_passphrase_for_each_kind_of_key(stack, docker_config, tmp_path):
     jeff = signer(stack, docker_config, repo)  # also leaves a local root key for the next init
     other = stack.repo()
     cases = [
-        ('trust_signer', dict(repository=other, name='jeff', public_keys=[jeff['public_key']],
+        ('trust_signer', dict(repository=other, signer='jeff', public_keys=[jeff['public_key']],
                               root_passphrase='wrong-Passphrase', repository_passphrase=REPO_PASS), 'root key', other),
-        ('trust_signer', dict(repository=repo, name='bob', public_keys=[jeff['public_key']],
+        ('trust_signer', dict(repository=repo, signer='bob', public_keys=[jeff['public_key']],
                               repository_passphrase='wrong-Passphrase'), 'repository', repo),
         ('trust_push', dict(repository=repo, tags=['v1'], signer='jeff', signer_passphrase='wrong-Passphrase'),
          'signer key "jeff"', repo),
@@ -195,7 +195,7 @@ def test_wrong_passphrase_for_each_kind_of_key(stack, docker_config, tmp_path):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(b'right-Passphrase')).decode()
     start = time.time()
-    res = run_module('trust_key', common(stack, docker_config, name='imported', passphrase=JEFF_PASS, private_key=pem,
+    res = run_module('trust_key', common(stack, docker_config, signer='imported', passphrase=JEFF_PASS, private_key=pem,
                                          private_key_passphrase='wrong-Passphrase'),
                      secrets=[JEFF_PASS, 'wrong-Passphrase', 'right-Passphrase'])
     assert time.time() - start < 10

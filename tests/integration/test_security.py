@@ -46,10 +46,10 @@ def roles_of(docker_config):
 
 def initialized_repo(stack, docker_config):
     """A repository initialized by trust_signer: root and repository keys are in the trust store."""
-    jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     assert jeff['changed'] and not jeff.failed, jeff
     repo = stack.repo()
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[jeff['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert res['changed'] and not res.failed, res
@@ -63,7 +63,7 @@ def test_reserved_names_refused_and_repository_keys_untouched(stack, docker_conf
     versions = stack.versions(repo)
     for name in ['root', 'targets', 'snapshot', 'timestamp', 'releases', 'targets/jeff', 'a/b']:
         for args in (dict(state='absent'), dict(state='present', force=True, passphrase=JEFF_PASS)):
-            res = run_module('trust_key', common(stack, docker_config, name=name, **args))
+            res = run_module('trust_key', common(stack, docker_config, signer=name, **args))
             assert res.failed, res
             assert ('"%s" is reserved' % name in res['msg']) or ('no "/"' in res['msg']), res['msg']
             assert key_files(docker_config) == before
@@ -84,7 +84,7 @@ def test_public_key_path_symlink_replaced_victim_untouched(stack, docker_config,
     os.symlink(str(victim), str(link))
     # the fixed name the module used to write through
     os.symlink(str(victim), str(out / 'jeff.pub.tmp'))
-    res = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+    res = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                          public_key_path=str(link)))
     assert res['changed'] and not res.failed, res
     assert victim.read_text() == 'do not touch\n'
@@ -101,27 +101,27 @@ def _pem(key):
 
 
 def test_force_writes_the_new_key_before_removing_the_old(stack, docker_config):
-    first = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    first = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     assert first['changed'] and not first.failed, first
     new = ec.generate_private_key(ec.SECP256R1())
     # what the new key's file would be: make the write fail by a directory in its place
-    probe = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+    probe = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                            private_key=_pem(new), force=True), check_mode=True)
     assert probe['changed'] and probe['key_id'] != first['key_id'], probe
     blocker = os.path.join(docker_config, 'trust', 'private', probe['key_id'] + '.key')
     os.mkdir(blocker, 0o700)
     before = key_files(docker_config)
-    failed = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+    failed = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                             private_key=_pem(new), force=True))
     assert failed.failed and failed['error_kind'] == 'failed', failed
     assert 'cannot write the private key file %s' % blocker in failed['msg'], failed
     assert key_files(docker_config) == before
     assert os.path.isfile(first['key_path'])
-    kept = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    kept = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     assert not kept['changed'] and kept['key_id'] == first['key_id'], kept
 
     os.rmdir(blocker)
-    replaced = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+    replaced = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                               private_key=_pem(new), force=True))
     assert replaced['changed'] and replaced['key_id'] == probe['key_id'], replaced
     assert replaced['removed_key_ids'] == [first['key_id']]
@@ -137,16 +137,16 @@ def pem_bomb(size):
 def test_pem_bomb_fails_fast_with_a_clear_message(stack, docker_config, size):
     bomb = pem_bomb(size)
     start = time.time()
-    res = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS, private_key=bomb))
+    res = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS, private_key=bomb))
     elapsed = time.time() - start
     assert res.failed, res
     assert 'private_key' in res['msg'], res['msg']
     assert ('64 KiB' in res['msg']) if size > 64 * 1024 else ('not a PEM private key' in res['msg']), res['msg']
     assert elapsed < 10, elapsed  # a Python start-up and one parse; the parser alone is timed in the unit tests
-    jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     start = time.time()
     repo = stack.repo()
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[bomb], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert res.failed and 'public_keys' in res['msg'], res
@@ -273,8 +273,8 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     for with_ca in (False, True):
         if with_ca:
             shutil.copy(tls_server.ca_path, os.path.join(tls_dir, 'ca.crt'))
-        for module, args in (('trust_info', dict(repositories=[repo])),
-                             ('trust_signer', dict(repository=repo, name='jeff', public_keys=[public_pem],
+        for module, args in (('trust_info', dict(references=[repo])),
+                             ('trust_signer', dict(repository=repo, signer='jeff', public_keys=[public_pem],
                                                    root_passphrase=ROOT_PASS, repository_passphrase=REPO_PASS))):
             res = run_module(module, common(stack, docker_config, server=remote, **args))
             assert res.failed, res
@@ -292,7 +292,7 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     loop_dir = os.path.join(docker_config, 'tls', '127.0.0.1:%d' % tls_server.port)
     tls_server.client_pair(loop_dir)
     run_module('trust_info', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,
-                                       repositories=[repo]))
+                                       references=[repo]))
     assert tls_server.client_certs, 'the loopback control run sent no client certificate'
 
 
@@ -305,10 +305,10 @@ BAD_PASSPHRASES = [('ctrl-u', 'abcd\x15efghij'), ('ctrl-w', 'abcd\x17efghij'), (
 def _module_cases(stack, repo):
     image = dict(repository=repo, tags=['v1'])
     return [
-        ('trust_info', dict(repositories=[repo]), ['root_passphrase', 'repository_passphrase']),
+        ('trust_info', dict(references=[repo]), ['root_passphrase', 'repository_passphrase']),
         ('trust_verify', dict(images=[image]), ['repository_passphrase']),
-        ('trust_key', dict(name='jeff'), ['passphrase', 'private_key_passphrase', 'root_passphrase']),
-        ('trust_signer', dict(repository=repo, name='jeff'), ['root_passphrase', 'repository_passphrase']),
+        ('trust_key', dict(signer='jeff'), ['passphrase', 'private_key_passphrase', 'root_passphrase']),
+        ('trust_signer', dict(repository=repo, signer='jeff'), ['root_passphrase', 'repository_passphrase']),
         ('trust_push', dict(repository=repo, tags=['v1'], signer='jeff'),
          ['signer_passphrase', 'repository_passphrase']),
         ('trust_revoke', dict(repository=repo, signer='jeff'), ['signer_passphrase', 'root_passphrase']),
@@ -385,7 +385,7 @@ def test_private_key_in_public_keys_never_reaches_syslog(stack, docker_config, d
     private_pem = _pem(key)
     body = private_pem.splitlines()[1]  # a line of the key's base64, as it would be logged
     repo = stack.repo()
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[private_pem], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS), secrets=[body, ROOT_PASS])
     assert res.failed and 'private key' in res['msg'], res

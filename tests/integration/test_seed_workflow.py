@@ -16,15 +16,15 @@ def test_runbook_in_four_module_calls_then_nothing_changes(stack, docker_config,
     stack.build_image(docker_config, 'openbanking/conformance-suite:build')
 
     def runbook():
-        key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+        key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                              public_key_path=str(tmp_path / 'jeff.pub')))
-        signer = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+        signer = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                                    public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                                    repository_passphrase=REPO_PASS))
         push = run_module('trust_push', common(stack, docker_config, repository=repo, tags=['v1.0.0'], signer='jeff',
                                                signer_passphrase=JEFF_PASS,
                                                source='openbanking/conformance-suite:build'))
-        inspect = run_module('trust_info', common(stack, docker_config, repositories=[repo + ':v1.0.0']))
+        inspect = run_module('trust_info', common(stack, docker_config, references=[repo + ':v1.0.0']))
         for res in (key, signer, push, inspect):
             assert not res.failed, res
         return key, signer, push, inspect

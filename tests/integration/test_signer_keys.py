@@ -46,10 +46,10 @@ class Repo(object):
 def _publish(stack, config, repo):
     r = Repo()
     r.repo = repo
-    key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, name='jeff', passphrase=JEFF_PASS))
+    key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, signer='jeff', passphrase=JEFF_PASS))
     assert not key.failed, key
     r.jeff_pub, r.jeff_id = key['public_key'], key['key_id']
-    res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, signer='jeff',
                                             public_keys=[r.jeff_pub], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert not res.failed, res
@@ -82,12 +82,12 @@ def _insider_takes_jeff(stack, publisher, insider, r):
                 os.chmod(dest, 0o600)
                 copied += 1
     assert copied == 1
-    key = run_module('trust_key', common(stack, insider, docker_cli=stack.reference_cli, name='jeff',
+    key = run_module('trust_key', common(stack, insider, docker_cli=stack.reference_cli, signer='jeff',
                                          passphrase=INSIDER_PASS))
     assert not key.failed, key
     assert key['key_id'] != r.jeff_id
     res = run_module('trust_signer', common(stack, insider, docker_cli=stack.reference_cli, repository=r.repo,
-                                            name='jeff', public_keys=[key['public_key']], exclusive_keys=True,
+                                            signer='jeff', public_keys=[key['public_key']], exclusive_keys=True,
                                             force=True, repository_passphrase=REPO_PASS))
     assert not res.failed, res
     # The roles that jeff's removed key signed are re-signed with the insider's key (the server refuses an update
@@ -221,11 +221,11 @@ def test_a_second_key_added_to_jeff_by_the_insider_does_not_make_its_signature_j
                 if 'role: targets' in f.read():
                     shutil.copyfile(os.path.join(dirpath, name), os.path.join(insider, 'trust', 'private', name))
                     os.chmod(os.path.join(insider, 'trust', 'private', name), 0o600)
-    key = run_module('trust_key', common(stack, insider, docker_cli=stack.reference_cli, name='jeff',
+    key = run_module('trust_key', common(stack, insider, docker_cli=stack.reference_cli, signer='jeff',
                                          passphrase=INSIDER_PASS))
     assert not key.failed, key
     res = run_module('trust_signer', common(stack, insider, docker_cli=stack.reference_cli, repository=r.repo,
-                                            name='jeff', public_keys=[key['public_key']],
+                                            signer='jeff', public_keys=[key['public_key']],
                                             repository_passphrase=REPO_PASS))
     assert not res.failed, res
     stack.build_image(insider, '%s:v1' % r.repo, content=r.repo + '-insider')

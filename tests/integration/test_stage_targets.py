@@ -92,9 +92,9 @@ def test_stage_targets_stages_what_notary_addhash_stages(stack, tmp_path):
 
 
 def test_published_staged_changelist_is_what_the_notary_server_serves(stack, docker_config):
-    jeff = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    jeff = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     gun = stack.repo()
-    res = run_module('trust_signer', common(stack, docker_config, repository=gun, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=gun, signer='jeff',
                                             public_keys=[jeff['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert res['changed'] and not res.failed, res

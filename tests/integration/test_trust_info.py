@@ -37,7 +37,7 @@ def signed_repo(stack, docker_config, tmp_path, tags=('v1.0.0',)):
 def test_matches_docker_inspect(stack, docker_config, tmp_path):
     repo = signed_repo(stack, docker_config, tmp_path, tags=('v1.0.0', 'v1.0.1'))
     docker_view = stack.inspect(docker_config, repo)[repo]
-    res = run_module('trust_info', common(stack, docker_config, repositories=[repo, repo + ':v1.0.1']))
+    res = run_module('trust_info', common(stack, docker_config, references=[repo, repo + ':v1.0.1']))
     assert res['changed'] is False
     whole, one = res['repositories']
     assert whole['exists'] is True and whole['repository'] == repo and whole['reference'] == repo
@@ -86,7 +86,7 @@ def assert_same_as_server(stack, parsed):
 def test_versions_expiry_thresholds_and_lengths_are_what_the_server_serves(stack, docker_config, tmp_path):
     """On the CLI under test (CT_DOCKER_CLI: docker trust inspect on 28, the notary CLI on 29 without the plugin)."""
     repo = signed_repo(stack, docker_config, tmp_path, tags=('v1', 'v2'))
-    res = run_module('trust_info', common(stack, docker_config, repositories=[repo, repo + ':v2']))
+    res = run_module('trust_info', common(stack, docker_config, references=[repo, repo + ':v2']))
     assert not res.failed, res
     whole, one = res['repositories']
     served = assert_same_as_server(stack, whole)
@@ -100,7 +100,7 @@ def test_versions_expiry_thresholds_and_lengths_are_what_the_server_serves(stack
     # another release moves the versions: the model follows the server, it does not repeat itself
     stack.build_image(docker_config, '%s:v3' % repo)
     sign_cli(stack, docker_config, '%s:v3' % repo, {'jeff': JEFF_PASS})
-    again = run_module('trust_info', common(stack, docker_config, repositories=[repo]))['repositories'][0]
+    again = run_module('trust_info', common(stack, docker_config, references=[repo]))['repositories'][0]
     after = assert_same_as_server(stack, again)
     assert after['versions']['targets/releases'] > served['versions']['targets/releases']
     assert again['versions']['targets/releases'] == whole['versions']['targets/releases'] + 1
@@ -109,7 +109,7 @@ def test_versions_expiry_thresholds_and_lengths_are_what_the_server_serves(stack
 
 def test_missing_repository_is_not_a_failure(stack, docker_config):
     missing = stack.repo('nobody')
-    res = run_module('trust_info', common(stack, docker_config, repositories=[missing, missing + ':v1']))
+    res = run_module('trust_info', common(stack, docker_config, references=[missing, missing + ':v1']))
     assert not res.failed, res
     assert [r['exists'] for r in res['repositories']] == [False, False]
     assert res['repositories'][0]['signed_tags'] == [] and res['repositories'][0]['signers'] == []
@@ -119,7 +119,7 @@ def test_missing_repository_is_not_a_failure(stack, docker_config):
 def test_unreachable_server_fails_naming_it(stack, docker_config):
     start = time.time()
     res = run_module('trust_info', common(stack, docker_config, server='https://127.0.0.1:1',
-                                             repositories=[stack.repo()]))
+                                             references=[stack.repo()]))
     assert res.failed
     assert 'https://127.0.0.1:1' in res['msg'] and 'cannot be reached' in res['msg']
     assert time.time() - start < 20
@@ -128,7 +128,7 @@ def test_unreachable_server_fails_naming_it(stack, docker_config):
 def test_untrusted_certificate_names_the_ca_path(stack, docker_config):
     """A non-loopback registry name makes docker verify the Notary certificate."""
     repo = '%s/acme/app' % stack.nonloopback_host
-    res = run_module('trust_info', common(stack, docker_config, repositories=[repo]))
+    res = run_module('trust_info', common(stack, docker_config, references=[repo]))
     assert res.failed and 'not trusted' in res['msg']
     hostport = stack.notary_url.split('://', 1)[1]
     ca_path = os.path.join(docker_config, 'tls', hostport, 'ca.crt')
@@ -136,17 +136,17 @@ def test_untrusted_certificate_names_the_ca_path(stack, docker_config):
     os.makedirs(os.path.dirname(ca_path), exist_ok=True)
     with open(stack.ca) as src, open(ca_path, 'w') as dst:
         dst.write(src.read())
-    res = run_module('trust_info', common(stack, docker_config, repositories=[repo]))
+    res = run_module('trust_info', common(stack, docker_config, references=[repo]))
     assert not res.failed, res
     assert res['repositories'][0]['exists'] is False
 
 
 def test_query(stack, docker_config, tmp_path):
     repo = signed_repo(stack, docker_config, tmp_path)
-    res = run_module('trust_info', common(stack, docker_config, repositories=[repo],
+    res = run_module('trust_info', common(stack, docker_config, references=[repo],
                                              query="[0].signed_tags[?contains(signers, 'jeff')].tag"))
     assert res['query_result'] == ['v1.0.0']
-    bad = run_module('trust_info', common(stack, docker_config, repositories=[repo], query='[0'))
+    bad = run_module('trust_info', common(stack, docker_config, references=[repo], query='[0'))
     assert bad.failed and 'JMESPath' in bad['msg']
 
 
@@ -155,7 +155,7 @@ def test_fifty_references_in_one_module_call_over_a_few_docker_calls(stack, dock
     refs = [repo] + ['%s:v%d' % (repo, i) for i in range(44)] + [stack.repo('absent') for dummy in range(5)]
     assert len(refs) == 50
     wrapper, log = counting_docker(tmp_path)
-    res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, repositories=refs))
+    res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, references=refs))
     assert not res.failed, res
     assert len(res['repositories']) == 50
     assert [r['reference'] for r in res['repositories']] == refs
@@ -177,9 +177,9 @@ def test_bad_references_fail_before_any_call(stack, docker_config, tmp_path):
     wrapper, log = counting_docker(tmp_path)
     for bad, expect in [('Acme/App', 'not a valid repository name'), ('acme/app:', 'not a valid tag'),
                         ('acme/app@sha256:abc', 'digest references'), ('', 'non-empty')]:
-        res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, repositories=[bad]))
+        res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, references=[bad]))
         assert res.failed and expect in res['msg'], (bad, res['msg'])
-    res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, repositories=[]))
+    res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, references=[]))
     assert res.failed and 'at least one' in res['msg']
     assert not log.exists()
 
@@ -198,12 +198,12 @@ def test_notary_path_on_cli_29_reports_what_docker_28_reports(stack, docker_conf
         os.unlink(plugins)  # the plugin leg of the matrix: this test is about docker 29 without it
     wrapper, log = counting_docker(tmp_path, real=DOCKER_29)
     refs = [repo, repo + ':v10', stack.repo('absent')]
-    res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, repositories=refs))
+    res = run_module('trust_info', common(stack, docker_config, docker_cli=wrapper, references=refs))
     assert not res.failed, res
     assert 'trust' in log.read_text() and 'trust inspect' not in log.read_text()  # asked, never ran it
     fresh = str(tmp_path / 'fresh-config')
     os.mkdir(fresh, 0o700)
-    with_28 = run_module('trust_info', common(stack, fresh, docker_cli=stack.reference_cli, repositories=refs))
+    with_28 = run_module('trust_info', common(stack, fresh, docker_cli=stack.reference_cli, references=refs))
     assert res['repositories'] == with_28['repositories']
     whole = res['repositories'][0]
     docker_view = stack.inspect(docker_config, repo)[repo]

@@ -24,7 +24,7 @@ def mode(path):
 
 def test_generate_then_unchanged_and_docker_uses_the_key(stack, docker_config, tmp_path):
     pub = str(tmp_path / 'jeff.pub')
-    first = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+    first = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                            public_key_path=pub), diff=True)
     assert first['changed'] is True, first
     assert len(first['key_id']) == 64
@@ -40,7 +40,7 @@ def test_generate_then_unchanged_and_docker_uses_the_key(stack, docker_config, t
     with open(pub) as f:
         assert f.read() == first['public_key']
 
-    second = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS,
+    second = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS,
                                             public_key_path=pub))
     assert second['changed'] is False
     assert second['key_id'] == first['key_id']
@@ -60,7 +60,7 @@ def test_generate_then_unchanged_and_docker_uses_the_key(stack, docker_config, t
 
 
 def test_check_mode_reports_and_writes_nothing(stack, docker_config):
-    res = run_module('trust_key', common(stack, docker_config, name='ci', passphrase=JEFF_PASS),
+    res = run_module('trust_key', common(stack, docker_config, signer='ci', passphrase=JEFF_PASS),
                      check_mode=True, diff=True)
     assert res['changed'] is True
     assert key_files(docker_config) == []
@@ -75,17 +75,17 @@ def _pem(key, passphrase=None, fmt=serialization.PrivateFormat.PKCS8):
 
 def test_import_plain_and_encrypted_pem(stack, docker_config, tmp_path):
     plain_key = ec.generate_private_key(ec.SECP256R1())
-    res = run_module('trust_key', common(stack, docker_config, name='plain', passphrase=JEFF_PASS,
+    res = run_module('trust_key', common(stack, docker_config, signer='plain', passphrase=JEFF_PASS,
                                          private_key=_pem(plain_key, fmt=serialization.PrivateFormat.TraditionalOpenSSL)))
     assert res['changed'] is True
-    expected = run_module('trust_key', common(stack, docker_config, name='plain', passphrase=JEFF_PASS))
+    expected = run_module('trust_key', common(stack, docker_config, signer='plain', passphrase=JEFF_PASS))
     assert expected['changed'] is False and expected['key_id'] == res['key_id']
 
     # OpenSSL 3's default PKCS#8 encryption (PBKDF2-HMAC-SHA256), which docker's own
     # `trust key load` cannot read: the module decrypts it and stores it in notary's scheme.
     enc_key = ec.generate_private_key(ec.SECP256R1())
     enc_pem = _pem(enc_key, 'import-Passphrase')
-    args = common(stack, docker_config, name='alice', passphrase=ALICE_PASS, private_key=enc_pem,
+    args = common(stack, docker_config, signer='alice', passphrase=ALICE_PASS, private_key=enc_pem,
                   private_key_passphrase='import-Passphrase')
     first = run_module('trust_key', args, secrets=[ALICE_PASS, 'import-Passphrase'])
     assert first['changed'] is True
@@ -104,12 +104,12 @@ def test_import_plain_and_encrypted_pem(stack, docker_config, tmp_path):
 
 
 def test_import_different_key_needs_force(stack, docker_config):
-    first = run_module('trust_key', common(stack, docker_config, name='bob', passphrase=JEFF_PASS))
+    first = run_module('trust_key', common(stack, docker_config, signer='bob', passphrase=JEFF_PASS))
     other = _pem(ec.generate_private_key(ec.SECP256R1()))
-    refused = run_module('trust_key', common(stack, docker_config, name='bob', passphrase=JEFF_PASS, private_key=other))
+    refused = run_module('trust_key', common(stack, docker_config, signer='bob', passphrase=JEFF_PASS, private_key=other))
     assert refused.failed and 'force=true' in refused['msg'] and first['key_id'] in refused['msg']
     assert key_files(docker_config) == [first['key_id'] + '.key']
-    forced = run_module('trust_key', common(stack, docker_config, name='bob', passphrase=JEFF_PASS,
+    forced = run_module('trust_key', common(stack, docker_config, signer='bob', passphrase=JEFF_PASS,
                                             private_key=other, force=True), diff=True)
     assert forced['changed'] is True and forced['key_id'] != first['key_id']
     assert forced['removed_key_ids'] == [first['key_id']]
@@ -117,19 +117,19 @@ def test_import_different_key_needs_force(stack, docker_config):
 
 
 def test_absent_twice(stack, docker_config):
-    made = run_module('trust_key', common(stack, docker_config, name='gone', passphrase=JEFF_PASS))
-    keep = run_module('trust_key', common(stack, docker_config, name='kept', passphrase=JEFF_PASS))
-    res = run_module('trust_key', common(stack, docker_config, name='gone', state='absent'), diff=True)
+    made = run_module('trust_key', common(stack, docker_config, signer='gone', passphrase=JEFF_PASS))
+    keep = run_module('trust_key', common(stack, docker_config, signer='kept', passphrase=JEFF_PASS))
+    res = run_module('trust_key', common(stack, docker_config, signer='gone', state='absent'), diff=True)
     assert res['changed'] is True and res['removed_key_ids'] == [made['key_id']]
     assert key_files(docker_config) == [keep['key_id'] + '.key']
-    res2 = run_module('trust_key', common(stack, docker_config, name='gone', state='absent'))
+    res2 = run_module('trust_key', common(stack, docker_config, signer='gone', state='absent'))
     assert res2['changed'] is False
     assert key_files(docker_config) == [keep['key_id'] + '.key']
 
 
 @pytest.mark.parametrize('name', ['Jeff', '-jeff', 'je ff', 'jeff!', '', 'releases', 'a/b'])
 def test_invalid_names_fail_before_anything_changes(stack, docker_config, name):
-    res = run_module('trust_key', common(stack, docker_config, name=name, passphrase=JEFF_PASS))
+    res = run_module('trust_key', common(stack, docker_config, signer=name, passphrase=JEFF_PASS))
     assert res.failed
     assert 'name' in res['msg'] and ('signer name' in res['msg'] or 'reserved' in res['msg'])
     assert key_files(docker_config) == []
@@ -137,7 +137,7 @@ def test_invalid_names_fail_before_anything_changes(stack, docker_config, name):
 
 def test_wrong_private_key_passphrase(stack, docker_config):
     pem = _pem(ec.generate_private_key(ec.SECP256R1()), 'right-Passphrase')
-    res = run_module('trust_key', common(stack, docker_config, name='x', passphrase=JEFF_PASS, private_key=pem,
+    res = run_module('trust_key', common(stack, docker_config, signer='x', passphrase=JEFF_PASS, private_key=pem,
                                          private_key_passphrase='wrong-Passphrase'),
                      secrets=[JEFF_PASS, 'right-Passphrase', 'wrong-Passphrase'])
     assert res.failed and 'passphrase is incorrect' in res['msg'] and 'private_key' in res['msg']
@@ -145,17 +145,17 @@ def test_wrong_private_key_passphrase(stack, docker_config):
 
 
 def test_wrong_passphrase_for_existing_key_is_reported(stack, docker_config):
-    run_module('trust_key', common(stack, docker_config, name='carol', passphrase=JEFF_PASS))
-    res = run_module('trust_key', common(stack, docker_config, name='carol', passphrase=ALICE_PASS))
+    run_module('trust_key', common(stack, docker_config, signer='carol', passphrase=JEFF_PASS))
+    res = run_module('trust_key', common(stack, docker_config, signer='carol', passphrase=ALICE_PASS))
     assert res.failed and 'does not decrypt the existing key' in res['msg']
 
 
 def test_short_passphrase_and_public_key_as_private_key(stack, docker_config, tmp_path):
-    res = run_module('trust_key', common(stack, docker_config, name='short', passphrase='short'), secrets=[])
+    res = run_module('trust_key', common(stack, docker_config, signer='short', passphrase='short'), secrets=[])
     assert res.failed and 'at least 8 characters' in res['msg']
     pub = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    res = run_module('trust_key', common(stack, docker_config, name='pubonly', passphrase=JEFF_PASS, private_key=pub))
+    res = run_module('trust_key', common(stack, docker_config, signer='pubonly', passphrase=JEFF_PASS, private_key=pub))
     assert res.failed and 'not a private key' in res['msg']
     assert key_files(docker_config) == []
 
@@ -165,7 +165,7 @@ def test_key_id_matches_docker_generated_key(stack, docker_config, tmp_path):
     from helpers import generate_key_cli
     pub = generate_key_cli(stack, docker_config, 'dave', JEFF_PASS, str(tmp_path))
     files = key_files(docker_config)
-    res = run_module('trust_key', common(stack, docker_config, name='dave', passphrase=JEFF_PASS))
+    res = run_module('trust_key', common(stack, docker_config, signer='dave', passphrase=JEFF_PASS))
     assert res['changed'] is False
     assert [res['key_id'] + '.key'] == files
     with open(pub) as f:

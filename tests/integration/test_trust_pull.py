@@ -64,10 +64,10 @@ def sign(stack, config, repo, tags, signer, passphrase, source):
 
 def add_signers(stack, config, repo, names):
     for name, passphrase in names:
-        key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, name=name,
+        key = run_module('trust_key', common(stack, config, docker_cli=stack.reference_cli, signer=name,
                                              passphrase=passphrase))
         assert not key.failed, key
-        res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, name=name,
+        res = run_module('trust_signer', common(stack, config, docker_cli=stack.reference_cli, repository=repo, signer=name,
                                                 public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                                 repository_passphrase=REPO_PASS))
         assert not res.failed, res

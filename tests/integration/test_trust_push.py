@@ -333,7 +333,7 @@ def test_releases_signed_by_a_removed_key_needs_force(stack, docker_config, tmp_
     stack.build_image(docker_config, repo + ':v1')
     assert push(stack, docker_config, repo, ['v1'])['changed']
     # jeff alone signed targets/releases; removing him leaves it below its threshold
-    removed = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff', state='absent',
+    removed = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff', state='absent',
                                                 force=True, repository_passphrase=REPO_PASS))
     assert removed['changed'], removed
     assert signed_tags(stack, docker_config, repo) == {}

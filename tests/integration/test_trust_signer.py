@@ -25,13 +25,13 @@ ROLES = ('root', 'targets', 'snapshot', 'targets/releases')
 
 def new_key(stack, docker_config, name, passphrase):
     """A signer key in the trust store, made by trust_key; returns (key_id, public key PEM)."""
-    res = run_module('trust_key', common(stack, docker_config, name=name, passphrase=passphrase))
+    res = run_module('trust_key', common(stack, docker_config, signer=name, passphrase=passphrase))
     assert res['changed'] and not res.failed, res
     return res['key_id'], res['public_key']
 
 
 def signer(stack, docker_config, repo, name, public_keys=None, check_mode=False, diff=True, **kwargs):
-    args = common(stack, docker_config, repository=repo, name=name, root_passphrase=ROOT_PASS,
+    args = common(stack, docker_config, repository=repo, signer=name, root_passphrase=ROOT_PASS,
                   repository_passphrase=REPO_PASS)
     if public_keys is not None:
         args['public_keys'] = public_keys

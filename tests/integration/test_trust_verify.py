@@ -12,9 +12,9 @@ from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
 
 def release(stack, docker_config, tags=('v1.0.0', 'latest')):
     """A repository with jeff as signer and ``tags`` pushed and signed by the modules."""
-    key = run_module('trust_key', common(stack, docker_config, name='jeff', passphrase=JEFF_PASS))
+    key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     repo = stack.repo('release')
-    res = run_module('trust_signer', common(stack, docker_config, repository=repo, name='jeff',
+    res = run_module('trust_signer', common(stack, docker_config, repository=repo, signer='jeff',
                                             public_keys=[key['public_key']], root_passphrase=ROOT_PASS,
                                             repository_passphrase=REPO_PASS))
     assert not res.failed, res

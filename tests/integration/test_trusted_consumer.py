@@ -145,7 +145,7 @@ def test_signers_given_as_the_inventory_gives_them_count_only_with_their_keys(co
     """content_trust_pull_signers takes the inventory's signers[] entries as they are: jeff's public key verifies
     jeff's signature; a key that is not the one jeff's role is delegated to refuses the image."""
     publisher = os.path.join(consumer.base, 'publisher')
-    key = run_module('trust_key', common(stack, publisher, docker_cli=stack.reference_cli, name='jeff',
+    key = run_module('trust_key', common(stack, publisher, docker_cli=stack.reference_cli, signer='jeff',
                                          passphrase=JEFF_PASS))
     assert not key.failed, key
     override = os.path.join(consumer.base, 'keyed-signers.json')

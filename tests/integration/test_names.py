@@ -43,16 +43,19 @@ def deprecated_options(result):
 
 
 @pytest.mark.parametrize('module, args', [
-    ('trust_key', dict(name='jeff', passphrase=JEFF_PASS)),
-    ('trust_signer', dict(repository='127.0.0.1:5000/acme/names', name='jeff', public_keys=['x'])),
-    ('trust_info', dict(repositories=['127.0.0.1:5000/acme/names'])),
+    ('trust_key', dict(signer='jeff', name='jeff', passphrase=JEFF_PASS)),
+    ('trust_signer', dict(repository='127.0.0.1:5000/acme/names', signer='jeff', name='jeff', public_keys=['x'])),
+    ('trust_info', dict(references=['127.0.0.1:5000/acme/names'], repositories=['127.0.0.1:5000/acme/names'])),
 ])
 def test_the_development_names_of_options_are_not_taken(stack, docker_config, module, args):
     # Nothing was published before 0.1.0: signer (trust_key, trust_signer) and references (trust_info) have no
-    # aliases; an old name fails before anything runs, naming it.
+    # aliases; an old name fails before anything runs, naming it (alone, it is not the required option either).
     old = 'name' if 'name' in args else 'repositories'
     res = run_module(module, common(stack, docker_config, **args))
     assert res.failed and 'Unsupported parameters' in res['msg'] and old in res['msg'], res
+    del args['signer' if 'signer' in args else 'references']
+    res = run_module(module, common(stack, docker_config, **args))
+    assert res.failed and res['error_kind'] == 'bad_input' and 'missing required arguments' in res['msg'], res
     assert key_files(docker_config) == []
 
 
@@ -156,6 +159,9 @@ README_DEFAULTS_PLAY = """
     - name: A read-only module reads, with the passphrases set for the group
       openbanking.content_trust.trust_info:
         references: [%(repo)s]
+    - name: The development name of trust_info runs it (a plain redirect, no warning)
+      openbanking.content_trust.trust_inspect:
+        references: [%(repo)s]
     - name: A module that never runs docker or notary, in check mode
       openbanking.content_trust.trust_key:
         signer: jeff
@@ -193,7 +199,7 @@ def test_the_readme_module_defaults_with_passphrases_run_every_module_without_a_
     assert proc.returncode == 0, out[-3000:]
     assert 'DEPRECATION' not in out and '[WARNING]' not in out, out
     assert 'Unsupported parameters' not in out, out
-    assert 'ok=4' in out and 'failed=0' in out and 'ignored=1' in out, out
+    assert 'ok=5' in out and 'failed=0' in out and 'ignored=1' in out, out
     for secret in (ROOT_PASS, REPO_PASS, JEFF_PASS):
         assert secret not in out
     # check mode made no key

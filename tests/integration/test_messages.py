@@ -92,7 +92,7 @@ def test_timeout_names_the_operation_the_repository_and_the_server(stack, docker
     repo = stack.repo('msg')
     try:
         res = run_module('trust_info', common(stack, docker_config, server=url, timeout=3,
-                                                 references=[repo + ':v1']))
+                                              references=[repo + ':v1']))
     finally:
         silent.close()
     assert res.failed, res

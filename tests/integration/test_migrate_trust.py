@@ -183,7 +183,7 @@ def test_check_mode_reports_the_plan_and_writes_nothing(scenario):
     digest = source[0]['v1'][0]
     assert plan == dict(repository=repo, root_key_id=source[2][0], signers=source[1], initialized=True,
                         added_signers=['alice', 'jeff'], newly_signed_tags=['latest', 'v1'],
-                        signed=['latest', 'v1'], cache_updated=False, changed=True,
+                        cache_updated=False, changed=True,
                         signed_tags=[dict(tag='latest', digest='sha256:' + digest),
                                      dict(tag='v1', digest='sha256:' + digest)]), res
     assert res['diff']['before'] == {repo: {}}

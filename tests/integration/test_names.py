@@ -181,8 +181,8 @@ README_DEFAULTS_PLAY = """
 """
 
 
-def test_the_readme_module_defaults_with_passphrases_run_every_module_without_a_warning(stack, docker_config,
-                                                                                       tmp_path):
+def test_the_readme_module_defaults_with_passphrases_run_every_module_without_a_warning(
+        stack, docker_config, tmp_path):
     # The README sets docker_config, server and the passphrases once for the action group; Ansible fails a module
     # handed an option it does not take, and warns for a deprecated one: neither may happen on any module.
     play = tmp_path / 'defaults.yml'

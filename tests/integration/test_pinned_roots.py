@@ -79,7 +79,7 @@ def test_a_root_that_lists_the_pinned_certificate_but_is_signed_by_the_attacker_
     assert pin in served['roles']['root']['keyids'] and served['roles']['root']['threshold'] == 1
     assert len(served['roles']['root']['keyids']) == 2
     unpinned_view = run_module('trust_info', common(stack, attacker.config, docker_cli=stack.reference_cli,
-                                                       references=[repo]))
+                                                    references=[repo]))
     assert pin in unpinned_view['repositories'][0]['root_key_ids'], unpinned_view
 
     args = common(stack, consumer_config, docker_cli=consumer_cli, images=[dict(repository=repo, tags=['v1'])],

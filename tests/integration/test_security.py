@@ -292,7 +292,7 @@ def test_remote_notary_with_unverifiable_certificate_refused_for_loopback_regist
     loop_dir = os.path.join(docker_config, 'tls', '127.0.0.1:%d' % tls_server.port)
     tls_server.client_pair(loop_dir)
     run_module('trust_info', common(stack, docker_config, server='https://127.0.0.1:%d' % tls_server.port,
-                                       references=[repo]))
+                                    references=[repo]))
     assert tls_server.client_certs, 'the loopback control run sent no client certificate'
 
 

@@ -119,7 +119,7 @@ def test_missing_repository_is_not_a_failure(stack, docker_config):
 def test_unreachable_server_fails_naming_it(stack, docker_config):
     start = time.time()
     res = run_module('trust_info', common(stack, docker_config, server='https://127.0.0.1:1',
-                                             references=[stack.repo()]))
+                                          references=[stack.repo()]))
     assert res.failed
     assert 'https://127.0.0.1:1' in res['msg'] and 'cannot be reached' in res['msg']
     assert time.time() - start < 20
@@ -144,7 +144,7 @@ def test_untrusted_certificate_names_the_ca_path(stack, docker_config):
 def test_query(stack, docker_config, tmp_path):
     repo = signed_repo(stack, docker_config, tmp_path)
     res = run_module('trust_info', common(stack, docker_config, references=[repo],
-                                             query="[0].signed_tags[?contains(signers, 'jeff')].tag"))
+                                          query="[0].signed_tags[?contains(signers, 'jeff')].tag"))
     assert res['query_result'] == ['v1.0.0']
     bad = run_module('trust_info', common(stack, docker_config, references=[repo], query='[0'))
     assert bad.failed and 'JMESPath' in bad['msg']

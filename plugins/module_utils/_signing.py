@@ -22,7 +22,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    InputError, MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
+    MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
     KeyProblem, find_signer_keys, list_local_keys, unlock_key, write_private_key_file,
@@ -105,10 +105,8 @@ def check_passphrase(keys, passphrase, signer, option):
         except WrongKeyPassphrase:
             raise WrongPassphrase('passphrase incorrect for the signer key "%s" %s (%s); nothing was pushed or signed'
                                   % (signer, key['key_id'][:7], option))
-        except InputError:
-            raise
         except KeyProblem:
-            pass  # left for docker to judge
+            pass  # a key in a format this check cannot read: left for docker to judge
 
 
 def signer_secrets(signer, passphrase, repository_passphrase):

@@ -13,6 +13,13 @@ median of --reps repetitions.  Cases (issue: benchmarks against the bare CLI):
   verify_release N signed tags (the publish_first repository): playbooks/verify_release.yml
                  vs `docker trust inspect` + a content-trust `docker pull` per tag
 
+and the cases after Notary (issue 24; tests/bench/oci_cases.py says what each side runs):
+
+  publish3_first, publish3_noop, pull_verified, pull_verified_noop, bridge   (--oci sizes, default 20,100)
+
+--cases picks groups of cases (publish, signers, verify, publish3, pull_verified, bridge); each case records
+in build/bench.json which docker CLI (and tools) each side ran (docker_cli).
+
 Peak memory is the largest peak RSS (VmHWM) seen of any module process during the
 collection runs.  Results: a table on stdout and build/bench.json, then the slopes (how the
 time grows from the smallest to the largest size, next to the bare loop's) and the goals of
@@ -20,7 +27,7 @@ issue 14: the bench exits non-zero while one is missed.  The pipelining column i
 collection run with ANSIBLE_PIPELINING=1 (an extra, not the headline).
 
 `make bench` runs every size (n=1000 and 1000 repositories with --big-reps repetitions);
-for a quick check: --reps 1 --sizes 3 --repos 4 --verify 3.
+for a quick check: --reps 1 --sizes 3 --repos 4 --verify 3 --oci 10.
 """
 
 import argparse

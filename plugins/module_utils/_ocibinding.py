@@ -135,6 +135,7 @@ def binding_problem(gun, tag, digest, signed_for, tool):
     return ('%s signatures on %s verify, but none for tag %s of %s; %s'
             % ('cosign' if tool == 'cosign' else 'Notation', digest, tag, gun, '; '.join(parts)))
 
+
 def notation_inspect_signatures(data):
     """``[{fingerprint, metadata}]`` from the JSON of ``notation inspect --output json``."""
     out = []

@@ -343,6 +343,9 @@ class OciTools(object):
             raise explain(out, what, sources=('oci',), rc=rc)
         return out
 
+
+# --- the registry ---------------------------------------------------------------------------------
+
 def resolve_digests(cli, reference, tags, missing_ok=False):
     """``{tag: digest}`` as the registry serves them now; a tag the registry lacks fails (or,
     with ``missing_ok``, maps to None)."""

@@ -174,7 +174,7 @@ def test_user_annotations_cannot_claim_the_binding(key):
 
 def test_the_binding_is_merged_with_the_users_annotations_and_wins():
     merged = _ocibinding.with_binding({'release': 'v1', 'org.openbanking.content_trust.tag': 'forged'},
-                                  _ocibinding.tag_binding(_Ref(), 'v1.0.0'))
+                                      _ocibinding.tag_binding(_Ref(), 'v1.0.0'))
     assert merged == {'release': 'v1', 'org.openbanking.content_trust.repository': GUN,
                       'org.openbanking.content_trust.tag': 'v1.0.0'}
     argv = _ocisig.cosign_sign_argv('cosign', {}, GUN + '@' + DIGEST, '/k.key', merged)

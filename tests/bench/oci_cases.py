@@ -20,7 +20,6 @@ COSIGN_PASSWORD for the loop, as a CI script would have it.
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -321,6 +320,3 @@ class OciCases(object):
             cli.append(time.time() - start)
         self.add('bridge', n, coll, cli, 0, clis=dict(collection=DOCKER_29, cli='notary + cosign + notation'))
 
-
-def cleanup_notation(work):
-    shutil.rmtree(os.path.join(work, 'notation-xdg'), ignore_errors=True)

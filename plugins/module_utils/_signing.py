@@ -24,8 +24,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._process
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, find_signer_keys, list_local_keys, unlock_key, write_private_key_file,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import KeyProblem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import (
+    find_signer_keys, list_local_keys, unlock_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, signer_role
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys

@@ -129,7 +129,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, public_key_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import public_key_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools
 
 
 def _read(path):

@@ -94,15 +94,15 @@ def test_inputs():
 @pytest.mark.parametrize('fmt', ['cosign', 'notation'])
 @pytest.mark.parametrize('policy_value, passed', [(None, True), (True, True), (False, False)])
 def test_oci_verification_requires_the_tag_binding_unless_the_policy_says_not(monkeypatch, fmt, policy_value, passed):
-    from ansible_collections.openbanking.content_trust.plugins.module_utils import _ocisig, _verified_pull
+    from ansible_collections.openbanking.content_trust.plugins.module_utils import _ociverify, _verified_pull
     seen = {}
 
     def verifier(cli, reference, tags, keys, **kwargs):
         seen.update(kwargs, tags=tags)
         return [{'tag': t, 'digest': kwargs['digests'][t], 'verified': t == 'v1.0.0',
                  'problems': [] if t == 'v1.0.0' else ['bound to tag v1.0.0, not to %s' % t]} for t in tags]
-    monkeypatch.setattr(_ocisig, 'verify_cosign', verifier)
-    monkeypatch.setattr(_ocisig, 'verify_notation', verifier)
+    monkeypatch.setattr(_ociverify, 'verify_cosign', verifier)
+    monkeypatch.setattr(_ociverify, 'verify_notation', verifier)
     reference = parse_reference('127.0.0.1:5000/acme/app', allow_tag=False)
     targets = [dict(reference=reference, repository=reference.gun, tag=tag, digest='sha256:' + 'a' * 64)
                for tag in ('v1.0.0', 'v2.0.0')]

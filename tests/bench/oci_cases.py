@@ -319,4 +319,3 @@ class OciCases(object):
                 self.run_timed(self.notation_sign_cmd(cli_repo, ref, t, origin='notary'), env)
             cli.append(time.time() - start)
         self.add('bridge', n, coll, cli, 0, clis=dict(collection=DOCKER_29, cli='notary + cosign + notation'))
-

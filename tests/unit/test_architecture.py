@@ -22,6 +22,7 @@ UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
 DOC = os.path.join(ROOT, 'docs', 'architecture.md')
 IMPORT_RE = re.compile(r'plugins\.module_utils\.(\w+) import')
 MAX_LINES = 450
+DOC_BLOCKS = ('DOCUMENTATION', 'EXAMPLES', 'RETURN')
 
 
 def utils_files():
@@ -54,8 +55,7 @@ def code_lines(path):
         src = f.read()
     skip = set()
     for node in ast.walk(ast.parse(src)):
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', None) in ('DOCUMENTATION', 'EXAMPLES',
-                                                                                    'RETURN'):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', None) in DOC_BLOCKS:
             skip.update(range(node.lineno, node.end_lineno + 1))
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body \
                 and isinstance(node.body[0], ast.Expr) and isinstance(getattr(node.body[0], 'value', None), ast.Constant) \

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    FORMATS, parse_reference, parse_tags, validate_signer_name,
+    FORMATS, parse_reference, parse_tags,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     InputError, Unverified,
@@ -57,15 +57,6 @@ def parse_images(images, what='images'):
     return parsed
 
 
-def parse_signers(signers, what='signers'):
-    names = []
-    for name in signers or []:
-        validate_signer_name(name, what)
-        if name not in names:
-            names.append(name)
-    return names
-
-
 # --- decisions (no I/O) ----------------------------------------------------------------------
 
 def check_root(root_key_ids, pins):
@@ -88,6 +79,31 @@ def _as_signer(signer):
     return signer if isinstance(signer, dict) else dict(name=signer, key_ids=None)
 
 
+def signer_verdict(entry, signer, documents, tag):
+    """``(problem, key_problem)``: both None when ``signer`` (``_as_signer``'s ``{name, key_ids}``) signs ``entry`` (one
+    digest of ``tag`` and its signers, as the trust data lists it), else why not (``key_problem``: the keys' verdict
+    alone, when the name is there but its keys did not sign).  The one signer check of a tag: ``check_tag`` (trust_pull,
+    the bridge) and ``check_release`` (trust_verify, trust_push's verify) both decide with it.  A name counts as
+    docker lists it; with keys, only where ``_signerkeys.key_verdict`` finds a valid signature by one of them in
+    ``documents`` (the verified TUF metadata)."""
+    if signer['name'] not in entry['signers']:
+        return 'not signed by %s (signers: %s)' % (describe(signer), ', '.join(entry['signers']) or 'none'), None
+    if signer['key_ids']:
+        verdict = key_verdict(documents, signer, tag, entry['digest'])
+        if verdict:
+            return 'not signed by %s with its keys: %s' % (describe(signer), verdict), verdict
+    return None, None
+
+
+def single_digest_problem(entries, tag):
+    """The refusal of a tag signed for more than one digest (which one a pull gets is not decided by a
+    signature), or None."""
+    digests = sorted(set(e['digest'] for e in entries))
+    if len(digests) > 1:
+        return 'tag %s is signed for more than one digest (%s); re-sign it for one' % (tag, ', '.join(digests))
+    return None
+
+
 def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
     """``(digest, signers)`` of ``tag`` if the signer policy accepts it; raises Unverified otherwise.
 
@@ -104,17 +120,13 @@ def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
         if any(s['key_ids'] for s in signers) and documents is None:
             raise TrustError('internal error: signers with keys need the verified TUF metadata of %s'
                              % parsed.get('repository'))
-        verdicts = {}
+        verdicts = {}  # (digest, signer) -> why that signer's keys did not sign that digest
 
         def signs(entry, signer):
-            if signer['name'] not in entry['signers']:
-                return False
-            if not signer['key_ids']:
-                return True
-            key = (entry['digest'], signer['name'])
-            if key not in verdicts:
-                verdicts[key] = key_verdict(documents, signer, tag, entry['digest'])
-            return verdicts[key] is None
+            problem, key_problem = signer_verdict(entry, signer, documents, tag)
+            if key_problem:
+                verdicts[(entry['digest'], signer['name'])] = key_problem
+            return problem is None
 
         if require_all:
             accepted = [e for e in entries if all(signs(e, s) for s in signers)]
@@ -135,10 +147,10 @@ def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
             raise Unverified('tag %s is signed only by %s, none of the accepted signers %s%s'
                              % (tag, ', '.join(by) or 'nobody', ', '.join(describe(s) for s in signers), why))
         entries = accepted
-    digests = sorted(set(e['digest'] for e in entries))
-    if len(digests) > 1:
-        raise Unverified('tag %s is signed for more than one digest (%s); re-sign it for one' % (tag, ', '.join(digests)))
-    return digests[0], sorted(set(s for e in entries for s in e['signers']))
+    problem = single_digest_problem(entries, tag)
+    if problem:
+        raise Unverified(problem)
+    return entries[0]['digest'], sorted(set(s for e in entries for s in e['signers']))
 
 
 # --- step 1: verification ----------------------------------------------------------------------
@@ -347,12 +359,9 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None, 
                 problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
             if expected.get(tag) and signed and expected[tag] != signed:
                 problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
-            if signer and entry and signer['name'] not in signers:
-                problems.append('not signed by %s (signers: %s)' % (describe(signer), ', '.join(signers) or 'none'))
-            elif signer and entry and signer['key_ids']:
-                verdict = key_verdict(documents, signer, tag, signed)
-                if verdict:
-                    problems.append('not signed by %s with its keys: %s' % (describe(signer), verdict))
+            if entry:
+                problems.extend(p for p in (single_digest_problem(tag_signatures(parsed, tag), tag),
+                                            signer and signer_verdict(entry, signer, documents, tag)[0]) if p)
             listed = refused_tags(revoked or {}, ref.gun, [tag])
             if listed:
                 problems.insert(0, refusal(listed[tag]))

@@ -64,12 +64,17 @@ def cosign_sign_argv(cosign, features, target, key_path, annotations=None, trans
         if features.get('signing_config_flag'):
             # cosign 3.x: the signing config would upload to Rekor whatever --tlog-upload says.
             argv.append('--use-signing-config=false')
+    return argv + _annotation_and_target_args(features, target, annotations, loopback)
+
+
+def _annotation_and_target_args(features, target, annotations, loopback):
+    """The tail both cosign commands share: ``-a`` per annotation (sorted), the loopback registry flag, the target."""
+    args = []
     for key in sorted(annotations or {}):
-        argv += ['-a', '%s=%s' % (key, annotations[key])]
+        args += ['-a', '%s=%s' % (key, annotations[key])]
     if loopback and features.get('allow_http'):
-        argv.append('--allow-http-registry')
-    argv.append(target)
-    return argv
+        args.append('--allow-http-registry')
+    return args + [target]
 
 
 def cosign_verify_argv(cosign, features, target, public_key_path, annotations=None, transparency_log=False,
@@ -77,12 +82,7 @@ def cosign_verify_argv(cosign, features, target, public_key_path, annotations=No
     argv = [cosign, 'verify', '--key', public_key_path, '--output', 'json']
     if not transparency_log:
         argv.append('--insecure-ignore-tlog=true')
-    for key in sorted(annotations or {}):
-        argv += ['-a', '%s=%s' % (key, annotations[key])]
-    if loopback and features.get('allow_http'):
-        argv.append('--allow-http-registry')
-    argv.append(target)
-    return argv
+    return argv + _annotation_and_target_args(features, target, annotations, loopback)
 
 
 def cosign_features_from_help(text):

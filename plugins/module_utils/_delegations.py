@@ -19,7 +19,8 @@ __metaclass__ = type
 import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import WrongKeyPassphrase, list_local_keys, unlock_key
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import WrongKeyPassphrase
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import list_local_keys, unlock_key
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, delegation_key_ids, delegation_roles, signer_role

@@ -21,8 +21,10 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    canonical_key_id, list_local_keys, notary_key_pem, public_key_id, unlock_key,
-    tuf_key_ids, write_private_key_file,
+    canonical_key_id, notary_key_pem, public_key_id, tuf_key_ids,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import (
+    list_local_keys, unlock_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic

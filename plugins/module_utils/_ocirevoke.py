@@ -33,7 +33,6 @@ cannot read (a Notation COSE envelope).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import base64
 import copy
 import json
 import re
@@ -41,135 +40,23 @@ import re
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    BINDING_ORIGIN, BINDING_REPOSITORY, BINDING_TAG, check_origin,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import check_origin
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocicontent import (
+    OCI_INDEX, SIMPLE_SIGNING, bound_tag, fallback_tag, load_json, referrer_kind, referrer_tag, signature_tag,
+    simple_signing_annotations,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
     DELETE_UNSUPPORTED_MESSAGE, DeleteUnsupported, RegistryClient,
 )
 
-SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
-BUNDLE_PREFIX = 'application/vnd.dev.sigstore.bundle'
-NOTATION_ARTIFACT = 'application/vnd.cncf.notary.signature'
-NOTATION_JWS = 'application/jose+json'
-IN_TOTO = 'application/vnd.in-toto+json'
-OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 _DIGEST_RE = re.compile(r'\Asha256:[0-9a-f]{64}\Z')
 
 # What each kind of signature is called in results and diffs.
 KINDS = {'simple-signing': 'cosign', 'bundle': 'cosign', 'notation': 'notation'}
 
 
-def signature_tag(digest):
-    """cosign 2.x's tag for the signatures of ``digest``."""
-    return 'sha256-%s.sig' % digest.split(':', 1)[1]
-
-
-def fallback_tag(digest):
-    """The referrers fallback tag of ``digest`` (an index), shared by cosign 3.x bundles and Notation."""
-    return 'sha256-%s' % digest.split(':', 1)[1]
-
-
-def _json(data):
-    if data is None:
-        return None
-    try:
-        return json.loads(data.decode('utf-8') if isinstance(data, bytes) else data)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _b64(text, urlsafe=False):
-    if not isinstance(text, str):
-        return None
-    try:
-        return (base64.urlsafe_b64decode if urlsafe else base64.b64decode)(text + '=' * (-len(text) % 4))
-    except (ValueError, TypeError):
-        return None
-
-
 def _compact(data):
     return json.dumps(data, separators=(',', ':')).encode('utf-8')
-
-
-# --- the binding, from signed content --------------------------------------------------------------------------
-
-def bound_tag(annotations, gun, origin=None):
-    """The tag signed ``annotations`` bind in repository ``gun``; None for another repository or no binding, and,
-    with ``origin``, for a signature that does not say it was made by that origin (the bridge's ``notary``)."""
-    if not isinstance(annotations, dict) or annotations.get(BINDING_REPOSITORY) != gun:
-        return None
-    if origin is not None and annotations.get(BINDING_ORIGIN) != origin:
-        return None
-    tag = annotations.get(BINDING_TAG)
-    return tag if isinstance(tag, str) and tag else None
-
-
-def simple_signing_annotations(payload, digest):
-    """The ``optional`` section of a cosign simple-signing payload (bytes) that signs ``digest``; None for anything
-    else (not a payload, or one for another digest)."""
-    data = _json(payload)
-    critical = data.get('critical') if isinstance(data, dict) else None
-    image = critical.get('image') if isinstance(critical, dict) else None
-    if not isinstance(image, dict) or image.get('docker-manifest-digest') != digest:
-        return None
-    optional = data.get('optional')
-    return optional if isinstance(optional, dict) else None
-
-
-def bundle_annotations(bundle, digest):
-    """The annotations of ``digest``'s subject in the in-toto statement a sigstore bundle's DSSE envelope signs
-    (cosign 3.x ``cosign sign``); None for anything else."""
-    data = _json(bundle)
-    envelope = data.get('dsseEnvelope') if isinstance(data, dict) else None
-    if not isinstance(envelope, dict) or envelope.get('payloadType') != IN_TOTO:
-        return None
-    statement = _json(_b64(envelope.get('payload')))
-    subjects = statement.get('subject') if isinstance(statement, dict) else None
-    hexdigest = digest.split(':', 1)[1]
-    for subject in subjects if isinstance(subjects, list) else []:
-        if isinstance(subject, dict) and isinstance(subject.get('digest'), dict) \
-                and subject['digest'].get('sha256') == hexdigest:
-            annotations = subject.get('annotations')
-            return annotations if isinstance(annotations, dict) else None
-    return None
-
-
-def notation_annotations(envelope, media_type, digest):
-    """The user metadata a Notation JWS envelope signs for ``digest`` (its payload's ``targetArtifact``); None for
-    anything else, a COSE envelope included (not read here, so never removed)."""
-    if media_type != NOTATION_JWS:
-        return None
-    data = _json(envelope)
-    payload = _json(_b64(data.get('payload'), urlsafe=True)) if isinstance(data, dict) else None
-    target = payload.get('targetArtifact') if isinstance(payload, dict) else None
-    if not isinstance(target, dict) or target.get('digest') != digest:
-        return None
-    annotations = target.get('annotations')
-    return annotations if isinstance(annotations, dict) else None
-
-
-def referrer_kind(manifest):
-    """``'bundle'`` (cosign 3.x), ``'notation'`` or None: which reader to use for a referrer manifest's one layer.
-    The kind only chooses the reader; what is removed is decided by the signed content the reader finds."""
-    layers = manifest.get('layers') if isinstance(manifest, dict) else None
-    if not isinstance(layers, list) or len(layers) != 1 or not isinstance(layers[0], dict):
-        return None
-    if (layers[0].get('mediaType') or '').startswith(BUNDLE_PREFIX):
-        return 'bundle'
-    config = manifest.get('config') if isinstance(manifest.get('config'), dict) else {}
-    if NOTATION_ARTIFACT in (manifest.get('artifactType'), config.get('mediaType')):
-        return 'notation'
-    return None
-
-
-def referrer_tag(kind, manifest, blob, gun, digest, origin=None):
-    """The tag of ``gun`` a referrer (its manifest and the blob of its one layer) is bound to by what it signs."""
-    if kind == 'bundle':
-        return bound_tag(bundle_annotations(blob, digest), gun, origin)
-    if kind == 'notation':
-        return bound_tag(notation_annotations(blob, manifest['layers'][0].get('mediaType'), digest), gun, origin)
-    return None
 
 
 # --- the decisions -----------------------------------------------------------------------------------------------
@@ -264,7 +151,7 @@ def read_signatures(client, gun, digest, kinds, origin=None):
     state = dict(digest=digest, simple=None, index=None, referrers=[])
     if 'simple-signing' in kinds:
         found = client.get_manifest(signature_tag(digest))
-        manifest = _json(found[0]) if found else None
+        manifest = load_json(found[0]) if found else None
         if isinstance(manifest, dict) and isinstance(manifest.get('layers'), list):
             payloads = {}
             for layer in manifest['layers']:
@@ -272,7 +159,7 @@ def read_signatures(client, gun, digest, kinds, origin=None):
                         and _DIGEST_RE.match(layer.get('digest') or ''):
                     payloads[layer['digest']] = client.get_blob(layer['digest'])
             config_digest = (manifest.get('config') or {}).get('digest') or ''
-            config = _json(client.get_blob(config_digest)) if _DIGEST_RE.match(config_digest) else None
+            config = load_json(client.get_blob(config_digest)) if _DIGEST_RE.match(config_digest) else None
             state['simple'] = dict(manifest=manifest, media_type=found[1], payloads=payloads, config=config)
     wanted = set(kinds) & set(('bundle', 'notation'))
     if not wanted:
@@ -282,7 +169,7 @@ def read_signatures(client, gun, digest, kinds, origin=None):
     for entry in (api or {}).get('manifests') or []:
         listed.append(entry)
     found = client.get_manifest(fallback_tag(digest))
-    index = _json(found[0]) if found else None
+    index = load_json(found[0]) if found else None
     if isinstance(index, dict) and isinstance(index.get('manifests'), list):
         state['index'] = dict(index=index, media_type=found[1] or OCI_INDEX)
         listed.extend(index['manifests'])
@@ -293,7 +180,7 @@ def read_signatures(client, gun, digest, kinds, origin=None):
             continue
         seen.add(ref)
         got = client.get_manifest(ref)
-        manifest = _json(got[0]) if got else None
+        manifest = load_json(got[0]) if got else None
         kind = referrer_kind(manifest)
         if kind not in wanted:
             continue

@@ -190,6 +190,43 @@ def describe_command(argv, server=None):
     return text
 
 
+_SPAWN = []
+
+
+def _spawn_class(pexpect):
+    """pexpect.spawn that hands extra inherited file descriptors (``pass_fds``) to the child."""
+    if not _SPAWN:
+        import ptyprocess
+
+        class Spawn(pexpect.spawn):
+            def __init__(self, *args, **kwargs):
+                self.pass_fds = tuple(kwargs.pop('pass_fds', ()))
+                super(Spawn, self).__init__(*args, **kwargs)
+
+            def _spawnpty(self, args, **kwargs):
+                kwargs['pass_fds'] = self.pass_fds
+                return ptyprocess.PtyProcess.spawn(args, **kwargs)
+        _SPAWN.append(Spawn)
+    return _SPAWN[0]
+
+
+# Tool processes of one run at the same time (cosign, notation, pulls): they wait mostly on the registry and on
+# their own start-up, so a few more than the cores pay; more would only queue on a small machine.
+PARALLEL = max(2, min(4, 2 * (os.cpu_count() or 1)))
+
+
+def run_parallel(func, items, limit=PARALLEL):
+    """``[func(item) for item in items]``, up to ``limit`` at a time in threads (each call runs a process and
+    waits on it); the first exception raised, in the order of ``items``, is raised after every call ended."""
+    items = list(items)
+    if len(items) < 2 or limit < 2:
+        return [func(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
+        futures = [pool.submit(func, item) for item in items]
+    return [f.result() for f in futures]
+
+
 class Runner(object):
     """Running commands for ``_cli.TrustCLI``: with a timeout, stdin closed or on a pty, output scrubbed."""
 
@@ -253,28 +290,32 @@ class Runner(object):
             raise TrustError('could not run %s: %s' % (argv[0], exc))
         return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
 
-    def run_pty(self, argv, secrets, env=None, timeout=None, what=None):
-        """Run on a pty, answering passphrase prompts from ``secrets``.
+    def dialog(self, argv, patterns, answer, env=None, timeout=None, pass_fds=(), known=(), on_timeout=None):
+        """The one pty runner: run ``argv`` on a pty until it ends, answering what it asks.
 
-        A ``[y/N]`` question fails the run: nothing the collection runs should ask one.
-        Returns the scrubbed output; raises TrustError on failure.
-        """
+        Each time the output matches one of ``patterns`` (compiled regexes), ``answer(index, match, output)``
+        returns the line to type (it may append to ``output``, the list of output pieces, or raise a TrustError,
+        which stops the command).  ``pass_fds``: file descriptors the command inherits (a pipe that carries a key
+        that must never rest on disk decrypted).  Returns ``(rc, output scrubbed of known)``; a command not done
+        within ``timeout`` is killed and ``on_timeout(output so far)`` is raised (by default CommandTimeout).
+        The commands of a run may be started from several threads (``run_parallel``)."""
         if not HAS_PEXPECT:
             raise TrustError('the Python library pexpect is required on the signing host: %s' % PEXPECT_IMPORT_ERROR)
         import pexpect
         timeout = timeout or self.timeout
-        what = what or ' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(argv[:3]))
         deadline = time.time() + timeout
-        known = secrets.values()
-        # echo=False: the pty never echoes what we type, even before the program turns
-        # echo off for its password prompt.
-        child = pexpect.spawn(argv[0], argv[1:], env=env or self.env(), encoding='utf-8',
-                              codec_errors='replace', echo=False, timeout=timeout, dimensions=(24, 500))
+        # echo=False: the pty never echoes what we type, even before the program turns echo off for its prompt.
+        child = _spawn_class(pexpect)(argv[0], argv[1:], env=env or self.env(), encoding='utf-8',
+                                      codec_errors='replace', echo=False, timeout=timeout, dimensions=(24, 500),
+                                      pass_fds=pass_fds)
+        # pexpect's defaults sleep 50 ms before each answer (for a pty that echoes: this one does not) and 100 ms
+        # on close; with a process per signature they add up.  After EOF the child is waited for, so close never
+        # has to signal a process that is still exiting.
+        child.delaybeforesend = None
+        child.delayafterclose = 0
         self._children.append(child)
         output = []
-        last_key = None
-        patterns = [PROMPT_RE, ENCRYPTED_PROMPT_RE, INCORRECT_RE, MISMATCH_RE, USERNAME_RE, CONFIRM_RE,
-                    pexpect.EOF, pexpect.TIMEOUT, NAMELESS_PROMPT_RE]
+        patterns = list(patterns) + [pexpect.EOF]
         try:
             while True:
                 remaining = deadline - time.time()
@@ -282,59 +323,80 @@ class Runner(object):
                     raise pexpect.TIMEOUT('deadline')
                 idx = child.expect(patterns, timeout=remaining)
                 output.append(child.before or '')
-                if idx == 0:
-                    m = child.match
-                    label, key_id = m.group('label'), m.group('id')
-                    last_key = (label, key_id)
-                    secret, option = secrets.for_label(label)
-                    if not secret:
-                        raise TrustError('%s needs the passphrase of the %s%s and none was given (set %s)'
-                                         % (what, 'new ' if m.group('new') else '', describe_key(label, key_id), option))
-                    if m.group('new') and len(secret) < MIN_NEW_PASSPHRASE:
-                        raise TrustError('%s must be at least %d characters to protect the new %s'
-                                         % (option, MIN_NEW_PASSPHRASE, describe_key(label, key_id)))
-                    output.append(child.after.rstrip() + '\n')
-                    child.sendline(secret)
-                elif idx == 1:
-                    raise TrustError('%s asked for the passphrase of an encrypted key it was given' % what)
-                elif idx == 2:
-                    if last_key:
-                        raise WrongPassphrase('passphrase incorrect for the %s (%s stopped at its first retry prompt)'
-                                              % (describe_key(*last_key), what))
-                    raise WrongPassphrase('passphrase incorrect (%s)' % what)
-                elif idx == 3:
-                    raise TrustError('%s: the passphrases given for the new %s do not match' % (what, describe_key(*last_key) if last_key else 'key'))
-                elif idx == 4:
-                    raise TrustError('%s asked for registry credentials; log in first with "docker login" '
-                                     'using the same docker_config' % what)
-                elif idx == 5:
-                    raise TrustError('%s asked an unexpected question: %s' % (what, (child.before or '').strip()[-200:]))
-                elif idx == 6:
+                if idx == len(patterns) - 1:
                     break
-                elif idx == 8:
-                    label = child.match.group('label')
-                    last_key = (label, 'from the key file')
-                    secret, option = secrets.for_label(label)
-                    if not secret:
-                        raise TrustError('%s needs the passphrase of a %s key file and none was given (set %s)'
-                                         % (what, label, option))
-                    output.append(child.after.rstrip() + '\n')
-                    child.sendline(secret)
-                else:
-                    raise pexpect.TIMEOUT('deadline')
+                child.sendline(answer(idx, child.match, output))
         except pexpect.TIMEOUT:
             child.close(force=True)
-            raise CommandTimeout(self._timeout_message('%s (Notary server %s)' % (what, self._server_of(argv))
-                                                       if self._server_of(argv) and 'Notary server' not in what else what,
-                                                       timeout),
-                                 output=failure_lines(scrub(''.join(output), known)))
+            so_far = scrub(''.join(output), known)
+            if on_timeout:
+                raise on_timeout(so_far)
+            raise CommandTimeout(self._timeout_message(describe_command(argv, None), timeout),
+                                 output=failure_lines(so_far))
         except TrustError as exc:
             child.close(force=True)
             exc.output = scrub(''.join(output), known)
             raise
+        if child.isalive():
+            child.wait()
         child.close()
-        out = scrub(''.join(output), known)
         rc = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+        return rc, scrub(''.join(output), known)
+
+    def run_pty(self, argv, secrets, env=None, timeout=None, what=None):
+        """Run docker or notary on a pty, answering passphrase prompts from ``secrets`` (``dialog``).
+
+        A ``[y/N]`` question fails the run: nothing the collection runs should ask one.
+        Returns the scrubbed output; raises TrustError on failure.
+        """
+        timeout = timeout or self.timeout
+        what = what or ' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(argv[:3]))
+        last_key = []
+
+        def answer(idx, m, output):
+            if idx in (0, 6):
+                if idx == 0:
+                    label, key_id = m.group('label'), m.group('id')
+                    last_key[:] = [(label, key_id)]
+                else:
+                    label = m.group('label')
+                    last_key[:] = [(label, 'from the key file')]
+                secret, option = secrets.for_label(label)
+                if not secret and idx == 0:
+                    raise TrustError('%s needs the passphrase of the %s%s and none was given (set %s)'
+                                     % (what, 'new ' if m.group('new') else '', describe_key(label, key_id), option))
+                if not secret:
+                    raise TrustError('%s needs the passphrase of a %s key file and none was given (set %s)'
+                                     % (what, label, option))
+                if idx == 0 and m.group('new') and len(secret) < MIN_NEW_PASSPHRASE:
+                    raise TrustError('%s must be at least %d characters to protect the new %s'
+                                     % (option, MIN_NEW_PASSPHRASE, describe_key(label, key_id)))
+                output.append(m.group(0).rstrip() + '\n')
+                return secret
+            if idx == 1:
+                raise TrustError('%s asked for the passphrase of an encrypted key it was given' % what)
+            if idx == 2:
+                if last_key:
+                    raise WrongPassphrase('passphrase incorrect for the %s (%s stopped at its first retry prompt)'
+                                          % (describe_key(*last_key[0]), what))
+                raise WrongPassphrase('passphrase incorrect (%s)' % what)
+            if idx == 3:
+                raise TrustError('%s: the passphrases given for the new %s do not match'
+                                 % (what, describe_key(*last_key[0]) if last_key else 'key'))
+            if idx == 4:
+                raise TrustError('%s asked for registry credentials; log in first with "docker login" '
+                                 'using the same docker_config' % what)
+            raise TrustError('%s asked an unexpected question: %s' % (what, (output[-1] if output else '').strip()[-200:]))
+
+        def on_timeout(so_far):
+            server = self._server_of(argv)
+            return CommandTimeout(self._timeout_message('%s (Notary server %s)' % (what, server)
+                                                        if server and 'Notary server' not in what else what, timeout),
+                                  output=failure_lines(so_far))
+        known = secrets.values()
+        rc, out = self.dialog(argv, [PROMPT_RE, ENCRYPTED_PROMPT_RE, INCORRECT_RE, MISMATCH_RE, USERNAME_RE,
+                                     CONFIRM_RE, NAMELESS_PROMPT_RE],
+                              answer, env=env, timeout=timeout, known=known, on_timeout=on_timeout)
         if rc != 0:
             raise explain(out, what, rc=rc, cmd=argv[:3])
         return out

@@ -95,10 +95,11 @@ class Release(NotaryAction):
             raise release_problems(problems, len(self.parts))
         return plans
 
-    def changed(self, plans):
-        return any(sub.changed(plan) for sub, plan in zip(self.parts, plans))
+    def changed(self, plan):
+        return any(sub.changed(part) for sub, part in zip(self.parts, plan))
 
-    def apply(self, plans):
+    def apply(self, plan):
+        plans = plan  # one plan per image
         published = set()
         for i, sub in enumerate(self.parts):
             if not sub.changed(plans[i]):
@@ -135,7 +136,8 @@ class Release(NotaryAction):
             entry.update(results=res['results'], changed=res['changed'], diff=res['diff'])
         return entry
 
-    def result(self, plans, outcome):
+    def result(self, plan, outcome):
+        plans = plan  # one plan per image
         entries = [self._entry(sub, plan) for sub, plan in zip(self.parts, plans)]
         diffs = [(e['repository'], e.pop('diff')) for e in entries]
         out = dict(changed=any(e['changed'] for e in entries), images=entries,

@@ -23,10 +23,11 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import Secrets
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
-    InputError, MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
+    MissingSigningKey, RepositoryUnknown, TrustError, WrongKeyPassphrase, WrongPassphrase,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, find_signer_keys, list_local_keys, unlock_key, write_private_key_file,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import KeyProblem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import (
+    find_signer_keys, list_local_keys, unlock_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, signer_role
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import signer_keys
@@ -147,10 +148,8 @@ def check_passphrase(keys, passphrase, signer, option):
         except WrongKeyPassphrase:
             raise WrongPassphrase('passphrase incorrect for the signer key "%s" %s (%s); nothing was pushed or signed'
                                   % (signer, key['key_id'][:7], option))
-        except InputError:
-            raise
         except KeyProblem:
-            pass  # left for docker to judge
+            pass  # a key in a format this check cannot read: left for docker to judge
 
 
 def signer_secrets(signer, passphrase, repository_passphrase):

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_lock
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import NotaryRepository
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import local_repository_keys
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import local_repository_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._views import signer_view
 
 # Another host published between our read and our write: the Notary server refuses a TUF version

@@ -49,7 +49,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._notary import RELEASES_ROLE, delegation_roles, inspect_entry, list_rows, target_hashes
 from ansible_collections.openbanking.content_trust.plugins.module_utils._tufcache import cached_metadata
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import list_local_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import ROTATION_HINT
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import held_root_ids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (

@@ -14,7 +14,7 @@ hands out the first time.  A consumer here does it in two steps that do not need
    resolve the tag to its signed digest.
    Nothing is pulled unless every image verifies.  cosign and Notation signatures, where asked for,
    must verify on that same digest too (``verify_oci_signatures``).
-2. ``pull_verified``: pull ``repository@<signed digest>`` through the daemon (Docker SDK), check
+2. ``_pulls.pull_verified``: pull ``repository@<signed digest>`` through the daemon (Docker SDK), check
    that the image's ``RepoDigests`` holds that digest, then tag.  Nothing is tagged unless every
    pull checked out.
 """
@@ -26,28 +26,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
-    FORMATS, parse_reference, parse_tags, validate_signer_name,
+    FORMATS, parse_reference, parse_tags,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
     InputError, Unverified,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import ROTATION_HINT
-from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import (
-    RegistryClient, registry_credentials,
-)
-from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import (
-    refusal, refused_tags, withdrawn_tags,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import run_parallel
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pulls import pull_verified
+from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
+from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import refusal, refused_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import (
     check_encoding, describe, key_verdict,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import LocalImages, repo_digests
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import tag_signatures
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import tag_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
-
-
-DAEMON_HINT = 'set docker_host to the socket of the docker daemon that should hold the images'
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -61,15 +55,6 @@ def parse_images(images, what='images'):
         ref = parse_reference(image.get('repository'), allow_tag=False, what='%s[%d].repository' % (what, i))
         parsed.append((ref, parse_tags(image.get('tags'), '%s[%d].tags' % (what, i))))
     return parsed
-
-
-def parse_signers(signers, what='signers'):
-    names = []
-    for name in signers or []:
-        validate_signer_name(name, what)
-        if name not in names:
-            names.append(name)
-    return names
 
 
 # --- decisions (no I/O) ----------------------------------------------------------------------
@@ -94,6 +79,31 @@ def _as_signer(signer):
     return signer if isinstance(signer, dict) else dict(name=signer, key_ids=None)
 
 
+def signer_verdict(entry, signer, documents, tag):
+    """``(problem, key_problem)``: both None when ``signer`` (``_as_signer``'s ``{name, key_ids}``) signs ``entry`` (one
+    digest of ``tag`` and its signers, as the trust data lists it), else why not (``key_problem``: the keys' verdict
+    alone, when the name is there but its keys did not sign).  The one signer check of a tag: ``check_tag`` (trust_pull,
+    the bridge) and ``check_release`` (trust_verify, trust_push's verify) both decide with it.  A name counts as
+    docker lists it; with keys, only where ``_signerkeys.key_verdict`` finds a valid signature by one of them in
+    ``documents`` (the verified TUF metadata)."""
+    if signer['name'] not in entry['signers']:
+        return 'not signed by %s (signers: %s)' % (describe(signer), ', '.join(entry['signers']) or 'none'), None
+    if signer['key_ids']:
+        verdict = key_verdict(documents, signer, tag, entry['digest'])
+        if verdict:
+            return 'not signed by %s with its keys: %s' % (describe(signer), verdict), verdict
+    return None, None
+
+
+def single_digest_problem(entries, tag):
+    """The refusal of a tag signed for more than one digest (which one a pull gets is not decided by a
+    signature), or None."""
+    digests = sorted(set(e['digest'] for e in entries))
+    if len(digests) > 1:
+        return 'tag %s is signed for more than one digest (%s); re-sign it for one' % (tag, ', '.join(digests))
+    return None
+
+
 def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
     """``(digest, signers)`` of ``tag`` if the signer policy accepts it; raises Unverified otherwise.
 
@@ -110,17 +120,13 @@ def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
         if any(s['key_ids'] for s in signers) and documents is None:
             raise TrustError('internal error: signers with keys need the verified TUF metadata of %s'
                              % parsed.get('repository'))
-        verdicts = {}
+        verdicts = {}  # (digest, signer) -> why that signer's keys did not sign that digest
 
         def signs(entry, signer):
-            if signer['name'] not in entry['signers']:
-                return False
-            if not signer['key_ids']:
-                return True
-            key = (entry['digest'], signer['name'])
-            if key not in verdicts:
-                verdicts[key] = key_verdict(documents, signer, tag, entry['digest'])
-            return verdicts[key] is None
+            problem, key_problem = signer_verdict(entry, signer, documents, tag)
+            if key_problem:
+                verdicts[(entry['digest'], signer['name'])] = key_problem
+            return problem is None
 
         if require_all:
             accepted = [e for e in entries if all(signs(e, s) for s in signers)]
@@ -141,10 +147,10 @@ def check_tag(parsed, tag, signers=None, require_all=False, documents=None):
             raise Unverified('tag %s is signed only by %s, none of the accepted signers %s%s'
                              % (tag, ', '.join(by) or 'nobody', ', '.join(describe(s) for s in signers), why))
         entries = accepted
-    digests = sorted(set(e['digest'] for e in entries))
-    if len(digests) > 1:
-        raise Unverified('tag %s is signed for more than one digest (%s); re-sign it for one' % (tag, ', '.join(digests)))
-    return digests[0], sorted(set(s for e in entries for s in e['signers']))
+    problem = single_digest_problem(entries, tag)
+    if problem:
+        raise Unverified(problem)
+    return entries[0]['digest'], sorted(set(s for e in entries for s in e['signers']))
 
 
 # --- step 1: verification ----------------------------------------------------------------------
@@ -208,24 +214,27 @@ def registry_targets(cli, images):
 def verify_oci_signatures(cli, targets, fmt, policy):
     """``(verified targets, failures)``: the cosign or Notation signature of each target's digest, bound to the
     target's repository and tag unless ``policy['require_tag_binding']`` is false."""
-    from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import verify_cosign, verify_notation
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._ociverify import verify_cosign, verify_notation
     by_reference = {}
     for target in targets:
         by_reference.setdefault(target['repository'], []).append(target)
     kept, failures = [], []
-    for group in by_reference.values():
+
+    def verify(group):
         reference = group[0]['reference']
         tags = [t['tag'] for t in group]
         digests = dict((t['tag'], t['digest']) for t in group)
         if fmt == 'cosign':
-            results = verify_cosign(cli, reference, tags, policy['cosign_public_keys'],
-                                    cosign_cli=policy['cosign_cli'], digests=digests,
-                                    require_tag_binding=policy.get('require_tag_binding', True))
-        else:
-            results = verify_notation(cli, reference, tags, policy['notation_ca_certificates'],
-                                      trusted_identities=policy.get('notation_trusted_identities'),
-                                      notation_cli=policy['notation_cli'], digests=digests,
-                                      require_tag_binding=policy.get('require_tag_binding', True))
+            return verify_cosign(cli, reference, tags, policy['cosign_public_keys'],
+                                 cosign_cli=policy['cosign_cli'], digests=digests,
+                                 require_tag_binding=policy.get('require_tag_binding', True))
+        return verify_notation(cli, reference, tags, policy['notation_ca_certificates'],
+                               trusted_identities=policy.get('notation_trusted_identities'),
+                               notation_cli=policy['notation_cli'], digests=digests,
+                               require_tag_binding=policy.get('require_tag_binding', True))
+    groups = list(by_reference.values())
+    # Repositories side by side, each its own tools' run (the tags of one are verified a few at a time too).
+    for group, results in zip(groups, run_parallel(verify, groups)):
         verdicts = dict((r['tag'], r) for r in results)
         for target in group:
             verdict = verdicts[target['tag']]
@@ -281,175 +290,6 @@ def verify_images(cli, images, policy, formats=('notary',)):
         raise Unverified('nothing was pulled or tagged; %d image(s) do not verify: %s'
                          % (len(failures), '; '.join(failures)))
     return targets
-
-
-# --- step 2: pulling ----------------------------------------------------------------------------
-
-def registry_warning(cli, target):
-    """A warning when the registry's tag no longer points at the signed digest (None when it does)."""
-    reference = target['reference']
-    try:
-        served = RegistryClient(reference, cli.docker_config, timeout=min(cli.timeout, 60)).manifest(target['tag'])
-    except TrustError as exc:
-        return ('could not compare the registry tag %s:%s with its signed digest (%s); the signed digest %s is '
-                'what gets pulled' % (reference.gun, target['tag'], exc.msg, target['digest']))
-    if served is None:
-        return ('the registry has no tag %s:%s any more; the signed digest %s is what gets pulled'
-                % (reference.gun, target['tag'], target['digest']))
-    if served[0] != target['digest']:
-        return ('the registry tag %s:%s has moved away from what was signed: it points at %s, the signed digest is '
-                '%s; the signed digest is what gets pulled' % (reference.gun, target['tag'], served[0], target['digest']))
-    return None
-
-
-def _auth_config(cli, reference):
-    creds = registry_credentials(cli.docker_config, reference, timeout=min(cli.timeout, 30))
-    if not creds:
-        return None
-    if creds[0] == '<token>':
-        return {'identitytoken': creds[1]}
-    return {'username': creds[0], 'password': creds[1]}
-
-
-def _pull(local, cli, reference, digest):
-    from docker.errors import DockerException  # loaded by LocalImages, which made ``local``
-    try:
-        for line in local.client.pull(reference.gun, tag=digest, stream=True, decode=True,
-                                      auth_config=_auth_config(cli, reference)):
-            if line.get('error') or line.get('errorDetail'):
-                raise TrustError('pulling %s@%s through the docker daemon %s failed: %s'
-                                 % (reference.gun, digest, local.url,
-                                    line.get('error') or (line.get('errorDetail') or {}).get('message')))
-    except DockerException as exc:
-        raise TrustError('pulling %s@%s through the docker daemon %s failed: %s' % (reference.gun, digest, local.url, exc))
-
-
-def _present(local, reference, digest, known=None):
-    """The local image that ``RepoDigests`` says is ``reference@digest``, or None (``known``: ``inspect_many``'s
-    answer, when it has the name)."""
-    name = '%s@%s' % (reference.gun, digest)
-    image = known[name] if known and name in known else local.inspect(name)
-    if image and digest in repo_digests(image, reference):
-        return image
-    return None
-
-
-def pull_verified(cli, targets, tag_locally=True, check_mode=False, warn=None):
-    """Pull each verified target by its signed digest and tag it; returns one result per target.
-
-    A tag is moved only after every pull of the run checked out.  Without ``warn`` the registry's tags
-    are not compared with the signed digests (the caller does it).  ``plan_pulls`` then ``apply_pulls``."""
-    images = plan_pulls(cli, targets, tag_locally, warn)
-    if not check_mode and any(t['pulled'] or t['tagged'] for t in targets):
-        apply_pulls(cli, targets, images, tag_locally)
-    return pull_results(targets)
-
-
-def _tagging(local, targets, images, tag_locally):
-    for target in targets:
-        image = images[(target['repository'], target['digest'])]
-        target['tagged'] = False
-        if tag_locally:
-            current = local.inspect(str(target['reference'].with_tag(target['tag'])))
-            target['tagged'] = image is None or current is None or current.get('Id') != image.get('Id')
-
-
-def plan_pulls(cli, targets, tag_locally=True, warn=None):
-    """Set each target's ``pulled`` (its signed digest is not in the daemon) and ``tagged`` (its tag would
-    move); returns the daemon's images ``{(repository, digest): image or None}`` for ``apply_pulls``."""
-    local = LocalImages(cli, hint=DAEMON_HINT)
-    try:
-        for target in targets if warn else []:
-            message = registry_warning(cli, target)
-            if message:
-                warn(message)
-        images = {}
-        known = local.inspect_many('%s@%s' % (t['reference'].gun, t['digest']) for t in targets)
-        for target in targets:
-            reference, digest = target['reference'], target['digest']
-            key = (reference.gun, digest)
-            if key not in images:
-                images[key] = _present(local, reference, digest, known)
-            target['pulled'] = images[key] is None
-        _tagging(local, targets, images, tag_locally)
-    finally:
-        local.close()
-    return images
-
-
-def apply_pulls(cli, targets, images, tag_locally=True):
-    """Pull what ``plan_pulls`` found missing, check each pull, then decide the tags again and move them."""
-    local = LocalImages(cli, hint=DAEMON_HINT)
-    try:
-        pulled = set()
-        for target in targets:
-            key = (target['repository'], target['digest'])
-            if target['pulled'] and key not in pulled:
-                _pull(local, cli, target['reference'], target['digest'])
-                pulled.add(key)
-        mismatched = []
-        for key in pulled:
-            images[key] = _present(local, parse_reference(key[0], allow_tag=False), key[1])
-            if images[key] is None:
-                mismatched.append('%s: the pulled image\'s RepoDigests do not hold the signed digest %s'
-                                  % (key[0], key[1]))
-        if mismatched:
-            raise TrustError('nothing was tagged; %s' % '; '.join(mismatched))
-        _tagging(local, targets, images, tag_locally)
-        for target in targets:
-            if target['tagged']:
-                image = images[(target['repository'], target['digest'])]
-                local.tag(image['Id'], target['reference'].with_tag(target['tag']))
-    finally:
-        local.close()
-
-
-def plan_untag(cli, revoked, targets):
-    """``(withdrawn, running)``: the local tags of the listed repositories that point at a withdrawn digest
-    (``_revoked.withdrawn_tags``; the tags of ``targets``, verified and about to be pulled, are never among them),
-    and the running containers of those images (reported, never stopped)."""
-    if not revoked:
-        return [], []
-    local = LocalImages(cli, hint=DAEMON_HINT)
-    try:
-        tagged = {}
-        for gun in sorted(revoked):
-            reference = parse_reference(gun, allow_tag=False)
-            tagged[gun] = dict((tag, dict(Id=image.get('Id'), digests=repo_digests(image, reference)))
-                               for tag, image in local.tagged(reference).items())
-        verified = set((t['repository'], t['digest']) for t in targets)
-        keep = set((t['repository'], t['tag']) for t in targets)
-        withdrawn = [w for w in withdrawn_tags(revoked, tagged, verified) if (w['repository'], w['tag']) not in keep]
-        images = set(w['image'] for w in withdrawn)
-        running = []
-        if images:
-            for container in local.running():
-                if container.get('ImageID') in images:
-                    names = [n.lstrip('/') for n in container.get('Names') or []]
-                    running.append(dict(container=container.get('Id'), name=names[0] if names else None,
-                                        image=container.get('ImageID'), reference=container.get('Image')))
-    finally:
-        local.close()
-    return withdrawn, running
-
-
-def apply_untag(cli, withdrawn):
-    """Remove the local tags ``plan_untag`` found."""
-    if not withdrawn:
-        return
-    local = LocalImages(cli, hint=DAEMON_HINT)
-    try:
-        for entry in withdrawn:
-            local.untag(parse_reference(entry['repository'], allow_tag=False).with_tag(entry['tag']))
-    finally:
-        local.close()
-
-
-def pull_results(targets):
-    """One result per target, after ``plan_pulls`` (and ``apply_pulls``)."""
-    return [dict([(k, t[k]) for k in ('repository', 'tag', 'digest', 'signers', 'root_key_id', 'pulled', 'tagged')]
-                 + [('formats', t.get('formats', ['notary']))])
-            for t in targets]
 
 
 # --- trust_verify's checks of a release (also trust_push verify) -------------------------------
@@ -519,12 +359,9 @@ def check_release(cli, images, signer=None, pins=None, pull='first', read=None, 
                 problems.append('signed digest %s is not the digest %s the registry serves' % (signed, served_digest))
             if expected.get(tag) and signed and expected[tag] != signed:
                 problems.append('signed digest %s is not the expected (pushed) digest %s' % (signed, expected[tag]))
-            if signer and entry and signer['name'] not in signers:
-                problems.append('not signed by %s (signers: %s)' % (describe(signer), ', '.join(signers) or 'none'))
-            elif signer and entry and signer['key_ids']:
-                verdict = key_verdict(documents, signer, tag, signed)
-                if verdict:
-                    problems.append('not signed by %s with its keys: %s' % (describe(signer), verdict))
+            if entry:
+                problems.extend(p for p in (single_digest_problem(tag_signatures(parsed, tag), tag),
+                                            signer and signer_verdict(entry, signer, documents, tag)[0]) if p)
             listed = refused_tags(revoked or {}, ref.gun, [tag])
             if listed:
                 problems.insert(0, refusal(listed[tag]))

@@ -129,7 +129,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools, public_key_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import public_key_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools
 
 
 def _read(path):
@@ -244,6 +245,14 @@ class EnsureKeyPair(Action):
         return plan
 
     def apply(self, plan):
+        try:
+            return self._write(plan)
+        except (IOError, OSError) as exc:
+            # written through a staging directory and renames: a key pair that was there is as it was
+            raise TrustError('cannot write the cosign key pair %s / %s: %s; nothing that was there was changed'
+                             % (plan['key_file'], plan['pub_file'], exc.strerror or exc))
+
+    def _write(self, plan):
         if not plan['create']:
             if plan['fix_mode']:
                 os.chmod(plan['key_file'], 0o600)

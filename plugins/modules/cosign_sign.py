@@ -163,9 +163,13 @@ cosign_major_version:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_annotations, check_origin, resolve_digests, signing_plan, tag_binding, with_binding,
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import (
+    BINDING_ORIGIN, check_annotations, check_origin, tag_binding, with_binding,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
+    OciTools, by_digest, check_pinned, resolve_digests, signing_plan,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import run_parallel
 
 
 class Sign(Action):
@@ -178,6 +182,8 @@ class Sign(Action):
         self.tags = parse_tags(p['tags'])
         self.origin = check_origin(p['origin'])
         self.annotations = check_annotations(p['annotations'])
+        # What a signature by this run carries besides its tag binding: the user's annotations and the origin.
+        self.verify_annotations = with_binding(self.annotations, {BINDING_ORIGIN: self.origin} if self.origin else {})
         if not p['key_passphrase']:
             raise InputError('key_passphrase must not be empty: it unlocks the cosign private key %s' % p['key'])
         self.tools = OciTools(self.cli, cosign_cli=p['cosign_cli'], secrets=[p['key_passphrase']])
@@ -191,27 +197,37 @@ class Sign(Action):
         # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
         digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
         check_pinned(repository, digests, p['digests'])
-        return signing_plan(self.tags, digests, lambda digest, tag: tools.cosign_verified(
-            repository, digest, [pub_path], self.annotations, p['transparency_log'], tag_binding(repository, tag, self.origin))[0]
-            is None)
+        # One cosign verify per digest (and key) answers for every tag of it: the tags it is signed for are read
+        # from the payloads cosign verified with this key (cosign_signed_for).
+        signed = tools.cosign_signed_digests(repository, digests.values(), [pub_path], self.verify_annotations,
+                                             p['transparency_log'])
+        return signing_plan(self.tags, digests, lambda digest, tag: not (signed[digest][0]
+                                                                         and tag in signed[digest][1]))
 
     def apply(self, plan):
         p = self.params
-        for row in plan['to_sign']:
-            self.tools.cosign_sign(self.repository, row['digest'], p['key'], p['key_passphrase'],
-                                   with_binding(self.annotations, tag_binding(self.repository, row['tag'], self.origin)),
-                                   p['transparency_log'], containers_form=p['signature_form'] == 'containers')
+        # Distinct digests in parallel, the tags of one digest one after another: each signature of a digest
+        # rewrites the digest's signature manifest (cosign 2.x: the sha256-<hex>.sig tag; 3.x: the referrers or
+        # their index tag), and two at once could lose one.
+        containers = p['signature_form'] == 'containers'
+        run_parallel(lambda rows: [self.tools.cosign_sign(
+            self.repository, row['digest'], p['key'], p['key_passphrase'],
+            with_binding(self.annotations, tag_binding(self.repository, row['tag'], self.origin)),
+            p['transparency_log'], containers_form=containers) for row in rows], by_digest(plan['to_sign']))
         return plan['to_sign']
 
     def verify(self, plan, outcome):
-        # Read back: each new signature verifies for its tag.  A cosign that signs no annotations in its bundle
-        # format (3.x before sigstore/cosign#4508) fails here, naming itself, instead of leaving useless signatures.
+        # Read back: each new signature verifies for its tag (one cosign verify per digest).  A cosign that signs no
+        # annotations in its bundle format (3.x before sigstore/cosign#4508) fails here, naming itself, instead of
+        # leaving useless signatures.
+        signed = self.tools.cosign_signed_digests(self.repository, [row['digest'] for row in outcome], [self.pub_path],
+                                                  self.verify_annotations, self.params['transparency_log'])
         for row in outcome:
-            if self.tools.cosign_verified(self.repository, row['digest'], [self.pub_path], self.annotations,
-                                          self.params['transparency_log'],
-                                          tag_binding(self.repository, row['tag'], self.origin))[0] is None:
+            verified, tags, problem = signed[row['digest']]
+            if not (verified and row['tag'] in tags):
                 raise TrustError('cosign signed %s@%s for tag %s, but no signature on it verifies for that tag '
-                                 'afterwards' % (self.repository.gun, row['digest'], row['tag']))
+                                 'afterwards%s' % (self.repository.gun, row['digest'], row['tag'],
+                                                   (': %s' % problem) if problem else ''))
 
     def result(self, plan, outcome):
         return dict(changed=plan['changed'], results=plan['results'], public_key=self.public,

@@ -132,7 +132,7 @@ unverified:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import unverified_message, verify_cosign
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ociverify import unverified_message, verify_cosign
 
 
 class Verify(Reader):

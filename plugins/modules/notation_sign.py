@@ -145,9 +145,12 @@ certificate_fingerprint:
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, build_module, run
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import check_origin, tag_binding
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import check_notation_signing_files
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, check_pinned, check_notation_signing_files, check_origin, resolve_digests, signing_plan, tag_binding,
+    OciTools, by_digest, check_pinned, resolve_digests, signing_plan,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._process import run_parallel
 
 
 class Sign(Action):
@@ -173,13 +176,20 @@ class Sign(Action):
         # In check mode a tag not pushed yet (publish_release pushes first) would be signed once pushed.
         digests = resolve_digests(self.cli, repository, self.tags, missing_ok=self.module.check_mode)
         check_pinned(repository, digests, p['digests'])
-        return signing_plan(self.tags, digests, lambda digest, tag: not (
-            tag in tools.notation_signed_for(repository, digest, fingerprint)
-            and tools.notation_verified(repository, digest, tag_binding(repository, tag, self.origin))[0]))
+        # One notation inspect per digest finds the candidates; each candidate tag is then verified for real
+        # (notation verify --user-metadata), a few at a time: inspect verifies nothing.
+        listed = tools.notation_signed_digests(repository, digests.values(), fingerprint)
+        candidates = [t for t in self.tags if digests.get(t) and t in listed[digests[t]]]
+        verified = dict(zip(candidates, run_parallel(lambda tag: tools.notation_verified(
+            repository, digests[tag], tag_binding(repository, tag, self.origin))[0], candidates)))
+        return signing_plan(self.tags, digests, lambda digest, tag: not verified.get(tag))
 
     def apply(self, plan):
-        for row in plan['to_sign']:
-            self.tools.notation_sign(self.repository, row['digest'], tag_binding(self.repository, row['tag'], self.origin))
+        # Distinct digests in parallel, the tags of one digest one after another: each signature of a digest
+        # updates the digest's list of signatures in the registry (the referrers, or the sha256-<hex> index tag of
+        # a registry without the referrers API), and two at once could lose one.
+        run_parallel(lambda rows: [self.tools.notation_sign(self.repository, row['digest'], tag_binding(
+            self.repository, row['tag'], self.origin)) for row in rows], by_digest(plan['to_sign']))
         return plan['to_sign']
 
     def result(self, plan, outcome):

@@ -141,9 +141,8 @@ unverified:
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Reader, build_module, run
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    check_trusted_identities, unverified_message, verify_notation,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import check_trusted_identities
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ociverify import unverified_message, verify_notation
 
 
 class Verify(Reader):

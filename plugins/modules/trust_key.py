@@ -154,7 +154,11 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import validate_signer_name
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    KeyProblem, WrongKeyPassphrase, find_signer_keys, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, public_key_pem, unlock_key, write_private_key_file,
+    KeyProblem, WrongKeyPassphrase, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem,
+    public_key_id, public_key_pem,
+)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import (
+    find_signer_keys, unlock_key, write_private_key_file,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import check_new_passphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError

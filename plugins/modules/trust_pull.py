@@ -390,9 +390,8 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._pins im
     check_pins_cover, parse_root_pins, unpinned_warning,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import parse_revoked
-from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    apply_pulls, apply_untag, parse_images, plan_pulls, plan_untag, pull_results, verify_images,
-)
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pulls import apply_pulls, apply_untag, plan_pulls, plan_untag, pull_results
+from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import parse_images, verify_images
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import held_root_pins
 
@@ -427,7 +426,7 @@ class Pull(NotaryAction):
         identities = None
         if 'notation' in formats:
             # _ocisig (cosign, Notation, pexpect) is loaded only by a run that checks those formats
-            from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import check_trusted_identities
+            from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import check_trusted_identities
             identities = check_trusted_identities(p['notation_trusted_identities'], p['notation_trust_any_identity'],
                                                   'notation_trusted_identities', 'notation_trust_any_identity')
         policy.update(cosign_public_keys=p['cosign_public_keys'], cosign_cli=p['cosign_cli'],

@@ -124,7 +124,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Read-only apart from the pull into the daemon's image store, which also runs in check mode; a pull that fetched an image the daemon did not have reports C(changed).
+    details: >-
+      Read-only apart from the pull into the daemon's image store, which also runs in check mode; a pull that
+      fetched an image the daemon did not have reports C(changed).
   diff_mode:
     support: none
   platform:

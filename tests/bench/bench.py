@@ -13,6 +13,13 @@ median of --reps repetitions.  Cases (issue: benchmarks against the bare CLI):
   verify_release N signed tags (the publish_first repository): playbooks/verify_release.yml
                  vs `docker trust inspect` + a content-trust `docker pull` per tag
 
+and the cases after Notary (issue 24; tests/bench/oci_cases.py says what each side runs):
+
+  publish3_first, publish3_noop, pull_verified, pull_verified_noop, bridge   (--oci sizes, default 20,100)
+
+--cases picks groups of cases (publish, signers, verify, publish3, pull_verified, bridge); each case records
+in build/bench.json which docker CLI (and tools) each side ran (docker_cli).
+
 Peak memory is the largest peak RSS (VmHWM) seen of any module process during the
 collection runs.  Results: a table on stdout and build/bench.json, then the slopes (how the
 time grows from the smallest to the largest size, next to the bare loop's) and the goals of
@@ -20,7 +27,7 @@ issue 14: the bench exits non-zero while one is missed.  The pipelining column i
 collection run with ANSIBLE_PIPELINING=1 (an extra, not the headline).
 
 `make bench` runs every size (n=1000 and 1000 repositories with --big-reps repetitions);
-for a quick check: --reps 1 --sizes 3 --repos 4 --verify 3.
+for a quick check: --reps 1 --sizes 3 --repos 4 --verify 3 --oci 10.
 """
 
 import argparse
@@ -41,6 +48,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
 from conftest import Stack, common, install_publisher_certificate, proc_cmdlines, run_module  # noqa: E402  (the test harness's stack and module runner)
+from oci_cases import OciCases  # noqa: E402  (the cases after Notary, issue 24)
 
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
 BIN = os.path.dirname(sys.executable)
@@ -77,7 +85,7 @@ class RssWatch(object):
         self._thread.join(2)
 
 
-class Bench(object):
+class Bench(OciCases):
     def __init__(self, args):
         self.args = args
         self.stack = Stack()
@@ -113,7 +121,8 @@ class Bench(object):
         with open(inv, 'w') as f:
             json.dump({'all': {'hosts': {'localhost': host},
                                'children': {'signing_hosts': {'hosts': {'localhost': {}}},
-                                            'trust_admins': {'hosts': {'localhost': {}}}}}}, f)
+                                            'trust_admins': {'hosts': {'localhost': {}}},
+                                            'deploy_hosts': {'hosts': {'localhost': {}}}}}}, f)
         varfile = os.path.join(self.work, 'vars-%s.json' % uuid.uuid4().hex[:8])
         common_vars = {'content_trust_docker_config': self.config, 'content_trust_server': self.stack.notary_url,
                        'content_trust_docker_host': self.stack.docker_host,
@@ -125,6 +134,10 @@ class Bench(object):
                    ANSIBLE_NOCOLOR='1', ANSIBLE_HOST_KEY_CHECKING='False', PATH=BIN + ':' + os.environ['PATH'])
         env.pop('PYTHONPATH', None)
         env['ANSIBLE_PIPELINING'] = '1' if pipelining else '0'
+        if os.environ.get('CT_BENCH_LOG_DIR'):
+            # For profiles: each run's log (task start times) in a file of its own.
+            self.log_count = getattr(self, 'log_count', 0) + 1
+            env['ANSIBLE_LOG_PATH'] = os.path.join(os.environ['CT_BENCH_LOG_DIR'], '%03d-%s.log' % (self.log_count, name))
         argv = [os.path.join(BIN, 'ansible-playbook'), '-i', inv, os.path.join(PLAYBOOKS, name),
                 '-e', '@' + varfile, '-e', '@' + self.secrets_file]
         if check:
@@ -333,8 +346,10 @@ class Bench(object):
             piped, dummy = self.playbook('sync_signers.yml', inventory, pipelining=True)
         self.add('signers_noop', count, coll, cli, max(moved), piped=piped)
 
-    def add(self, name, n, coll, cli, moved, note=None, piped=None):
-        case = dict(name=name, n=n, collection_s=round(statistics.median(coll), 2),
+    def add(self, name, n, coll, cli, moved, note=None, piped=None, clis=None):
+        # Which docker CLI (and tools) each side ran.
+        clis = clis or dict(collection=self.stack.docker_cli, cli=self.stack.docker_cli)
+        case = dict(name=name, n=n, collection_s=round(statistics.median(coll), 2), docker_cli=clis,
                     cli_s=round(statistics.median(cli), 2), tuf_versions_moved=moved,
                     peak_rss_mb=round(self.rss.peak_kb / 1024.0, 1),
                     runs=dict(collection_s=[round(x, 2) for x in coll], cli_s=[round(x, 2) for x in cli]))
@@ -343,7 +358,7 @@ class Bench(object):
         if note:
             case['note'] = note
         self.cases.append(case)
-        print('%-14s n=%-4d collection %6.2f s   cli %6.2f s   ratio %5.2f   tuf moved %d   peak rss %.1f MB'
+        print('%-18s n=%-4d collection %6.2f s   cli %6.2f s   ratio %5.2f   tuf moved %d   peak rss %.1f MB'
               % (name, n, case['collection_s'], case['cli_s'], case['ratio'], moved, case['peak_rss_mb']), flush=True)
 
 
@@ -351,8 +366,20 @@ class Bench(object):
 GOALS = {('publish_first', 20): 1.5, ('publish_first', 100): 0.5, ('publish_first', 1000): 0.3,
          ('publish_noop', 20): 1.2, ('publish_noop', 100): 0.35, ('publish_noop', 1000): 0.15,
          ('signers_noop', 100): 0.9, ('signers_noop', 1000): 0.5,
-         ('verify_release', 100): 0.5}
+         ('verify_release', 100): 0.5,
+         # Issue 24: the cases after Notary.
+         ('publish3_first', 20): 1.0, ('publish3_first', 100): 0.5,
+         ('publish3_noop', 20): 0.8, ('publish3_noop', 100): 0.3,
+         ('pull_verified', 20): 1.0, ('pull_verified', 100): 0.5,
+         ('pull_verified_noop', 20): 0.6, ('pull_verified_noop', 100): 0.3,
+         ('bridge', 20): 1.0, ('bridge', 100): 0.5}
+# The cases whose goal is a ratio alone (nothing on Notary to count: they publish, or move no TUF version).
+FIRST_CASES = ('publish_first', 'publish3_first', 'pull_verified', 'bridge')
 RSS_GOAL_MB = 100  # peak RSS of any module, at n=1000
+
+
+OCI_CASES = ('publish3_first', 'publish3_noop', 'pull_verified', 'pull_verified_noop', 'bridge')
+CASES = ('publish', 'signers', 'verify', 'publish3', 'pull_verified', 'bridge')
 
 
 def slopes(cases):
@@ -380,15 +407,15 @@ def goals(cases):
         goal = GOALS.get((c['name'], c['n']))
         if goal is None:
             continue
-        ok = c['ratio'] is not None and c['ratio'] <= goal and (c['name'] == 'publish_first' or c['tuf_versions_moved'] == 0)
+        ok = c['ratio'] is not None and c['ratio'] <= goal and (c['name'] in FIRST_CASES or c['tuf_versions_moved'] == 0)
         c['goal'] = goal
         c['meets_goal'] = ok
-        rows.append(('%s n=%d ratio%s' % (c['name'], c['n'], '' if c['name'] == 'publish_first' else ', 0 TUF moved'),
+        rows.append(('%s n=%d ratio%s' % (c['name'], c['n'], '' if c['name'] in FIRST_CASES else ', 0 TUF moved'),
                      '<= %.2f' % goal, '%.2f (moved %d)' % (c['ratio'], c['tuf_versions_moved']), ok))
-    big = [c for c in cases if c['n'] >= 1000]
+    big = [c for c in cases if c['n'] >= 1000 or c['name'] in OCI_CASES]
     if big:
         peak = max(c['peak_rss_mb'] for c in big)
-        rows.append(('peak RSS of any module at n=1000', '< %d MB' % RSS_GOAL_MB, '%.1f MB' % peak, peak < RSS_GOAL_MB))
+        rows.append(('peak RSS of any module (n=1000, after Notary)', '< %d MB' % RSS_GOAL_MB, '%.1f MB' % peak, peak < RSS_GOAL_MB))
     return rows
 
 
@@ -403,23 +430,34 @@ def main():
     parser.add_argument('--sizes', default='20,100,1000', help='tags per release of publish_first/publish_noop')
     parser.add_argument('--repos', default='100,1000', help='repositories of signers_noop')
     parser.add_argument('--verify', default='100', help='tags per release of verify_release')
+    parser.add_argument('--oci', default='20,100',
+                        help='tags of publish3_first/publish3_noop, pull_verified(_noop) and bridge (issue 24)')
+    parser.add_argument('--cases', default=','.join(CASES),
+                        help='which groups of cases to run (default all: %s)' % ','.join(CASES))
     parser.add_argument('--no-pipelining', dest='pipelining', action='store_false',
                         help='skip the extra runs with ANSIBLE_PIPELINING=1')
     parser.add_argument('--out', default=os.path.join(ROOT, 'build', 'bench.json'))
     args = parser.parse_args()
     bench = Bench(args)
+    run = set(args.cases.split(','))
+    unknown = run - set(CASES)
+    if unknown:
+        parser.error('--cases: unknown %s (known: %s)' % (', '.join(sorted(unknown)), ', '.join(CASES)))
     try:
-        for n in sizes(args.sizes):
+        for n in sizes(args.sizes) if 'publish' in run else []:
             bench.publish(n)
-        for count in sizes(args.repos):
+        for count in sizes(args.repos) if 'signers' in run else []:
             bench.signers(count)
-        for n in sizes(args.verify):
+        for n in sizes(args.verify) if 'verify' in run else []:
             bench.verify(n)
+        for group in ('publish3', 'pull_verified', 'bridge'):
+            for n in sizes(args.oci) if group in run else []:
+                getattr(bench, group)(n)
     finally:
         bench.rss.stop()
         # The work directory holds the bench's passphrases and keys: it goes whatever happened.
         shutil.rmtree(bench.work, ignore_errors=True)
-    row = '%-14s %5s %13s %8s %7s %10s %12s %13s'
+    row = '%-18s %5s %13s %8s %7s %10s %12s %13s'
     print('\n' + row % ('case', 'n', 'collection s', 'cli s', 'ratio', 'tuf moved', 'peak rss MB', 'pipelining s'))
     for c in bench.cases:
         print(row % (c['name'], c['n'], '%.2f' % c['collection_s'], '%.2f' % c['cli_s'], '%.2f' % c['ratio'],
@@ -427,7 +465,7 @@ def main():
                      '-' if c['pipelining_s'] is None else '%.2f' % c['pipelining_s']))
     slope_rows = slopes(bench.cases)
     if slope_rows:
-        row = '%-14s %11s %22s %22s %16s %16s'
+        row = '%-18s %11s %22s %22s %16s %16s'
         print('\nslopes\n' + row % ('case', 'n', 'collection s (growth)', 'cli s (growth)', 'collection ms/n', 'cli ms/n'))
         for s in slope_rows:
             print(row % (s['name'], '%d->%d' % (s['n_from'], s['n_to']),
@@ -437,7 +475,7 @@ def main():
     goal_rows = goals(bench.cases)
     missed = [g for g in goal_rows if not g[3]]
     row = '%-44s %9s %20s  %s'
-    print('\ngoals (issue 14)\n' + row % ('goal', 'target', 'measured', 'verdict'))
+    print('\ngoals (issues 14 and 24)\n' + row % ('goal', 'target', 'measured', 'verdict'))
     for g in goal_rows:
         print(row % (g[0], g[1], g[2], 'met' if g[3] else 'MISSED'))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -32,7 +32,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography import x509
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys, read_local_key
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import (
+
+    list_local_keys, read_local_key,
+
+)
 
 from conftest import common, install_publisher_certificate, run_module
 

@@ -119,6 +119,10 @@ ROWS = [
                                                                            key=w.cosign_key, key_passphrase=WRONG,
                                                                            cosign_cli=w.cosign), 'password'),
 
+    # a key file that cannot be written (its directory would be below a regular file): said, not a traceback
+    ('cosign_key', 'key file not writable', 'failed', lambda w: dict(path=w.cosign_key + '/sub/release', passphrase=COSIGN_PASS,
+                                                                     cosign_cli=w.cosign), 'cannot write the cosign key pair'),
+
     # the signer has no key here
     ('trust_push', 'missing signing key', 'missing_signing_key',
      lambda w: dict(repository=w.repo, tags=['v1'], push=False, signer='alice', signer_passphrase=JEFF_PASS),

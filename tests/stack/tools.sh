@@ -84,32 +84,9 @@ works() { # binary
   [ -x "$1" ] && "$1" version >/dev/null 2>&1
 }
 
-# One private apt state per suite; used for `apt-get download` and nothing else.
+# One tool's package from a suite, unpacked in destdir (fetch_set, below, with one package).
 fetch() { # suite package destdir
-  local suite=$1 pkg=$2 dest=$3 apt=$TOOLS_DIR/apt/$1 opts deb
-  [ -n "${MIRROR:-}" ] || MIRROR=$(mirror)
-  [ -r "$KEYRING" ] || die "$KEYRING is missing (package debian-archive-keyring): it verifies the $suite index"
-  mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/debs"
-  echo "deb [signed-by=$KEYRING] $MIRROR $suite main" >"$apt/sources.list"
-  opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=/nonexistent"
-        -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::archives=$apt/archives"
-        -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "Debug::NoLocking=1"
-        -o "APT::Sandbox::User=root" -qq)
-  if [ ! -s "$apt/updated" ] || [ -z "$(find "$apt/lists" -maxdepth 1 -name '*_Packages*' -print -quit)" ]; then
-    log "reading the $suite package index from $MIRROR"
-    apt-get "${opts[@]}" update >/dev/null
-    date -u +%FT%TZ >"$apt/updated"
-  fi
-  rm -f "$apt/debs/${pkg}"_*.deb
-  (cd "$apt/debs" && apt-get "${opts[@]}" download "$pkg" >/dev/null)
-  deb=$(find "$apt/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit)
-  [ -n "$deb" ] || die "apt-get download $pkg from $suite produced no package"
-  rm -rf "$dest.tmp"
-  mkdir -p "$dest.tmp"
-  dpkg-deb -x "$deb" "$dest.tmp"
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
-  log "$pkg from $suite: $(basename "$deb") unpacked in $dest"
+  fetch_set "$1" "$3" "$2"
 }
 
 install() {
@@ -142,24 +119,30 @@ containers_works() { # dir
   "$1/usr/bin/skopeo" --version >/dev/null 2>&1 && "$1/usr/bin/podman" --version >/dev/null 2>&1
 }
 
+# One private apt state per suite, used for `apt-get download` and nothing else: the packages, unpacked together
+# in destdir (replaced whole).
 fetch_set() { # suite destdir package...
   local suite=$1 dest=$2 apt=$TOOLS_DIR/apt/$1 opts deb; shift 2
+  [ -n "${MIRROR:-}" ] || MIRROR=$(mirror)
   [ -r "$KEYRING" ] || die "$KEYRING is missing (package debian-archive-keyring): it verifies the $suite index"
   mkdir -p "$apt/lists/partial" "$apt/archives/partial"
-  echo "deb [signed-by=$KEYRING] $(mirror) $suite main" >"$apt/sources.list"
+  echo "deb [signed-by=$KEYRING] $MIRROR $suite main" >"$apt/sources.list"
   opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=/nonexistent"
         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::archives=$apt/archives"
         -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "Debug::NoLocking=1"
         -o "APT::Sandbox::User=root" -qq)
   if [ ! -s "$apt/updated" ] || [ -z "$(find "$apt/lists" -maxdepth 1 -name '*_Packages*' -print -quit)" ]; then
-    log "reading the $suite package index from $(mirror)"
+    log "reading the $suite package index from $MIRROR"
     apt-get "${opts[@]}" update >/dev/null
     date -u +%FT%TZ >"$apt/updated"
   fi
   rm -rf "$apt/debs-set" "$dest.tmp"
   mkdir -p "$apt/debs-set" "$dest.tmp"
   (cd "$apt/debs-set" && apt-get "${opts[@]}" download "$@" >/dev/null)
-  for deb in "$apt/debs-set"/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
+  for deb in "$apt/debs-set"/*.deb; do
+    [ -e "$deb" ] || die "apt-get download $* from $suite produced no package"
+    dpkg-deb -x "$deb" "$dest.tmp"
+  done
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
   log "$* from $suite unpacked in $dest"

@@ -24,9 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, WrongKeyPassphrase
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (  # noqa: F401
-    unlock_key,
-    _der, _int, _oid, _seq, KeyProblem, MAX_PEM_BYTES, decrypt_pkcs8, encode_pem, encrypt_private_key, generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, split_pem,
+    _der, _int, _oid, _seq, KeyProblem, decrypt_pkcs8, encode_pem, encrypt_private_key,
+    generate_private_key, load_private_pem, notary_key_pem, parse_public_pem, public_key_id, split_pem,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import unlock_key
+from ansible_collections.openbanking.content_trust.plugins.module_utils._pem import MAX_PEM_BYTES
 from ansible_collections.openbanking.content_trust.plugins.module_utils._passphrases import (  # noqa: F401
     check_new_passphrase, passphrase_problem, signer_passphrase,
 )

@@ -32,8 +32,8 @@ DIGEST_1, DIGEST_2 = '1' * 64, '2' * 64
 def tuf_key():
     """A delegation key as targets.json holds it, and its TUF key ID."""
     from cryptography.hazmat.primitives import serialization
-    der = generate_private_key().public_key().public_bytes(serialization.Encoding.DER,
-                                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = generate_private_key().public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     key = dict(keytype='ecdsa', keyval=dict(public=base64.b64encode(der).decode('ascii'), private=None))
     return key, tuf_key_ids(encode_pem('PUBLIC KEY', der))[0]
 

@@ -176,8 +176,8 @@ class Image(NotaryAction):
         Image.log.append('plan ' + self.params['repository'])
         if self.params['repository'] in Image.refuse:
             raise Image.refuse[self.params['repository']]
-        self.current = dict(changed=True, trust={}, items=[dict(tag=t, digest='sha256:' + '1' * 64, pushed=False,
-                                                                 signed=False) for t in self.tags])
+        items = [dict(tag=t, digest='sha256:' + '1' * 64, pushed=False, signed=False) for t in self.tags]
+        self.current = dict(changed=True, trust={}, items=items)
         return self.current
 
     def apply(self, plan):
@@ -238,6 +238,6 @@ def test_a_release_in_check_mode_plans_every_image_and_applies_none(tmp_path):
     Image.log, Image.refuse = [], {}
     res = ImageRelease(release_module('127.0.0.1:5000/a/one', '127.0.0.1:5000/a/two', check_mode=True),
                        TrustDirCLI(tmp_path))()
-    assert res['changed'] is True and [e['repository'] for e in res['images']] == ['127.0.0.1:5000/a/one',
-                                                                                  '127.0.0.1:5000/a/two']
+    assert res['changed'] is True
+    assert [e['repository'] for e in res['images']] == ['127.0.0.1:5000/a/one', '127.0.0.1:5000/a/two']
     assert Image.log == ['plan 127.0.0.1:5000/a/one', 'plan 127.0.0.1:5000/a/two']

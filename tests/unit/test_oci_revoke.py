@@ -22,9 +22,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils import _ocirevoke, _registry
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _ocicontent, _ocirevoke, _registry
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import BINDING_REPOSITORY, BINDING_TAG
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import BINDING_REPOSITORY, BINDING_TAG
 
 with open(os.path.join(os.path.dirname(__file__), 'fixtures', 'oci_signatures.json')) as _f:
     RECORDED = json.load(_f)
@@ -113,7 +114,7 @@ def _by_kind(entries):
 def test_every_recorded_signature_is_bound_to_its_tag_by_what_it_signs():
     state = _state(RecordedRegistry())
     payloads = state['simple']['payloads']
-    assert sorted(_ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(p, DIGEST), GUN)
+    assert sorted(_ocicontent.bound_tag(_ocicontent.simple_signing_annotations(p, DIGEST), GUN)
                   for p in payloads.values()) == ['v1', 'v2']
     assert sorted((r['kind'], r['tag']) for r in state['referrers']) == \
         [('bundle', 'v1'), ('bundle', 'v2'), ('notation', 'v1'), ('notation', 'v2')]
@@ -122,14 +123,14 @@ def test_every_recorded_signature_is_bound_to_its_tag_by_what_it_signs():
 def test_a_payload_for_another_digest_or_repository_binds_nothing_here():
     payload = json.dumps({'critical': {'image': {'docker-manifest-digest': DIGEST}},
                           'optional': {BINDING_REPOSITORY: GUN, BINDING_TAG: 'v1'}}).encode()
-    assert _ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(payload, DIGEST), GUN) == 'v1'
-    assert _ocirevoke.simple_signing_annotations(payload, 'sha256:' + 'f' * 64) is None
-    assert _ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(payload, DIGEST), GUN + '-other') is None
-    assert _ocirevoke.bound_tag({BINDING_TAG: 'v1'}, GUN) is None  # no repository: signed before the binding
+    assert _ocicontent.bound_tag(_ocicontent.simple_signing_annotations(payload, DIGEST), GUN) == 'v1'
+    assert _ocicontent.simple_signing_annotations(payload, 'sha256:' + 'f' * 64) is None
+    assert _ocicontent.bound_tag(_ocicontent.simple_signing_annotations(payload, DIGEST), GUN + '-other') is None
+    assert _ocicontent.bound_tag({BINDING_TAG: 'v1'}, GUN) is None  # no repository: signed before the binding
     for junk in (None, b'', b'not json', b'[]', b'{"critical": "x"}'):
-        assert _ocirevoke.simple_signing_annotations(junk, DIGEST) is None
-        assert _ocirevoke.bundle_annotations(junk, DIGEST) is None
-        assert _ocirevoke.notation_annotations(junk, _ocirevoke.NOTATION_JWS, DIGEST) is None
+        assert _ocicontent.simple_signing_annotations(junk, DIGEST) is None
+        assert _ocicontent.bundle_annotations(junk, DIGEST) is None
+        assert _ocicontent.notation_annotations(junk, _ocicontent.NOTATION_JWS, DIGEST) is None
 
 
 def test_a_notation_cose_envelope_is_not_read_so_never_deleted():
@@ -138,8 +139,8 @@ def test_a_notation_cose_envelope_is_not_read_so_never_deleted():
     ref = notation[0]['digest']
     layer = registry.json(ref)['layers'][0]
     blob = registry.blobs[layer['digest']]
-    assert _ocirevoke.notation_annotations(blob, _ocirevoke.NOTATION_JWS, DIGEST)
-    assert _ocirevoke.notation_annotations(blob, 'application/cose', DIGEST) is None
+    assert _ocicontent.notation_annotations(blob, _ocicontent.NOTATION_JWS, DIGEST)
+    assert _ocicontent.notation_annotations(blob, 'application/cose', DIGEST) is None
 
 
 # --- what is removed ------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def test_withdrawing_v1_in_cosign_removes_its_layer_and_bundle_and_keeps_v2_and_
     assert _by_kind(plan['kept']) == {'simple-signing': ['v2'], 'bundle': ['v2']}
     manifest, config = plan['signature_manifest']  # pylint: disable=unpacking-non-sequence
     kept_payloads = [state['simple']['payloads'][layer['digest']] for layer in manifest['layers']]
-    assert [_ocirevoke.bound_tag(_ocirevoke.simple_signing_annotations(p, DIGEST), GUN)
+    assert [_ocicontent.bound_tag(_ocicontent.simple_signing_annotations(p, DIGEST), GUN)
             for p in kept_payloads] == ['v2']
     assert config['rootfs']['diff_ids'] == [layer['digest'] for layer in manifest['layers']]
     assert len(config['history']) == 1
@@ -201,7 +202,7 @@ def test_unsigned_annotations_claiming_the_tag_change_nothing():
 def test_a_signature_bound_to_the_same_tag_of_another_repository_is_kept():
     payload = json.dumps({'critical': {'image': {'docker-manifest-digest': DIGEST}},
                           'optional': {BINDING_REPOSITORY: 'registry.example/other', BINDING_TAG: 'v1'}}).encode()
-    layer = {'mediaType': _ocirevoke.SIMPLE_SIGNING, 'digest': _sha(payload), 'size': len(payload)}
+    layer = {'mediaType': _ocicontent.SIMPLE_SIGNING, 'digest': _sha(payload), 'size': len(payload)}
     keep, drop = _ocirevoke.split_signature_layers({'layers': [layer]}, {layer['digest']: payload}, GUN, ['v1'], DIGEST)
     assert keep == [layer] and drop == []
 
@@ -249,7 +250,7 @@ def test_rewrite_keeps_the_config_when_it_cannot_be_read():
 
 
 def test_the_index_rewrite_keeps_entries_it_does_not_know():
-    index = {'schemaVersion': 2, 'mediaType': _ocirevoke.OCI_INDEX, 'annotations': {'x': 'y'},
+    index = {'schemaVersion': 2, 'mediaType': _ocicontent.OCI_INDEX, 'annotations': {'x': 'y'},
              'manifests': [{'digest': 'sha256:1'}, 'junk', {'digest': 'sha256:2', 'artifactType': 'z'}]}
     new = _ocirevoke.index_without(index, ['sha256:1'])
     assert new == dict(index, manifests=['junk', {'digest': 'sha256:2', 'artifactType': 'z'}])
@@ -258,13 +259,13 @@ def test_the_index_rewrite_keeps_entries_it_does_not_know():
 
 def test_referrer_kind_is_chosen_by_the_layer_and_artifact_type():
     bundle = {'layers': [{'mediaType': 'application/vnd.dev.sigstore.bundle.v0.3+json'}]}
-    assert _ocirevoke.referrer_kind(bundle) == 'bundle'
-    assert _ocirevoke.referrer_kind({'artifactType': _ocirevoke.NOTATION_ARTIFACT,
+    assert _ocicontent.referrer_kind(bundle) == 'bundle'
+    assert _ocicontent.referrer_kind({'artifactType': _ocicontent.NOTATION_ARTIFACT,
                                      'layers': [{'mediaType': 'application/jose+json'}]}) == 'notation'
-    assert _ocirevoke.referrer_kind({'config': {'mediaType': _ocirevoke.NOTATION_ARTIFACT},
+    assert _ocicontent.referrer_kind({'config': {'mediaType': _ocicontent.NOTATION_ARTIFACT},
                                      'layers': [{'mediaType': 'application/jose+json'}]}) == 'notation'
     for other in (None, {}, {'layers': []}, {'layers': [{}, {}]}, {'layers': [{'mediaType': 'application/sbom'}]}):
-        assert _ocirevoke.referrer_kind(other) is None
+        assert _ocicontent.referrer_kind(other) is None
 
 
 def test_referrers_api_entries_are_read_with_the_fallback_index():
@@ -330,9 +331,9 @@ def test_missing_message_names_the_tags_the_digest_is_signed_for():
 
 def test_digests_must_name_tags_asked_for():
     assert _ocirevoke.check_digests({'v1': DIGEST}, ['v1']) == {'v1': DIGEST}
-    with pytest.raises(_ocirevoke.InputError, match='not in tags'):
+    with pytest.raises(InputError, match='not in tags'):
         _ocirevoke.check_digests({'v9': DIGEST}, ['v1'])
-    with pytest.raises(_ocirevoke.InputError, match='64 lowercase hex'):
+    with pytest.raises(InputError, match='64 lowercase hex'):
         _ocirevoke.check_digests({'v1': 'sha256:abc'}, ['v1'])
 
 
@@ -385,7 +386,7 @@ class TokenRegistry(object):
                 if self.command == 'DELETE':
                     return self._send(202 if registry.manifests.pop(ref, None) else 404)
                 if ref in registry.manifests:
-                    return self._send(200, registry.manifests[ref], {'Content-Type': _ocirevoke.OCI_INDEX})
+                    return self._send(200, registry.manifests[ref], {'Content-Type': _ocicontent.OCI_INDEX})
                 return self._send(404)
 
             do_GET = do_HEAD = do_PUT = do_DELETE = _handle
@@ -412,8 +413,8 @@ def test_writes_ask_the_token_service_for_push_and_delete(tmp_path):
                                           str(tmp_path), timeout=5)
         assert client.get_manifest(INDEX_TAG) is None
         body = b'{"schemaVersion":2,"manifests":[]}'
-        assert client.put_manifest(INDEX_TAG, body, _ocirevoke.OCI_INDEX) == _sha(body)
-        assert client.get_manifest(INDEX_TAG) == (body, _ocirevoke.OCI_INDEX, _sha(body))
+        assert client.put_manifest(INDEX_TAG, body, _ocicontent.OCI_INDEX) == _sha(body)
+        assert client.get_manifest(INDEX_TAG) == (body, _ocicontent.OCI_INDEX, _sha(body))
         assert client.deletes_supported() is True
         assert client.delete_manifest(_sha(body)) is True and client.delete_manifest(_sha(body)) is False
     scopes = [unquote(path) for method, path in reg.requests if path.startswith('/token')]
@@ -424,12 +425,12 @@ def test_writes_ask_the_token_service_for_push_and_delete(tmp_path):
 def test_with_an_origin_only_the_signatures_that_say_so_are_bound():
     """The bridge withdraws with origin notary: a signature bound to the tag but made by someone else (publish_release
     signs without an origin) is not its to remove."""
-    from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import BINDING_ORIGIN
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import BINDING_ORIGIN
     gun = 'registry.example.com/acme/app'
     own = {BINDING_REPOSITORY: gun, BINDING_TAG: 'v1', BINDING_ORIGIN: 'notary'}
     other = {BINDING_REPOSITORY: gun, BINDING_TAG: 'v1'}
-    assert _ocirevoke.bound_tag(own, gun, 'notary') == 'v1'
-    assert _ocirevoke.bound_tag(other, gun, 'notary') is None
-    assert _ocirevoke.bound_tag(dict(own, **{BINDING_ORIGIN: 'someone'}), gun, 'notary') is None
+    assert _ocicontent.bound_tag(own, gun, 'notary') == 'v1'
+    assert _ocicontent.bound_tag(other, gun, 'notary') is None
+    assert _ocicontent.bound_tag(dict(own, **{BINDING_ORIGIN: 'someone'}), gun, 'notary') is None
     # without an origin every signature bound to the tag counts, whoever made it
-    assert _ocirevoke.bound_tag(own, gun) == _ocirevoke.bound_tag(other, gun) == 'v1'
+    assert _ocicontent.bound_tag(own, gun) == _ocicontent.bound_tag(other, gun) == 'v1'

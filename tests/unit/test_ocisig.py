@@ -3,7 +3,8 @@
 
 import pytest
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils import _ocisig
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _ocibinding, _ocifiles, _ocisig, _ociverify
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 
 HELP_2_5 = '''  cosign sign --key cosign.key --tlog-upload=false <IMAGE DIGEST>
     --allow-http-registry=false:
@@ -55,20 +56,20 @@ def test_no_secret_ever_in_the_commands():
 ])
 def test_bad_annotations_are_named(annotations, msg):
     with pytest.raises(ValueError) as exc:
-        _ocisig.check_annotations(annotations)
+        _ocibinding.check_annotations(annotations)
     assert msg in str(exc.value)
 
 
 def test_bad_public_keys_are_named():
     with pytest.raises(ValueError) as exc:
-        _ocisig.check_public_keys(['not a key'])
+        _ocifiles.check_public_keys(['not a key'])
     assert 'public_keys[0]' in str(exc.value)
     with pytest.raises(ValueError):
-        _ocisig.check_public_keys([])
+        _ocifiles.check_public_keys([])
 
 
 def test_trust_policy_is_strict_and_scoped():
-    policy = _ocisig.notation_trust_policy('127.0.0.1:5000/acme/app')
+    policy = _ocifiles.notation_trust_policy('127.0.0.1:5000/acme/app')
     tp = policy['trustPolicies'][0]
     assert tp['registryScopes'] == ['127.0.0.1:5000/acme/app']
     assert tp['signatureVerification'] == {'level': 'strict'}
@@ -91,9 +92,9 @@ def _fixture(name):
 def test_a_216_kib_pem_is_refused_in_under_a_second(body):
     import time
     text = body * (216 * 1024 // len(body))
-    for check in (lambda: _ocisig.check_public_keys([text], 'cosign_public_keys'),
-                  lambda: _ocisig.check_ca_certificates([text], 'notation_ca_certificates'),
-                  lambda: _ocisig.public_key_pem(text)):
+    for check in (lambda: _ocifiles.check_public_keys([text], 'cosign_public_keys'),
+                  lambda: _ocifiles.check_ca_certificates([text], 'notation_ca_certificates'),
+                  lambda: _ocifiles.public_key_pem(text)):
         start = time.time()
         with pytest.raises(ValueError) as exc:
             check()
@@ -103,20 +104,20 @@ def test_a_216_kib_pem_is_refused_in_under_a_second(body):
 
 def test_a_public_key_is_found_after_text_and_in_crlf():
     pub = _fixture('openssl-ec.pub')
-    found = _ocisig.check_public_keys(['Public key written by cosign:\r\n' + pub.replace('\n', '\r\n')])
+    found = _ocifiles.check_public_keys(['Public key written by cosign:\r\n' + pub.replace('\n', '\r\n')])
     assert ''.join(found[0].split()) == ''.join(pub.split())
 
 
 def test_a_bundle_keeps_every_certificate_in_order():
     with pytest.raises(ValueError) as exc:
-        _ocisig.check_ca_certificates(['no certificate here'])
+        _ocifiles.check_ca_certificates(['no certificate here'])
     assert 'ca_certificates[0] holds no PEM certificate' in str(exc.value)
     with pytest.raises(ValueError) as exc:
-        _ocisig.check_ca_certificates(['-----BEGIN CERTIFICATE-----\nAAAA\n'])
+        _ocifiles.check_ca_certificates(['-----BEGIN CERTIFICATE-----\nAAAA\n'])
     assert 'ca_certificates[0]' in str(exc.value) and '-----END CERTIFICATE-----' in str(exc.value)
     certs = [_self_signed(name) for name in ('root', 'intermediate')]
     bundle = '# a comment\n' + certs[0] + 'text between\n' + certs[1]
-    assert _ocisig.check_ca_certificates([bundle]) == certs
+    assert _ocifiles.check_ca_certificates([bundle]) == certs
 
 
 def _self_signed(cn):
@@ -160,20 +161,20 @@ class _Ref(object):
 
 
 def test_the_binding_names_the_repository_and_the_tag():
-    assert _ocisig.tag_binding(_Ref(), 'v2.0.0') == {
+    assert _ocibinding.tag_binding(_Ref(), 'v2.0.0') == {
         'org.openbanking.content_trust.repository': GUN, 'org.openbanking.content_trust.tag': 'v2.0.0'}
 
 
 @pytest.mark.parametrize('key', ['org.openbanking.content_trust.repository', 'org.openbanking.content_trust.tag'])
 def test_user_annotations_cannot_claim_the_binding(key):
-    with pytest.raises(_ocisig.InputError) as exc:
-        _ocisig.check_annotations({key: 'v2.0.0', 'release': 'v1'})
+    with pytest.raises(InputError) as exc:
+        _ocibinding.check_annotations({key: 'v2.0.0', 'release': 'v1'})
     assert exc.value.kind == 'bad_input' and 'reserved' in str(exc.value) and key in str(exc.value)
 
 
 def test_the_binding_is_merged_with_the_users_annotations_and_wins():
-    merged = _ocisig.with_binding({'release': 'v1', 'org.openbanking.content_trust.tag': 'forged'},
-                                  _ocisig.tag_binding(_Ref(), 'v1.0.0'))
+    merged = _ocibinding.with_binding({'release': 'v1', 'org.openbanking.content_trust.tag': 'forged'},
+                                      _ocibinding.tag_binding(_Ref(), 'v1.0.0'))
     assert merged == {'release': 'v1', 'org.openbanking.content_trust.repository': GUN,
                       'org.openbanking.content_trust.tag': 'v1.0.0'}
     argv = _ocisig.cosign_sign_argv('cosign', {}, GUN + '@' + DIGEST, '/k.key', merged)
@@ -191,19 +192,19 @@ def test_the_binding_is_merged_with_the_users_annotations_and_wins():
     ('', []),
 ])
 def test_tags_are_read_from_the_payloads_cosign_verified(stdout, tags):
-    assert _ocisig.bound_tags(_ocisig.cosign_payloads(stdout), GUN) == tags
+    assert _ocisig.bound_tags(_ocibinding.cosign_payloads(stdout), GUN) == tags
 
 
 def test_a_payload_bound_to_another_repository_binds_nothing_here():
     other = COSIGN_3_1_VERIFIED.replace('"127.0.0.1:5020/exp/app","org', '"127.0.0.1:5020/exp/other","org')
-    assert _ocisig.bound_tags(_ocisig.cosign_payloads(other), GUN) == []
+    assert _ocisig.bound_tags(_ocibinding.cosign_payloads(other), GUN) == []
 
 
 def test_the_refusal_says_moved_tag_or_re_sign():
-    moved = _ocisig.binding_problem(GUN, 'v2.0.0', DIGEST, ['v1.0.0'], 'cosign')
+    moved = _ocibinding.binding_problem(GUN, 'v2.0.0', DIGEST, ['v1.0.0'], 'cosign')
     assert 'bound to tag v1.0.0' in moved and 'not to v2.0.0' in moved and 'moved tag' in moved
     assert 're-sign' not in moved
-    old = _ocisig.binding_problem(GUN, 'v2.0.0', DIGEST, [None], 'notation')
+    old = _ocibinding.binding_problem(GUN, 'v2.0.0', DIGEST, [None], 'notation')
     assert 'no tag binding' in old and 'openbanking.content_trust.notation_sign' in old
     assert 'require_tag_binding: false' in old and 're-sign' in old
 
@@ -230,8 +231,8 @@ def test_verification_asks_per_tag():
     def check(digest, tag):
         asked.append(tag)
         return (tag == 'v1.0.0'), (None if tag == 'v1.0.0' else 'not for this tag')
-    results = _ocisig._verify_results(['v1.0.0', 'v2.0.0', 'gone'], {'v1.0.0': DIGEST, 'v2.0.0': DIGEST}, check)
-    assert asked == ['v1.0.0', 'v2.0.0']
+    results = _ociverify._verify_results(['v1.0.0', 'v2.0.0', 'gone'], {'v1.0.0': DIGEST, 'v2.0.0': DIGEST}, check)
+    assert sorted(asked) == ['v1.0.0', 'v2.0.0']
     assert [(r['tag'], r['verified'], r['problems']) for r in results] == [
         ('v1.0.0', True, []), ('v2.0.0', False, ['not for this tag']),
         ('gone', False, ['the registry has no tag gone'])]
@@ -252,14 +253,14 @@ NOTATION_INSPECT = {
 
 
 def test_notation_signatures_carry_their_leaf_and_metadata():
-    sigs = _ocisig.notation_inspect_signatures(NOTATION_INSPECT)
+    sigs = _ocibinding.notation_inspect_signatures(NOTATION_INSPECT)
     bound = {'org.openbanking.content_trust.repository': GUN, 'org.openbanking.content_trust.tag': 'v1.0.0'}
     assert sigs == [{'fingerprint': 'ab' * 32, 'metadata': bound}, {'fingerprint': 'cd' * 32, 'metadata': {}}]
-    assert _ocisig.notation_inspect_signatures({}) == []
-    assert _ocisig.notation_bound_tags(sigs, GUN) == ['v1.0.0', None]
-    assert _ocisig.notation_bound_tags(sigs, GUN, 'ab' * 32) == ['v1.0.0']
-    assert _ocisig.notation_bound_tags(sigs, GUN, 'cd' * 32) == [None]
-    assert _ocisig.notation_bound_tags(sigs, '127.0.0.1:5020/exp/other', 'ab' * 32) == []
+    assert _ocibinding.notation_inspect_signatures({}) == []
+    assert _ocibinding.notation_bound_tags(sigs, GUN) == ['v1.0.0', None]
+    assert _ocibinding.notation_bound_tags(sigs, GUN, 'ab' * 32) == ['v1.0.0']
+    assert _ocibinding.notation_bound_tags(sigs, GUN, 'cd' * 32) == [None]
+    assert _ocibinding.notation_bound_tags(sigs, '127.0.0.1:5020/exp/other', 'ab' * 32) == []
 
 
 class _RecordedCosign(object):
@@ -291,24 +292,51 @@ class _Loopback(_Ref):
         return True
 
 
-def test_a_cosign_that_passes_verify_a_without_the_binding_in_its_payload_is_refused():
+def test_a_cosign_that_passes_verify_a_without_the_binding_in_its_payload_binds_no_tag():
+    """One cosign verify per digest: the tags come from the payloads cosign verified, never from its -a check."""
     cli = _RecordedCosign(COSIGN_UNBOUND)
     tools = _ocisig.OciTools(cli, cosign_cli='cosign')
-    with pytest.raises(_ocisig.Unverified) as exc:
-        tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v2.0.0'))
-    assert exc.value.kind == 'unverified' and 'sigstore/cosign#4508' in str(exc.value)
-    assert 'org.openbanking.content_trust.tag=v2.0.0' in cli.calls[0]
-    # Payloads bound to the tag asked for pass; without a binding asked for, cosign's answer is taken.
+    answer = tools.cosign_signed_for(_Loopback(), DIGEST, ['/k.pub'])
+    assert answer[0] is True and 'v2.0.0' not in answer[1]
+    ok, problem = _ociverify.cosign_verdict(GUN, 'v2.0.0', DIGEST, answer)
+    assert not ok and 'none for tag v2.0.0' in problem
+    # Without the binding asked for, a signature that verifies counts.
+    assert _ociverify.cosign_verdict(GUN, 'v2.0.0', DIGEST, answer, require_tag_binding=False) == (True, None)
+    # The binding is never passed as -a (one question per digest); user annotations are, and are checked again in
+    # the payloads: a cosign that passes -a without them in its payload verifies nothing.
+    assert not any('org.openbanking.content_trust.tag=v2.0.0' in a for a in cli.calls[0])
+    verified, tags, problem = tools.cosign_signed_for(_Loopback(), DIGEST, ['/k.pub'], {'release': 'v9'})
+    assert not verified and tags == [] and 'sigstore/cosign#4508' in problem and '-a' in ' '.join(cli.calls[-1])
+    ok, problem = _ociverify.cosign_verdict(GUN, 'v2.0.0', DIGEST, (verified, tags, problem))
+    assert not ok and 'no cosign signature on %s verifies' % DIGEST in problem
+    # Payloads bound to the tag asked for pass.
     bound = _ocisig.OciTools(_RecordedCosign(COSIGN_3_1_VERIFIED), cosign_cli='cosign')
-    assert bound.cosign_verified(_Loopback(), DIGEST, ['/k.pub'], binding=_ocisig.tag_binding(_Ref(), 'v1.0.0')) \
-        == (0, None)
-    assert tools.cosign_verified(_Loopback(), DIGEST, ['/k.pub']) == (0, None)
+    answer = bound.cosign_signed_for(_Loopback(), DIGEST, ['/k.pub'])
+    assert _ociverify.cosign_verdict(GUN, 'v1.0.0', DIGEST, answer) == (True, None)
+
+
+def test_cosign_asks_once_per_distinct_digest():
+    cli = _RecordedCosign(COSIGN_3_1_VERIFIED)
+    tools = _ocisig.OciTools(cli, cosign_cli='cosign')
+    answers = tools.cosign_signed_digests(_Loopback(), [DIGEST, DIGEST, None, DIGEST], ['/k.pub'])
+    assert list(answers) == [DIGEST] and len(cli.calls) == 1
+
+
+def test_signing_groups_rows_by_digest_in_order():
+    rows = [{'tag': 'a', 'digest': 'd1'}, {'tag': 'b', 'digest': 'd2'}, {'tag': 'c', 'digest': 'd1'}]
+    assert _ocisig.by_digest(rows) == [[rows[0], rows[2]], [rows[1]]]
+
+
+def test_payloads_with_keeps_those_that_carry_every_annotation():
+    payloads = [{'optional': {'release': 'v1', 'x': 'y'}}, {'optional': {'release': 'v2'}}, {'optional': None}, 'junk']
+    assert _ocibinding.payloads_with(payloads, {'release': 'v1'}) == [payloads[0]]
+    assert _ocibinding.payloads_with(payloads, {}) == payloads
 
 
 # --- Notation's trusted identities: named subjects, "*" only on purpose ----------------------
 
 def test_trusted_identities_are_subjects_with_c_st_and_o_and_any_only_when_asked_for():
-    check = _ocisig.check_trusted_identities
+    check = _ocifiles.check_trusted_identities
     assert check(['x509.subject: C=GB, ST=London, O=Acme, CN=release signer']) == [
         'x509.subject: C=GB, ST=London, O=Acme, CN=release signer']
     assert check(['x509.subject:C=GB,ST=London,O=Acme\\, Ltd,CN=x']) == ['x509.subject: C=GB, ST=London, O=Acme\\, Ltd, CN=x']
@@ -318,12 +346,12 @@ def test_trusted_identities_are_subjects_with_c_st_and_o_and_any_only_when_asked
                               (['CN=release'], 'is not "x509.subject:'),
                               (['x509.subject: CN=release, O=Acme'], 'lacks C, ST'),
                               (['x509.subject: C=GB, ST, O=Acme'], 'KEY=value')]:
-        with pytest.raises(_ocisig.InputError) as exc:
+        with pytest.raises(InputError) as exc:
             check(identities)
         assert words in str(exc.value) and exc.value.kind == 'bad_input'
-    with pytest.raises(_ocisig.InputError) as exc:
+    with pytest.raises(InputError) as exc:
         check(['x509.subject: C=GB, ST=L, O=A'], trust_any=True)
     assert 'both set' in str(exc.value)
-    with pytest.raises(_ocisig.InputError) as exc:
+    with pytest.raises(InputError) as exc:
         check([], what='notation_trusted_identities', any_option='notation_trust_any_identity')
     assert 'notation_trusted_identities must' in str(exc.value) and 'notation_trust_any_identity: true' in str(exc.value)

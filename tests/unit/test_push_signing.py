@@ -16,8 +16,9 @@ import pytest
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import (
-    generate_private_key, notary_key_pem, public_key_id, write_private_key_file,
+    generate_private_key, notary_key_pem, public_key_id,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import write_private_key_file
 from ansible_collections.openbanking.content_trust.plugins.module_utils._daemon import pushed_digest, repo_digests
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _signing
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (

@@ -14,7 +14,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.openbanking.content_trust.plugins.filter.bridge_plan import bridge_plan
 from ansible_collections.openbanking.content_trust.plugins.filter.revoked_release import revoked_release
 from ansible_collections.openbanking.content_trust.plugins.filter.with_revoked_tags import with_revoked_tags
-from ansible_collections.openbanking.content_trust.plugins.module_utils import _verified_pull
+from ansible_collections.openbanking.content_trust.plugins.module_utils import _pulls, _verified_pull
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError, Unverified
 from ansible_collections.openbanking.content_trust.plugins.module_utils._revoked import (
@@ -180,16 +180,16 @@ class FakeDaemon(object):
 
 
 def test_a_consumer_drops_the_withdrawn_tags_but_never_one_it_pulls_and_reports_running_containers(monkeypatch):
-    monkeypatch.setattr(_verified_pull, 'LocalImages', FakeDaemon)
+    monkeypatch.setattr(_pulls, 'LocalImages', FakeDaemon)
     revoked = parse_revoked(REVOKED)
     # v3.0 is pulled by this run, at another digest: the tag is about to move, it is not removed
     targets = [dict(repository=APP, tag='v3.0', digest=D2)]
-    withdrawn, running = _verified_pull.plan_untag(None, revoked, targets)
+    withdrawn, running = _pulls.plan_untag(None, revoked, targets)
     assert [(w['tag'], w['digests']) for w in withdrawn] == [('latest', [D1]), ('v2.0', [D1])]
     assert running == [dict(container='c' * 64, name='web', image='sha256:img1', reference=APP + ':latest')]
-    _verified_pull.apply_untag(None, withdrawn)
+    _pulls.apply_untag(None, withdrawn)
     assert FakeDaemon.untagged == [APP + ':latest', APP + ':v2.0']
-    assert _verified_pull.plan_untag(None, {}, targets) == ([], [])
+    assert _pulls.plan_untag(None, {}, targets) == ([], [])
 
 
 def test_revoke_release_withdraws_the_checked_list_grouped_by_repository_and_reason():

@@ -12,7 +12,7 @@ import os
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import list_local_keys
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import list_local_keys
 from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import (
     keep_new_keys, server_may_have,
 )

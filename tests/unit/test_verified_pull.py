@@ -13,8 +13,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._pins import parse_root_pins
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import parse_inspect_entry
 from ansible_collections.openbanking.content_trust.plugins.module_utils._verified_pull import (
-    Unverified, check_root, check_tag, parse_images, parse_signers,
+    Unverified, check_root, check_tag, parse_images, signer_verdict, single_digest_problem,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signerkeys import parse_signers
+from ansible_collections.openbanking.content_trust.plugins.module_utils._signing import tag_signatures
 
 A, B = 'a' * 64, 'b' * 64
 REF = parse_reference('127.0.0.1:5000/acme/app', allow_tag=False)
@@ -57,6 +59,30 @@ def test_refused(tag, signers, require_all, words):
     assert words in str(exc.value)
 
 
+@pytest.mark.parametrize('tag, signer, problem', [
+    ('v1', 'jeff', None),
+    ('both', 'alice', None),
+    ('alice-only', 'jeff', 'not signed by jeff (signers: alice)'),
+    ('admin', 'jeff', 'not signed by jeff (signers: Repo Admin)'),
+])
+def test_one_signer_check_for_trust_pull_and_trust_verify(tag, signer, problem):
+    # check_release (trust_verify, trust_push's verify) reports signer_verdict's problem; check_tag (trust_pull, the
+    # bridge) accepts exactly the entries it passes: the two cannot disagree about who signed
+    entry = tag_signatures(PARSED, tag)[0]
+    policy = parse_signers([signer])[0]
+    assert signer_verdict(entry, policy, {}, tag) == (problem, None)
+    if problem is None:
+        assert check_tag(PARSED, tag, [signer])[0] == entry['digest']
+    else:
+        with pytest.raises(Unverified):
+            check_tag(PARSED, tag, [signer])
+
+
+def test_a_tag_signed_for_two_digests_is_refused_by_both_consumers():
+    assert 'signed for more than one digest' in single_digest_problem(tag_signatures(PARSED, 'split'), 'split')
+    assert single_digest_problem(tag_signatures(PARSED, 'v1'), 'v1') is None
+
+
 def test_root_pins():
     assert check_root(['e' * 64], None) == 'e' * 64
     assert check_root([], None) is None
@@ -86,23 +112,20 @@ def test_inputs():
         with pytest.raises(ValueError) as exc:
             parse_images(images)
         assert words in str(exc.value)
-    assert parse_signers(['jeff', 'jeff', 'alice']) == ['jeff', 'alice']
-    with pytest.raises(ValueError):
-        parse_signers(['releases'])
 
 
 @pytest.mark.parametrize('fmt', ['cosign', 'notation'])
 @pytest.mark.parametrize('policy_value, passed', [(None, True), (True, True), (False, False)])
 def test_oci_verification_requires_the_tag_binding_unless_the_policy_says_not(monkeypatch, fmt, policy_value, passed):
-    from ansible_collections.openbanking.content_trust.plugins.module_utils import _ocisig, _verified_pull
+    from ansible_collections.openbanking.content_trust.plugins.module_utils import _ociverify, _verified_pull
     seen = {}
 
     def verifier(cli, reference, tags, keys, **kwargs):
         seen.update(kwargs, tags=tags)
         return [{'tag': t, 'digest': kwargs['digests'][t], 'verified': t == 'v1.0.0',
                  'problems': [] if t == 'v1.0.0' else ['bound to tag v1.0.0, not to %s' % t]} for t in tags]
-    monkeypatch.setattr(_ocisig, 'verify_cosign', verifier)
-    monkeypatch.setattr(_ocisig, 'verify_notation', verifier)
+    monkeypatch.setattr(_ociverify, 'verify_cosign', verifier)
+    monkeypatch.setattr(_ociverify, 'verify_notation', verifier)
     reference = parse_reference('127.0.0.1:5000/acme/app', allow_tag=False)
     targets = [dict(reference=reference, repository=reference.gun, tag=tag, digest='sha256:' + 'a' * 64)
                for tag in ('v1.0.0', 'v2.0.0')]

@@ -18,7 +18,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._views i
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     RESERVED_SIGNER_NAMES, is_loopback_host, notary_tls_verified, parse_reference, validate_signer_name,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._keys import signer_role_matches
+from ansible_collections.openbanking.content_trust.plugins.module_utils._keystore import signer_role_matches
 
 
 @pytest.mark.parametrize('host', ['localhost', 'LOCALHOST', '127.0.0.1', '127.5.6.7', '::1', '[::1]'])

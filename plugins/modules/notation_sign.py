@@ -204,7 +204,7 @@ def main():
         origin=dict(type='str'),
         digests=dict(type='dict', default={}),
         key=dict(type='path', required=True, no_log=False),
-        key_owner=dict(type='int'),
+        key_owner=dict(type='int', no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases='deprecated', requires=('cryptography',))

@@ -116,3 +116,44 @@ def test_secrets_written_to_disk_only_remote_without_pipelining(connection, pipe
     assert bool(message) is exposed
     if exposed:
         assert 'signer1' in message and '~/.ansible/tmp' in message and 'ansible_pipelining' in message
+
+
+def test_a_socket_without_permission_names_the_permission_and_the_fixes():
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+        DaemonUnreachable, daemon_unreachable, explain,
+    )
+    sdk = ("Error while fetching server API version: ('Connection aborted.', PermissionError(13, "
+           "'Permission denied'))")
+    error = daemon_unreachable('unix:///run/docker.sock', sdk, 'set docker_host to the socket')
+    assert isinstance(error, DaemonUnreachable) and error.kind == 'daemon_unreachable'
+    assert 'permission denied on its socket' in error.msg and 'docker' in error.msg and 'become' in error.msg
+    assert 'set docker_host' not in error.msg
+    error = daemon_unreachable('unix:///run/docker.sock', 'Connection refused', 'set docker_host to the socket')
+    assert error.kind == 'daemon_unreachable' and 'cannot be reached' in error.msg and 'set docker_host' in error.msg
+    cli = ('permission denied while trying to connect to the Docker daemon socket at unix:///run/docker.sock: Get '
+           '"http://%2Frun%2Fdocker.sock/v1.47/images/json": dial unix /run/docker.sock: connect: permission denied')
+    error = explain(cli, 'push repo:v1')
+    assert error.kind == 'daemon_unreachable' and error.msg.startswith('push repo:v1: the docker daemon '
+                                                                       'unix:///run/docker.sock refused this user')
+    error = explain('Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?', 'pull')
+    assert error.kind == 'daemon_unreachable' and 'unix:///x.sock cannot be reached' in error.msg
+
+
+def test_a_daemon_this_host_cannot_use_fails_the_check_instead_of_failing_the_release(monkeypatch):
+    from ansible_collections.openbanking.content_trust.plugins.module_utils import _verified_pull
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
+    from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+        DaemonUnreachable, TrustError, daemon_unreachable,
+    )
+    ref = parse_reference('127.0.0.1:5000/acme/app', allow_tag=False)
+
+    def refused(cli, targets, tag_locally):
+        raise daemon_unreachable('unix:///run/docker.sock', 'Permission denied')
+    monkeypatch.setattr(_verified_pull, 'pull_verified', refused)
+    with pytest.raises(DaemonUnreachable, match='permission denied on its socket'):
+        _verified_pull._pull_signed(None, ref, 'v1', 'sha256:' + 'a' * 64)
+
+    def missing(cli, targets, tag_locally):
+        raise TrustError('manifest unknown')
+    monkeypatch.setattr(_verified_pull, 'pull_verified', missing)
+    assert _verified_pull._pull_signed(None, ref, 'v1', 'sha256:' + 'a' * 64) == (False, 'manifest unknown', False)

@@ -107,14 +107,34 @@ class SSHHost(object):
                     raise AssertionError('sshd did not start: %s' % open(os.path.join(base, 'sshd.log')).read())
                 time.sleep(0.1)
 
+    def _user_processes(self):
+        pids = []
+        for pid in os.listdir('/proc'):
+            try:
+                if pid.isdigit() and os.stat('/proc/%s' % pid).st_uid == self.uid:
+                    pids.append(int(pid))
+            except OSError:
+                pass
+        return pids
+
     def close(self):
         if self.sshd is not None:
             self.sshd.terminate()
             self.sshd.wait(10)
+        # The sessions Ansible keeps open (ControlPersist) run as the user: userdel refuses a user with processes.
+        for pid in self._user_processes():
+            try:
+                os.kill(pid, 15)
+            except OSError:
+                pass
+        end = time.time() + 5
+        while self._user_processes() and time.time() < end:
+            time.sleep(0.1)
         if os.path.exists(self.sudoers):
             os.unlink(self.sudoers)
-        subprocess.run(['userdel', '--remove', self.user], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False, timeout=60)
+        proc = subprocess.run(['userdel', '--remove', self.user], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              check=False, timeout=60)
+        assert proc.returncode in (0, 12), 'userdel %s: %s' % (self.user, proc.stdout.decode())
 
     def host_vars(self):
         return {'ansible_connection': 'ssh', 'ansible_host': '127.0.0.1', 'ansible_port': self.port,

@@ -17,6 +17,9 @@ description:
     of the collection uses, from the role variables C(content_trust_docker_cli), C(content_trust_notary_cli),
     C(content_trust_docker_host), C(content_trust_docker_config), C(content_trust_server) and
     C(content_trust_timeout). C(docker_host) and C(server) are left out when their variable is empty or unset.
+  - C(docker_config) is the directory resolved for the user it belongs to (the C(content_trust_docker_user) fact the
+    roles set, see the P(openbanking.content_trust.docker_user#filter) filter) when that fact is for the same
+    C(content_trust_docker_config), so that with become C(~) is not the home of root.
   - The one place that maps the role variables to the group's options, so the roles do not each repeat the block.
 options: {}
 '''
@@ -41,6 +44,8 @@ _raw:
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.openbanking.content_trust.plugins.module_utils._hostuser import docker_config_path
+
 # group option -> role variable; the options left out when the variable is empty.
 OPTIONS = (('docker_cli', 'content_trust_docker_cli'), ('notary_cli', 'content_trust_notary_cli'),
            ('docker_host', 'content_trust_docker_host'), ('docker_config', 'content_trust_docker_config'),
@@ -48,14 +53,18 @@ OPTIONS = (('docker_cli', 'content_trust_docker_cli'), ('notary_cli', 'content_t
 OPTIONAL = ('docker_host', 'server')
 
 
-def group_defaults(values):
-    """The group's options from {role variable: value} (unset variables absent or None)."""
+def group_defaults(values, docker_user=None):
+    """The group's options from {role variable: value} (unset variables absent or None); ``docker_user`` is the
+    ``content_trust_docker_user`` fact of the host (the docker configuration resolved for the user it belongs to,
+    see ``_hostuser.docker_user``), used when it was resolved for the same ``content_trust_docker_config``."""
     result = {}
     for option, variable in OPTIONS:
         value = values.get(variable)
         if value is None or (option in OPTIONAL and not value):
             continue
         result[option] = value
+    if 'docker_config' in result:
+        result['docker_config'] = docker_config_path(result['docker_config'], docker_user)
     return result
 
 
@@ -64,5 +73,5 @@ class LookupModule(LookupBase):
         # The builtin vars lookup templates each value as the task would see it, whatever the ansible-core version.
         lookup = lookup_loader.get('ansible.builtin.vars', loader=self._loader, templar=self._templar)
         names = [variable for _option, variable in OPTIONS]
-        values = lookup.run(names, variables, default=None)
-        return [group_defaults(dict(zip(names, values)))]
+        values = lookup.run(names + ['content_trust_docker_user'], variables, default=None)
+        return [group_defaults(dict(zip(names, values)), values[-1])]

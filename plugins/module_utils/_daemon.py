@@ -19,7 +19,9 @@ import json
 import re
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InvalidReference, TrustError, explain
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
+    InvalidReference, TrustError, daemon_unreachable, explain,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import registry_url
 
 
@@ -83,7 +85,7 @@ class LocalImages(object):
             try:
                 self._client = docker_sdk.APIClient(version='auto', timeout=min(self.cli.timeout, 60), **kwargs)
             except DockerException as exc:
-                raise TrustError('the docker daemon %s cannot be reached (%s); %s' % (self.url, exc, self.hint))
+                raise daemon_unreachable(self.url, exc, self.hint)
         return self._client
 
     def inspect_many(self, names):

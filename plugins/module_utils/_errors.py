@@ -21,6 +21,7 @@ one place that turns the output of docker, notary, cosign and Notation into such
             NotaryTLSUntrusted    the Notary server's certificate does not verify
             RepositoryUnknown     the Notary server has no trust data for the repository
             RegistryUnreachable   the registry does not answer
+            DaemonUnreachable     the docker daemon's socket cannot be used from here (absent, or no permission)
             CredentialsRefused    the registry or Notary server refused the credentials
             MissingSigningKey     no usable local private key for the role being signed
             CLIFailure            any other failure of a command
@@ -102,6 +103,13 @@ class RepositoryUnknown(TrustError):
 
 class RegistryUnreachable(TrustError):
     kind = 'registry_unreachable'
+
+
+class DaemonUnreachable(TrustError):
+    """The docker daemon cannot be used from this host: its socket is not there, or this user may not open it.
+    A local failure, never a verdict about the images."""
+
+    kind = 'daemon_unreachable'
 
 
 class CredentialsRefused(TrustError):
@@ -198,6 +206,32 @@ def is_tls_failure(text):
     text = str(text or '')
     return 'x509:' in text or 'certificate signed by unknown authority' in text \
         or 'CERTIFICATE_VERIFY_FAILED' in text or 'certificate verify failed' in text
+
+
+_SOCKET_PERMISSION_RE = re.compile(r'permission denied', re.I)
+
+
+def daemon_unreachable(url, detail, hint=None, what=None):
+    """Why the docker daemon at ``url`` cannot be used, from the client's ``detail``: a socket this user may not open
+    names the permission and its fixes (the socket's group, or become) instead of the socket's address."""
+    detail = str(detail).strip()
+    prefix = '%s: ' % what if what else ''
+    if _SOCKET_PERMISSION_RE.search(detail):
+        return DaemonUnreachable('%sthe docker daemon %s refused this user: permission denied on its socket (%s); add '
+                                 'the user to the group that owns the socket (usually docker), or run the task with '
+                                 'become' % (prefix, url, detail))
+    msg = '%sthe docker daemon %s cannot be reached (%s)' % (prefix, url, detail)
+    return DaemonUnreachable(msg + ('; %s' % hint if hint else ''))
+
+
+def _daemon_socket(text, what, ctx):
+    # docker CLI: "permission denied while trying to connect to the Docker daemon socket at unix:///..." or
+    # "Cannot connect to the Docker daemon at unix:///.... Is the docker daemon running?"
+    m = re.search(r'(permission denied while trying to connect to the docker daemon socket at (\S+?):?\s'
+                  r'|Cannot connect to the Docker daemon at (\S+?)\.? Is the docker daemon running)', text, re.I)
+    if m:
+        return daemon_unreachable(m.group(2) or m.group(3), _last_line(text), what=what)
+    return None
 
 
 # --- what CLI output means ---------------------------------------------------------------------
@@ -297,6 +331,7 @@ def _tool_error_line(text, what, ctx):
 
 
 RULES = (
+    (('docker', 'registry', 'push'), _daemon_socket),
     (('docker', 'notary'), _tls),
     (('notary',), _notary_offline),
     (('docker',), _notary_unreachable),

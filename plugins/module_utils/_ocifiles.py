@@ -89,27 +89,33 @@ def check_ca_certificates(pems, what='ca_certificates'):
     return out
 
 
-def check_private_file(path, what):
-    """The user's own regular file, readable by nobody else (0600 or stricter)."""
+def check_private_file(path, what, owner_uids=None):
+    """The user's own regular file, readable by nobody else (0600 or stricter).  ``owner_uids`` are the uids it may
+    belong to (``_hostuser.key_owner_uids``: the user the key is meant for, which under become is not the euid);
+    by default the user running the task."""
+    if owner_uids is None:
+        owner_uids = frozenset([os.getuid()])
     try:
         st = os.stat(path)
     except OSError as exc:
         raise InputError('%s %s cannot be read: %s' % (what, path, exc.strerror))
     if not stat.S_ISREG(st.st_mode):
         raise InputError('%s %s is not a regular file' % (what, path))
-    if st.st_uid != os.getuid():
-        raise InputError('%s %s belongs to uid %d, not to the user running the task (uid %d): a signing key must be '
-                         'the signer\'s own file' % (what, path, st.st_uid, os.getuid()))
+    if st.st_uid not in owner_uids:
+        raise InputError('%s %s belongs to uid %d, not to the user it is meant for (uid %s): a signing key must be '
+                         'the signer\'s own file (under become, set key_owner, or the role\'s '
+                         'content_trust_docker_config_owner, to that user)'
+                         % (what, path, st.st_uid, ' or '.join(str(u) for u in sorted(owner_uids))))
     if stat.S_IMODE(st.st_mode) & 0o077:
         raise InputError('%s %s is readable by others (mode %o): make it 0600 (chmod 600 %s)'
                          % (what, path, stat.S_IMODE(st.st_mode), path))
 
 
-def check_notation_signing_files(key_path, chain_path):
+def check_notation_signing_files(key_path, chain_path, owner_uids=None):
     """Notation's requirements, checked before anything runs: the key is the user's own 0600 file,
     unencrypted, matching the leaf certificate, which carries the code-signing usage.  Returns the
     leaf's SHA-256 fingerprint (hex) and the chain's PEM blocks."""
-    check_private_file(key_path, 'key')
+    check_private_file(key_path, 'key', owner_uids)
     try:
         with open(chain_path) as f:
             chain_text = f.read()

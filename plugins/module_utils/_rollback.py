@@ -36,6 +36,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._common 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import InputError
 
 # Kept word for word: users (and tests) look for these sentences.
+# When this run also pushed cosign or Notation signatures, only the Notary part is as before.
+NOTARY_UNDONE = ('Every repository shows the Notary trust data it had before this run. What was pushed stays in the '
+                 'registry without a Notary signature (a content-trust pull refuses it).')
 ALL_UNDONE = ('Every repository shows the trust data it had before this run. What was pushed stays in the registry '
               'without a signature (a content-trust pull refuses it); run the release again once the failure is fixed.')
 
@@ -230,11 +233,18 @@ def rollback_report(progress, plan=None, enabled=True, inspected=None, revoked=N
     if plan.get('left_alone'):
         out += ['Left alone (not changed by this run, or changed again after it):'] + [
             '- %s:%s %s' % (e['repository'], e['tag'], e['reason']) for e in plan['left_alone']]
+    kept = [name for name, lines in oci if lines]
     if failed:
         out += ['NOT rolled back (fix by hand, e.g. with trust_revoke or trust_push):'] + failed
     elif plan.get('left_alone'):
-        out.append('Every change this run made to the trust data is undone; the tags left alone above show what '
-                   'others changed. What was pushed stays in the registry without a signature of this run.')
-    else:
+        out.append('Every change this run made to the Notary trust data is undone; the tags left alone above show what '
+                   'others changed. What was pushed stays in the registry without a Notary signature of this run.')
+    elif not kept:
         out.append(ALL_UNDONE)
+    else:
+        out.append(NOTARY_UNDONE)
+    if kept and not failed:
+        # "Undone" is about Notary only: the cosign / Notation signatures this run pushed are still in the registry.
+        out.append('NOT rolled back: the %s signatures listed above stay in the registry and verify for those tags.'
+                   % ' and '.join(kept))
     return out

@@ -24,7 +24,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import TrustError
+from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import DaemonUnreachable, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import (
     FORMATS, parse_reference, parse_tags,
 )
@@ -300,6 +300,10 @@ def _pull_signed(cli, reference, tag, signed_digest):
                   root_key_id=None)
     try:
         fetched = pull_verified(cli, [target], tag_locally=False)[0]['pulled']
+    except DaemonUnreachable:
+        # This host cannot use its docker daemon (no socket, no permission): a local failure, not a verdict about
+        # the release - the task fails, and no report says the tag does not verify.
+        raise
     except TrustError as exc:
         return False, exc.msg, False
     return True, '', fetched

@@ -65,10 +65,17 @@ options:
     default: {}
   key:
     description:
-      - Path to the PEM private key of the signing certificate, unencrypted, owned by the user running the task,
-        mode 0600 (the task fails otherwise, before anything is signed).
+      - Path to the PEM private key of the signing certificate, unencrypted, owned by the user it is meant for
+        (O(key_owner)), mode 0600 (the task fails otherwise, before anything is signed).
     type: path
     required: true
+  key_owner:
+    description:
+      - The uid of the user O(key) is meant for; the key must be that user's file.
+      - Unset, the user running the task, and when that is root under C(sudo), also the user who ran C(sudo)
+        (C(SUDO_UID)). With become, the P(openbanking.content_trust.publish_release#role) role gives the uid of
+        the user its docker configuration belongs to.
+    type: int
   certificate_chain:
     description:
       - Path to the PEM certificate chain, leaf first, ending with the root CA. The leaf must carry the
@@ -143,7 +150,10 @@ certificate_fingerprint:
   type: str
 '''
 
+import os
+
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
+from ansible_collections.openbanking.content_trust.plugins.module_utils._hostuser import key_owner_uids
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import check_origin, tag_binding
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import check_notation_signing_files
@@ -162,7 +172,8 @@ class Sign(Action):
         self.repository = parse_reference(p['repository'], allow_tag=False)
         self.tags = parse_tags(p['tags'])
         self.origin = check_origin(p['origin'])
-        self.fingerprint, self.chain = check_notation_signing_files(p['key'], p['certificate_chain'])
+        owners = key_owner_uids(p['key_owner'], os.geteuid(), os.environ.get('SUDO_UID'))
+        self.fingerprint, self.chain = check_notation_signing_files(p['key'], p['certificate_chain'], owners)
         self.tools = OciTools(self.cli, notation_cli=p['notation_cli'])
 
     def plan(self):
@@ -203,6 +214,7 @@ def main():
         origin=dict(type='str'),
         digests=dict(type='dict', default={}),
         key=dict(type='path', required=True, no_log=False),
+        key_owner=dict(type='int', no_log=False),
         certificate_chain=dict(type='path', required=True),
         notation_cli=dict(type='str', default='notation'),
     ), passphrases='ignored', requires=('cryptography',))

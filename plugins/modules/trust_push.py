@@ -218,6 +218,8 @@ error_kind:
     - When the task failed, the class of the failure, the same for the same cause in every module of the collection -
       V(bad_input) (an option, found before anything changed), V(bad_key), V(wrong_passphrase), V(missing_signing_key),
       V(notary_unreachable), V(notary_tls_untrusted), V(repository_unknown), V(registry_unreachable),
+      V(daemon_unreachable) (the docker daemon's socket is not there or this user may not open it - a local failure,
+      not a verdict about an image),
       V(credentials_refused), V(cli_failure), V(timeout), V(unverified) (a signature or trust data that does not
       verify), V(missing_requirement) (a Python library the module needs), or V(failed) (another failure of a tool).
   returned: failure

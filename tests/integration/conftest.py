@@ -219,14 +219,14 @@ CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py'
                    'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py', 'test_error_contract.py',
                    'test_oci_revoke.py', 'test_release_signers.py', 'test_revoked_images.py',
                    'test_containers_policy.py', 'test_tool_install.py', 'test_trust_key.py', 'test_bad_inputs.py',
-                   'test_fuzz_inputs.py')
+                   'test_fuzz_inputs.py', 'test_ssh_become.py')
 
 
 # `make integration` runs two lanes side by side; to even them out, these files of CLI_INDEPENDENT run with the
 # reference CLI in a leg of lane B (CT_INDEPENDENT_SET=b: only them) instead of in lane A's reference leg
 # (CT_INDEPENDENT_SET=a: all but them). Without CT_INDEPENDENT_SET (pytest by hand) everything runs.
 LANE_B_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_error_contract.py', 'test_notary_server.py',
-                      'test_oci_revoke.py', 'test_containers_policy.py', 'test_tool_install.py')
+                      'test_oci_revoke.py', 'test_containers_policy.py', 'test_tool_install.py', 'test_ssh_become.py')
 
 
 def _select_independent_set(config, items):

@@ -67,6 +67,9 @@ def test_publish_in_three_formats_then_verify_release(formats, stack):
     run = formats.playbook(*(FOUR + ['-vvv']))
     _no_secret(run)
     assert run.rc == 0, str(run)
+    # signing_host brought the cosign public key to the controller, as it does the signer keys.
+    with open(os.path.join(formats.key_dir, 'release.cosign.pub')) as f:
+        assert f.read().strip() == formats.cosign_public_key.strip()
     for tool in ('cosign', 'notation'):
         path = os.path.join(formats.bin_dir, tool)
         assert os.access(path, os.X_OK) and oct(os.stat(path).st_mode & 0o777) == '0o755'

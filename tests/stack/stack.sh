@@ -51,11 +51,18 @@ install_packages() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
   command -v nginx >/dev/null || missing+=(nginx-light)
+  # The SSH leg (tests/integration/test_ssh_become.py): its fixture runs an sshd of its own on loopback.
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v sudo >/dev/null || missing+=(sudo)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # No package may start a system service (openssh-server would start sshd on port 22): policy-rc.d says no.
+    local policy=/usr/sbin/policy-rc.d own_policy=
+    if [ ! -e $policy ]; then printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy && own_policy=1; fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$own_policy" ]; then rm -f $policy; fi
   fi
   "$here/tools.sh" install  # cosign 2.x/3.x and notation under build/tools (newer Debian suites)
   # Debian's docker.io enables a system dockerd through systemd where systemd runs;

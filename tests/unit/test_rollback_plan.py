@@ -24,7 +24,7 @@ from ansible_collections.openbanking.content_trust.plugins.filter.rollback_repor
     rollback_report as report_filter,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._rollback import (
-    ALL_UNDONE, rollback_plan, rollback_report,
+    ALL_UNDONE, NOTARY_UNDONE, rollback_plan, rollback_report,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'rollback')
@@ -206,3 +206,21 @@ def test_the_filters_refuse_bad_input_naming_the_filter():
     push, inspected = recorded('push_failed_second_repository')
     assert plan_filter(push['images'], inspected['repositories'], 'jeff') == rollback_plan(push['images'], inspected,
                                                                                            'jeff')
+
+
+def test_a_clean_notary_rollback_after_cosign_signed_does_not_say_everything_is_as_before():
+    """A three-format release that failed after cosign signed: Notary is rolled back, the cosign signatures are not,
+    and the last lines say exactly that (not "every repository shows the trust data it had before")."""
+    push, inspected = recorded('push_failed_second_repository')
+    images = copy.deepcopy(push['images'])
+    images[0]['before']['shared'] = []
+    plan = rollback_plan(images, inspected, 'jeff')
+    cosign = {'results': [{'item': {'repository': APP1}, 'results': [{'tag': 'v2.1.0', 'digest': NEW, 'signed': True}]}]}
+    lines = rollback_report(images, plan=plan, inspected=inspected, revoked=loop(plan['revoke']),
+                            restored=loop(plan['restore']), cosign=cosign, notation={'results': []},
+                            formats=['notary', 'cosign', 'notation'])
+    assert ALL_UNDONE not in lines
+    assert lines[-2] == NOTARY_UNDONE
+    assert lines[-1] == ('NOT rolled back: the cosign signatures listed above stay in the registry and verify for '
+                         'those tags.')
+    assert '- %s:v2.1.0 %s' % (APP1, NEW) in lines

@@ -226,7 +226,7 @@ CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py'
 # reference CLI in a leg of lane B (CT_INDEPENDENT_SET=b: only them) instead of in lane A's reference leg
 # (CT_INDEPENDENT_SET=a: all but them). Without CT_INDEPENDENT_SET (pytest by hand) everything runs.
 LANE_B_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_error_contract.py', 'test_notary_server.py',
-                      'test_oci_revoke.py', 'test_containers_policy.py', 'test_tool_install.py', 'test_ssh_become.py')
+                      'test_oci_revoke.py', 'test_ssh_become.py')
 
 
 def _select_independent_set(config, items):

@@ -47,7 +47,7 @@ ANSIBLE_ENV := \
 LINT_PATHS = galaxy.yml meta/runtime.yml $(wildcard roles playbooks)
 
 .PHONY: help venv collection stack-up stack-down sanity lint unit integration test \
-	demo bench clean installed installed-sanity changelog release-notes
+	demo bench clean installed installed-sanity installed-demo sanity-tools changelog release-notes
 
 help:
 	@echo 'make demo         sign and verify images against a local Notary'
@@ -93,7 +93,19 @@ stack-down:
 # `--requirements` is not used: the pip bootstrap of the per-test virtualenvs is
 # served by .ci/sanity-get-pip.py's stand-in instead (see that file for why), and the
 # controller requirements are already in build/venv.
-sanity: venv
+# shellcheck for ansible-test's shellcheck test, from Debian's package when root (apt is not run beside another apt).
+sanity-tools:
+	@if ! command -v shellcheck >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo 'sanity: installing shellcheck (Debian package) for the shellcheck sanity test'; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
+	  else \
+	    echo 'sanity: WARNING shellcheck is not installed; ansible-test skips the shellcheck test' >&2; \
+	  fi; \
+	fi
+
+sanity: venv sanity-tools
 	@exec 9>"$(BUILD)/sanity.lock"; \
 	if ! flock -n 9; then echo 'sanity: waiting for another make sanity in this tree'; flock 9; fi; \
 	start=$$SECONDS; \
@@ -103,15 +115,6 @@ sanity: venv
 	  | while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done \
 	  | xargs -0 -r cp --parents -P -t "$(SANITY_ROOT)"; \
 	git -C "$(SANITY_ROOT)" init -q; \
-	if ! command -v shellcheck >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo 'sanity: installing shellcheck (Debian package) for the shellcheck sanity test'; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
-	  else \
-	    echo 'sanity: WARNING shellcheck is not installed; ansible-test skips the shellcheck test' >&2; \
-	  fi; \
-	fi; \
 	"$(BIN)/python" .ci/sanity-get-pip.py "$(SANITY_HOME)"; \
 	rc=0; \
 	(cd "$(SANITY_ROOT)" && env -u PYTHONPATH -u ANSIBLE_COLLECTIONS_PATH HOME="$(SANITY_HOME)" \
@@ -176,7 +179,18 @@ integration: venv collection
 	echo "integration: both lanes finished in $$((SECONDS - start))s (lane A exit $$ra, lane B exit $$rb)"; \
 	[ $$ra -ne 0 ] && exit $$ra; exit $$rb
 
-test: venv collection sanity lint changelog unit integration installed
+# The two sanity runs (the tree, and the installed tarball) need no stack: they run beside the integration lanes,
+# which mostly wait on the tools, and their output is printed when both are done.  The installed copy's demo needs
+# the default stack, so it runs after the lanes.  Everything apt installs is installed first (the stack's packages,
+# shellcheck), so no two apt runs meet.
+test: venv collection lint changelog unit sanity-tools
+	@"$(STACK)" install; \
+	( $(MAKE) --no-print-directory sanity installed-sanity >"$(BUILD)/sanity-all.log" 2>&1 ) & s=$$!; \
+	ri=0; $(MAKE) --no-print-directory integration || ri=$$?; \
+	rs=0; wait $$s || rs=$$?; \
+	echo "== sanity of the tree and of the installed tarball (build/sanity-all.log):"; cat "$(BUILD)/sanity-all.log"; \
+	[ $$ri -ne 0 ] && exit $$ri; [ $$rs -ne 0 ] && exit $$rs; \
+	$(MAKE) --no-print-directory installed-demo
 
 # What a user gets from Galaxy: the tarball `ansible-galaxy collection build` makes,
 # installed into an empty collections path.  ansible-test sanity runs on that installed
@@ -185,13 +199,15 @@ test: venv collection sanity lint changelog unit integration installed
 # `make integration`.
 INSTALLED := $(BUILD)/installed
 INSTALLED_ROOT := $(INSTALLED)/ansible_collections/openbanking/content_trust
-installed: installed-sanity
+installed: installed-sanity installed-demo
+
+installed-demo: venv
 	@trap '"$(STACK)" stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	env -u PYTHONPATH PATH="$(BIN):$$PATH" CT_DEMO_COLLECTIONS="$(INSTALLED)" \
 	  CT_DEMO_DIR="$(BUILD)/installed-demo" bash tests/demo.sh
 
 # The build, the install and ansible-test sanity on the installed copy (no stack needed).
-installed-sanity: venv
+installed-sanity: venv sanity-tools
 	@exec 9>"$(BUILD)/sanity.lock"; \
 	if ! flock -n 9; then echo 'installed: waiting for another make sanity in this tree'; flock 9; fi; \
 	rm -rf "$(BUILD)/dist" "$(INSTALLED)" "$(BUILD)/installed-demo"; \

@@ -73,5 +73,9 @@ class LookupModule(LookupBase):
         # The builtin vars lookup templates each value as the task would see it, whatever the ansible-core version.
         lookup = lookup_loader.get('ansible.builtin.vars', loader=self._loader, templar=self._templar)
         names = [variable for _option, variable in OPTIONS]
-        values = lookup.run(names + ['content_trust_docker_user'], variables, default=None)
-        return [group_defaults(dict(zip(names, values)), values[-1])]
+        values = lookup.run(names, variables, default=None)
+        # A role entry point that resolves no user (signers' pins) has no content_trust_docker_user fact; the vars
+        # lookup treats a default of None as no default, so ask only for a fact that is there.
+        user = lookup.run(['content_trust_docker_user'], variables)[0] \
+            if 'content_trust_docker_user' in (variables or {}) else None
+        return [group_defaults(dict(zip(names, values)), user)]

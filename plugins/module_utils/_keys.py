@@ -76,18 +76,24 @@ def public_key_pem(public_key):
     return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')
 
 
+def _pem_block(text, what, kind, expected):
+    """``(type, headers, der)`` of the first PEM block of ``text`` (size-capped), or KeyProblem naming ``what`` as
+    not a PEM ``kind`` and what was ``expected``."""
+    check_pem_size(text, what)
+    try:
+        return split_pem(text)
+    except KeyProblem:
+        raise KeyProblem('%s is not a PEM %s: expected %s' % (what, kind, expected))
+
+
 def parse_public_pem(text, what='public key'):
     """Parse a public key or certificate PEM as given to ``docker trust signer add``.
 
     Returns a dict with ``key_id`` (the ID docker and notary show for it) and ``pem``.
     Private material is refused without being echoed.
     """
-    check_pem_size(text, what)
-    try:
-        pem_type, headers, der = split_pem(text)
-    except KeyProblem:
-        raise KeyProblem('%s is not a PEM public key or certificate: expected a block starting with '
-                         '"-----BEGIN PUBLIC KEY-----" or "-----BEGIN CERTIFICATE-----"' % what)
+    pem_type, headers, der = _pem_block(text, what, 'public key or certificate', 'a block starting with '
+                                        '"-----BEGIN PUBLIC KEY-----" or "-----BEGIN CERTIFICATE-----"')
     if 'PRIVATE KEY' in pem_type:
         raise KeyProblem('%s is a private key (a PEM "%s" block); give the public key only (the .pub file), '
                          'never a private key' % (what, pem_type))
@@ -148,12 +154,8 @@ def generate_private_key():
 
 def load_private_pem(text, passphrase=None, what='private_key'):
     """Load a plain or PKCS#8-encrypted private key PEM; headers are ignored."""
-    check_pem_size(text, what)
-    try:
-        pem_type, headers, der = split_pem(text)
-    except KeyProblem:
-        raise KeyProblem('%s is not a PEM private key: expected a block such as '
-                         '"-----BEGIN EC PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----"' % what)
+    pem_type, headers, der = _pem_block(text, what, 'private key', 'a block such as '
+                                        '"-----BEGIN EC PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----"')
     if 'PRIVATE KEY' not in pem_type:
         raise KeyProblem('%s is a PEM "%s" block, not a private key' % (what, pem_type))
     if 'Proc-Type' in headers:

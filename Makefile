@@ -179,18 +179,7 @@ integration: venv collection
 	echo "integration: both lanes finished in $$((SECONDS - start))s (lane A exit $$ra, lane B exit $$rb)"; \
 	[ $$ra -ne 0 ] && exit $$ra; exit $$rb
 
-# The two sanity runs (the tree, and the installed tarball) need no stack: they run beside the integration lanes,
-# which mostly wait on the tools, and their output is printed when both are done.  The installed copy's demo needs
-# the default stack, so it runs after the lanes.  Everything apt installs is installed first (the stack's packages,
-# shellcheck), so no two apt runs meet.
-test: venv collection lint changelog unit sanity-tools
-	@"$(STACK)" install; \
-	( $(MAKE) --no-print-directory sanity installed-sanity >"$(BUILD)/sanity-all.log" 2>&1 ) & s=$$!; \
-	ri=0; $(MAKE) --no-print-directory integration || ri=$$?; \
-	rs=0; wait $$s || rs=$$?; \
-	echo "== sanity of the tree and of the installed tarball (build/sanity-all.log):"; cat "$(BUILD)/sanity-all.log"; \
-	[ $$ri -ne 0 ] && exit $$ri; [ $$rs -ne 0 ] && exit $$rs; \
-	$(MAKE) --no-print-directory installed-demo
+test: venv collection sanity lint changelog unit integration installed
 
 # What a user gets from Galaxy: the tarball `ansible-galaxy collection build` makes,
 # installed into an empty collections path.  ansible-test sanity runs on that installed

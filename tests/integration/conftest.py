@@ -214,19 +214,23 @@ def pytest_configure(config):
 # merge into one release report, which the docker CLI has no part in. trust_key never runs docker or notary; bad input
 # (test_bad_inputs.py, test_fuzz_inputs.py) is refused by the option checks before any CLI runs, whichever it is. The
 # containers policy runs podman and skopeo; the tool installs run no docker.
+# The three-format playbooks sign cosign and Notation without the docker CLI and Notary through the paths
+# test_playbooks.py covers on every CLI; test_names.py checks names and documentation; staging targets is the notary
+# CLI's changelist alone.
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
                    'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
                    'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py', 'test_error_contract.py',
                    'test_oci_revoke.py', 'test_release_signers.py', 'test_revoked_images.py',
                    'test_containers_policy.py', 'test_tool_install.py', 'test_trust_key.py', 'test_bad_inputs.py',
-                   'test_fuzz_inputs.py', 'test_ssh_become.py')
+                   'test_fuzz_inputs.py', 'test_ssh_become.py', 'test_formats_playbooks.py', 'test_names.py',
+                   'test_stage_targets.py')
 
 
 # `make integration` runs two lanes side by side; to even them out, these files of CLI_INDEPENDENT run with the
 # reference CLI in a leg of lane B (CT_INDEPENDENT_SET=b: only them) instead of in lane A's reference leg
 # (CT_INDEPENDENT_SET=a: all but them). Without CT_INDEPENDENT_SET (pytest by hand) everything runs.
 LANE_B_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_error_contract.py', 'test_notary_server.py',
-                      'test_oci_revoke.py', 'test_ssh_become.py')
+                      'test_oci_revoke.py', 'test_ssh_become.py', 'test_containers_policy.py', 'test_tool_install.py')
 
 
 def _select_independent_set(config, items):

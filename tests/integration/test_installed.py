@@ -9,7 +9,9 @@ symlink, so a file the tarball lacked (or carried needlessly) went unnoticed.
 on the installed copy; this test is the part that runs against the shared stack.
 """
 
+import json
 import os
+import shutil
 import subprocess
 import tarfile
 
@@ -54,16 +56,49 @@ def installed(tmp_path_factory):
     return str(tarballs[0]), str(collections)
 
 
+# The shipped playbooks by their FQCN, as `ansible-playbook openbanking.content_trust.publish_release`.
+FQCN = 'openbanking.content_trust.'
+# ansible-playbook in a mount namespace of its own where the installed collections path is mounted read-only, as in an
+# execution environment (root only: CI runs as root).
+READ_ONLY = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+             'mount --bind -o ro "$0" "$0" && exec "$@"']
+
+
 class InstalledScenario(Scenario):
+    """The playbooks of the installed copy, run by FQCN with that copy read-only, and the roles' default output paths
+    (public keys, release reports, pins file): they must land beside the inventory, not in the collection."""
+
     def __init__(self, stack, base, collections):
         self.collections_path = collections
         self.playbooks_dir = os.path.join(collections, 'ansible_collections', 'openbanking', 'content_trust',
                                           'playbooks')
+        self.wrapper = READ_ONLY + [collections]
         super(InstalledScenario, self).__init__(stack, base)
+        # The defaults, not the test's own paths (the inventory file is in base: inventory_dir).
+        # The signers' keys where signing_host puts them by default (sync_signers.yml does not load its defaults).
+        with open(self.inventory) as f:
+            inventory = json.loads(f.read().replace("content_trust_public_key_dir ~ '/jeff.pub'",
+                                                    "inventory_dir ~ '/trust-keys/jeff.pub'"))
+        for name in ('content_trust_public_key_dir', 'content_trust_report_dir'):
+            del inventory['all']['vars'][name]
+        with open(self.inventory, 'w') as f:
+            json.dump(inventory, f, indent=1)
+        self.key_dir = os.path.join(base, 'trust-keys')
+        self.report_dir = os.path.join(base, 'release-reports')
+
+    def playbook_arg(self, name):
+        return FQCN + name[:-len('.yml')]
 
 
 @pytest.fixture(scope='module')
 def scenario(stack, installed, tmp_path_factory):
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        pytest.fail('the installed-copy test mounts the collection read-only: it needs root and unshare (util-linux)')
+    probe = subprocess.run(READ_ONLY + [installed[1], 'touch', os.path.join(installed[1], 'probe')],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False)
+    # The mount is really read-only: a write there fails, and nothing was written.
+    assert probe.returncode != 0 and b'Read-only file system' in probe.stdout, probe.stdout
+    assert not os.path.exists(os.path.join(installed[1], 'probe'))
     return InstalledScenario(stack, str(tmp_path_factory.mktemp('installed-playbooks')), installed[1])
 
 
@@ -92,6 +127,15 @@ def test_tarball_ships_licence_changelog_and_test_config_but_no_stack_tests(inst
 def test_playbooks_from_the_installed_copy_publish_a_release_that_verifies(scenario, stack, installed):
     run = scenario.playbook(*(FOUR + ['-vvv']))
     assert run.rc == 0, run
+    assert 'ansible-playbook -i %s -e @%s %sprovision_signing_host ' % (scenario.inventory, scenario.secrets, FQCN) \
+        in ' '.join(run.argv)
+    # The outputs went beside the inventory; the installed copy is as it was installed.
+    assert os.path.isfile(os.path.join(scenario.key_dir, 'jeff.pub'))
+    assert os.path.isfile(os.path.join(scenario.report_dir, 'release-v1.0.0.json'))
+    assert os.path.isfile(os.path.join(scenario.base, 'content_trust_pins.yml'))
+    verify = galaxy('collection', 'verify', '--offline', 'openbanking.content_trust',
+                    env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed[1]))
+    assert 'Successfully verified that checksums for \'openbanking.content_trust:' in verify, verify
     assert run.recap['failed'] == 0 and run.recap['changed'] > 0, run
     # Every task came from the installed copy, none from the clone.
     task_paths = [line.split('task path: ', 1)[1] for line in run.out.splitlines() if 'task path: ' in line]

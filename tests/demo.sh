@@ -10,7 +10,8 @@
 #   4. sync_signers.yml            jeff may sign <registry>/openbanking/conformance-suite
 #   5. publish_release.yml         push and sign v1.0.0 as jeff, verify, write the report
 #   6. verify_release.yml          verify again, as a consumer or auditor would
-#   7. show `docker trust inspect --pretty` of v1.0.0 and the release report
+#   7. show what the Notary serves for v1.0.0 (the collection's trust_info, on any docker CLI; also
+#      `docker trust inspect --pretty` where the CLI has it), cosign and notation verify, the release report
 #
 # Running it again changes nothing: every PLAY RECAP then says changed=0 (the summary
 # at the end lists them). The stack keeps running afterwards so that the result can be
@@ -118,7 +119,7 @@ echo "$server_id" >"$demo/notary-server.id"
 say "Building $image (FROM scratch, offline)"
 mkdir -p "$demo/docker"
 chmod 700 "$demo/docker"
-DOCKER_BUILDKIT=0 DOCKER_CONFIG=$demo/docker docker -H "$CT_DOCKER_HOST" build -q -t "$image" \
+DOCKER_BUILDKIT=0 DOCKER_CONFIG=$demo/docker "$DOCKER_CLI" -H "$CT_DOCKER_HOST" build -q -t "$image" \
   "$root/playbooks/files/demo-image" >/dev/null
 echo "built $image"
 
@@ -136,14 +137,41 @@ run_playbook sync_signers "Reconciling the signers (jeff may sign $repository)"
 run_playbook publish_release "Publishing release $release signed by jeff"
 run_playbook verify_release "Verifying release $release as a consumer would"
 
-# The consumer's view with docker 28.x (first on PATH): docker 29 has no docker trust without its plugin.
-say "docker trust inspect --pretty $repository:$release (a consumer's view: clean docker config)"
+# The consumer's view, from a clean docker configuration that holds only the Notary's CA: what the Notary serves for
+# the release, read by the collection's own trust_info, which works on every docker CLI (on docker 29 without the
+# docker-trust plugin it reads with the notary CLI, verifying the TUF metadata as docker does). The same data as
+# `docker trust inspect --pretty`, which is shown too where the demo's docker CLI has `docker trust`.
 clean=$(mktemp -d)
 trap 'rm -rf "$clean"' EXIT
 hostport=${CT_NOTARY_URL#https://}
 mkdir -p "$clean/tls/$hostport"
 cp "$CT_NOTARY_CA" "$clean/tls/$hostport/ca.crt"
-DOCKER_CONFIG=$clean DOCKER_CONTENT_TRUST_SERVER=$CT_NOTARY_URL docker trust inspect --pretty "$repository:$release"
+say "openbanking.content_trust.trust_info $repository:$release (a consumer's view: clean docker config, $DOCKER_CLI)"
+ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_STDOUT_CALLBACK=ansible.builtin.minimal \
+  ansible localhost -c local -i localhost, -e ansible_python_interpreter="$venv/bin/python" \
+  -m openbanking.content_trust.trust_info \
+  -a "references=$repository:$release docker_cli=$DOCKER_CLI docker_config=$clean server=$CT_NOTARY_URL" \
+  >"$demo/logs/trust_info.json" 2>"$demo/logs/trust_info.log" || { cat "$demo/logs/trust_info".*; die "trust_info failed"; }
+"$venv/bin/python" - "$demo/logs/trust_info.json" <<'PY'
+import json, sys
+# The minimal callback: "localhost | SUCCESS => {the result}".
+result = json.loads(open(sys.argv[1]).read().split('=>', 1)[1])
+for repo in result['repositories']:
+    print('Signatures for %s\n' % repo['repository'])
+    print('%-18s %-71s %s' % ('SIGNED TAG', 'DIGEST', 'SIGNERS'))
+    for tag in repo['signed_tags']:
+        print('%-18s %-71s %s' % (tag['tag'], tag['digest'], ' '.join(tag['signers'])))
+    print('\nList of signers and their keys for %s\n' % repo['repository'])
+    print('%-18s %s' % ('SIGNER', 'KEYS'))
+    for signer in repo['signers']:
+        print('%-18s %s' % (signer['name'], ' '.join(k[:12] for k in signer['key_ids'])))
+    print('\nRoot key:       %s' % ' '.join(k[:12] for k in repo['root_key_ids']))
+    print('Repository key: %s' % ' '.join(k[:12] for k in repo['repository_key_ids']))
+PY
+if "$DOCKER_CLI" trust inspect --help 2>&1 | grep -q -- --pretty; then
+  say "docker trust inspect --pretty $repository:$release (the same, with $DOCKER_CLI)"
+  DOCKER_CONFIG=$clean DOCKER_CONTENT_TRUST_SERVER=$CT_NOTARY_URL "$DOCKER_CLI" trust inspect --pretty "$repository:$release"
+fi
 
 digest=$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][0]["digest"])' \
   "$demo/reports/release-$release.json")

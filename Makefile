@@ -60,7 +60,7 @@ help:
 	@echo 'make lint         ansible-lint over roles/, playbooks/ and the collection metadata'
 	@echo 'make unit         pytest tests/unit'
 	@echo 'make integration  pytest tests/integration against the local stack (stopped afterwards)'
-	@echo 'make installed    build the tarball, install it, sanity + demo playbooks from the installed copy'
+	@echo 'make installed    build the tarball; sanity + units on it for ansible-core 2.17-2.19; the demo from it on CLI 29'
 	@echo 'make changelog    antsibull-changelog lint of changelogs/fragments'
 	@echo 'make release-notes fold the fragments into CHANGELOG.rst for the version in galaxy.yml'
 	@echo 'make bench        benchmarks against the bare docker CLI (build/bench.json)'
@@ -68,7 +68,7 @@ help:
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): tests/requirements.txt
+$(VENV_STAMP): tests/requirements.txt tests/requirements-units.txt
 	$(PYTHON) -m venv "$(VENV)"
 	"$(BIN)/python" -m pip install -r tests/requirements.txt
 	touch "$@"
@@ -190,30 +190,36 @@ INSTALLED := $(BUILD)/installed
 INSTALLED_ROOT := $(INSTALLED)/ansible_collections/openbanking/content_trust
 installed: installed-sanity installed-demo
 
+# The demo runs as a new user on a host whose only docker CLI is 29 (without the docker-trust plugin) would run it:
+# in a mount namespace of its own, every docker on PATH is the real CLI 29 of ../shared/bin (bind-mounted over it).
+# Without that CLI (or without root, which the mount needs) it runs with the docker on PATH, and says so.
 installed-demo: venv
 	@trap '"$(STACK)" stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
-	env -u PYTHONPATH PATH="$(BIN):$$PATH" CT_DEMO_COLLECTIONS="$(INSTALLED)" \
-	  CT_DEMO_DIR="$(BUILD)/installed-demo" bash tests/demo.sh
+	demo=(env -u PYTHONPATH PATH="$(BIN):$$PATH" CT_DEMO_COLLECTIONS="$(INSTALLED)" \
+	  CT_DEMO_DIR="$(BUILD)/installed-demo" DOCKER_CLI=docker bash tests/demo.sh); \
+	if [ -x "$(SHARED_BIN)/docker-29" ] && [ "$$(id -u)" = 0 ] && command -v unshare >/dev/null; then \
+	  unshare --mount --propagation private sh -c \
+	    'for cli in $$(which -a docker); do mount --bind "$$0" "$$cli" || exit 1; done; \
+	     echo "installed: the demo on a host whose only docker CLI is 29:"; \
+	     for cli in $$(which -a docker); do echo "  $$cli: $$("$$cli" --version)"; done; exec "$$@"' \
+	    "$(SHARED_BIN)/docker-29" "$${demo[@]}"; \
+	else \
+	  echo "installed: $(SHARED_BIN)/docker-29, root or unshare missing: the demo runs with the docker on PATH"; \
+	  "$${demo[@]}"; \
+	fi
 
-# The build, the install and ansible-test sanity on the installed copy (no stack needed).
+# The build, then ansible-test sanity and units on the installed copy for every ansible-core of the
+# support matrix (2.17, 2.18, 2.19: meta/runtime.yml's requires_ansible), side by side, each in a
+# virtualenv and an installed copy of its own (no stack needed; tests/installed-tests.sh says how).
+# The installed copy's files are the clone's, byte for byte (ansible-galaxy collection build copies
+# them); what only the installed copy can show is what the tarball lacks or carries (import,
+# validate-modules, ansible-doc ...).  pylint, the slowest sanity test by far, reads the same files in
+# `make sanity` and is not run again (CT_INSTALLED_PYLINT=1 runs it for every version).
 installed-sanity: venv sanity-tools
 	@exec 9>"$(BUILD)/sanity.lock"; \
 	if ! flock -n 9; then echo 'installed: waiting for another make sanity in this tree'; flock 9; fi; \
-	rm -rf "$(BUILD)/dist" "$(INSTALLED)" "$(BUILD)/installed-demo"; \
-	mkdir -p "$(BUILD)/dist" "$(INSTALLED)"; \
-	"$(BIN)/ansible-galaxy" collection build --output-path "$(BUILD)/dist" .; \
-	env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH="$(INSTALLED)" "$(BIN)/ansible-galaxy" collection install --offline --no-deps \
-	  -p "$(INSTALLED)" "$(BUILD)"/dist/*.tar.gz; \
-	git -C "$(INSTALLED_ROOT)" init -q; \
-	"$(BIN)/python" .ci/sanity-get-pip.py "$(SANITY_HOME)"; \
-	cd "$(INSTALLED_ROOT)" && env -u PYTHONPATH -u ANSIBLE_COLLECTIONS_PATH HOME="$(SANITY_HOME)" \
-	  PATH="$(BIN):$$PATH" "$(BIN)/ansible-test" sanity --local --python $(SANITY_PYTHON) --color no \
-	  $(INSTALLED_SANITY_ARGS) $(SANITY_ARGS)
-
-# The installed copy's files are the clone's, byte for byte (ansible-galaxy collection build copies them); what
-# only the installed copy can show is what the tarball lacks or carries (import, validate-modules, ansible-doc ...).
-# pylint, the slowest sanity test by far, reads the same files in `make sanity` and is not run twice.
-INSTALLED_SANITY_ARGS ?= --skip-test pylint
+	rm -rf "$(BUILD)/installed-demo"; \
+	PYTHON="$(PYTHON)" SANITY_PYTHON="$(SANITY_PYTHON)" bash tests/installed-tests.sh
 
 # Fragments are checked on every `make test`.  Right before publishing, `make
 # release-notes` folds the fragments into the release galaxy.yml names (it may be run

@@ -123,7 +123,7 @@ diff:
       does not exist is not listed. The fingerprint is the SHA-256 of the public key in DER, as
       C(openssl pkey -pubin -in <path>.pub -outform DER | sha256sum) prints it. Never the private key or a password.
     - The fingerprint of a key that only gets generated is C((generated when applied)) in check mode; that of a key
-      O(force) replaces is C((not read: replaced)).
+      O(force) replaces is C((replaced, not read)).
     - Returned only in diff mode (C(--diff)), in check mode too; equal when nothing changes.
   returned: when diff mode is on
   type: dict
@@ -239,7 +239,7 @@ def _cosign_generate(tools, prefix, passphrase):
 
 
 GENERATED = '(generated when applied)'
-REPLACED = '(not read: replaced)'
+REPLACED = '(replaced, not read)'
 
 
 def key_pair_files(key_file, pub_file, public=None, replaced=False):

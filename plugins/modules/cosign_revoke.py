@@ -157,8 +157,8 @@ unsigned:
 diff:
   description:
     - C(signatures) - each tag asked for, as C(<repository>:<tag>), to the cosign signatures bound to it
-      (C(<kind> <digest>)), before and after: an empty list after means no signature of this format verifies for the
-      tag any more. Equal when nothing is withdrawn.
+      (C(<kind> <digest>)), before and after. An empty list after means that no signature of this format
+      verifies for the tag any more. Equal when nothing is withdrawn.
     - Returned only in diff mode (C(--diff)), in check mode too (what would be withdrawn).
   returned: when diff mode is on
   type: dict

@@ -78,8 +78,8 @@ def _no_secret(result, *secrets):
 
 def test_before_after_has_one_shape_and_a_header():
     assert _module.before_after({'a': 1}, {'a': 2}) == {'before': {'a': 1}, 'after': {'a': 2}}
-    assert _module.before_after({}, {}, header='r (x)') == {'before': {}, 'after': {}, 'before_header': 'r (x)',
-                                                           'after_header': 'r (x)'}
+    headed = dict(before={}, after={}, before_header='r (x)', after_header='r (x)')
+    assert _module.before_after({}, {}, header='r (x)') == headed
 
 
 def test_before_after_withholds_any_secret_a_caller_puts_in():

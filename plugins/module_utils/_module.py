@@ -127,6 +127,31 @@ def build_module(argument_spec, passphrases=True, requires=(), **kwargs):
     return module
 
 
+WITHHELD = '(withheld)'
+
+
+def before_after(before, after, header=None, secrets=()):
+    """A writer's ``diff``, the one shape every module returns: ``{before, after}`` (plain data - names, tags,
+    digests, paths, modes, fingerprints - which Ansible shows line by line with ``--diff``), headed by what they
+    are of (``before_header``/``after_header``).  A string holding one of ``secrets`` (the module's no_log values)
+    or a PEM private key is replaced by ``WITHHELD``, whatever a caller put in: a diff is printed and logged."""
+    secrets = [s for s in secrets if isinstance(s, str) and s]
+
+    def clean(value):
+        if isinstance(value, dict):
+            return dict((k, clean(v)) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        if isinstance(value, str) and ('PRIVATE KEY' in value or any(s in value for s in secrets)):
+            return WITHHELD
+        return value
+
+    diff = dict(before=clean(before), after=clean(after))
+    if header:
+        diff.update(before_header=header, after_header=header)
+    return diff
+
+
 class Action(object):
     """The shape of a module's work: plan -> preflight -> apply -> verify -> result.
 
@@ -143,8 +168,9 @@ class Action(object):
       ``changed`` is set from the plan unless the result sets it.
     - ``close()``: always, last (connections the action opened).
 
-    Check mode runs ``inputs``, ``plan`` and ``preflight`` only.  ``diff`` in the result is dropped by ``run``
-    unless the user asked for it (``--diff``).  ``_notaryaction.NotaryAction`` runs the same steps inside a
+    Check mode runs ``inputs``, ``plan`` and ``preflight`` only.  A writer's ``result`` puts ``self.diff(before,
+    after, header)`` (``before_after``) in the result, in check mode too; ``run`` drops it unless the user asked
+    for it (``--diff``).  ``_notaryaction.NotaryAction`` runs the same steps inside a
     repository's publish transaction, or for several repositories under their locks."""
 
     client_class = ToolClient
@@ -177,6 +203,10 @@ class Action(object):
 
     def close(self):
         pass
+
+    def diff(self, before, after, header=None):
+        """The result's ``diff`` (``before_after``), with the module's no_log values withheld."""
+        return before_after(before, after, header, getattr(self.module, 'no_log_values', ()))
 
     def _steps(self):
         plan = self.plan()

@@ -15,6 +15,7 @@ built from them.  ``cryptography`` parses keys; ``cryptography.x509`` is importe
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
 import os
 import re
 import stat
@@ -44,6 +45,19 @@ def public_key_pem(text, what='public key'):
     """The first ``PUBLIC KEY`` block of ``text`` (cosign's output, a .pub file), or None."""
     found = pem_of_type(text, 'PUBLIC KEY', what)
     return found[0] if found else None
+
+
+def public_key_fingerprint(text):
+    """SHA-256 (hex) of the DER SubjectPublicKeyInfo of the first ``PUBLIC KEY`` block of ``text`` - what
+    ``openssl pkey -pubin -outform DER | sha256sum`` prints for a cosign ``.pub`` -, or None when there is none."""
+    try:
+        blocks = pem_blocks(text or '', 'public key')
+    except KeyProblem:
+        return None
+    for pem_type, dummy, der in blocks:
+        if pem_type == 'PUBLIC KEY':
+            return hashlib.sha256(der).hexdigest()
+    return None
 
 
 def check_public_keys(pems, what='public_keys'):

@@ -290,15 +290,17 @@ class RevokeSignatures(Action):
         return dict(changed=any(r['revoked'] for r in rows), results=rows, digests=digests, plans=plans)
 
     def signatures_by_tag(self, plans, digests, which):
+        """The diff's ``signatures``: ``<repository>:<tag>`` to the signatures (``<kind> <digest>``) bound to it,
+        ``before`` (all of them) or ``after`` the plan (those it keeps)."""
         out = {}
         for tag in self.tags:
-            digest = digests[tag]
+            ref, digest = '%s:%s' % (self.repository.gun, tag), digests[tag]
             if digest is None:
-                out[tag] = []
+                out[ref] = []
                 continue
             plan = plans[digest][1]
             entries = plan['removed'] + plan['kept'] if which == 'before' else plan['kept']
-            out[tag] = sorted(_label(e) for e in entries if e['tag'] == tag)
+            out[ref] = sorted(_label(e) for e in entries if e['tag'] == tag)
         return out
 
     def preflight(self, plan):
@@ -341,8 +343,9 @@ class RevokeSignatures(Action):
         return dict(changed=plan['changed'], results=rows,
                     revoked=[r['tag'] for r in rows if r['revoked']],
                     unsigned=[r['tag'] for r in rows if r['unsigned']],
-                    diff=dict(before={'signatures': self.signatures_by_tag(plan['plans'], digests, 'before')},
-                              after={'signatures': after}))
+                    diff=self.diff({'signatures': self.signatures_by_tag(plan['plans'], digests, 'before')},
+                                   {'signatures': after}, header='%s (%s signatures bound to each tag)'
+                                   % (self.repository.gun, 'cosign' if self.FORMAT == 'cosign' else 'Notation')))
 
 
 REVOKE_ARGUMENT_SPEC = dict(

@@ -400,6 +400,22 @@ def signing_plan(tags, digests, unsigned):
     return dict(changed=any(r['signed'] for r in rows), results=rows, to_sign=to_sign)
 
 
+PENDING_DIGEST = '(digest of the pushed image)'
+
+
+def signing_state(gun, results, signer):
+    """The sign modules' diff, ``(before, after)``, from the plan's ``results``: ``signer`` (who signs: the public
+    key's or the certificate's fingerprint) and ``signed_tags``, ``<repository>:<tag>`` to the digest this signer
+    has signed for that tag - null when the digest the tag has now carries no signature by it for that tag;
+    ``PENDING_DIGEST`` after, for a tag not pushed yet (check mode).  Nothing signed: before equals after."""
+    before, after = {}, {}
+    for row in results:
+        ref = '%s:%s' % (gun, row['tag'])
+        before[ref] = None if row['signed'] else row['digest']
+        after[ref] = row['digest'] or PENDING_DIGEST
+    return dict(signer=signer, signed_tags=before), dict(signer=dict(signer), signed_tags=after)
+
+
 def by_digest(rows):
     """``rows`` ({tag, digest}) grouped by digest, in order: ``[[row, ...], ...]``."""
     groups = {}

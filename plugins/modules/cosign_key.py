@@ -67,7 +67,9 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The key pair's two files, the private key file's mode and the public key's fingerprint, before and
+      after; never the private key or a password.
   platform:
     platforms: posix
 seealso:
@@ -114,6 +116,31 @@ public_key_path:
   description: C(<path>.pub).
   returned: always
   type: str
+diff:
+  description:
+    - The files of the key pair, by path - C(<path>.key) with its C(mode) and the C(public_key_fingerprint) of the key
+      it holds, C(<path>.pub) with the C(public_key_fingerprint) of the key it holds - before and after; a file that
+      does not exist is not listed. The fingerprint is the SHA-256 of the public key in DER, as
+      C(openssl pkey -pubin -in <path>.pub -outform DER | sha256sum) prints it. Never the private key or a password.
+    - The fingerprint of a key that only gets generated is C((generated when applied)) in check mode; that of a key
+      O(force) replaces is C((replaced, not read)).
+    - Returned only in diff mode (C(--diff)), in check mode too; equal when nothing changes.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the run.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the run (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
+  sample:
+    before: {}
+    after:
+      /srv/cosign/release.key: {mode: '0600', public_key_fingerprint: 3f0c...}
+      /srv/cosign/release.pub: {public_key_fingerprint: 3f0c...}
 '''
 
 import os
@@ -129,7 +156,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._errors 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._module import Action, InputError, build_module, run
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import explain
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import write_file_atomic
-from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import public_key_pem
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import (
+    public_key_fingerprint, public_key_pem,
+)
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import OciTools
 
 
@@ -209,6 +238,35 @@ def _cosign_generate(tools, prefix, passphrase):
         raise explain(out, what, sources=('oci',), rc=rc)
 
 
+GENERATED = '(generated when applied)'
+REPLACED = '(replaced, not read)'
+
+
+def key_pair_files(key_file, pub_file, public=None, replaced=False):
+    """What is at the key pair's paths now, for the diff: the private key file's mode and the fingerprint of its key
+    (``public``, its public key when it was read; ``REPLACED`` when force replaces it unread), the public key file's
+    fingerprint.  Never a file's private content."""
+    state = {}
+    if os.path.isfile(key_file):
+        state[key_file] = dict(mode='%04o' % stat.S_IMODE(os.stat(key_file).st_mode),
+                               public_key_fingerprint=REPLACED if replaced else public_key_fingerprint(public))
+    if os.path.isfile(pub_file):
+        try:
+            text = _read(pub_file)
+        except (IOError, OSError, UnicodeError):
+            text = None
+        state[pub_file] = dict(public_key_fingerprint=public_key_fingerprint(text))
+    return state
+
+
+def key_pair_after(plan, public):
+    """The key pair's files as the run leaves them (would leave them, in check mode): both, the private key 0600,
+    the public key file holding ``public`` (None: a key generated only when applied)."""
+    fingerprint = public_key_fingerprint(public) if public else GENERATED
+    return {plan['key_file']: dict(mode='0600', public_key_fingerprint=fingerprint),
+            plan['pub_file']: dict(public_key_fingerprint=fingerprint)}
+
+
 class EnsureKeyPair(Action):
     """A cosign key pair at ``path``: kept (its file modes and public key file put right), imported or generated."""
 
@@ -242,6 +300,8 @@ class EnsureKeyPair(Action):
             plan['changed'] = plan['fix_mode'] or plan['write_public']
         else:
             plan.update(create=True, changed=True)
+        plan['before'] = key_pair_files(key_file, pub_file, plan['public'] if not plan['create'] else None,
+                                        replaced=plan['create'])
         return plan
 
     def apply(self, plan):
@@ -289,8 +349,11 @@ class EnsureKeyPair(Action):
                              % (plan['prefix'], plan['pub_file']))
 
     def result(self, plan, outcome):
+        public = outcome if outcome is not None else plan['public']
         return dict(changed=plan['changed'], private_key_path=plan['key_file'], public_key_path=plan['pub_file'],
-                    public_key=outcome if outcome is not None else plan['public'])
+                    public_key=public,
+                    diff=self.diff(plan['before'], key_pair_after(plan, public),
+                                   header='%s (cosign key pair)' % plan['prefix']))
 
 
 def main():

@@ -105,7 +105,9 @@ attributes:
     support: full
     details: Reads the registry and verifies existing signatures; signs nothing.
   diff_mode:
-    support: none
+    support: full
+    details: Per tag (C(<repository>:<tag>)), the digest signed by this key for that tag before and after, and the
+      key's fingerprint; never the key or its password.
   platform:
     platforms: posix
 seealso:
@@ -158,6 +160,31 @@ cosign_major_version:
   description: The major version of cosign detected (2 or 3).
   returned: always
   type: int
+diff:
+  description:
+    - C(signer) (C(public_key_fingerprint), the SHA-256 of the public key in DER, as
+      C(openssl pkey -pubin -in <key>.pub -outform DER | sha256sum) prints it) and C(signed_tags) (C(<repository>:<tag>)
+      to the digest this key has signed for that tag, null when the digest the tag has now carries no signature by it
+      for that tag), before and after. Equal when nothing is signed.
+    - Returned only in diff mode (C(--diff)), in check mode too (what would be signed).
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the run.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the run (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
+  sample:
+    before:
+      signer: {public_key_fingerprint: 3f0c...}
+      signed_tags: {"registry.example.com/acme/app:v1": null}
+    after:
+      signer: {public_key_fingerprint: 3f0c...}
+      signed_tags: {"registry.example.com/acme/app:v1": "sha256:5b0b..."}
 '''
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference, parse_tags
@@ -166,8 +193,9 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._module 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import (
     BINDING_ORIGIN, check_annotations, check_origin, tag_binding, with_binding,
 )
+from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import public_key_fingerprint
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, by_digest, check_pinned, resolve_digests, signing_plan,
+    OciTools, by_digest, check_pinned, resolve_digests, signing_plan, signing_state,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import run_parallel
 
@@ -230,8 +258,11 @@ class Sign(Action):
                                                    (': %s' % problem) if problem else ''))
 
     def result(self, plan, outcome):
+        signer = dict(public_key_fingerprint=public_key_fingerprint(self.public))
         return dict(changed=plan['changed'], results=plan['results'], public_key=self.public,
-                    cosign_major_version=self.features['major'])
+                    cosign_major_version=self.features['major'],
+                    diff=self.diff(*signing_state(self.repository.gun, plan['results'], signer),
+                                   header='%s (cosign signatures)' % self.repository.gun))
 
 
 def main():

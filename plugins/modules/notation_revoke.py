@@ -82,6 +82,7 @@ attributes:
       cannot exist); changes nothing.
   diff_mode:
     support: full
+    details: Per tag (C(<repository>:<tag>)), the signatures bound to it before and after.
   platform:
     platforms: posix
 seealso:
@@ -152,13 +153,15 @@ unsigned:
   elements: str
 diff:
   description:
-    - The Notation signatures bound to each tag asked for (C(notation <digest>)), before and after.
-    - Returned only in diff mode (C(--diff)), in check mode too.
+    - C(signatures) - each tag asked for, as C(<repository>:<tag>), to the Notation signatures bound to it
+      (C(notation <digest>)), before and after. An empty list after means that no signature of this format
+      verifies for the tag any more. Equal when nothing is withdrawn.
+    - Returned only in diff mode (C(--diff)), in check mode too (what would be withdrawn).
   returned: when diff mode is on
   type: dict
   contains:
     before:
-      description: Before the change, C(signatures) (tag to a list).
+      description: Before the change, C(signatures) (C(<repository>:<tag>) to a list).
       type: dict
       returned: when diff mode is on
     after:

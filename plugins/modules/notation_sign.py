@@ -102,7 +102,9 @@ attributes:
     support: full
     details: Reads the registry and the existing signatures; signs nothing.
   diff_mode:
-    support: none
+    support: full
+    details: Per tag (C(<repository>:<tag>)), the digest signed with this certificate for that tag before and after,
+      and the certificate's fingerprint; never the key.
   platform:
     platforms: posix
 seealso:
@@ -148,6 +150,30 @@ certificate_fingerprint:
   description: SHA-256 fingerprint (hex) of the signing (leaf) certificate.
   returned: always
   type: str
+diff:
+  description:
+    - C(signer) (C(certificate_fingerprint), as returned) and C(signed_tags) (C(<repository>:<tag>) to the digest
+      signed with this certificate for that tag, null when the digest the tag has now carries no such signature for
+      that tag), before and after. Equal when nothing is signed.
+    - Returned only in diff mode (C(--diff)), in check mode too (what would be signed).
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: Before the run.
+      type: dict
+      returned: when diff mode is on
+    after:
+      description: After the run (would be, in check mode).
+      type: dict
+      returned: when diff mode is on
+  sample:
+    before:
+      signer: {certificate_fingerprint: 9a41...}
+      signed_tags: {"registry.example.com/acme/app:v1": null}
+    after:
+      signer: {certificate_fingerprint: 9a41...}
+      signed_tags: {"registry.example.com/acme/app:v1": "sha256:5b0b..."}
 '''
 
 import os
@@ -158,7 +184,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._module 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocibinding import check_origin, tag_binding
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifiles import check_notation_signing_files
 from ansible_collections.openbanking.content_trust.plugins.module_utils._ocisig import (
-    OciTools, by_digest, check_pinned, resolve_digests, signing_plan,
+    OciTools, by_digest, check_pinned, resolve_digests, signing_plan, signing_state,
 )
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import run_parallel
 
@@ -204,7 +230,10 @@ class Sign(Action):
         return plan['to_sign']
 
     def result(self, plan, outcome):
-        return dict(changed=plan['changed'], results=plan['results'], certificate_fingerprint=self.fingerprint)
+        signer = dict(certificate_fingerprint=self.fingerprint)
+        return dict(changed=plan['changed'], results=plan['results'], certificate_fingerprint=self.fingerprint,
+                    diff=self.diff(*signing_state(self.repository.gun, plan['results'], signer),
+                                   header='%s (Notation signatures)' % self.repository.gun))
 
 
 def main():

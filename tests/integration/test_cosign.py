@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """cosign_key, cosign_sign and cosign_verify with the real cosign 2.5 and 3.1 on the real registry."""
 
+import hashlib
 import os
 import stat
 import subprocess
@@ -24,34 +25,57 @@ def _key(stack, docker_config, path, binary, **kwargs):
     return run_module('cosign_key', args)
 
 
+def _openssl_fingerprint(public_key_path):
+    """The public key's fingerprint as the diffs document it, computed by openssl (SHA-256 of the DER key)."""
+    der = subprocess.run(['openssl', 'pkey', '-pubin', '-in', public_key_path, '-outform', 'DER'], check=True,
+                         stdout=subprocess.PIPE, timeout=30).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
 def test_cosign_sign_verifies_with_real_cosign_and_is_idempotent(stack, docker_config, tmp_path, cosign):
     version, binary = cosign
     repo = stack.repo('cosign')
     d1 = push_image(stack, docker_config, repo, ['v1', 'latest'])
     d2 = push_image(stack, docker_config, repo, ['v2'])
     keys = str(tmp_path / 'keys')
-    key = _key(stack, docker_config, keys + '/release', binary)
+    key = run_module('cosign_key', common(stack, docker_config, path=keys + '/release', passphrase=COSIGN_PASS,
+                                          cosign_cli=binary), diff=True)
     assert not key.failed, key
     assert key['changed'] and key['public_key'].startswith('-----BEGIN PUBLIC KEY-----')
     assert stat.S_IMODE(os.stat(keys).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(key['private_key_path']).st_mode) == 0o600
     with open(key['public_key_path']) as f:
         assert f.read() == key['public_key']
-    assert not _key(stack, docker_config, keys + '/release', binary)['changed']
+    # The diff: the two files created, the public key's fingerprint as openssl computes it, nothing private.
+    fingerprint = _openssl_fingerprint(key['public_key_path'])
+    files = {key['private_key_path']: {'mode': '0600', 'public_key_fingerprint': fingerprint},
+             key['public_key_path']: {'public_key_fingerprint': fingerprint}}
+    assert key['diff']['before'] == {} and key['diff']['after'] == files, key['diff']
+    with open(key['private_key_path']) as f:
+        private = f.read()
+    assert 'PRIVATE KEY' not in str(key['diff']) and private.strip() not in str(key) and COSIGN_PASS not in str(key)
+    kept = run_module('cosign_key', common(stack, docker_config, path=keys + '/release', passphrase=COSIGN_PASS,
+                                           cosign_cli=binary), diff=True)
+    assert not kept['changed'] and kept['diff']['before'] == kept['diff']['after'] == files, kept
 
     args = common(stack, docker_config, repository=repo, tags=['v1', 'v2', 'latest'], key=key['private_key_path'],
                   key_passphrase=COSIGN_PASS, annotations={'release': 'r1'}, cosign_cli=binary)
     before = registry_state(stack, repo)
-    planned = run_module('cosign_sign', args, check_mode=True)
+    planned = run_module('cosign_sign', args, check_mode=True, diff=True)
     # Each signature binds one tag: `latest`, on v1's digest, gets a signature of its own.
     assert planned['changed'] and [r['signed'] for r in planned['results']] == [True, True, True]
     assert registry_state(stack, repo) == before, 'check mode changed the registry'
+    signer = {'public_key_fingerprint': fingerprint}
+    unsigned = {'signer': signer, 'signed_tags': {repo + ':v1': None, repo + ':v2': None, repo + ':latest': None}}
+    all_signed = {'signer': signer, 'signed_tags': {repo + ':v1': d1, repo + ':v2': d2, repo + ':latest': d1}}
+    assert planned['diff']['before'] == unsigned and planned['diff']['after'] == all_signed, planned['diff']
 
-    signed = run_module('cosign_sign', args)
+    signed = run_module('cosign_sign', args, diff=True)
     assert not signed.failed, signed
     assert signed['changed'] and signed['cosign_major_version'] == int(version[0])
     assert [(r['tag'], r['digest'], r['signed']) for r in signed['results']] == \
         [('v1', d1, True), ('v2', d2, True), ('latest', d1, True)]
+    assert signed['diff']['before'] == unsigned and signed['diff']['after'] == all_signed, signed['diff']
     for tag in ('v1', 'v2', 'latest'):
         proc = real_cosign_verify(binary, key['public_key_path'], '%s:%s' % (repo, tag),
                                   dict(binding(repo, tag), release='r1'))
@@ -65,8 +89,9 @@ def test_cosign_sign_verifies_with_real_cosign_and_is_idempotent(stack, docker_c
         else:
             assert referrers in state and legacy not in state, state
 
-    again = run_module('cosign_sign', args)
+    again = run_module('cosign_sign', args, diff=True)
     assert not again['changed'] and not any(r['signed'] for r in again['results']), again
+    assert again['diff']['before'] == again['diff']['after'] == all_signed, again['diff']
     assert registry_state(stack, repo) == state, 'a re-run changed the registry'
 
     other = _key(stack, docker_config, keys + '/other', binary)
@@ -87,6 +112,20 @@ def test_cosign_sign_verifies_with_real_cosign_and_is_idempotent(stack, docker_c
     more = run_module('cosign_sign', dict(args, tags=['v2'], annotations={'release': 'r1', 'stage': 'prod'}))
     assert more['changed'] and more['results'][0]['signed']
     assert real_cosign_verify(binary, key['public_key_path'], '%s:v2' % repo, {'stage': 'prod'}).returncode == 0
+
+    # Withdrawn: the diff lists the signature bound to `latest` that stops verifying, and nothing after; v1, on the
+    # same digest, still verifies.  Again: nothing to withdraw, an equal diff.
+    revoke = common(stack, docker_config, repository=repo, tags=['latest'])
+    revoked = run_module('cosign_revoke', revoke, diff=True)
+    assert not revoked.failed and revoked['changed'], revoked
+    withdrawn = ['%s %s' % (s['kind'], s['digest']) for s in revoked['results'][0]['signatures']]
+    assert len(withdrawn) == 1 and revoked['diff']['before'] == {'signatures': {repo + ':latest': withdrawn}} and \
+        revoked['diff']['after'] == {'signatures': {repo + ':latest': []}}, revoked['diff']
+    assert real_cosign_verify(binary, key['public_key_path'], '%s:latest' % repo, binding(repo, 'latest')).returncode
+    assert real_cosign_verify(binary, key['public_key_path'], '%s:v1' % repo, binding(repo, 'v1')).returncode == 0
+    once_more = run_module('cosign_revoke', dict(revoke, missing='ignore'), diff=True)
+    assert not once_more['changed'] and once_more['diff']['before'] == once_more['diff']['after'] == \
+        {'signatures': {repo + ':latest': []}}, once_more
 
 
 def test_cosign_sign_wrong_passphrase_signs_nothing(stack, docker_config, tmp_path, cosign, monkeypatch):

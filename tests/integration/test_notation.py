@@ -2,9 +2,17 @@
 """notation_sign and notation_verify with the real notation 1.3 on the real registry."""
 
 import os
+import subprocess
 
 from conftest import common, run_module
-from ocitools import make_notation_pki, notation_binary, push_image, real_notation_verify, registry_state
+from ocitools import binding, make_notation_pki, notation_binary, push_image, real_notation_verify, registry_state
+
+
+def _openssl_fingerprint(certificate_path):
+    """SHA-256 fingerprint of a certificate, as openssl prints it, in the module's form (lowercase hex)."""
+    out = subprocess.run(['openssl', 'x509', '-in', certificate_path, '-noout', '-fingerprint', '-sha256'], check=True,
+                         stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    return out.strip().split('=', 1)[1].replace(':', '').lower()
 
 
 def test_notation_sign_verifies_with_real_notation_and_is_idempotent(stack, docker_config, tmp_path):
@@ -17,15 +25,22 @@ def test_notation_sign_verifies_with_real_notation_and_is_idempotent(stack, dock
     args = common(stack, docker_config, repository=repo, tags=['v1', 'v2', 'latest'], key=pki['key'],
                   certificate_chain=pki['chain'], notation_cli=binary)
     before = registry_state(stack, repo)
-    planned = run_module('notation_sign', args, check_mode=True)
+    planned = run_module('notation_sign', args, check_mode=True, diff=True)
     # Each signature binds one tag: `latest`, on v1's digest, gets a signature of its own.
     assert not planned.failed and [r['signed'] for r in planned['results']] == [True, True, True], planned
     assert registry_state(stack, repo) == before
+    signer = {'certificate_fingerprint': _openssl_fingerprint(os.path.join(str(tmp_path / 'pki'), 'signer.crt'))}
+    unsigned = {'signer': signer, 'signed_tags': {repo + ':v1': None, repo + ':v2': None, repo + ':latest': None}}
+    all_signed = {'signer': signer, 'signed_tags': {repo + ':v1': d1, repo + ':v2': d2, repo + ':latest': d1}}
+    assert planned['diff']['before'] == unsigned and planned['diff']['after'] == all_signed, planned['diff']
 
-    signed = run_module('notation_sign', args)
+    signed = run_module('notation_sign', args, diff=True)
     assert not signed.failed, signed
     assert [(r['tag'], r['digest'], r['signed']) for r in signed['results']] == \
         [('v1', d1, True), ('v2', d2, True), ('latest', d1, True)]
+    assert signed['diff']['before'] == unsigned and signed['diff']['after'] == all_signed, signed['diff']
+    with open(pki['key']) as f:
+        assert f.read().strip() not in str(signed) and 'PRIVATE KEY' not in str(signed)
     for digest in (d1, d2):
         ok = real_notation_verify(binary, '%s@%s' % (repo, digest), pki['ca'], repo)
         assert ok.returncode == 0, ok.stdout.decode()
@@ -33,8 +48,9 @@ def test_notation_sign_verifies_with_real_notation_and_is_idempotent(stack, dock
         assert bad.returncode != 0, bad.stdout.decode()
 
     state = registry_state(stack, repo)
-    again = run_module('notation_sign', args)
+    again = run_module('notation_sign', args, diff=True)
     assert not again.failed and not again['changed'], again
+    assert again['diff']['before'] == again['diff']['after'] == all_signed, again['diff']
     assert registry_state(stack, repo) == state, 'a re-run changed the registry'
     # The key is used in place: nothing was copied next to it.
     assert sorted(os.listdir(str(tmp_path / 'pki'))) == sorted(
@@ -76,6 +92,21 @@ def test_notation_sign_verifies_with_real_notation_and_is_idempotent(stack, dock
         stack, docker_config, repository=repo, tags=['v1'], ca_certificates=[ca_pem], notation_cli=binary,
         trusted_identities=['x509.subject: C=GB, ST=London, O=Acme, CN=somebody else'], fail_on_unverified=False))
     assert not stranger.failed and not stranger['verified'], stranger
+
+    # Withdrawn: the diff lists the signature bound to `latest` that stops verifying, and nothing after; v1, on the
+    # same digest, still verifies.  Again: nothing to withdraw, an equal diff.
+    revoke = common(stack, docker_config, repository=repo, tags=['latest'])
+    revoked = run_module('notation_revoke', revoke, diff=True)
+    assert not revoked.failed and revoked['changed'], revoked
+    withdrawn = ['notation %s' % s['digest'] for s in revoked['results'][0]['signatures']]
+    assert len(withdrawn) == 1 and revoked['diff']['before'] == {'signatures': {repo + ':latest': withdrawn}} and \
+        revoked['diff']['after'] == {'signatures': {repo + ':latest': []}}, revoked['diff']
+    ref = '%s@%s' % (repo, d1)
+    assert real_notation_verify(binary, ref, pki['ca'], repo, binding(repo, 'latest')).returncode != 0
+    assert real_notation_verify(binary, ref, pki['ca'], repo, binding(repo, 'v1')).returncode == 0
+    once_more = run_module('notation_revoke', dict(revoke, missing='ignore'), diff=True)
+    assert not once_more['changed'] and once_more['diff']['before'] == once_more['diff']['after'] == \
+        {'signatures': {repo + ':latest': []}}, once_more
 
 
 def test_notation_sign_refuses_unsafe_or_unusable_files(stack, docker_config, tmp_path):

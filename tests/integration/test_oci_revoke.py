@@ -152,8 +152,8 @@ def test_withdrawing_one_tag_keeps_the_other_tags_signatures_in_every_format(sta
     assert not planned.failed and planned['changed'] and planned['revoked'] == [REVOKED], planned
     assert sorted(s['kind'] for s in planned['results'][0]['signatures']) == \
         ['bundle', 'simple-signing', 'simple-signing'], planned
-    assert len(planned['diff']['before']['signatures'][REVOKED]) == 3 and \
-        planned['diff']['after']['signatures'][REVOKED] == [], planned
+    assert len(planned['diff']['before']['signatures']['%s:%s' % (repo, REVOKED)]) == 3 and \
+        planned['diff']['after']['signatures'] == {'%s:%s' % (repo, REVOKED): []}, planned
     assert registry_state(stack, repo) == before
 
     # cosign first: the fallback index loses exactly the revoked tag's bundle; the Notation signatures and the other

@@ -7,7 +7,7 @@ service) and creates the user (key-based login, sudo without a password, in the 
 and removes both afterwards. Needs root (CI runs it as root; ``tests/stack/stack.sh install`` installs
 openssh-server and sudo).
 
-One scenario: provision_signing_host, sync_signers, publish_release and pull_verified with become; everything in
+One scenario: provision_signing_host, sync_signers, publish_release, verify_release and pull_verified with become; everything in
 the user's ~/.docker is the user's (owner and group), not root's; then the same inventory without become
 changes nothing and succeeds.
 """
@@ -29,7 +29,8 @@ import pytest
 from test_playbooks import SECRETS, Scenario
 
 SSHD = '/usr/sbin/sshd'
-PLAYBOOKS = ['provision_signing_host.yml', 'sync_signers.yml', 'publish_release.yml', 'pull_verified.yml']
+PLAYBOOKS = ['provision_signing_host.yml', 'sync_signers.yml', 'publish_release.yml', 'verify_release.yml',
+             'pull_verified.yml']
 HOST = 'signing-over-ssh'
 RECAP_RE = re.compile(r'^%s\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)' % HOST, re.M)
 # The site-packages of the test venv, for the host's /usr/bin/python3 (the same minor version): the user cannot run

@@ -215,8 +215,8 @@ def test_notary_path_tells_a_server_without_the_repository_from_an_unreachable_o
 def test_docker_path_when_docker_trust_exists(tmp_path):
     ref = parse_reference(GUN, allow_tag=False)
     cli = FakeCLI(str(tmp_path), {}, trust=True)
-    cli.inspect = lambda refs, view=None: dict((str(r), json.loads(fixture('notary_read', 'docker-trust-inspect.json'))[0])
-                                    for r in refs)
+    entry = json.loads(fixture('notary_read', 'docker-trust-inspect.json'))[0]
+    cli.inspect = lambda refs, view=None: dict((str(r), entry) for r in refs)
     reader = TrustReader(cli)
     assert inspect_keys(reader.read([ref])[GUN]) == docker_view(ref)
     assert cli.calls == []

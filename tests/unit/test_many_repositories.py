@@ -22,12 +22,13 @@ import traceback
 import pytest
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils import _locks
+from ansible_collections.openbanking.content_trust.plugins.module_utils._cli import TrustCLI
 from ansible_collections.openbanking.content_trust.plugins.module_utils._common import parse_reference
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import ContentTrustError, TrustError
 from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import (
     READ_BATCH, SPARE_FILES, lock_batches, lock_path, open_files, repository_lock, repository_locks,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader
+from ansible_collections.openbanking.content_trust.plugins.module_utils._trustreader import TrustReader, run_concurrently
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'notary_read', 'docker-trust-inspect.json')
 HARD = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -230,3 +231,40 @@ def test_a_reader_still_waits_for_a_writer_holding_one_of_its_repositories(tmp_p
     assert all(result[str(r)]['exists'] for r in refs)
     assert released.value > 0 and cli.read_at[held.gun] >= released.value  # read only once the writer was done
     assert cli.most_locks <= READ_BATCH and not _locks._held
+
+
+class FakeModule(object):
+    def __init__(self, docker_config):
+        # notary_cli: any executable (only its path goes into the argv)
+        self.params = dict(docker_cli='docker', notary_cli='/bin/sh', docker_host=None, docker_config=docker_config,
+                           server='https://127.0.0.1:4443', timeout=30, root_passphrase=None,
+                           repository_passphrase=None)
+
+
+def test_the_notary_path_writes_one_configuration_file_per_configuration_not_per_repository(tmp_path):
+    # On docker 29 without the plugin every repository is read by notary, each call with a configuration file; a
+    # file per call, each in a view that holds a file open until the run ends, exhausted the limit at about 1000.
+    refs = many(3000)
+
+    def argvs():
+        cli = TrustCLI(FakeModule(str(tmp_path / 'docker')))
+        before = open_files()
+        chunks = [refs[i::4] for i in range(4)]  # from the threads of a read, as _trustreader runs them
+        plain = run_concurrently(lambda chunk: [cli.notary_argv(r)[2] for r in chunk], chunks)
+        pinned = [cli.notary_argv(r, trust_dir='/p/' + r.gun, pins=['ab' * 32])[2] for r in refs[:3]]
+        after = open_files()
+        view = cli.view(str(tmp_path / 'other'))
+        shared = os.path.dirname(view.notary_argv(refs[0])[2]) == os.path.dirname(plain[0][0])  # its own trust_dir
+        cli.cleanup()
+        again = cli.notary_argv(refs[0])[2]
+        written = os.path.isfile(again)
+        cli.cleanup()
+        return {'plain': sorted(set(p for chunk in plain for p in chunk)), 'pinned': pinned, 'files': after - before,
+                'shared': shared, 'again': written}
+
+    got = in_child(argvs, 1024, 1024)
+    assert 'error' not in got, got
+    assert len(got['plain']) == 1 and got['files'] <= 1, got  # one configuration: one file, in one view
+    assert len(set(got['pinned'])) == 3 and got['plain'][0] not in got['pinned']  # pins differ per repository
+    assert set(os.path.dirname(p) for p in got['plain'] + got['pinned']) == set([os.path.dirname(got['plain'][0])])
+    assert got['shared'] and got['again']

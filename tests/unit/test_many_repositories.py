@@ -268,3 +268,23 @@ def test_the_notary_path_writes_one_configuration_file_per_configuration_not_per
     assert len(set(got['pinned'])) == 3 and got['plain'][0] not in got['pinned']  # pins differ per repository
     assert set(os.path.dirname(p) for p in got['plain'] + got['pinned']) == set([os.path.dirname(got['plain'][0])])
     assert got['shared'] and got['again']
+
+
+def test_a_run_s_views_hold_one_open_file_however_many_and_a_dead_run_s_are_swept(tmp_path):
+    # a writer of many repositories makes a view or more for each (signer views, staging); each view held a lock
+    # file open until the run ended
+    config = str(tmp_path / 'docker')
+
+    def make_views():
+        cli = TrustCLI(FakeModule(config))
+        before = open_files()
+        views = [cli.tempdir() for dummy in range(3000)]
+        return {'files': open_files() - before, 'views': len(set(views)),
+                'runs': len(set(os.path.dirname(v) for v in views))}  # the process ends without a cleanup
+
+    got = in_child(make_views, 1024, 1024)
+    assert got == {'files': 1, 'views': 3000, 'runs': 1}, got
+    views_dir = os.path.join(config, 'trust', '.views')
+    assert len(os.listdir(views_dir)) == 2  # the dead run's directory and its lock
+    TrustCLI(FakeModule(config))  # the next run sweeps them
+    assert os.listdir(views_dir) == []

@@ -10,10 +10,10 @@ Temporary views (docker configurations, notary configs, copies of encrypted keys
 directory, ``<trust_dir>/.views/view-XXXX/view-YYYY``, 0700, never in /tmp: one directory per run, locked
 (``flock``) for as long as the run lives, so a run that died (SIGKILL) leaves views that the next run sweeps
 (``sweep_stale_views``) and a live run's views stay.  One lock per run, not per view: each lock is an open file, and
-a run over thousands of repositories makes a view or more for each.  ``Views`` is the part of ``_cli.ToolClient`` that makes them (``tempdir``, ``read_view``, ``view``) and
-removes them (``cleanup``).  The views a run signs or reads Notary in are made here too, the one place: ``signer_view``
-(only the given keys; a copy of the TUF cache without changelists), ``isolated_view`` (a TUF cache of its own) and
-``add_keys_to_view``.
+a run over thousands of repositories makes a view or more for each.  ``Views`` is the part of ``_cli.ToolClient``
+that makes them (``tempdir``, ``read_view``, ``view``) and removes them (``cleanup``).  The views a run signs or
+reads Notary in are made here too, the one place: ``signer_view`` (only the given keys; a copy of the TUF cache
+without changelists), ``isolated_view`` (a TUF cache of its own) and ``add_keys_to_view``.
 """
 
 from __future__ import absolute_import, division, print_function

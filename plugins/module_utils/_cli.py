@@ -17,9 +17,11 @@ notary CLI's configuration (``notary_argv``, with notary's own trust pinning).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import shutil
+import threading
 from urllib.error import HTTPError
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._capabilities import Capabilities
@@ -133,6 +135,10 @@ class TrustCLI(ToolClient, Capabilities, DockerInspect):
         self.root_passphrase = p.get('root_passphrase')
         self.repository_passphrase = p.get('repository_passphrase')
         self._verified_servers = set()
+        # {configuration (JSON): file}: one notary configuration file per distinct configuration, all in one view of
+        # the run (``notary_argv``); shared with the clients of ``view``, as the views are.
+        self._notary_configs = {}
+        self._notary_configs_lock = threading.Lock()
 
     def notary_path(self):
         return self._binary(self.notary_cli, 'notary_cli')
@@ -209,7 +215,26 @@ class TrustCLI(ToolClient, Capabilities, DockerInspect):
         if cert:
             config['remote_server']['tls_client_cert'] = cert
             config['remote_server']['tls_client_key'] = key
-        path = os.path.join(self.tempdir(), 'notary-config.json')
-        with open(path, 'w') as f:
-            json.dump(config, f)
+        path = self._notary_config_file(config)
         return [self.notary_path(), '-c', path, '-s', server, '-d', trust_dir or self.trust_dir]
+
+    def _notary_config_file(self, config):
+        """The file holding ``config``, written once per run: a read of thousands of repositories asks for the same
+        configuration for each, and every view holds a file open until the run ends (``Views.tempdir``), so one
+        view per call would exhaust the open-files limit.  Called from the threads of a read at once."""
+        text = json.dumps(config, sort_keys=True)
+        with self._notary_configs_lock:
+            path = self._notary_configs.get(text)
+            if path is None or not os.path.isfile(path):
+                known = list(self._notary_configs.values())
+                if known and os.path.isdir(os.path.dirname(known[0])):
+                    directory = os.path.dirname(known[0])
+                else:  # the first, or the view went with a cleanup
+                    self._notary_configs.clear()
+                    directory = self.tempdir()
+                path = os.path.join(directory, 'notary-config-%s.json'
+                                    % hashlib.sha256(text.encode('utf-8')).hexdigest()[:16])
+                with open(path, 'w') as f:
+                    f.write(text)
+                self._notary_configs[text] = path
+            return path

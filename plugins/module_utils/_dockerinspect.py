@@ -34,8 +34,9 @@ class DockerInspect(object):
     """``docker trust inspect`` for ``_cli.TrustCLI`` (needs ``require_docker_trust``, ``require_trusted_notary``,
     ``docker_path``, ``run_split``, ``env``, ``read_view``, ``server_for``, ``docker_config`` and ``trust_dir``)."""
 
-    def inspect(self, references):
-        """``docker trust inspect`` of many references in one call.
+    def inspect(self, references, view=None):
+        """``docker trust inspect`` of many references in one call, in ``view`` (a ``read_view``; a new one when
+        None).
 
         Returns ``{str(reference): raw entry or None}``; None means the server has no trust
         data for it.  An unreachable server or a TLS problem raises TrustError naming it.
@@ -50,7 +51,7 @@ class DockerInspect(object):
             return result
         # without the private keys it never uses (read_view)
         rc, out, err = self.run_split([docker, '-l', 'warn', 'trust', 'inspect'] + names,
-                                      env=self.env(self.read_view()))
+                                      env=self.env(view or self.read_view()))
         if STALE_CACHE_RE.search(err):
             self._raise_unreachable(references)
         entries = []

@@ -16,8 +16,10 @@ where ``docker trust`` exists, which is docker 28.x and older or 29 with the doc
 plugin; the notary CLI where it does not (docker 29 without the plugin, or no docker at all).
 Both verify the TUF metadata against the cached root before answering, and both report the
 same data for the same repository; ``docker trust`` is never run on a CLI that lacks it.
-Reading refreshes each repository's TUF cache, so it holds that repository's lock
-(``_locks.repository_locks``) while it reads.  Both CLIs run on ``TrustCLI.read_view``: the real
+Reading refreshes each repository's TUF cache, so it holds that repository's lock while it reads:
+``_locks.lock_batches`` splits the repositories into batches (whole repositories, a few hundred at
+most, as many as this process has files left for), and each batch is locked (``repository_locks``),
+read and released before the next.  Both CLIs run on one ``TrustCLI.read_view`` per read: the real
 TUF cache without the private keys, which they would open, every one, for each repository.
 
 On the notary path ``notary delegation list`` refreshes and verifies root, targets and the
@@ -55,7 +57,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._signerk
 from ansible_collections.openbanking.content_trust.plugins.module_utils._trustdata import (
     TOP_LEVEL_ROLES, add_tuf_state, delegation_names, parse_inspect_entry,
 )
-from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import repository_locks
+from ansible_collections.openbanking.content_trust.plugins.module_utils._locks import lock_batches, repository_locks
 
 DOCKER = 'docker trust inspect'
 NOTARY = 'notary'
@@ -214,27 +216,31 @@ class TrustReader(object):
         """``{str(reference): parsed}``; ``parsed['exists']`` is False for a repository without trust
         data.  An unreachable server or an untrusted TLS certificate raises TrustError naming it."""
         references = list(references)
+        read = {}
+        documents = {}
+        views = {}
         # Both CLIs clear and rewrite each repository's TUF cache: never while a writer on this host
-        # uses it (``_transaction``).
-        pinned = [ref for ref in references if ref.gun in self.pins]
-        plain = [ref for ref in references if ref.gun not in self.pins]
-        with repository_locks(self.cli, references):
-            read = self._read(plain) if plain else {}
-            if pinned:
-                read.update(self._read_pinned(pinned))
-                if not plain:
-                    self.via = PINNED
-            # Both CLIs have just verified and cached the repository's TUF metadata: read it now,
-            # before a writer on this host can change the cache.
-            documents = {}
-            for ref in references:
-                parsed = read[str(ref)]
-                cache = self.cache_dir(ref.gun)
-                if parsed['exists'] and ref.gun not in documents:
-                    documents[ref.gun] = cached_documents(cache, ref.gun)
-                add_tuf_state(parsed, documents.get(ref.gun, {}))
-            self.documents = documents
-            return read
+        # uses it (``_transaction``).  The locks are taken a batch of repositories at a time (``_locks``:
+        # a process may hold only so many files open), each batch read whole under its locks.
+        for batch in lock_batches(self.cli, references):
+            with repository_locks(self.cli, batch):
+                pinned = [ref for ref in batch if ref.gun in self.pins]
+                plain = [ref for ref in batch if ref.gun not in self.pins]
+                part = self._read(plain, views) if plain else {}
+                if pinned:
+                    part.update(self._read_pinned(pinned))
+                # Both CLIs have just verified and cached the repository's TUF metadata: read it now,
+                # before a writer on this host can change the cache.
+                for ref in batch:
+                    parsed = part[str(ref)]
+                    if parsed['exists'] and ref.gun not in documents:
+                        documents[ref.gun] = cached_documents(self.cache_dir(ref.gun), ref.gun)
+                    add_tuf_state(parsed, documents.get(ref.gun, {}))
+                read.update(part)
+        if references and all(ref.gun in self.pins for ref in references):
+            self.via = PINNED
+        self.documents = documents
+        return dict((str(ref), read[str(ref)]) for ref in references)
 
     def cache_dir(self, gun):
         """The trust directory whose TUF cache a read of ``gun`` verified (pinned: ``pinned_trust_dir``)."""
@@ -269,21 +275,24 @@ class TrustReader(object):
             read.update(part)
         return read
 
-    def _read(self, references):
+    def _read(self, references, views):
+        """The unpinned ``references``; ``views`` keeps the one read view (``TrustCLI.read_view``) of a whole read,
+        made at the first batch: a view holds a file open until the run ends."""
+        if 'view' not in views:
+            views['view'] = self.cli.read_view()
         chunks = chunk_references(references)
         if self.via == DOCKER:
             raw = {}
-            for part in run_concurrently(self.cli.inspect, chunks):
+            for part in run_concurrently(lambda chunk: self.cli.inspect(chunk, view=views['view']), chunks):
                 raw.update(part)
             return dict((str(ref), parse_inspect_entry(ref, raw.get(str(ref)))) for ref in references)
-        if references:
-            os.makedirs(self.cli.trust_dir, 0o700, exist_ok=True)
+        os.makedirs(self.cli.trust_dir, 0o700, exist_ok=True)
         # The same preflight as docker trust inspect's: a Notary docker would not verify (loopback
         # registry) but that is not on this host gets nothing until its certificate verifies.
         for ref in references:
             self.cli.require_trusted_notary(ref)
         # notary too opens every private key file for each repository; a read needs none (read_view)
-        trust_dir = os.path.join(self.cli.read_view(), 'trust')
+        trust_dir = os.path.join(views['view'], 'trust')
         entries = {}
         for part in run_concurrently(lambda chunk: [(str(ref), self._notary_entry(ref, trust_dir)) for ref in chunk],
                                      chunks):

@@ -7,12 +7,13 @@
 Not a public API; it may change without notice.
 
 Temporary views (docker configurations, notary configs, copies of encrypted keys) live in the real trust
-directory, ``<trust_dir>/.views``, 0700, never in /tmp.  Each is locked (``flock``) for as long as its run lives,
-so a run that died (SIGKILL) leaves views that the next run sweeps (``sweep_stale_views``) and a live run's views
-stay.  ``Views`` is the part of ``_cli.ToolClient`` that makes them (``tempdir``, ``read_view``, ``view``) and
-removes them (``cleanup``).  The views a run signs or reads Notary in are made here too, the one place: ``signer_view``
-(only the given keys; a copy of the TUF cache without changelists), ``isolated_view`` (a TUF cache of its own) and
-``add_keys_to_view``.
+directory, ``<trust_dir>/.views/view-XXXX/view-YYYY``, 0700, never in /tmp: one directory per run, locked
+(``flock``) for as long as the run lives, so a run that died (SIGKILL) leaves views that the next run sweeps
+(``sweep_stale_views``) and a live run's views stay.  One lock per run, not per view: each lock is an open file, and
+a run over thousands of repositories makes a view or more for each.  ``Views`` is the part of ``_cli.ToolClient``
+that makes them (``tempdir``, ``read_view``, ``view``) and removes them (``cleanup``).  The views a run signs or
+reads Notary in are made here too, the one place: ``signer_view`` (only the given keys; a copy of the TUF cache
+without changelists), ``isolated_view`` (a TUF cache of its own) and ``add_keys_to_view``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -103,7 +104,14 @@ class Views(object):
     ``_tmpdirs``."""
 
     def tempdir(self):
-        """A new private directory (0700) under ``<trust_dir>/.views``, locked for this run."""
+        """A new private directory (0700) in this run's directory under ``<trust_dir>/.views``."""
+        if not self._tmpdirs:
+            self._run_dir()
+        return tempfile.mkdtemp(dir=self._tmpdirs[0][0], prefix='view-')
+
+    def _run_dir(self):
+        """Make this run's directory of views, locked for as long as the run lives (``_tmpdirs``: its path, lock
+        file and lock descriptor)."""
         while True:
             # Another run on this host may create the same directories at the same moment, or
             # remove the views directory in its cleanup between our mkdir and mkstemp: retry.
@@ -124,7 +132,6 @@ class Views(object):
         d = lock_path[:-len('.lock')]
         self._tmpdirs.append((d, lock_path, fd))
         os.mkdir(d, 0o700)
-        return d
 
     def temp_files(self, texts, name):
         """Each of ``texts`` (public material only: keys, certificates) in a file of a new ``tempdir``, named

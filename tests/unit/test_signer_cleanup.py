@@ -30,7 +30,10 @@ class FakeCLI(object):
     def has_docker_trust(self):
         return True
 
-    def inspect(self, refs):
+    def read_view(self):
+        return os.path.join(self.trust_dir, 'read-view')
+
+    def inspect(self, refs, view=None):
         if self.fail:
             raise TrustError('unreachable')
         return dict((str(r), self.server_has) for r in refs)

@@ -113,17 +113,6 @@ def test_the_lock_is_reentrant_in_one_process(tmp_path):
     assert lock_path(trust_dir, GUN) not in _locks._held
 
 
-def test_a_reader_of_two_thousand_repositories_holds_every_lock_and_releases_them(tmp_path):
-    # A read of an inventory of thousands of repositories: the locks are not nested one call deep per
-    # repository (that exceeded the recursion limit at 1000).
-    cli = FakeCLI(str(tmp_path / 'docker'))
-    refs = [parse_reference('127.0.0.1:5000/acme/app%04d' % i, allow_tag=False) for i in range(2000)]
-    with _locks.repository_locks(cli, refs + refs[:3]):
-        assert all(lock_path(cli.trust_dir, ref.gun) in _locks._held for ref in refs)
-        assert len(_locks._held) == 2000
-    assert not _locks._held
-
-
 def test_a_conflict_is_retried_after_reset_and_other_errors_are_not(tmp_path, monkeypatch):
     monkeypatch.setattr(_transaction.time, 'sleep', lambda seconds: None)
     tx = Transaction(FakeCLI(str(tmp_path)), REF)

@@ -99,7 +99,7 @@ class FakeCLI(object):
         # the TLS preflight (tested in test_views_and_tls.py and test_security.py); kept apart from calls
         self.preflighted = getattr(self, 'preflighted', []) + [str(reference)]
 
-    def inspect(self, references):  # pragma: no cover - must not be called on the notary path
+    def inspect(self, references, view=None):  # pragma: no cover - must not be called on the notary path
         raise AssertionError('docker trust inspect run on a CLI without docker trust')
 
     def read_view(self):
@@ -215,8 +215,8 @@ def test_notary_path_tells_a_server_without_the_repository_from_an_unreachable_o
 def test_docker_path_when_docker_trust_exists(tmp_path):
     ref = parse_reference(GUN, allow_tag=False)
     cli = FakeCLI(str(tmp_path), {}, trust=True)
-    cli.inspect = lambda refs: dict((str(r), json.loads(fixture('notary_read', 'docker-trust-inspect.json'))[0])
-                                    for r in refs)
+    entry = json.loads(fixture('notary_read', 'docker-trust-inspect.json'))[0]
+    cli.inspect = lambda refs, view=None: dict((str(r), entry) for r in refs)
     reader = TrustReader(cli)
     assert inspect_keys(reader.read([ref])[GUN]) == docker_view(ref)
     assert cli.calls == []
@@ -296,7 +296,7 @@ class ChunkedCLI(FakeCLI):
         self.chunks = []
         self.fail = fail
 
-    def inspect(self, references):
+    def inspect(self, references, view=None):
         import threading
         import time
         self.chunks.append((threading.current_thread().name, [str(r) for r in references]))

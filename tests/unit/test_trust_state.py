@@ -171,7 +171,10 @@ class DockerPathCLI(object):
     def has_docker_trust(self):
         return True
 
-    def inspect(self, references):
+    def read_view(self):
+        return os.path.join(self.docker_config, 'read-view')
+
+    def inspect(self, references, view=None):
         write_cache(self.trust_dir, documents())
         return dict((str(r), parsed_entry(r) if r.gun == GUN else None) for r in references)
 

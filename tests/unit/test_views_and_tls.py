@@ -102,11 +102,15 @@ def test_views_live_in_the_trust_directory_and_go_with_cleanup(tmp_path):
     view = cli.tempdir()
     other = cli.tempdir()
     trust = os.path.join(config, 'trust')
-    assert os.path.dirname(view) == os.path.join(trust, '.views')
-    for d in (trust, os.path.dirname(view), view):
+    views = os.path.join(trust, '.views')
+    # in one directory of the run, locked once: a lock per view held a file open per view until the run ended
+    run = os.path.dirname(view)
+    assert os.path.dirname(run) == views and os.path.dirname(other) == run
+    assert sorted(os.listdir(views)) == [os.path.basename(run), os.path.basename(run) + '.lock']
+    for d in (trust, views, run, view):
         assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
     # a second run on the same configuration leaves them alone while this one lives
-    assert sweep_stale_views(os.path.dirname(view)) == []
+    assert sweep_stale_views(views) == []
     assert os.path.isdir(view) and os.path.isdir(other)
     cli.cleanup()
     assert not os.path.exists(os.path.join(trust, '.views'))

@@ -14,12 +14,12 @@ author:
   - Open Banking (@OpenBankingUK)
 description:
   - Returns C(<inventory_dir>/<name>), the default of the controller-side outputs of the roles and playbooks (public
-    keys, pins file, release and bridge reports, the Notary CA): they belong to the team's inventory, not to the
+    keys, pins file, release and bridge reports, the Notary CA); they belong to the team's inventory, not to the
     collection, whose C(playbooks/) directory is read-only in an execution environment (and
     C(ansible-galaxy collection verify) would report it modified).
   - When the inventory is a host list (C(-i host,), no inventory directory), returns C(<playbook_dir>/<name>), unless
     the playbook is one of an installed collection (run by its FQCN, such as
-    C(ansible-playbook openbanking.content_trust.publish_release)): then it fails and names the variable to set.
+    C(ansible-playbook openbanking.content_trust.publish_release)); then it fails and names the variable to set.
   - Runs on the controller; standard library only. The roles' defaults use it so the rule exists once.
 positional: _input, playbook_dir, name, variable
 options:

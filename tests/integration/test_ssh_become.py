@@ -86,6 +86,14 @@ class SSHHost(object):
         with open(self.python, 'w') as f:
             f.write('#!/bin/sh\nPYTHONPATH=%s exec /usr/bin/python3 "$@"\n' % SITE)
         os.chmod(self.python, 0o755)
+        # Without become the user reaches both through the clone's directories: a clone under a directory other
+        # users cannot enter (mktemp -d makes 0700 ones) fails every module run without become, for that reason only.
+        for path in (SITE, os.path.dirname(socket_path)):
+            if subprocess.run(['runuser', '-u', self.user, '--', 'test', '-r', path, '-a', '-x', path],
+                              timeout=60, check=False).returncode != 0:
+                self.close()
+                raise AssertionError('the SSH leg logs in as user %s, who cannot read %s: give the directories above '
+                                     'it to other users (chmod o+x), or clone elsewhere' % (self.user, path))
         self.port = _free_port()
         config = os.path.join(base, 'sshd_config')
         with open(config, 'w') as f:

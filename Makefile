@@ -188,7 +188,20 @@ test: venv collection sanity lint changelog unit integration installed
 # `make integration`.
 INSTALLED := $(BUILD)/installed
 INSTALLED_ROOT := $(INSTALLED)/ansible_collections/openbanking/content_trust
-installed: installed-sanity installed-demo
+# The build, then the matrix and the demo side by side (the one waits mostly on pip and ansible-test, the other on the
+# stack's tools); the demo's output is kept in build/installed-demo.log and printed after the matrix's.
+installed: venv sanity-tools
+	@exec 9>"$(BUILD)/sanity.lock"; \
+	if ! flock -n 9; then echo 'installed: waiting for another make sanity in this tree'; flock 9; fi; \
+	start=$$SECONDS; \
+	PYTHON="$(PYTHON)" bash tests/installed-tests.sh build; \
+	$(MAKE) --no-print-directory installed-demo >"$(BUILD)/installed-demo.log" 2>&1 & demo=$$!; \
+	trap 'kill $$demo 2>/dev/null; exit 130' INT; trap 'kill $$demo 2>/dev/null; exit 143' TERM; \
+	rc=0; PYTHON="$(PYTHON)" SANITY_PYTHON="$(SANITY_PYTHON)" bash tests/installed-tests.sh test || rc=$$?; \
+	rd=0; wait $$demo || rd=$$?; \
+	echo '== installed: the demo from the installed copy (build/installed-demo.log):'; cat "$(BUILD)/installed-demo.log"; \
+	echo "installed: finished in $$((SECONDS - start))s (ansible-core matrix exit $$rc, demo exit $$rd)"; \
+	[ $$rc -ne 0 ] && exit $$rc; exit $$rd
 
 # The demo runs as a new user on a host whose only docker CLI is 29 (without the docker-trust plugin) would run it:
 # in a mount namespace of its own, every docker on PATH is the real CLI 29 of ../shared/bin (bind-mounted over it).
@@ -218,7 +231,6 @@ installed-demo: venv
 installed-sanity: venv sanity-tools
 	@exec 9>"$(BUILD)/sanity.lock"; \
 	if ! flock -n 9; then echo 'installed: waiting for another make sanity in this tree'; flock 9; fi; \
-	rm -rf "$(BUILD)/installed-demo"; \
 	PYTHON="$(PYTHON)" SANITY_PYTHON="$(SANITY_PYTHON)" bash tests/installed-tests.sh
 
 # Fragments are checked on every `make test`.  Right before publishing, `make

@@ -2,14 +2,17 @@
 # `ansible-test sanity` and `ansible-test units` on the collection as Galaxy users get it,
 # for every ansible-core of the support matrix (meta/runtime.yml: requires_ansible >=2.17).
 #
-#   1. `ansible-galaxy collection build`, then `ansible-galaxy collection install` of the
-#      tarball into an empty collections path (build/installed), in a git repository of its
-#      own (ansible-test lists the files to test with git);
-#   2. for each ansible-core of CT_CORE_MATRIX: a virtualenv with that ansible-core and
-#      tests/requirements-units.txt (build/core-<version>; the newest is build/venv, which
-#      tests/requirements.txt pins to it), then `ansible-test sanity --local` and
-#      `ansible-test units --local` on the installed copy, each version with a HOME of its own
-#      for ansible-test's per-test virtualenvs (build/sanity-home-<version>).
+#   1. (build) `ansible-galaxy collection build`, and `ansible-galaxy collection install` of the
+#      tarball into an empty collections path, build/installed (the copy `make installed-demo` runs);
+#   2. (test) for each ansible-core of CT_CORE_MATRIX, side by side: a virtualenv with that
+#      ansible-core and tests/requirements-units.txt (build/core-<version>; the newest is
+#      build/venv, which tests/requirements.txt pins to it), an install of the tarball of its own
+#      (build/installed-<version>, in a git repository of its own: ansible-test lists the files to
+#      test with git, and writes tests/output there), then `ansible-test sanity --local` and
+#      `ansible-test units --local` on it, with a HOME of its own for ansible-test's per-test
+#      virtualenvs (build/sanity-home-<version>).
+#
+# Usage: tests/installed-tests.sh [build|test|all]   (default all; test needs a build first)
 #
 # Run by `make installed-sanity` (and so `make installed` and `make test`).  Settings
 # (environment): CT_CORE_MATRIX (the ansible-core versions, default below), SANITY_PYTHON
@@ -23,7 +26,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
 venv=$build/venv
 installed=$build/installed
-collection=$installed/ansible_collections/openbanking/content_trust
 python_version=${SANITY_PYTHON:-3.11}
 # The newest patch release of each ansible-core the collection supports.
 matrix=${CT_CORE_MATRIX:-2.17.14 2.18.19 2.19.14}
@@ -32,9 +34,17 @@ skip=(--skip-test pylint)
 
 say() { printf '== installed: %s\n' "$*"; }
 
-rm -rf "$build/dist" "$build"/installed*
-mkdir -p "$build/dist"
-"$venv/bin/ansible-galaxy" collection build --output-path "$build/dist" "$root"
+# build: the tarball, and the copy the installed demo runs (build/installed); test: the matrix; all: both.
+mode=${1:-all}
+case $mode in build|test|all) ;; *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;; esac
+if [ "$mode" != test ]; then
+  rm -rf "$build/dist" "$build"/installed*
+  mkdir -p "$build/dist" "$installed"
+  "$venv/bin/ansible-galaxy" collection build --output-path "$build/dist" "$root"
+  env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH="$installed" "$venv/bin/ansible-galaxy" collection install --offline \
+    --no-deps -p "$installed" "$build"/dist/*.tar.gz
+  [ "$mode" = build ] && exit 0
+fi
 newest=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
 read -r -a extra <<<"${SANITY_ARGS:-}"
 
@@ -42,11 +52,12 @@ read -r -a extra <<<"${SANITY_ARGS:-}"
 # collection it tests, so the versions, which run side by side, each get one), sanity, units.
 run_version() {
   local version=$1 bin home core stamp dest collection command start result rc=0
+  dest=$installed-$version
   if [ "$version" = "$newest" ]; then
-    bin=$venv/bin home=$build/sanity-home dest=$installed
+    bin=$venv/bin home=$build/sanity-home
   else
     core=$build/core-$version bin=$build/core-$version/bin home=$build/sanity-home-$version
-    dest=$installed-$version stamp=$core/.requirements-installed
+    stamp=$core/.requirements-installed
     if [ ! -e "$stamp" ] || [ "$root/tests/requirements-units.txt" -nt "$stamp" ]; then
       say "ansible-core $version: virtualenv $core"
       rm -rf "$core"
@@ -56,6 +67,7 @@ run_version() {
     fi
   fi
   collection=$dest/ansible_collections/openbanking/content_trust
+  rm -rf "$dest"
   mkdir -p "$dest"
   env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH="$dest" "$bin/ansible-galaxy" collection install --offline --no-deps \
     -p "$dest" "$build"/dist/*.tar.gz

@@ -24,7 +24,7 @@ from ansible_collections.openbanking.content_trust.plugins.modules import (
     cosign_key, cosign_revoke, cosign_sign, notation_revoke, notation_sign,
 )
 
-from test_oci_revoke import DIGEST, GUN, RecordedRegistry
+from ansible_collections.openbanking.content_trust.tests.unit.test_oci_revoke import DIGEST, GUN, RecordedRegistry
 
 PASSPHRASE = 'Diff-Secret-Passphrase-1'
 REPO = '127.0.0.1:5000/acme/app'

@@ -219,9 +219,9 @@ class TrustCLI(ToolClient, Capabilities, DockerInspect):
         return [self.notary_path(), '-c', path, '-s', server, '-d', trust_dir or self.trust_dir]
 
     def _notary_config_file(self, config):
-        """The file holding ``config``, written once per run: a read of thousands of repositories asks for the same
-        configuration for each, and every view holds a file open until the run ends (``Views.tempdir``), so one
-        view per call would exhaust the open-files limit.  Called from the threads of a read at once."""
+        """The file holding ``config``, written once per run, beside the run's other notary configurations: a read
+        of thousands of repositories asks for the same configuration for each, and needs one file for it, not a
+        view and a file per repository.  Called from the threads of a read at once."""
         text = json.dumps(config, sort_keys=True)
         with self._notary_configs_lock:
             path = self._notary_configs.get(text)

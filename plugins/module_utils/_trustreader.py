@@ -277,7 +277,7 @@ class TrustReader(object):
 
     def _read(self, references, views):
         """The unpinned ``references``; ``views`` keeps the one read view (``TrustCLI.read_view``) of a whole read,
-        made at the first batch: a view holds a file open until the run ends."""
+        made at the first batch and used by every batch and chunk after it."""
         if 'view' not in views:
             views['view'] = self.cli.read_view()
         chunks = chunk_references(references)

@@ -19,6 +19,7 @@ import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -86,9 +87,21 @@ class SSHHost(object):
         with open(self.python, 'w') as f:
             f.write('#!/bin/sh\nPYTHONPATH=%s exec /usr/bin/python3 "$@"\n' % SITE)
         os.chmod(self.python, 0o755)
-        # Without become the user reaches both through the clone's directories: a clone under a directory other
-        # users cannot enter (mktemp -d makes 0700 ones) fails every module run without become, for that reason only.
-        for path in (SITE, os.path.dirname(socket_path)):
+        # Without become the user reaches both through the clone's directories. A clone under a directory other
+        # users cannot enter (mktemp -d makes 0700 ones) would fail every module run without become, for that reason
+        # only: the directories above them are opened to other users for passing through (o+x, not listing) while
+        # the leg runs, and given their modes back in close().
+        self._opened = []
+        reached = (SITE, os.path.dirname(socket_path))
+        for path in reached:
+            parts = os.path.abspath(path).split(os.sep)
+            for i in range(2, len(parts) + 1):
+                directory = os.sep.join(parts[:i])
+                mode = stat.S_IMODE(os.stat(directory).st_mode)
+                if not mode & stat.S_IXOTH:
+                    os.chmod(directory, mode | stat.S_IXOTH)
+                    self._opened.append((directory, mode))
+        for path in reached:
             if subprocess.run(['runuser', '-u', self.user, '--', 'test', '-r', path, '-a', '-x', path],
                               timeout=60, check=False).returncode != 0:
                 self.close()
@@ -130,6 +143,9 @@ class SSHHost(object):
         if self.sshd is not None:
             self.sshd.terminate()
             self.sshd.wait(10)
+        while getattr(self, '_opened', None):
+            directory, mode = self._opened.pop()
+            os.chmod(directory, mode)
         # The sessions Ansible keeps open (ControlPersist) run as the user: userdel refuses a user with processes.
         for pid in self._user_processes():
             try:

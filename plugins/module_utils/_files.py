@@ -227,3 +227,80 @@ def sync_files(dest, files, mode, check_mode=False):
                 os.close(fd)
         paths.append(path)
     return changed, paths, diffs
+
+
+def path_state(path, follow=False):
+    """What is at ``path``: ``{kind, mode, uid, gid}`` (``kind``: ``directory``, ``file`` or ``other``), or None.
+    ``follow``: a symlink is taken for what it points at (a docker configuration directory may be one)."""
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise
+    kind = 'directory' if stat.S_ISDIR(st.st_mode) else 'file' if stat.S_ISREG(st.st_mode) else 'other'
+    return dict(kind=kind, mode='%04o' % (st.st_mode & 0o7777), uid=st.st_uid, gid=st.st_gid)
+
+
+def _owned_as(state, mode, uid, gid):
+    """``state`` with the mode and owner asked for (None: as it is, or as a new entry gets it)."""
+    after = dict(state or {})
+    if mode is not None or state is None:
+        after['mode'] = '%04o' % (0o700 if mode is None else mode)
+    if uid is not None:
+        after['uid'] = uid
+    if gid is not None:
+        after['gid'] = gid
+    return after
+
+
+def ensure_directory(path, mode, uid=None, gid=None, check_mode=False):
+    """Make ``path`` a directory with ``mode`` (None: an existing one keeps its own, a new one gets 0700) and,
+    where given, owner ``uid`` / group ``gid`` (its parents are created 0755 when missing); a symlink to a directory
+    counts as one.  Returns ``(changed, before, after)``, each
+    of those a ``path_state`` (``before`` None when it did not exist).  ValueError naming ``path`` when something
+    else is there.  In ``check_mode`` nothing is changed."""
+    before = path_state(path, follow=True)
+    if before is not None and before['kind'] != 'directory':
+        raise ValueError('%s exists and is not a directory; nothing was changed' % path)
+    after = _owned_as(before, mode, uid, gid)
+    after['kind'] = 'directory'
+    if before == after:
+        return False, before, after
+    if not check_mode:
+        wanted = int(after['mode'], 8)
+        if before is None:
+            os.makedirs(path, wanted)
+        if before is None or before['mode'] != after['mode']:
+            os.chmod(path, wanted)  # makedirs' mode is masked by the umask
+        if uid is not None or gid is not None:
+            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    return True, before, after
+
+
+def ensure_file(path, data, mode, uid=None, gid=None, check_mode=False):
+    """Make ``path`` a regular file holding ``data`` (bytes or text) with ``mode`` and, where given, owner ``uid`` /
+    group ``gid``; its directory must exist (or be created before, outside check mode).  New content is written
+    atomically (``write_file_atomic``); a file already so is not touched.  Returns ``(changed, before, after)``:
+    ``path_state`` of each with ``content`` (text) added.  ValueError naming ``path`` when it is a symlink or anything
+    but a regular file, before anything is written."""
+    if not isinstance(data, bytes):
+        data = data.encode('utf-8')
+    before = path_state(path)
+    if before is not None and before['kind'] != 'file':
+        raise _not_regular(path, os.lstat(path).st_mode, 'it is written only over a regular file')
+    old = read_regular(path) if before is not None else None
+    if before is not None:
+        before['content'] = old.decode('utf-8', 'replace')
+    after = _owned_as(before, mode, uid, gid)
+    after.update(kind='file', content=data.decode('utf-8', 'replace'))
+    if before == after:
+        return False, before, after
+    if not check_mode:
+        if old != data:
+            write_file_atomic(path, data, mode)
+        else:
+            os.chmod(path, mode)
+        if uid is not None or gid is not None:
+            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    return True, before, after

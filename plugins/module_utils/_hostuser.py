@@ -112,3 +112,19 @@ def pipelining_warning(connection, pipelining, host, what):
     return ('%s: %s runs over %s without pipelining, so Ansible writes the module\'s arguments, %s included, to a '
             'file under the remote user\'s ~/.ansible/tmp while it runs; set ansible_pipelining: true for this host '
             '(the collection\'s playbooks do unless the inventory says otherwise)' % (host, what, connection, what))
+
+
+def account_id(value, what, database):
+    """The numeric ID of a user (``database`` ``user``) or group (``group``) given by name or number, or None for
+    None or ''; InputError naming ``what`` for a name this host does not know."""
+    if value is None or str(value).strip() == '':
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    import grp
+    import pwd
+    try:
+        return pwd.getpwnam(text).pw_uid if database == 'user' else grp.getgrnam(text).gr_gid
+    except KeyError:
+        raise InputError('%s: this host has no %s named %r' % (what, database, text))

@@ -110,3 +110,14 @@ def encode_pem(pem_type, der, headers=None):
     out.extend(b64[i:i + 64] for i in range(0, len(b64), 64))
     out.append('-----END %s-----' % pem_type)
     return '\n'.join(out) + '\n'
+
+
+def certificates_text(text, what):
+    """``text`` as the file of one or more PEM certificates it must be (a CA, a chain): stripped, one newline at the
+    end; ``KeyProblem`` naming ``what`` when it holds anything but certificates (a private key pasted by mistake is
+    refused here, never written)."""
+    blocks = pem_blocks(text, what)
+    if not blocks or any(pem_type != 'CERTIFICATE' for pem_type, dummy, dummy2 in blocks):
+        raise KeyProblem('%s must be PEM certificates ("-----BEGIN CERTIFICATE-----"), found %s'
+                         % (what, ', '.join(t for t, dummy, dummy2 in blocks) or 'no PEM block'))
+    return text.strip() + '\n'

@@ -191,3 +191,27 @@ def pins_file_update(repositories, pins_file):
     new_entries.sort(key=lambda e: e['repository'])
     content = PINS_FILE_HEADER + json.dumps(new_entries, indent=2, sort_keys=True) + '\n'
     return dict(entries=new_entries, added=added, conflicts=conflicts, changed=bool(added), content=content)
+
+
+def notary_config_with_pins(text, pins, path):
+    """The notary CLI's configuration (``~/.notary/config.json``) with ``pins`` (``{GUN: [IDs]}``) in
+    ``trust_pinning.certs``, where the notary CLI enforces them: ``(changed, text)``.  Everything else of the file
+    and the pins of other repositories are kept; a repository of ``pins`` gets exactly those IDs.  ``text`` is the
+    file's content (None: no file).  An unchanged configuration keeps its text as it is; a changed one is written
+    as sorted JSON indented by 2.  InputError naming ``path`` when the file is not a JSON object."""
+    try:
+        config = json.loads(text) if text is not None and text.strip() else {}
+    except ValueError as exc:
+        raise InputError('%s is not JSON (%s): the notary CLI could not read it either; fix or remove it, nothing '
+                         'was changed' % (path, exc))
+    trust_pinning = config.get('trust_pinning', {}) if isinstance(config, dict) else None
+    certs = trust_pinning.get('certs', {}) if isinstance(trust_pinning, dict) else None
+    if not isinstance(certs, dict):
+        raise InputError('%s must be a JSON object whose trust_pinning.certs is an object {GUN: [root key IDs]}, as '
+                         'the notary CLI reads it; nothing was changed' % path)
+    certs = dict(certs)
+    certs.update((gun, list(ids)) for gun, ids in pins.items())
+    wanted = dict(config, trust_pinning=dict(trust_pinning, certs=certs))
+    if text is not None and wanted == config:
+        return False, text
+    return True, json.dumps(wanted, indent=2, sort_keys=True) + '\n'

@@ -25,12 +25,14 @@ options:
     type: str
     required: true
   owner:
-    description: The user name the configuration belongs to.
+    description: The user name the configuration belongs to; empty, the user of the passwd entry given.
     type: str
     required: true
   passwd:
-    description: The C(ansible_facts.getent_passwd) that C(ansible.builtin.getent) returned for O(owner).
-    type: dict
+    description:
+      - The passwd entry of O(owner) - C(getent passwd)'s output line, or the C(ansible.builtin.getent) module's
+        C(ansible_facts.getent_passwd). Empty when C(getent) found none.
+    type: raw
     required: true
 '''
 

@@ -48,11 +48,17 @@ def home_path(path, home):
 def docker_user(config, owner, passwd):
     """Who the docker configuration ``config`` (``content_trust_docker_config``) belongs to and where it is.
 
-    ``owner`` is the user name (``content_trust_docker_config_owner``, else the user the play logs in as);
-    ``passwd`` is ``getent passwd``'s answer as the ``ansible.builtin.getent`` module gives it
-    (``{name: [password, uid, gid, gecos, home, shell]}``).  Returns ``{config, path, owner, uid, gid, home}``:
-    ``config`` the setting as given (a reader knows the fact is for that setting), ``path`` the directory."""
+    ``owner`` is the user name (``content_trust_docker_config_owner``; empty: the user of the one passwd line given,
+    the user the play logs in as); ``passwd`` is ``getent passwd``'s answer, as its output line
+    (``name:password:uid:gid:gecos:home:shell``; empty when it found none) or as the ``ansible.builtin.getent``
+    module gives it (``{name: [password, uid, gid, gecos, home, shell]}``).  Returns ``{config, path, owner, uid, gid,
+    home}``: ``config`` the setting as given (a reader knows the fact is for that setting), ``path`` the directory."""
     owner = (owner or '').strip()
+    if isinstance(passwd, str):
+        lines = [line.split(':') for line in passwd.splitlines() if line.strip()]
+        if len(lines) == 1 and len(lines[0]) >= 6 and not owner:
+            owner = lines[0][0]
+        passwd = dict((fields[0], fields[1:]) for fields in lines if fields[0] == owner)
     if not owner:
         raise InputError('content_trust_docker_config_owner: no user name to give the docker configuration to')
     entry = (passwd or {}).get(owner)

@@ -62,6 +62,22 @@ def test_docker_user_unknown_owner_is_named():
         docker_user_filter('~/.docker', '', PASSWD)
 
 
+def test_docker_user_from_getent_output_names_the_login_user_when_no_owner_is_given():
+    line = 'deploy:x:1001:1002:Deploy,,,:/home/deploy:/bin/bash\n'
+    expected = dict(config='~/.docker', path='/home/deploy/.docker', owner='deploy', uid=1001, gid=1002,
+                    home='/home/deploy')
+    assert docker_user('~/.docker', '', line) == expected
+    assert docker_user('~/.docker', 'deploy', line) == expected
+    # the entry of another user is never taken for the owner asked for
+    with pytest.raises(InputError, match='no user ci on the host'):
+        docker_user('~/.docker', 'ci', line)
+    # getent found nobody (exit 2, no output)
+    with pytest.raises(InputError, match='no user ci on the host'):
+        docker_user('~/.docker', 'ci', '')
+    with pytest.raises(InputError, match='no user name to give'):
+        docker_user('~/.docker', '', '')
+
+
 def test_the_modules_get_the_resolved_path_only_for_the_same_setting():
     user = docker_user('~/.docker', 'deploy', PASSWD)
     assert docker_config_path('~/.docker', user) == '/home/deploy/.docker'

@@ -57,8 +57,13 @@ SETUP_CHUNK = 250
 ROLES = ('root', 'targets', 'snapshot', 'targets/releases', 'targets/jeff', 'targets/alice')
 
 
+# The argv of a module run with pipelining: the interpreter of the bench's inventory, with no argument.
+PIPELINED_MODULE = sys.executable.encode()
+
+
 class RssWatch(object):
-    """Peak RSS of the module processes Ansible starts (AnsiballZ wrappers and their python)."""
+    """Peak RSS of the module processes Ansible starts: AnsiballZ wrappers and their python, and with pipelining
+    (the consumer playbooks turn it on) the interpreter alone, reading the module from its stdin."""
 
     def __init__(self):
         self.peak_kb = 0
@@ -69,7 +74,7 @@ class RssWatch(object):
     def _run(self):
         while not self._stop.is_set():
             for pid, cmd in proc_cmdlines():
-                if b'AnsiballZ_' not in cmd:
+                if b'AnsiballZ_' not in cmd and cmd.rstrip(b'\0') != PIPELINED_MODULE:
                     continue
                 try:
                     with open('/proc/%s/status' % pid) as f:
@@ -415,7 +420,9 @@ def goals(cases):
     big = [c for c in cases if c['n'] >= 1000 or c['name'] in OCI_CASES]
     if big:
         peak = max(c['peak_rss_mb'] for c in big)
-        rows.append(('peak RSS of any module (n=1000, after Notary)', '< %d MB' % RSS_GOAL_MB, '%.1f MB' % peak, peak < RSS_GOAL_MB))
+        # 0: no module process was seen, nothing was measured - never a pass.
+        rows.append(('peak RSS of any module (n=1000, after Notary)', '< %d MB' % RSS_GOAL_MB, '%.1f MB' % peak,
+                     0 < peak < RSS_GOAL_MB))
     return rows
 
 

@@ -44,6 +44,10 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._ocifile
 from ansible_collections.openbanking.content_trust.plugins.module_utils._registry import RegistryClient
 
 
+# The signatures of one digest notation verify and inspect look at (notation's default is 100). Verification stops at
+# the first that verifies for the tag asked, so more cost time only when none does; a digest with more than this
+# (one signature per tag and re-signing) would fail closed for the tags beyond.
+NOTATION_MAX_SIGNATURES = 1000
 COSIGN_PROMPT_RE = re.compile(r'Enter password for (?:the )?private key(?: again)?:\s*')
 COSIGN_OVERWRITE_RE = re.compile(r'already exists\. Overwrite \(y/n\)\?\s*')
 COSIGN_WRONG_PASSWORD_RE = re.compile(r'decryption failed|incorrect passphrase|wrong password', re.I)
@@ -288,6 +292,10 @@ class OciTools(object):
 
     def _notation_argv(self, command, reference, digest, extra=()):
         argv = [self.notation_path(), command] + list(extra)
+        if command in ('verify', 'inspect'):
+            # notation looks at the first 100 signatures of a digest unless told otherwise: a digest signed for more
+            # tags than that would fail to verify for the later ones, and inspect would not list them.
+            argv += ['--max-signatures', str(NOTATION_MAX_SIGNATURES)]
         if reference.is_loopback():
             argv.append('--insecure-registry')
         argv.append('%s@%s' % (reference.gun, digest))
@@ -321,7 +329,8 @@ class OciTools(object):
             raise explain(scrub(err or out, self.secrets), 'notation inspect %s@%s' % (reference.gun, digest),
                           sources=('oci',), rc=rc)
         try:
-            data = json.loads(out[out.index('{'):]) if '{' in out else {}
+            # (raw_decode: notation may print a notice after the JSON, such as that it stopped at --max-signatures)
+            data = json.JSONDecoder().raw_decode(out[out.index('{'):])[0] if '{' in out else {}
         except ValueError:
             raise TrustError('notation inspect printed output that is not JSON: %s' % out[:300])
         return notation_inspect_signatures(data)

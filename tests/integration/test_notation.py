@@ -127,3 +127,32 @@ def test_notation_sign_refuses_unsafe_or_unusable_files(stack, docker_config, tm
     res = run_module('notation_sign', dict(args, key=other['key']))
     assert res.failed and 'not the private key of the leaf' in res['msg'], res
     assert registry_state(stack, repo) == before
+
+
+def test_a_digest_signed_for_more_tags_than_notation_looks_at_by_default_verifies_for_every_tag(stack, docker_config,
+                                                                                                 tmp_path):
+    """notation verify and inspect look at the first 100 signatures of a digest unless told otherwise; one image
+    released under 101 tags carries 101 signatures (one per tag), and the last tag must verify too."""
+    binary = notation_binary()
+    pki = make_notation_pki(str(tmp_path / 'pki'))
+    repo = stack.repo('notation-many')
+    tags = ['t%03d' % i for i in range(101)]
+    digest = push_image(stack, docker_config, repo, tags)
+    args = common(stack, docker_config, repository=repo, tags=tags, key=pki['key'], certificate_chain=pki['chain'],
+                  notation_cli=binary)
+    signed = run_module('notation_sign', args)
+    assert not signed.failed and all(r['signed'] for r in signed['results']), signed
+    last = dict(repo=repo, tag='t100')
+    # What the real tool says with its default: the condition this test is about holds.
+    capped = real_notation_verify(binary, '%s@%s' % (repo, digest), pki['ca'], repo, metadata=binding(**last))
+    assert capped.returncode != 0 and 'signature verification failed' in capped.stdout.decode(), capped.stdout
+    with open(pki['ca']) as f:
+        ca_pem = f.read()
+    verified = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['t000', 't100'],
+                                                    ca_certificates=[ca_pem], trusted_identities=[pki['identity']],
+                                                    notation_cli=binary))
+    assert not verified.failed and [(r['tag'], r['verified']) for r in verified['results']] == \
+        [('t000', True), ('t100', True)], verified
+    # and the plan of a re-run finds the last tag's signature (inspect lists past the first 100): nothing to sign
+    again = run_module('notation_sign', dict(args, tags=['t100']))
+    assert not again.failed and not again['changed'], again

@@ -30,6 +30,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import threading
 
 from ansible_collections.openbanking.content_trust.plugins.module_utils._process import run_parallel, scrub
 from ansible_collections.openbanking.content_trust.plugins.module_utils._errors import (
@@ -105,6 +106,7 @@ class OciTools(object):
     scrubbing, temporary directories, the docker configuration)."""
 
     _features = {}
+    _features_lock = threading.Lock()
 
     def __init__(self, cli, cosign_cli='cosign', notation_cli='notation', secrets=()):
         self.cli = cli
@@ -133,11 +135,12 @@ class OciTools(object):
 
     def cosign_features(self):
         cosign = self.cosign_path()
-        if cosign not in self._features:
-            rc, out = self.cli.run([cosign, 'sign', '--help'], env=self.env(), timeout=min(self.cli.timeout, 30))
-            if rc != 0:
-                raise explain(out, '%s sign --help' % cosign, sources=('oci',), rc=rc)
-            self._features[cosign] = cosign_features_from_help(out)
+        with self._features_lock:  # repositories verified side by side ask once, not once each
+            if cosign not in self._features:
+                rc, out = self.cli.run([cosign, 'sign', '--help'], env=self.env(), timeout=min(self.cli.timeout, 30))
+                if rc != 0:
+                    raise explain(out, '%s sign --help' % cosign, sources=('oci',), rc=rc)
+                self._features[cosign] = cosign_features_from_help(out)
         return self._features[cosign]
 
     # --- running ---------------------------------------------------------------------------

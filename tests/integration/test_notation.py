@@ -129,8 +129,8 @@ def test_notation_sign_refuses_unsafe_or_unusable_files(stack, docker_config, tm
     assert registry_state(stack, repo) == before
 
 
-def test_a_digest_signed_for_more_tags_than_notation_looks_at_by_default_verifies_for_every_tag(stack, docker_config,
-                                                                                                 tmp_path):
+def test_a_digest_signed_for_more_tags_than_notation_looks_at_by_default_verifies_for_every_tag(
+        stack, docker_config, tmp_path):
     """notation verify and inspect look at the first 100 signatures of a digest unless told otherwise; one image
     released under 101 tags carries 101 signatures (one per tag), and the last tag must verify too."""
     binary = notation_binary()

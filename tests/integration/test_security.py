@@ -2,6 +2,7 @@
 """The security defects of issue 9, each pinned on the real stack with the real tools."""
 
 import datetime
+import fcntl
 import hashlib
 import os
 import shutil
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import JEFF_PASS, REPO_PASS, ROOT_PASS, common, run_module
+from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
 
 
 def key_files(docker_config):
@@ -371,13 +372,24 @@ class DevLog(object):
             os.rename(self.saved, self.PATH)
 
 
+# /dev/log is one per host, and the integration lanes run side by side: a lane that took it over while the other
+# held it would catch (or lose) the other's messages and unlink its socket. One holder at a time (the lanes share the
+# clone's build directory).
+DEV_LOG_LOCK = os.path.join(ROOT, 'build', 'dev-log.lock')
+
+
 @pytest.fixture
 def dev_log():
     if not os.access('/dev', os.W_OK):
         pytest.skip('cannot bind /dev/log here')
-    log = DevLog()
-    yield log
-    log.close()
+    os.makedirs(os.path.dirname(DEV_LOG_LOCK), exist_ok=True)
+    with open(DEV_LOG_LOCK, 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        log = DevLog()
+        try:
+            yield log
+        finally:
+            log.close()
 
 
 def test_private_key_in_public_keys_never_reaches_syslog(stack, docker_config, dev_log):

@@ -43,7 +43,9 @@ class FakeCLI(object):
         self._tmp = []
 
     def tempdir(self):
-        d = tempfile.mkdtemp()
+        # inside the test's docker configuration, as the real views are inside the trust directory: pytest's
+        # tmp_path takes it away, nothing is left in /tmp
+        d = tempfile.mkdtemp(dir=self.docker_config)
         os.chmod(d, 0o700)
         return d
 

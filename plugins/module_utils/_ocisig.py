@@ -49,6 +49,7 @@ from ansible_collections.openbanking.content_trust.plugins.module_utils._registr
 # the first that verifies for the tag asked, so more cost time only when none does; a digest with more than this
 # (one signature per tag and re-signing) would fail closed for the tags beyond.
 NOTATION_MAX_SIGNATURES = 1000
+NOTATION_PUSH_FAILED = 'failed to push signature to registry'
 COSIGN_PROMPT_RE = re.compile(r'Enter password for (?:the )?private key(?: again)?:\s*')
 COSIGN_OVERWRITE_RE = re.compile(r'already exists\. Overwrite \(y/n\)\?\s*')
 COSIGN_WRONG_PASSWORD_RE = re.compile(r'decryption failed|incorrect passphrase|wrong password', re.I)
@@ -356,6 +357,11 @@ class OciTools(object):
         argv = self._notation_argv('sign', reference, digest, extra)
         what = 'notation sign %s@%s' % (reference.gun, digest)
         rc, out = self.run(argv, env=self.env(self.notation_home()), what=what)
+        if rc != 0 and NOTATION_PUSH_FAILED in out:
+            # Digests are signed side by side, and every signature manifest shares one empty config blob: a registry
+            # can refuse one of two pushes of it at the same moment (Debian's docker-registry answers HTTP 500).
+            # Once more; at worst the tag gets a second valid signature.
+            rc, out = self.run(argv, env=self.env(self.notation_home()), what=what)
         if rc != 0:
             raise explain(out, what, sources=('oci',), rc=rc)
         return out

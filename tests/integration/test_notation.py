@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from conftest import common, run_module
-from ocitools import binding, make_notation_pki, notation_binary, push_image, real_notation_verify, registry_state
+from ocitools import attacker_move_tag, binding, make_notation_pki, notation_binary, push_image, real_notation_verify, registry_state
 
 
 def _openssl_fingerprint(certificate_path):
@@ -156,3 +156,17 @@ def test_a_digest_signed_for_more_tags_than_notation_looks_at_by_default_verifie
     # and the plan of a re-run finds the last tag's signature (inspect lists past the first 100): nothing to sign
     again = run_module('notation_sign', dict(args, tags=['t100']))
     assert not again.failed and not again['changed'], again
+
+    # The attacker (the registry is theirs, our key is not) points a tag of their own at the digest and signs it,
+    # bound to that tag, with their own PKI: looking past 100 signatures must not let the 102nd admit it.
+    attacker = make_notation_pki(str(tmp_path / 'attacker'), org='Acme')
+    attacker_move_tag(stack, repo, 'evil', digest)
+    forged = run_module('notation_sign', common(stack, docker_config, repository=repo, tags=['evil'],
+                                                key=attacker['key'], certificate_chain=attacker['chain'],
+                                                notation_cli=binary))
+    assert not forged.failed and forged['changed'], forged
+    refused = run_module('notation_verify', common(stack, docker_config, repository=repo, tags=['evil', 't100'],
+                                                   ca_certificates=[ca_pem], trusted_identities=[pki['identity']],
+                                                   notation_cli=binary))
+    assert refused.failed and refused['error_kind'] == 'unverified', refused
+    assert '1 of 2 tag(s)' in refused['msg'] and 'no valid Notation signature: evil (' in refused['msg'], refused

@@ -46,12 +46,13 @@ ANSIBLE_ENV := \
 # ansible-lint also checks the collection metadata (galaxy rule, meta/runtime.yml).
 LINT_PATHS = galaxy.yml meta/runtime.yml $(wildcard roles playbooks)
 
-.PHONY: help venv collection stack-up stack-down sanity lint unit integration test \
+.PHONY: help venv collection stack-up stack-down sanity lint unit integration test checks \
 	demo bench clean installed installed-sanity installed-demo sanity-tools changelog release-notes
 
 help:
 	@echo 'make demo         sign and verify images against a local Notary'
-	@echo 'make test         venv, collection, sanity, lint, unit, integration'
+	@echo 'make test         venv, collection, checks, integration, installed'
+	@echo 'make checks       sanity beside lint, changelog, unit and the stack tools download'
 	@echo 'make venv         build/venv with tests/requirements.txt'
 	@echo 'make collection   build/collections/ansible_collections/openbanking/content_trust -> .'
 	@echo 'make stack-up     start the local docker/registry/notary stack (tests/stack/stack.sh)'
@@ -179,7 +180,22 @@ integration: venv collection
 	echo "integration: both lanes finished in $$((SECONDS - start))s (lane A exit $$ra, lane B exit $$rb)"; \
 	[ $$ra -ne 0 ] && exit $$ra; exit $$rb
 
-test: venv collection sanity lint changelog unit integration installed
+test: venv collection checks integration installed
+
+# The static checks of `make test`: ansible-test sanity runs on one core while lint, the changelog
+# lint, the unit tests and the tools' download for the integration stack run one after another on
+# the other.  Sanity's output is kept in build/checks-sanity.log and printed whole when it is done;
+# every check runs, and the exit code is the first failing one's.
+checks: venv collection sanity-tools
+	@mkdir -p "$(BUILD)"; \
+	$(MAKE) --no-print-directory sanity >"$(BUILD)/checks-sanity.log" 2>&1 & s=$$!; \
+	trap 'kill $$s 2>/dev/null; exit 130' INT; trap 'kill $$s 2>/dev/null; exit 143' TERM; \
+	rc=0; \
+	for t in lint changelog unit; do $(MAKE) --no-print-directory $$t || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; done; \
+	"$(STACK)" install || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+	rs=0; wait $$s || rs=$$?; \
+	echo "== sanity (build/checks-sanity.log):"; cat "$(BUILD)/checks-sanity.log"; \
+	[ $$rs -ne 0 ] && exit $$rs; exit $$rc
 
 # What a user gets from Galaxy: the tarball `ansible-galaxy collection build` makes,
 # installed into an empty collections path.  ansible-test sanity runs on that installed

@@ -202,6 +202,8 @@ class Stack(object):
 def pytest_configure(config):
     config.addinivalue_line('markers', 'cli_matrix: the representative subset (runbook, a release, a revoke, a '
                                        'verify) that also runs on docker 20.10 and on 29.x with the docker-trust plugin')
+    config.addinivalue_line('markers', 'cli_independent: a test, in a file that otherwise runs on every CLI, that never '
+                                       'runs the docker CLI under test: it runs in the reference leg only')
 
 
 # Test files whose modules and roles never run the docker CLI under test (cosign and notation modules,
@@ -216,21 +218,27 @@ def pytest_configure(config):
 # containers policy runs podman and skopeo; the tool installs run no docker.
 # The three-format playbooks sign cosign and Notation without the docker CLI and Notary through the paths
 # test_playbooks.py covers on every CLI; test_names.py checks names and documentation; staging targets is the notary
-# CLI's changelist alone.
+# CLI's changelist alone. The pty layer's tests (test_cli_pty.py) run the reference CLI; test_cli_versions.py and
+# test_signing_host_plugin.py run CLI 28 and CLI 29 themselves; the guide (test_after_notary_v1.py) runs its
+# playbooks with the docker on PATH, as a reader would. Single tests of the other files that never run the CLI under
+# test are marked cli_independent. Which tests run it was measured: the CLI 29 leg run with a CT_DOCKER_CLI that
+# logs each call with PYTEST_CURRENT_TEST (the files and tests named here had none).
 CLI_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_notary_server.py', 'test_notary_auth.py',
                    'test_installed.py', 'test_trust_pull.py', 'test_trust_pull_formats.py', 'test_trusted_consumer.py',
                    'test_pinned_roots.py', 'test_signer_keys.py', 'test_tag_binding.py', 'test_error_contract.py',
                    'test_oci_revoke.py', 'test_release_signers.py', 'test_revoked_images.py',
                    'test_containers_policy.py', 'test_tool_install.py', 'test_trust_key.py', 'test_bad_inputs.py',
                    'test_fuzz_inputs.py', 'test_ssh_become.py', 'test_formats_playbooks.py', 'test_names.py',
-                   'test_stage_targets.py')
+                   'test_stage_targets.py', 'test_cli_pty.py', 'test_cli_versions.py', 'test_signing_host_plugin.py',
+                   'test_after_notary_v1.py')
 
 
 # `make integration` runs two lanes side by side; to even them out, these files of CLI_INDEPENDENT run with the
 # reference CLI in a leg of lane B (CT_INDEPENDENT_SET=b: only them) instead of in lane A's reference leg
 # (CT_INDEPENDENT_SET=a: all but them). Without CT_INDEPENDENT_SET (pytest by hand) everything runs.
 LANE_B_INDEPENDENT = ('test_cosign.py', 'test_notation.py', 'test_error_contract.py', 'test_notary_server.py',
-                      'test_oci_revoke.py', 'test_ssh_become.py', 'test_containers_policy.py', 'test_tool_install.py')
+                      'test_oci_revoke.py', 'test_ssh_become.py', 'test_containers_policy.py', 'test_tool_install.py',
+                      'test_trust_pull.py', 'test_release_signers.py', 'test_names.py')
 
 
 def _select_independent_set(config, items):
@@ -252,7 +260,7 @@ def pytest_collection_modifyitems(config, items):
         independent = pytest.mark.skip(reason='does not use the docker CLI under test (%s): runs in the leg of the '
                                               'reference CLI only' % cli)
         for item in items:
-            if os.path.basename(str(item.fspath)) in CLI_INDEPENDENT:
+            if os.path.basename(str(item.fspath)) in CLI_INDEPENDENT or item.get_closest_marker('cli_independent'):
                 item.add_marker(independent)
     # A leg of the CLI matrix whose docker CLI is absent (no ../shared/bin here) is skipped, saying so.
     plugin = os.environ.get('CT_DOCKER_TRUST_PLUGIN')

@@ -380,6 +380,7 @@ def test_a_live_run_s_view_is_not_swept(stack, docker_config, tmp_path, signed_r
     assert views(docker_config) == []
 
 
+@pytest.mark.cli_independent
 def test_the_leak_scan_finds_copies(stack, docker_config, tmp_path):
     """The checks above can fail: an encrypted copy outside the trust directory, or the key decrypted
     anywhere, are found."""

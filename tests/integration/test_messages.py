@@ -102,6 +102,7 @@ def test_timeout_names_the_operation_the_repository_and_the_server(stack, docker
     assert '-l warn' not in res['msg'], res
 
 
+@pytest.mark.cli_independent
 def test_wrong_passphrase_of_an_existing_key_does_not_invite_force(stack, docker_config):
     key = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     res = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase='wrong-Passphrase-9'),

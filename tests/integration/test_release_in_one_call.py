@@ -12,6 +12,8 @@ import sys
 import time
 import uuid
 
+import pytest
+
 from ansible_collections.openbanking.content_trust.plugins.module_utils._files import locked
 from conftest import JEFF_PASS, REPO_PASS, ROOT, ROOT_PASS, common, run_module
 from test_release_all_or_nothing import failing_notary
@@ -136,6 +138,7 @@ def test_a_failure_part_way_returns_what_was_signed_and_what_was_there_before(st
     assert _signed(stack, docker_config, repo2) == {}
 
 
+@pytest.mark.cli_independent
 def test_trust_push_refuses_images_together_with_repository(stack, docker_config):
     res = run_module('trust_push', common(stack, docker_config, images=[{'repository': 'a/b', 'tags': ['v1']}],
                                           repository='a/b', signer='jeff', signer_passphrase=JEFF_PASS))
@@ -145,6 +148,7 @@ def test_trust_push_refuses_images_together_with_repository(stack, docker_config
     assert res.get('failed') and res['msg'].startswith('images[0] (a/b:v1): '), res
 
 
+@pytest.mark.cli_independent
 def test_the_report_action_writes_files_on_the_controller_once(tmp_path):
     dest = tmp_path / 'reports' / 'nested'
     files = [{'name': 'r.json', 'content': json.dumps({'release': 'v1'}) + '\n'}, {'name': 'r.md', 'content': '# v1\n'}]
@@ -181,6 +185,7 @@ def test_the_report_action_writes_files_on_the_controller_once(tmp_path):
     assert not (tmp_path / 'reports' / 'escape.json').exists()
 
 
+@pytest.mark.cli_independent
 def test_the_release_report_action_checks_writes_and_shows_in_one_task(tmp_path):
     """release_report: the reports of a release and its verification shown, or a failure naming every tag that
     does not verify (after writing the reports); check mode writes nothing; a second run changes nothing."""
@@ -263,6 +268,7 @@ def _holders(path):
     return pids
 
 
+@pytest.mark.cli_independent
 def test_two_signers_running_at_once_both_land_in_the_one_report(tmp_path):
     """alice (three repositories) and bob (two of them) in two ansible-playbook processes started together, while
     the test holds the report's lock: both wait for it and write nothing past it; once it is released, both runs

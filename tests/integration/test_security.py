@@ -75,6 +75,7 @@ def test_reserved_names_refused_and_repository_keys_untouched(stack, docker_conf
     assert shown['AdministrativeKeys'][0]['Keys'], shown
 
 
+@pytest.mark.cli_independent
 def test_public_key_path_symlink_replaced_victim_untouched(stack, docker_config, tmp_path):
     victim = tmp_path / 'victim-secret'
     victim.write_text('do not touch\n')
@@ -101,6 +102,7 @@ def _pem(key):
                              serialization.NoEncryption()).decode()
 
 
+@pytest.mark.cli_independent
 def test_force_writes_the_new_key_before_removing_the_old(stack, docker_config):
     first = run_module('trust_key', common(stack, docker_config, signer='jeff', passphrase=JEFF_PASS))
     assert first['changed'] and not first.failed, first
@@ -134,6 +136,7 @@ def pem_bomb(size):
     return line * (size // len(line))
 
 
+@pytest.mark.cli_independent
 @pytest.mark.parametrize('size', [60 * 1024, 360 * 1024])
 def test_pem_bomb_fails_fast_with_a_clear_message(stack, docker_config, size):
     bomb = pem_bomb(size)
@@ -318,6 +321,7 @@ def _module_cases(stack, repo):
     ]
 
 
+@pytest.mark.cli_independent
 def test_passphrases_the_pty_cannot_carry_are_refused_by_every_module(stack, docker_config):
     repo = stack.repo()
     for module, args, options in _module_cases(stack, repo):
@@ -392,6 +396,7 @@ def dev_log():
             log.close()
 
 
+@pytest.mark.cli_independent
 def test_private_key_in_public_keys_never_reaches_syslog(stack, docker_config, dev_log):
     key = ec.generate_private_key(ec.SECP256R1())
     private_pem = _pem(key)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -84,6 +86,7 @@ def test_signers_role_installs_the_notary_ca_itself(stack, docker_config, tmp_pa
     assert 'jeff' in [s['Name'] for s in stack.inspect(docker_config, repo)[repo]['Signers']]
 
 
+@pytest.mark.cli_independent
 def test_private_key_in_the_inventory_is_named_and_never_echoed(stack, docker_config, tmp_path):
     repo = stack.repo('sg')
     pub, private = new_key()

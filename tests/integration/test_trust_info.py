@@ -150,6 +150,7 @@ def test_query(stack, docker_config, tmp_path):
     assert bad.failed and 'JMESPath' in bad['msg']
 
 
+@pytest.mark.cli_independent
 def test_fifty_references_in_one_module_call_over_a_few_docker_calls(stack, docker_config, tmp_path):
     repo = signed_repo(stack, docker_config, tmp_path)
     refs = [repo] + ['%s:v%d' % (repo, i) for i in range(44)] + [stack.repo('absent') for dummy in range(5)]
@@ -173,6 +174,7 @@ def test_fifty_references_in_one_module_call_over_a_few_docker_calls(stack, dock
     assert debug and sorted(debug) == sorted(refs[45:]), calls
 
 
+@pytest.mark.cli_independent
 def test_bad_references_fail_before_any_call(stack, docker_config, tmp_path):
     wrapper, log = counting_docker(tmp_path)
     for bad, expect in [('Acme/App', 'not a valid repository name'), ('acme/app:', 'not a valid tag'),
@@ -187,6 +189,7 @@ def test_bad_references_fail_before_any_call(stack, docker_config, tmp_path):
 DOCKER_29 = os.path.join(SHARED_BIN, 'docker-29')
 
 
+@pytest.mark.cli_independent
 @pytest.mark.skipif(not os.access(DOCKER_29, os.X_OK), reason='docker CLI 29 not found: %s is absent here' % SHARED_BIN)
 def test_notary_path_on_cli_29_reports_what_docker_28_reports(stack, docker_config, tmp_path):
     """docker 29 without the plugin has no docker trust: the notary CLI reads the same data, key IDs included."""

@@ -66,8 +66,9 @@ def local_digests(stack, docker_config, ref):
 
 @pytest.mark.cli_matrix
 @pytest.mark.parametrize('docker_cli, sign_with, publishes', [
-    ('docker', 'docker', 3),            # docker trust sign per tag, CLI 28.x
-    ('/usr/bin/docker', 'docker', 3),   # the same with Debian's CLI 20.10
+    # docker trust sign per tag, CLI 28.x, and the same with Debian's CLI 20.10: whatever the leg's CLI
+    pytest.param('docker', 'docker', 3, marks=pytest.mark.cli_independent),
+    pytest.param('/usr/bin/docker', 'docker', 3, marks=pytest.mark.cli_independent),
     (None, 'auto', 1),                  # the CLI under test: all tags pushed, then ONE notary publish
 ])
 def test_three_tags_signed_in_one_call_then_rerun_changes_nothing(stack, docker_config, tmp_path, docker_cli,
@@ -187,6 +188,7 @@ def test_push_false_signs_what_another_tool_pushed(stack, docker_config, tmp_pat
     assert push(stack, docker_config, repo, ['v2.0.0'], check_mode=True)['changed'] is False
 
 
+@pytest.mark.cli_independent
 def test_push_false_needs_no_docker_at_all(stack, docker_config, tmp_path):
     """A host with no docker CLI (or none with `docker trust`): trust data is read and written with
     the notary CLI only."""
@@ -297,6 +299,7 @@ def test_non_loopback_repository_needs_the_notary_ca(stack, docker_config, tmp_p
     assert stack.versions(repo, ROLES) == before
 
 
+@pytest.mark.cli_independent
 @pytest.mark.parametrize('args, words', [
     (dict(repository='127.0.0.1:5000/Acme/App', tags=['v1']), 'not a valid repository name'),
     (dict(repository='127.0.0.1:5000/acme/app:v1', tags=['v1']), 'must not contain a tag'),

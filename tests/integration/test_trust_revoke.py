@@ -109,6 +109,7 @@ def test_wrong_passphrase_revokes_nothing(stack, docker_config, tmp_path):
     assert stack.trusted_pull(repo + ':v1').returncode == 0
 
 
+@pytest.mark.cli_independent
 @pytest.mark.parametrize('args, words', [
     (dict(tags=['v1'], all_tags=True), 'mutually exclusive'),
     (dict(), 'tags must list at least one tag'),

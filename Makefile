@@ -152,18 +152,22 @@ INTEGRATION_LANE_B := \
 	'docker CLI 20.10 (cli_matrix)|CT_DOCKER_CLI=/usr/bin/docker|-m cli_matrix' \
 	'docker CLI 29 with the docker-trust plugin (cli_matrix)|CT_DOCKER_CLI=$(SHARED_BIN)/docker-29 CT_DOCKER_TRUST_PLUGIN=$(SHARED_BIN)/docker-trust|-m cli_matrix'
 # Lane B's stack (lane A's is tests/stack/stack.sh's default: build/stack, 5000, 4443, 7443).
-INTEGRATION_B_STACK := CT_STACK_DIR=$(BUILD)/stack-b CT_REGISTRY_PORT=5001 CT_NOTARY_PORT=4444 CT_SIGNER_PORT=7444
+INTEGRATION_B_STACK := CT_STACK_DIR=$(BUILD)/stack-b CT_REGISTRY_PORT=5001 CT_NOTARY_PORT=4444 CT_SIGNER_PORT=7444 \
+	CT_NOTARY_BACKEND_PORT=5444
 INTEGRATION_A_STACK :=
 
 # $(call lane,NAME,STACK ENV,LEGS): start the lane's stack, run its legs in order, stop the stack.
 define lane
-( env $(2) "$(STACK)" start && eval "$$(env $(2) "$(STACK)" env)" && rc=0 && \
-  for leg in $(3); do \
-    IFS='|' read -r title cli_env marker <<<"$$leg"; \
-    echo "== integration: $$title"; \
-    env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs --durations=15 $$marker $(PYTEST_ARGS) \
-      || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
-  done; env $(2) "$(STACK)" stop; exit $$rc ) >"$(BUILD)/integration-$(1).log" 2>&1
+( rc=0; \
+  if env $(2) "$(STACK)" start && eval "$$(env $(2) "$(STACK)" env)"; then \
+    for leg in $(3); do \
+      IFS='|' read -r title cli_env marker <<<"$$leg"; \
+      echo "== integration: $$title"; \
+      env $$cli_env $(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -rs --durations=15 $$marker $(PYTEST_ARGS) \
+        || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+    done; \
+  else rc=1; echo "integration: the lane's stack did not start"; fi; \
+  env $(2) "$(STACK)" stop; exit $$rc ) >"$(BUILD)/integration-$(1).log" 2>&1
 endef
 
 integration: venv collection

@@ -55,6 +55,18 @@ def test_a_wrong_password_is_named_by_its_option():
     assert 'key_passphrase' in str(exc.value) and 'wrong-password' not in str(exc.value)
 
 
+def test_a_command_on_the_pty_costs_no_sleep_on_close():
+    # ptyprocess sleeps 0.1 s in close unless told not to (pexpect's own delayafterclose is not passed on to it):
+    # ten quick commands would take a second.
+    cli = _Cli()
+    start = time.time()
+    for dummy in range(10):
+        rc, out = cli.dialog([sys.executable, '-c', 'print("done")'], [], lambda *a: '')
+        assert rc == 0 and 'done' in out
+    assert all(child.ptyproc.delayafterclose == 0 for child in cli._children)
+    assert time.time() - start < 1.0
+
+
 def test_no_password_given_fails_before_anything_is_typed():
     with pytest.raises(TrustError, match='none was given'):
         _tools().run_pty([sys.executable, '-c', PROMPTER], None, 'stand-in sign')

@@ -308,12 +308,11 @@ class Runner(object):
         child = _spawn_class(pexpect)(argv[0], argv[1:], env=env or self.env(), encoding='utf-8',
                                       codec_errors='replace', echo=False, timeout=timeout, dimensions=(24, 500),
                                       pass_fds=pass_fds)
-        # pexpect's defaults sleep 50 ms before each answer (for a pty that echoes: this one does not) and 100 ms
-        # on close; with a process per signature they add up.  After EOF the child is waited for, so close never
-        # has to signal a process that is still exiting.  The sleep on close is ptyprocess's own (pexpect's
-        # attribute of the same name is not passed on to it): it cost 0.1 s of every cosign sign (0.37 s in all).
+        # pexpect sleeps 50 ms before each answer (for a pty that echoes: this one does not) and ptyprocess 100 ms
+        # on close (its own attribute: pexpect's of the same name is never used); with a process per signature they
+        # add up (0.1 s of every 0.37 s cosign sign).  After EOF the child is waited for, so close never has to
+        # signal a process that is still exiting.
         child.delaybeforesend = None
-        child.delayafterclose = 0
         child.ptyproc.delayafterclose = 0
         self._children.append(child)
         output = []

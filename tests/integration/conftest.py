@@ -311,11 +311,14 @@ def docker_config(tmp_path):
     assert_trust_modes(str(d))
 
 
-def proc_cmdlines():
-    """``(pid, raw argv bytes)`` of every process that can be read right now."""
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
+def proc_pids():
+    """The IDs of the processes running now."""
+    return set(pid for pid in os.listdir('/proc') if pid.isdigit())
+
+
+def proc_cmdlines(pids=None):
+    """``(pid, raw argv bytes)`` of every process (or of those of ``pids``) that can be read right now."""
+    for pid in proc_pids() if pids is None else pids:
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
                 yield pid, f.read()
@@ -349,19 +352,9 @@ class ArgvWatch(object):
     def _run(self):
         known = set()
         while not self._stop.is_set():
-            if self.samples % self.rescan == 0:
-                pids = set()
-                for pid, argv in proc_cmdlines():
-                    pids.add(pid)
-                    self._check(argv)
-            else:
-                pids = set(pid for pid in os.listdir('/proc') if pid.isdigit())
-                for pid in pids - known:
-                    try:
-                        with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                            self._check(f.read())
-                    except (IOError, OSError):
-                        continue
+            pids = proc_pids()
+            for dummy, argv in proc_cmdlines(pids if self.samples % self.rescan == 0 else pids - known):
+                self._check(argv)
             known = pids
             self.samples += 1
             time.sleep(self.interval)
